@@ -1,0 +1,83 @@
+"""Start moto's server with two IAM trust-policy checks corrected to behave like AWS.
+
+moto 5.x differs from AWS in two ways that matter for role chaining with an
+external id (see shared/docs/ENVIRONMENT.md):
+
+1. A trust-policy ``StringEquals`` condition whose key is missing from the
+   request (``AssumeRole`` without ``ExternalId``) is skipped, so the call
+   passes. AWS denies it.
+2. A trust-policy principal that is a role ARN (``arn:aws:iam::A:role/agent``)
+   is compared as a plain string with the caller, so that role's own sessions
+   (``arn:aws:sts::A:assumed-role/agent/<session>``) never match. AWS matches
+   them. moto also does a substring test when the principal is a single string.
+
+Both are patched on ``IAMPolicyStatement`` before ``moto.server.main`` runs;
+every other behaviour is stock moto. Arguments are passed through unchanged.
+"""
+
+import re
+import sys
+
+from moto.iam import access_control
+from moto.iam.policy_conditions import TrustRelationShipConditions
+from moto.server import main
+
+_ASSUMED_ROLE = re.compile(r"^arn:(?P<part>[^:]+):sts::(?P<acct>\d+):assumed-role/(?P<name>[^/]+)/[^/]+$")
+_ROLE = re.compile(r"^arn:(?P<part>[^:]+):iam::(?P<acct>\d+):role/(?:.*/)?(?P<name>[^/]+)$")
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _principal_matches(expected: str, principal: str) -> bool:
+    if expected == "*" or expected == principal:
+        return True
+    session = _ASSUMED_ROLE.match(principal)
+    role = _ROLE.match(expected)
+    return bool(
+        session
+        and role
+        and session["part"] == role["part"]
+        and session["acct"] == role["acct"]
+        and session["name"] == role["name"]
+    )
+
+
+def _check_principal(self, principal: str) -> bool:
+    expected_principals = self._statement.get("Principal")
+    if not expected_principals:
+        return True
+    if expected_principals == "*":
+        return True
+    aws = _as_list(expected_principals.get("AWS") if isinstance(expected_principals, dict) else None)
+    return any(_principal_matches(expected, principal) for expected in aws)
+
+
+_original_check_conditions = access_control.IAMPolicyStatement._check_conditions
+
+
+def _check_conditions(self, incoming_condition_values):
+    expected_conditions = self._statement.get("Condition")
+    if expected_conditions and incoming_condition_values is not None:
+        # Trust-policy path: AWS treats a StringEquals key absent from the
+        # request as not matching.
+        for condition in TrustRelationShipConditions(expected_conditions):
+            if condition._condition != "StringEquals":
+                continue
+            for key in condition.context_keys:
+                if key not in incoming_condition_values:
+                    return False
+    return _original_check_conditions(self, incoming_condition_values)
+
+
+access_control.IAMPolicyStatement._check_principal = _check_principal
+access_control.IAMPolicyStatement._check_conditions = _check_conditions
+
+if __name__ == "__main__":
+    print("sip-moto: trust-policy fixes applied (missing ExternalId, role-ARN principal)", file=sys.stderr, flush=True)
+    main(sys.argv[1:])
