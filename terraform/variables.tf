@@ -1,0 +1,82 @@
+variable "region" {
+  description = "AWS region."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "aws_endpoint" {
+  description = "Send S3, IAM and STS calls to this endpoint (an emulator such as moto or LocalStack, e.g. http://127.0.0.1:4566). Null = real AWS."
+  type        = string
+  default     = null
+}
+
+variable "name_prefix" {
+  description = "Prefix of every created name."
+  type        = string
+  default     = "sip-demo"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "name_prefix must be 2-31 characters of lower-case letters, digits and '-'."
+  }
+}
+
+variable "bucket_name" {
+  description = "Bucket for binapp. Null = <name_prefix>-bin-<generated suffix>."
+  type        = string
+  default     = null
+}
+
+variable "bucket_force_destroy" {
+  description = "Let terraform destroy delete a bucket that still holds objects (the demo's default)."
+  type        = bool
+  default     = true
+}
+
+variable "external_id" {
+  description = "Pre-shared external id between the agent and the app role. Null = generated once and kept in state."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "agent_role_arn" {
+  description = "Existing agent instance-profile role ARN (e.g. from your DC/OS cluster). Null = create one with the agent-profile module."
+  type        = string
+  default     = null
+}
+
+variable "agent_trusted_principal_arns" {
+  description = "Extra principals allowed to assume a created agent role. Empty on AWS; the emulator's EC2 stand-in for local runs."
+  type        = list(string)
+  default     = []
+}
+
+variable "app_id" {
+  description = "Marathon id of the application; its secret lives at <app_id without leading '/'>/aws-config."
+  type        = string
+  default     = "/instance-profile-app"
+
+  validation {
+    condition     = can(regex("^(/[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", var.app_id))
+    error_message = "app_id must be an absolute Marathon id such as /instance-profile-app."
+  }
+}
+
+variable "app_definition_file" {
+  description = "Marathon app definition to render. Null = ../marathon/binapp.json."
+  type        = string
+  default     = null
+}
+
+variable "public_agents_loadbalancer" {
+  description = "Address of the public agents' load balancer (EdgeLB). The local cluster's default is 127.0.0.1:10080."
+  type        = string
+  default     = "127.0.0.1:10080"
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = { project = "secure-instance-profiles" }
+}
