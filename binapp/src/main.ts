@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { pino } from 'pino';
+import { createApp } from './app.js';
+import { loadConfig } from './config/config.js';
+import { BinappConfigError } from './errors.js';
+import { createMetrics } from './http/metrics.js';
+import { startServer } from './server.js';
+import { createS3Store } from './store/s3Store.js';
+
+// The process entry point: reads the environment once, wires the parts, and
+// owns the process lifecycle (signals, exit codes). Nothing below reads env.
+let config;
+try {
+  config = loadConfig(process.env, (path) => readFileSync(path, 'utf8'));
+} catch (err) {
+  if (err instanceof BinappConfigError) {
+    process.stderr.write(`binapp: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const logger = pino({ name: 'binapp', level: config.logLevel });
+// Credentials: the AWS SDK default chain only (AWS_CONFIG_FILE with role_arn,
+// external_id, credential_source). Region and endpoint come from the same chain.
+const client = new S3Client({ maxAttempts: 3 });
+const store = createS3Store({ client, bucket: config.bucket, prefix: config.prefix });
+let draining = false;
+const app = createApp({ config, store, logger, metrics: createMetrics(), isDraining: () => draining });
+const server = await startServer(app, config.host, config.port);
+logger.info({ port: server.port, bucket: config.bucket, prefix: config.prefix, maxBytes: config.maxBytes }, 'binapp listening');
+
+const shutdown = async (signal: string): Promise<void> => {
+  if (draining) return;
+  draining = true;
+  logger.info({ signal, inFlight: server.inFlight, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+  const clean = await server.close(config.shutdownTimeoutMs);
+  client.destroy();
+  logger.info({ clean }, 'stopped');
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
