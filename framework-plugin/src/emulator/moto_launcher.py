@@ -11,12 +11,21 @@ external id (see shared/docs/ENVIRONMENT.md):
    (``arn:aws:sts::A:assumed-role/agent/<session>``) never match. AWS matches
    them. moto also does a substring test when the principal is a single string.
 
-Both are patched on ``IAMPolicyStatement`` before ``moto.server.main`` runs;
-every other behaviour is stock moto. Arguments are passed through unchanged.
+3. In server mode the query string reaches the signature check re-encoded by
+   the web framework (``prefix=bin/`` instead of the ``prefix=bin%2F`` that
+   the client signed), so any signed request with a ``/`` in a query value
+   (e.g. ``ListObjectsV2`` with ``Prefix=bin/``) fails with
+   ``SignatureDoesNotMatch``. AWS canonicalises the query with RFC 3986
+   encoding; the check here now does the same.
+
+The fixes patch ``IAMPolicyStatement`` and ``IAMRequestBase`` before
+``moto.server.main`` runs; every other behaviour is stock moto. Arguments are
+passed through unchanged.
 """
 
 import re
 import sys
+from urllib.parse import parse_qsl, quote
 
 from moto.iam import access_control
 from moto.iam.policy_conditions import TrustRelationShipConditions
@@ -75,9 +84,26 @@ def _check_conditions(self, incoming_condition_values):
     return _original_check_conditions(self, incoming_condition_values)
 
 
+def _canonical_query(path: str) -> str:
+    base, sep, query = path.partition("?")
+    if not sep:
+        return path
+    pairs = parse_qsl(query, keep_blank_values=True)
+    encoded = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in pairs)
+    return f"{base}?{encoded}"
+
+
+_original_request_init = access_control.IAMRequestBase.__init__
+
+
+def _request_init(self, account_id, method, path, *args, **kwargs):
+    _original_request_init(self, account_id, method, _canonical_query(path), *args, **kwargs)
+
+
+access_control.IAMRequestBase.__init__ = _request_init
 access_control.IAMPolicyStatement._check_principal = _check_principal
 access_control.IAMPolicyStatement._check_conditions = _check_conditions
 
 if __name__ == "__main__":
-    print("sip-moto: trust-policy fixes applied (missing ExternalId, role-ARN principal)", file=sys.stderr, flush=True)
+    print("sip-moto: fixes applied (missing ExternalId, role-ARN principal, query signing)", file=sys.stderr, flush=True)
     main(sys.argv[1:])
