@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseUvuSummary, type FileResult } from './summary.js';
+
+// Runs every uvu test file in its own Node process (tsx loader), streams its
+// output, and ends with the one summary line CI reads: "N passed, N failed".
+// Usage: tsx test/src/runner/main.ts [--only unit|integration] [substring…]
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SUITES = {
+  unit: ['framework-plugin/test', 'binapp/test'],
+  integration: ['test/integration'],
+} as const;
+
+async function findTests(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const found: string[] = [];
+  for (const e of entries) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) found.push(...(await findTests(full)));
+    else if (e.name.endsWith('.test.ts')) found.push(full);
+  }
+  return found.sort();
+}
+
+function runFile(file: string): Promise<FileResult> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      process.stdout.write(d);
+    });
+    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    child.once('close', (code) => resolve(parseUvuSummary(relative(ROOT, file), out, code ?? 1, Date.now() - started)));
+  });
+}
+
+const args = process.argv.slice(2);
+const onlyIdx = args.indexOf('--only');
+const only = onlyIdx >= 0 ? (args.splice(onlyIdx, 2)[1] as keyof typeof SUITES | undefined) : undefined;
+const dirs = only ? SUITES[only] : [...SUITES.unit, ...SUITES.integration];
+if (!dirs) {
+  process.stderr.write(`unknown suite ${only}; use --only unit or --only integration\n`);
+  process.exit(2);
+}
+const files = (await Promise.all(dirs.map((d) => findTests(join(ROOT, d))))).flat().filter((f) => args.every((a) => f.includes(a)));
+const results: FileResult[] = [];
+for (const file of files) {
+  process.stdout.write(`\n# ${relative(ROOT, file)}\n`);
+  results.push(await runFile(file));
+}
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+process.stdout.write('\n# results\n');
+for (const r of results) {
+  passed += r.passed;
+  failed += r.failed;
+  skipped += r.skipped;
+  process.stdout.write(`${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}: ${r.passed} passed, ${r.failed} failed (${(r.ms / 1000).toFixed(1)} s)${r.note ? ` — ${r.note}` : ''}\n`);
+}
+if (files.length === 0) failed++;
+process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+process.exit(failed > 0 ? 1 : 0);
