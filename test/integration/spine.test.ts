@@ -1,0 +1,230 @@
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AwsCredentials } from '@secure-instance-profiles/framework-plugin/emulator';
+import { startBinapp, type BinappProcess } from '../src/fixtures/binappProcess.js';
+import { demoAuth, streamUpload } from '../src/fixtures/http.js';
+import { readInstanceProfileCredentials } from '../src/fixtures/imds.js';
+import { startStack, type Stack } from '../src/fixtures/stack.js';
+
+// The spine, end to end on real parts: moto with IAM enforcement, the real
+// Terraform, the metadata endpoint, binapp as its own process using nothing
+// but the AWS SDK default chain and the rendered secret_aws_conf.
+
+const MiB = 1024 * 1024;
+const ctx = {} as { stack: Stack; app: BinappProcess; procs: BinappProcess[]; configFile: string };
+const AUTH = { authorization: demoAuth() };
+
+async function binapp(configFile: string, env: Record<string, string> = {}): Promise<BinappProcess> {
+  const proc = await startBinapp({
+    env: { ...ctx.stack.awsEnv(configFile), BINAPP_BUCKET: ctx.stack.bucket, BINAPP_USER: 'testuser', BINAPP_PASS: 'password', ...env },
+  });
+  ctx.procs.push(proc);
+  return proc;
+}
+
+async function bucketKeys(): Promise<string[]> {
+  const out = await ctx.stack.adminS3.send(new ListObjectsV2Command({ Bucket: ctx.stack.bucket }));
+  return (out.Contents ?? []).map((o) => o.Key ?? '');
+}
+
+async function openMultipartUploads(): Promise<number> {
+  const out = await ctx.stack.adminS3.send(new ListMultipartUploadsCommand({ Bucket: ctx.stack.bucket }));
+  return out.Uploads?.length ?? 0;
+}
+
+/** Asserts the text holds no external id, without ever printing the text. */
+function assertNoExternalId(text: string, where: string, ids: string[]): void {
+  for (const id of ids) assert.ok(!text.includes(id), `an external id appeared in ${where}`);
+}
+
+function memoryKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? NaN);
+}
+
+const spine = suite('spine');
+
+spine.before(async () => {
+  ctx.procs = [];
+  ctx.stack = await startStack();
+  ctx.configFile = await ctx.stack.writeConfig('aws-config', ctx.stack.awsConfig);
+  ctx.app = await binapp(ctx.configFile);
+});
+
+spine.after(async () => {
+  await Promise.allSettled((ctx.procs ?? []).map((p) => p.stop('SIGKILL')));
+  await ctx.stack?.stop();
+});
+
+spine('terraform renders the secret and the Marathon app definition', () => {
+  const conf = ctx.stack.awsConfig;
+  assert.match(conf, /^\[default\]$/m);
+  assert.match(conf, new RegExp(`^role_arn = ${ctx.stack.appRoleArn.replace(/\//g, '\\/')}$`, 'm'));
+  assert.match(conf, /^credential_source = Ec2InstanceMetadata$/m);
+  assert.match(ctx.stack.externalId, /^[0-9a-f]{32}$/);
+  const app = JSON.parse(ctx.stack.marathonAppDefinition) as {
+    id: string;
+    env: Record<string, string>;
+    secrets: Record<string, { source: string }>;
+  };
+  assert.is(app.id, '/instance-profile-app');
+  assert.is(app.env.BINAPP_BUCKET, ctx.stack.bucket);
+  assert.equal(Object.values(app.secrets), [{ source: 'instance-profile-app/aws-config' }]);
+  assertNoExternalId(ctx.stack.marathonAppDefinition, 'the app definition', [ctx.stack.externalId]);
+});
+
+spine('binapp reaches the bucket through the metadata endpoint and AssumeRole(external id)', async () => {
+  const res = await fetch(`${ctx.app.url}/ping`);
+  assert.is(res.status, 200, await res.clone().text());
+  assert.ok(ctx.stack.imds.credentialRequests > 0, 'the SDK fetched instance-profile credentials');
+});
+
+spine('POST /bin of 1 MiB random bytes → bin/<id> is byte-identical when read with a separate admin client', async () => {
+  const body = randomBytes(MiB);
+  const res = await fetch(`${ctx.app.url}/bin`, { method: 'POST', body, headers: { ...AUTH, 'content-type': 'application/octet-stream' } });
+  assert.is(res.status, 201);
+  const id = /^BinID (\S+)\n$/.exec(await res.text())?.[1] ?? '';
+  const obj = await ctx.stack.adminS3.send(new GetObjectCommand({ Bucket: ctx.stack.bucket, Key: `bin/${id}` }));
+  assert.is(obj.ContentType, 'application/octet-stream');
+  assert.ok(Buffer.from(await obj.Body!.transformToByteArray()).equals(body), 'stored bytes differ');
+  const back = await fetch(`${ctx.app.url}/bin/${id}`, { headers: AUTH });
+  assert.ok(Buffer.from(await back.arrayBuffer()).equals(body), 'GET /bin/:id bytes differ');
+});
+
+spine('a multipart-sized upload (20 MiB, streamed) is stored whole', async () => {
+  const r = await streamUpload({ url: `${ctx.app.url}/bin`, headers: { ...AUTH, accept: 'application/json' }, bytes: 20 * MiB });
+  assert.is(r.status, 201);
+  const { id } = JSON.parse(r.body) as { id: string };
+  const obj = await ctx.stack.adminS3.send(new GetObjectCommand({ Bucket: ctx.stack.bucket, Key: `bin/${id}` }));
+  assert.is(obj.ContentLength, 20 * MiB);
+});
+
+for (const [name, config] of [
+  ['a wrong external id', (c: string) => c.replace(/^external_id = .*$/m, 'external_id = not-the-right-id')],
+  ['no external id', (c: string) => c.replace(/^external_id = .*\n/m, '')],
+] as const) {
+  spine(`${name}: STS denies, /ping is 503, POST /bin is 502 naming sts:AssumeRole, nothing is written, no id is logged`, async () => {
+    const file = await ctx.stack.writeConfig(`aws-config-${name.replace(/\W+/g, '-')}`, config(ctx.stack.awsConfig));
+    const bad = await binapp(file);
+    const before = await bucketKeys();
+
+    const ping = await fetch(`${bad.url}/ping`);
+    assert.is(ping.status, 503);
+    assert.is(await ping.text(), 'bucket not reachable: sts:AssumeRole was denied (AccessDenied)\n');
+
+    const post = await fetch(`${bad.url}/bin`, { method: 'POST', body: randomBytes(4096), headers: { ...AUTH, accept: 'application/json' } });
+    assert.is(post.status, 502);
+    const body = (await post.json()) as { code: string; step: string; message: string };
+    assert.equal(body, { code: 'BINAPP_UPSTREAM_DENIED', step: 'sts:AssumeRole', message: 'AWS step sts:AssumeRole was denied (AccessDenied)' });
+
+    assert.equal(await bucketKeys(), before);
+    await bad.stop();
+    assertNoExternalId(bad.output(), 'binapp logs', [ctx.stack.externalId, 'not-the-right-id']);
+  });
+}
+
+spine('STS itself: the agent session gets AccessDenied without or with a wrong external id, a session with the right one', async () => {
+  const agent = await readInstanceProfileCredentials(ctx.stack.imds.endpoint);
+  const sts = new STSClient({ endpoint: ctx.stack.emulator.endpoint, region: 'us-east-1', credentials: agent, maxAttempts: 1 });
+  const attempt = async (externalId?: string): Promise<string> =>
+    sts
+      .send(new AssumeRoleCommand({ RoleArn: ctx.stack.appRoleArn, RoleSessionName: 't', ...(externalId ? { ExternalId: externalId } : {}) }))
+      .then(() => 'allowed')
+      .catch((e: Error) => e.name);
+  assert.is(await attempt(), 'AccessDenied');
+  assert.is(await attempt('wrong-id'), 'AccessDenied');
+  assert.is(await attempt(ctx.stack.externalId), 'allowed');
+  sts.destroy();
+});
+
+spine('the agent credentials alone can neither write, read nor list the bucket', async () => {
+  const agent: AwsCredentials = await readInstanceProfileCredentials(ctx.stack.imds.endpoint);
+  const s3 = new S3Client({ endpoint: ctx.stack.emulator.endpoint, region: 'us-east-1', credentials: agent, forcePathStyle: true, maxAttempts: 1 });
+  const [key] = await bucketKeys();
+  const results = await Promise.all([
+    s3.send(new PutObjectCommand({ Bucket: ctx.stack.bucket, Key: 'bin/agent-was-here', Body: 'x' })).then(() => 'allowed', (e: Error) => e.name),
+    s3.send(new GetObjectCommand({ Bucket: ctx.stack.bucket, Key: key })).then(() => 'allowed', (e: Error) => e.name),
+    s3.send(new ListObjectsV2Command({ Bucket: ctx.stack.bucket, Prefix: 'bin/' })).then(() => 'allowed', (e: Error) => e.name),
+  ]);
+  assert.equal(results, ['AccessDenied', 'AccessDenied', 'AccessDenied']);
+  s3.destroy();
+});
+
+spine('over BINAPP_MAX_BYTES: 413, and neither an object nor an open multipart upload is left', async () => {
+  const small = await binapp(ctx.configFile, { BINAPP_MAX_BYTES: String(12 * MiB) });
+  const before = await bucketKeys();
+  const r = await streamUpload({ url: `${small.url}/bin`, headers: { ...AUTH, accept: 'application/json' }, bytes: 30 * MiB });
+  assert.is(r.status, 413);
+  assert.is((JSON.parse(r.body) as { code: string }).code, 'BINAPP_PAYLOAD_TOO_LARGE');
+  assert.equal(await bucketKeys(), before);
+  assert.is(await openMultipartUploads(), 0);
+  await small.stop();
+});
+
+spine('a client that disconnects mid-upload (after parts were sent) leaves no object and no parts', async () => {
+  const before = await bucketKeys();
+  const r = await streamUpload({ url: `${ctx.app.url}/bin`, headers: AUTH, bytes: 40 * MiB, abortAfter: 20 * MiB });
+  assert.ok(r.aborted);
+  const deadline = Date.now() + 10_000;
+  while ((await openMultipartUploads()) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+  assert.is(await openMultipartUploads(), 0);
+  assert.equal(await bucketKeys(), before);
+  assert.match(ctx.app.output(), /BINAPP_CLIENT_ABORTED/);
+});
+
+spine('a 256 MiB upload grows binapp’s RSS by less than 64 MiB', async () => {
+  const pid = ctx.app.pid;
+  const baseline = memoryKiB(pid, 'VmRSS');
+  const r = await streamUpload({ url: `${ctx.app.url}/bin`, headers: { ...AUTH, accept: 'application/json' }, bytes: 256 * MiB, chunkBytes: MiB });
+  assert.is(r.status, 201);
+  const growthMiB = (memoryKiB(pid, 'VmHWM') - baseline) / 1024;
+  assert.ok(growthMiB < 64, `RSS grew by ${growthMiB.toFixed(1)} MiB`);
+  const { id } = JSON.parse(r.body) as { id: string };
+  const head = await ctx.stack.adminS3.send(new GetObjectCommand({ Bucket: ctx.stack.bucket, Key: `bin/${id}`, Range: 'bytes=0-0' }));
+  assert.is(head.ContentRange, `bytes 0-0/${256 * MiB}`);
+  await head.Body?.transformToByteArray();
+});
+
+spine('SIGTERM: in-flight uploads finish, new connections are refused, exit code 0', async () => {
+  const app = await binapp(ctx.configFile);
+  let signalled = false;
+  const upload = streamUpload({
+    url: `${app.url}/bin`,
+    headers: { ...AUTH, accept: 'application/json' },
+    bytes: 8 * MiB,
+    onProgress: async (sent) => {
+      if (!signalled && sent >= 2 * MiB) {
+        signalled = true;
+        app.child.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 200));
+        const refused = await fetch(`${app.url}/healthz`).then(() => false, () => true);
+        assert.ok(refused, 'a new connection was accepted while draining');
+      }
+    },
+  });
+  const r = await upload;
+  assert.is(r.status, 201);
+  const { id } = JSON.parse(r.body) as { id: string };
+  assert.is(await app.exited, 0);
+  const obj = await ctx.stack.adminS3.send(new GetObjectCommand({ Bucket: ctx.stack.bucket, Key: `bin/${id}` }));
+  assert.is(obj.ContentLength, 8 * MiB);
+  await obj.Body?.transformToByteArray();
+});
+
+spine('no binapp log line carries the external id or a credential', () => {
+  const logs = ctx.procs.map((p) => p.output()).join('\n');
+  assertNoExternalId(logs, 'binapp logs', [ctx.stack.externalId, ctx.stack.emulator.admin.credentials.secretAccessKey]);
+  assert.ok(!/ASIA[A-Z0-9]{16}/.test(logs), 'a session access key id appeared in the logs');
+});
+
+spine.run();
