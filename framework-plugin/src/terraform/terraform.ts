@@ -33,6 +33,10 @@ export interface Terraform {
   output(name: string): Promise<string>;
   /** Every output's value, keyed by name (sensitive ones in clear). */
   outputs(): Promise<Record<string, unknown>>;
+  /** `terraform validate` (after {@link Terraform.init}). */
+  validate(): Promise<void>;
+  /** `terraform fmt -check -recursive`; rejects listing the unformatted files. */
+  fmtCheck(): Promise<void>;
 }
 
 /**
@@ -118,6 +122,12 @@ export function createTerraform(init: TerraformInit): Terraform {
     },
     async output(name) {
       return run(['output', '-no-color', `-state=${state}`, '-raw', name], true);
+    },
+    async validate() {
+      await run(['validate', '-no-color']);
+    },
+    async fmtCheck() {
+      await run(['fmt', '-check', '-recursive', '-list=true'], true);
     },
     async outputs() {
       const raw = JSON.parse(await run(['output', '-no-color', `-state=${state}`, '-json'], true)) as Record<string, { value: unknown }>;

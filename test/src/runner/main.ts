@@ -2,14 +2,17 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHECKS, runCheck } from './checks.js';
 import { parseUvuSummary, type FileResult } from './summary.js';
 
 // Runs every uvu test file in its own Node process (tsx loader), streams its
 // output, and ends with the one summary line CI reads: "N passed, N failed".
-// Usage: tsx test/src/runner/main.ts [--only unit|integration] [substring…]
+// Static checks (types, Terraform) run first and count as one test each.
+// Usage: tsx test/src/runner/main.ts [--only checks|unit|integration] [substring…]
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SUITES = {
+  checks: [],
   unit: ['framework-plugin/test', 'binapp/test'],
   integration: ['test/integration'],
 } as const;
@@ -53,6 +56,12 @@ if (!dirs) {
 }
 const files = (await Promise.all(dirs.map((d) => findTests(join(ROOT, d))))).flat().filter((f) => args.every((a) => f.includes(a)));
 const results: FileResult[] = [];
+if ((!only || only === 'checks') && args.length === 0) {
+  for (const check of CHECKS) {
+    process.stdout.write(`\n# ${check.name}\n`);
+    results.push(await runCheck(check, ROOT));
+  }
+}
 for (const file of files) {
   process.stdout.write(`\n# ${relative(ROOT, file)}\n`);
   results.push(await runFile(file));
@@ -67,6 +76,6 @@ for (const r of results) {
   skipped += r.skipped;
   process.stdout.write(`${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}: ${r.passed} passed, ${r.failed} failed (${(r.ms / 1000).toFixed(1)} s)${r.note ? ` — ${r.note}` : ''}\n`);
 }
-if (files.length === 0) failed++;
+if (results.length === 0) failed++;
 process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
 process.exit(failed > 0 ? 1 : 0);
