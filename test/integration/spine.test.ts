@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
   GetObjectCommand,
@@ -99,6 +101,20 @@ spine('POST /bin of 1 MiB random bytes → bin/<id> is byte-identical when read 
   assert.ok(Buffer.from(await obj.Body!.transformToByteArray()).equals(body), 'stored bytes differ');
   const back = await fetch(`${ctx.app.url}/bin/${id}`, { headers: AUTH });
   assert.ok(Buffer.from(await back.arrayBuffer()).equals(body), 'GET /bin/:id bytes differ');
+});
+
+spine('curl --data-binary (form content type, as the original walk-through sends) stores the exact bytes', async () => {
+  const file = join(ctx.stack.workDir, 'curl-body.bin');
+  const body = randomBytes(300_000);
+  writeFileSync(file, body);
+  const curl = spawnSync('curl', ['-sS', '--fail-with-body', '--user', 'testuser:password', '--data-binary', `@${file}`, `${ctx.app.url}/bin`], {
+    encoding: 'utf8',
+  });
+  assert.is(curl.status, 0, curl.stderr);
+  const id = /^BinID (\S+)$/m.exec(curl.stdout)?.[1] ?? '';
+  const obj = await ctx.stack.adminS3.send(new GetObjectCommand({ Bucket: ctx.stack.bucket, Key: `bin/${id}` }));
+  assert.is(obj.ContentType, 'application/x-www-form-urlencoded');
+  assert.ok(Buffer.from(await obj.Body!.transformToByteArray()).equals(body), 'stored bytes differ');
 });
 
 spine('a multipart-sized upload (20 MiB, streamed) is stored whole', async () => {

@@ -18,6 +18,11 @@ external id (see shared/docs/ENVIRONMENT.md):
    ``SignatureDoesNotMatch``. AWS canonicalises the query with RFC 3986
    encoding; the check here now does the same.
 
+4. In server mode an S3 ``PutObject``/``UploadPart`` whose Content-Type is
+   ``application/x-www-form-urlencoded`` (curl's default for
+   ``--data-binary``) is parsed as an HTML form and stored **empty**. S3 never
+   parses object bodies; the web framework is told not to for S3 requests.
+
 The fixes patch ``IAMPolicyStatement`` and ``IAMRequestBase`` before
 ``moto.server.main`` runs; every other behaviour is stock moto. Arguments are
 passed through unchanged.
@@ -26,6 +31,9 @@ passed through unchanged.
 import re
 import sys
 from urllib.parse import parse_qsl, quote
+
+from flask import current_app
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 from moto.iam import access_control
 from moto.iam.policy_conditions import TrustRelationShipConditions
@@ -100,10 +108,24 @@ def _request_init(self, account_id, method, path, *args, **kwargs):
     _original_request_init(self, account_id, method, _canonical_query(path), *args, **kwargs)
 
 
+_original_want_form = WerkzeugRequest.want_form_data_parsed
+
+
+def _want_form_data_parsed(self) -> bool:
+    if self.mimetype == "application/x-www-form-urlencoded":
+        try:
+            if getattr(current_app, "service", None) == "s3":
+                return False
+        except RuntimeError:  # outside an application context
+            pass
+    return _original_want_form.fget(self)
+
+
+WerkzeugRequest.want_form_data_parsed = property(_want_form_data_parsed)
 access_control.IAMRequestBase.__init__ = _request_init
 access_control.IAMPolicyStatement._check_principal = _check_principal
 access_control.IAMPolicyStatement._check_conditions = _check_conditions
 
 if __name__ == "__main__":
-    print("sip-moto: fixes applied (missing ExternalId, role-ARN principal, query signing)", file=sys.stderr, flush=True)
+    print("sip-moto: fixes applied (missing ExternalId, role-ARN principal, query signing, form-typed S3 bodies)", file=sys.stderr, flush=True)
     main(sys.argv[1:])
