@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { Upload } from '@aws-sdk/lib-storage';
+import { startBinapp } from '../src/fixtures/binappProcess.js';
+import { demoAuth, streamUpload } from '../src/fixtures/http.js';
+import { startStack } from '../src/fixtures/stack.js';
+
+// npm run bench
+// 1. Upload throughput: binapp (HTTP → streamed multipart to S3) vs. a direct
+//    SDK upload of the same bytes to the same emulator, same part size and
+//    concurrency, median of several rounds, printed as a ratio.
+// 2. binapp's peak RSS while streaming a 1 GiB body.
+// All traffic stays on 127.0.0.1.
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const MiB = 1024 * 1024;
+const SIZE = Number(process.env.BENCH_UPLOAD_MIB ?? 128) * MiB;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const BIG = Number(process.env.BENCH_BIG_MIB ?? 1024) * MiB;
+const CHUNK = MiB;
+
+/** The same deterministic body generator streamUpload uses, as a Readable for the SDK. */
+function body(bytes: number): Readable {
+  const pattern = Buffer.alloc(CHUNK);
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= bytes) return void this.push(null);
+      const n = Math.min(CHUNK, bytes - sent);
+      pattern.writeUInt32BE(sent / CHUNK, 0);
+      this.push(Buffer.from(pattern.subarray(0, n)));
+      sent += n;
+    },
+  });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const kib = (pid: number, field: string): number =>
+  Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+
+const stack = await startStack();
+try {
+  const config = await stack.writeConfig('aws-config', stack.awsConfig);
+  const app = await startBinapp({
+    env: {
+      ...stack.awsEnv(config),
+      BINAPP_BUCKET: stack.bucket,
+      BINAPP_USER: 'testuser',
+      BINAPP_PASS: 'password',
+      BINAPP_MAX_BYTES: String(2 * BIG),
+      BINAPP_LOG_LEVEL: 'warn',
+    },
+  });
+  const headers = { authorization: demoAuth(), accept: 'application/json' };
+  // Warm both paths (credentials, connections) before timing.
+  await streamUpload({ url: `${app.url}/bin`, headers, bytes: 8 * MiB, chunkBytes: CHUNK });
+  await new Upload({ client: stack.adminS3, params: { Bucket: stack.bucket, Key: 'bench/warm', Body: body(8 * MiB) } }).done();
+
+  const viaBinapp: number[] = [];
+  const direct: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let t = process.hrtime.bigint();
+    const r = await streamUpload({ url: `${app.url}/bin`, headers, bytes: SIZE, chunkBytes: CHUNK });
+    if (r.status !== 201) throw new Error(`binapp answered ${r.status}: ${r.body}`);
+    viaBinapp.push(SIZE / MiB / (Number(process.hrtime.bigint() - t) / 1e9));
+
+    t = process.hrtime.bigint();
+    await new Upload({
+      client: stack.adminS3,
+      params: { Bucket: stack.bucket, Key: `bench/direct-${round}`, Body: body(SIZE) },
+      partSize: 8 * MiB,
+      queueSize: 2,
+    }).done();
+    direct.push(SIZE / MiB / (Number(process.hrtime.bigint() - t) / 1e9));
+  }
+
+  const baseline = kib(app.pid, 'VmRSS');
+  const big = await streamUpload({ url: `${app.url}/bin`, headers, bytes: BIG, chunkBytes: CHUNK });
+  if (big.status !== 201) throw new Error(`1 GiB upload answered ${big.status}: ${big.body}`);
+  const peak = kib(app.pid, 'VmHWM');
+  await app.stop();
+
+  const b = median(viaBinapp);
+  const d = median(direct);
+  const lines = [
+    '',
+    `upload throughput, ${SIZE / MiB} MiB bodies, median of ${ROUNDS} (MiB/s):`,
+    `  binapp (HTTP → S3 multipart)   ${b.toFixed(1)}   rounds: ${viaBinapp.map((x) => x.toFixed(1)).join(', ')}`,
+    `  direct SDK upload              ${d.toFixed(1)}   rounds: ${direct.map((x) => x.toFixed(1)).join(', ')}`,
+    `  ratio binapp/direct            ${(b / d).toFixed(2)}`,
+    '',
+    `binapp memory while streaming ${BIG / MiB} MiB:`,
+    `  RSS before                     ${(baseline / 1024).toFixed(1)} MiB`,
+    `  peak RSS (VmHWM)               ${(peak / 1024).toFixed(1)} MiB`,
+    `  growth                         ${((peak - baseline) / 1024).toFixed(1)} MiB`,
+    `  ratio peak RSS / body size     ${(peak * 1024 / BIG).toFixed(3)}`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+} finally {
+  await stack.stop();
+}
