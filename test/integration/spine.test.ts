@@ -237,6 +237,22 @@ spine('SIGTERM: in-flight uploads finish, new connections are refused, exit code
   await obj.Body?.transformToByteArray();
 });
 
+spine('bad Terraform input is refused with the rule, without echoing the value, and changes nothing', async () => {
+  const before = await ctx.stack.terraform.outputs();
+  const bad = 'has spaces; and quotes"';
+  const err = await ctx.stack.terraform.apply({ ...ctx.stack.vars, external_id: bad }).catch((e: Error & { code?: string }) => e);
+  assert.instance(err, Error);
+  assert.is((err as { code?: string }).code, 'SIP_TERRAFORM_FAILED');
+  assert.match((err as Error).message, /external_id must be 2-1224 characters/);
+  assert.ok(!(err as Error).message.includes(bad), 'the rejected value was echoed');
+  assert.equal(await ctx.stack.terraform.outputs(), before);
+});
+
+spine('terraform printed no external id while applying', () => {
+  assertNoExternalId(ctx.stack.terraformLog(), 'terraform output', [ctx.stack.externalId]);
+  assert.match(ctx.stack.terraformLog(), /Apply complete!/);
+});
+
 spine('no binapp log line carries the external id or a credential', () => {
   const logs = ctx.procs.map((p) => p.output()).join('\n');
   assertNoExternalId(logs, 'binapp logs', [ctx.stack.externalId, ctx.stack.emulator.admin.credentials.secretAccessKey]);
