@@ -19,13 +19,14 @@ export interface RunningServer {
 /** Listens on `host:port` (port 0 = any free one) with the koa app. */
 export async function startServer(app: Koa, host: string, port: number): Promise<RunningServer> {
   let inFlight = 0;
+  const handle = app.callback(); // composes the middleware once, not per request
   const server: Server = createServer((req, res) => {
     inFlight++;
     res.once('close', () => {
       inFlight--;
       if (closing) server.closeIdleConnections();
     });
-    void app.callback()(req, res);
+    void handle(req, res);
   });
   // Large uploads may legitimately take long; only idle headers are bounded.
   server.requestTimeout = 0;

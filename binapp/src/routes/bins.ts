@@ -52,7 +52,8 @@ export function binRoutes(deps: BinRoutesDeps): Router {
       await deps.store.put(key, body, contentType);
     } catch (err) {
       done({ outcome: err instanceof BinappError ? err.code : 'store_error' });
-      if (err instanceof BodyError) ctx.set('Connection', 'close');
+      // Unread body left on the socket: don't reuse the connection.
+      if (!req.complete) ctx.set('Connection', 'close');
       throw err;
     } finally {
       req.removeListener('close', onGone);

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SipError } from '../errors/SipError.js';
 import { freePort } from '../net/freePort.js';
