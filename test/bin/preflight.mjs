@@ -53,4 +53,16 @@ try {
   // Unparseable version output: let terraform itself complain later.
 }
 
+// Debian packages: curl (the demo uses it as a user would). Installed when root.
+function ensureDebianPackage(command, pkg) {
+  if (!run('sh', ['-c', `command -v ${command}`]).status) return;
+  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+    process.stderr.write(`preflight: installing ${pkg} (apt-get)…\n`);
+    const r = run('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg}`], { stdio: 'inherit' });
+    if (r.status === 0) return;
+  }
+  fail(`${command} is not installed`, `sudo apt-get install -y ${pkg}`);
+}
+if (purpose === 'demo') ensureDebianPackage('curl', 'curl');
+
 process.stderr.write(`preflight: ok for ${purpose} (node ${process.versions.node}, moto ${moto.stdout.trim()}, terraform found)\n`);
