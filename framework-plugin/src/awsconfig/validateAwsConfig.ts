@@ -1,0 +1,88 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSharedConfigFiles } from '@smithy/core/config';
+
+/** What an AWS-config secret says, once validated (no external id in it). */
+export interface AwsConfigSummary {
+  readonly profile: string;
+  readonly roleArn: string;
+  readonly credentialSource?: string;
+  readonly sourceProfile?: string;
+  readonly hasExternalId: boolean;
+}
+
+/** Result of {@link validateAwsConfig}: the summary, or every problem found. */
+export type AwsConfigCheck = { ok: true; summary: AwsConfigSummary } | { ok: false; problems: string[] };
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+const CREDENTIAL_SOURCES = ['Ec2InstanceMetadata', 'EcsContainer', 'Environment'];
+const STATIC_KEYS = ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'];
+
+/**
+ * Checks a secret meant as an AWS shared config file, parsed by the AWS
+ * SDK's own loader (exactly as the default chain will read it), for the
+ * profile the task will use (`default` unless given).
+ *
+ * Requires an assume-role profile: `role_arn` a role ARN; `external_id`
+ * 2–1224 characters of `[\w+=,.@:/-]`; one of `credential_source`
+ * (Ec2InstanceMetadata, EcsContainer, Environment) or `source_profile`;
+ * `duration_seconds` 900–43200. Static keys anywhere are refused.
+ * Problems name keys, never the external id's value.
+ */
+export async function validateAwsConfig(text: string, profile = 'default'): Promise<AwsConfigCheck> {
+  // The loader reads files only: a private temp file, removed at once.
+  const dir = await mkdtemp(join(tmpdir(), 'sip-awsconf-'));
+  const file = join(dir, 'config');
+  let profiles: Record<string, Record<string, string | undefined>>;
+  try {
+    await writeFile(file, text, { mode: 0o600 });
+    const loaded = await loadSharedConfigFiles({ configFilepath: file, filepath: join(dir, 'none'), ignoreCache: true });
+    profiles = loaded.configFile as Record<string, Record<string, string | undefined>>;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const problems: string[] = [];
+  for (const [name, values] of Object.entries(profiles)) {
+    for (const key of STATIC_KEYS) {
+      if (values[key] !== undefined) problems.push(`[${name}] ${key}: static keys are refused; the app must assume its role`);
+    }
+  }
+  const p = profiles[profile];
+  if (!p) {
+    problems.push(`profile [${profile === 'default' ? 'default' : `profile ${profile}`}] is missing`);
+    return { ok: false, problems };
+  }
+  const roleArn = p.role_arn;
+  if (!roleArn) problems.push('role_arn: required (the app role to assume)');
+  else if (!ROLE_ARN.test(roleArn)) problems.push(`role_arn: "${roleArn}" is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)`);
+  const externalId = p.external_id;
+  if (externalId === undefined) problems.push('external_id: required (the pre-shared id the app role trusts)');
+  else if (!EXTERNAL_ID.test(externalId)) {
+    problems.push(`external_id: must be 2-1224 characters of letters, digits and _+=,.@:/- (got ${externalId.length} characters)`);
+  }
+  const source = p.credential_source;
+  const sourceProfile = p.source_profile;
+  if (source !== undefined && sourceProfile !== undefined) problems.push('credential_source, source_profile: set only one of them');
+  else if (source === undefined && sourceProfile === undefined) problems.push(`credential_source: required, one of ${CREDENTIAL_SOURCES.join(', ')}`);
+  else if (source !== undefined && !CREDENTIAL_SOURCES.includes(source)) {
+    problems.push(`credential_source: "${source}" is not one of ${CREDENTIAL_SOURCES.join(', ')}`);
+  } else if (sourceProfile !== undefined && !profiles[sourceProfile]) problems.push(`source_profile: profile "${sourceProfile}" is not defined`);
+  const duration = p.duration_seconds;
+  if (duration !== undefined && !(/^\d+$/.test(duration) && Number(duration) >= 900 && Number(duration) <= 43200)) {
+    problems.push('duration_seconds: must be an integer from 900 to 43200');
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    summary: {
+      profile,
+      roleArn: roleArn ?? '',
+      hasExternalId: externalId !== undefined,
+      ...(source !== undefined ? { credentialSource: source } : {}),
+      ...(sourceProfile !== undefined ? { sourceProfile } : {}),
+    },
+  };
+}
