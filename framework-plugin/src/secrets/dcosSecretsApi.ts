@@ -1,0 +1,135 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import { SecretErrorCode, SecretStoreError } from './errors.js';
+import { MAX_SECRET_BYTES, type SecretStore } from './SecretStore.js';
+
+/** Dependencies of {@link createSecretsApi}. */
+export interface SecretsApiDeps {
+  store: SecretStore;
+  /** The ACS token clients must send as `Authorization: token=<token>`. */
+  token: string;
+  logger: Logger;
+}
+
+const PREFIX = /^\/secrets\/v1\/secret\/([^/]+)(?:\/(.*))?$/;
+// JSON escaping can at most sextuple a character (\u00XX); bound the body accordingly.
+const MAX_BODY = MAX_SECRET_BYTES * 6 + 4096;
+
+const STATUS: Record<string, number> = {
+  [SecretErrorCode.notFound]: 404,
+  [SecretErrorCode.exists]: 409,
+  [SecretErrorCode.invalidPath]: 400,
+  [SecretErrorCode.tooLarge]: 413,
+  [SecretErrorCode.invalidValue]: 400,
+};
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+async function readJson(req: NodeJS.ReadableStream): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new SecretStoreError(SecretErrorCode.tooLarge, `request body exceeds ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new SecretStoreError(SecretErrorCode.invalidValue, 'body must be JSON: {"value": "<secret>"}');
+  }
+}
+
+function secretValue(body: unknown): string {
+  const value = (body as { value?: unknown } | null)?.value;
+  if (typeof value !== 'string') throw new SecretStoreError(SecretErrorCode.invalidValue, 'body must be JSON: {"value": "<secret>"}');
+  return value;
+}
+
+/**
+ * The DC/OS Secrets API (`/secrets/v1/secret/default/<path>`) over any
+ * {@link SecretStore}: GET → `{"value"}`, `?list=true` → `{"array"}`, PUT → 201
+ * (409 if it exists), PATCH → 204, DELETE → 204, 404 for unknown secrets,
+ * `Authorization: token=<ACS token>` required. Errors are
+ * `{"code","message"}`; values are never logged.
+ */
+export function createSecretsApi(deps: SecretsApiDeps): Koa {
+  const app = new Koa();
+  app.silent = true;
+  const want = digest(deps.token);
+  app.use(async (ctx) => {
+    const started = Date.now();
+    try {
+      const m = PREFIX.exec(ctx.path);
+      const header = ctx.get('authorization');
+      const given = /^token=(.+)$/.exec(header)?.[1];
+      if (!given || !timingSafeEqual(digest(given), want)) {
+        ctx.set('WWW-Authenticate', 'acsjwt');
+        throw new SecretStoreError(SecretErrorCode.unauthorized, 'a valid "Authorization: token=<ACS token>" header is required');
+      }
+      if (!m) throw new SecretStoreError(SecretErrorCode.notFound, `no such endpoint: ${ctx.method} ${ctx.path}`);
+      if (m[1] !== 'default') throw new SecretStoreError(SecretErrorCode.notFound, `secret store "${m[1]}" does not exist; only "default" is supported`);
+      const path = decodeURIComponent(m[2] ?? '');
+      switch (ctx.method) {
+        case 'GET':
+          if (ctx.query.list === 'true') {
+            ctx.body = { array: await deps.store.list(path) };
+          } else {
+            ctx.body = { value: await deps.store.get(path) };
+          }
+          break;
+        case 'PUT':
+          await deps.store.create(path, secretValue(await readJson(ctx.req)));
+          ctx.status = 201;
+          break;
+        case 'PATCH':
+          await deps.store.update(path, secretValue(await readJson(ctx.req)));
+          ctx.status = 204;
+          break;
+        case 'DELETE':
+          await deps.store.delete(path);
+          ctx.status = 204;
+          break;
+        default:
+          ctx.status = 405;
+          ctx.body = { code: 'SIP_METHOD_NOT_ALLOWED', message: `${ctx.method} is not supported` };
+      }
+    } catch (err) {
+      const known = err instanceof SecretStoreError;
+      const code = known ? err.code : 'SIP_SECRET_STORE_ERROR';
+      ctx.status = code === SecretErrorCode.unauthorized ? 401 : (STATUS[code] ?? 500);
+      ctx.body = { code, message: known && ctx.status < 500 ? err.message : 'the secret store failed' };
+      if (ctx.status >= 500) deps.logger.error({ code, err: { name: (err as Error).name, code: (err as { code?: string }).code } }, 'secrets API error');
+    } finally {
+      deps.logger.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Date.now() - started }, 'secrets API request');
+    }
+  });
+  return app;
+}
+
+/** A running secrets API. */
+export interface SecretsServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Serves {@link createSecretsApi} on `host:port` (port 0 = any free one). */
+export async function startSecretsServer(deps: SecretsApiDeps & { host?: string; port?: number }): Promise<SecretsServer> {
+  const server = createServer(createSecretsApi(deps).callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: deps.host ?? '127.0.0.1', port: deps.port ?? 0 }, resolve);
+  });
+  const { address, port } = server.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
