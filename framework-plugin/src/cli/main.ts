@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises';
+import { SipError } from '../errors/SipError.js';
+import { ExitCode, UsageError, type CliIo } from './io.js';
+import { SECRETS_USAGE, secretsCommand } from './secretsCommand.js';
+
+/** Top-level usage of `sip`. */
+export const USAGE = `usage: sip <command> …
+
+  sip security secrets <create|get|list|update|delete> …   manage per-app secrets (like 'dcos security secrets')
+
+Run a command with --help for its options.`;
+
+/**
+ * Runs `sip` with `argv` (without the program name) and returns the exit
+ * code. Only parses and dispatches; never exits the process itself.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [group, sub, ...rest] = argv;
+  const usage = group === 'security' ? SECRETS_USAGE : USAGE;
+  try {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      io.stdout.write(`${usage}\n`);
+      return ExitCode.ok;
+    }
+    if (group === 'security' && sub === 'secrets') return await secretsCommand(rest, io);
+    throw new UsageError(group ? `unknown command: ${[group, sub].filter(Boolean).join(' ')}` : 'missing command');
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`sip: ${(err as Error).message}\n\n${usage}\n`);
+      return ExitCode.usage;
+    }
+    if (err instanceof SipError) {
+      io.stderr.write(`sip: ${err.message} (${err.code})\n`);
+      return ExitCode.failed;
+    }
+    io.stderr.write(`sip: unexpected error: ${(err as Error).message}\n`);
+    return ExitCode.failed;
+  }
+}
+
+/** The process entry point's I/O. */
+export function processIo(): CliIo {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, readFile: (p) => readFile(p, 'utf8') };
+}

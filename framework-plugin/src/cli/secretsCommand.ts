@@ -1,0 +1,113 @@
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SecretStoreError } from '../secrets/errors.js';
+import { createDcosSecretsClient } from '../secrets/dcosSecretsClient.js';
+import { createLocalStore } from '../secrets/localStore.js';
+import type { SecretStore } from '../secrets/SecretStore.js';
+import { ExitCode, readAll, UsageError, type CliIo } from './io.js';
+
+/** Usage of `sip security secrets`. */
+export const SECRETS_USAGE = `usage: sip security secrets <create|get|list|update|delete> [PATH] [options]
+
+  create PATH  (-v VALUE | -f FILE | value on stdin)   store a new secret
+  update PATH  (-v VALUE | -f FILE | value on stdin)   replace a secret's value
+  get PATH                                             print a secret's value
+  list [PATH]                                          list secrets under PATH
+  delete PATH                                          remove a secret
+
+options:
+  -v, --value VALUE      the value (beware: visible in your shell history)
+  -f, --file FILE        read the value from FILE
+      --json             machine-readable output
+      --store-dir DIR    local encrypted store (default: $SIP_STATE_DIR/secrets, else .state/secrets)
+      --secrets-url URL  use a DC/OS Secrets API instead (a real cluster or 'sip cluster up')
+      --token TOKEN      ACS token for --secrets-url (default: $SIP_ACS_TOKEN)
+
+exit codes: 0 done, 1 failed (exists, not found, unreachable, …), 2 usage error`;
+
+const DEFAULT_STATE = fileURLToPath(new URL('../../../.state', import.meta.url));
+
+/** Picks the store from the options: the DC/OS API when a URL is given, else the local store. */
+function storeFrom(values: { 'store-dir'?: string; 'secrets-url'?: string; token?: string }, io: CliIo): SecretStore {
+  if (values['secrets-url']) {
+    const token = values.token ?? io.env.SIP_ACS_TOKEN;
+    if (!token) throw new UsageError('--secrets-url needs --token or $SIP_ACS_TOKEN');
+    return createDcosSecretsClient({ url: values['secrets-url'], token });
+  }
+  const dir = values['store-dir'] ?? join(io.env.SIP_STATE_DIR ?? DEFAULT_STATE, 'secrets');
+  return createLocalStore({ dir });
+}
+
+async function valueFrom(values: { value?: string; file?: string }, io: CliIo): Promise<string> {
+  if (values.value !== undefined && values.file !== undefined) throw new UsageError('give the value with -v or -f, not both');
+  if (values.value !== undefined) return values.value;
+  if (values.file !== undefined) {
+    try {
+      return await io.readFile(values.file);
+    } catch (err) {
+      throw new SecretStoreError('SIP_SECRET_VALUE_INVALID', `cannot read ${values.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  if (io.stdin.isTTY) throw new UsageError('no value: give -v VALUE, -f FILE, or pipe it on stdin');
+  return readAll(io.stdin);
+}
+
+/**
+ * `sip security secrets …`, mirroring `dcos security secrets`: same verbs,
+ * exit 0 on success and 1 when the secret exists / is not found. Values are
+ * printed only by `get`; messages never include one.
+ */
+export async function secretsCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      value: { type: 'string', short: 'v' },
+      file: { type: 'string', short: 'f' },
+      json: { type: 'boolean', default: false },
+      'store-dir': { type: 'string' },
+      'secrets-url': { type: 'string' },
+      token: { type: 'string' },
+    },
+  });
+  const [verb, path, ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
+  const needsPath = verb !== 'list';
+  if (!verb || !['create', 'get', 'list', 'update', 'delete'].includes(verb)) throw new UsageError(verb ? `unknown command: ${verb}` : 'missing command');
+  if (needsPath && !path) throw new UsageError(`${verb} needs a PATH`);
+  if ((verb === 'get' || verb === 'list' || verb === 'delete') && (values.value !== undefined || values.file !== undefined)) {
+    throw new UsageError(`${verb} takes no value`);
+  }
+  const store = storeFrom(values, io);
+  const out = (text: string): void => void io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const p = path ?? '';
+  switch (verb) {
+    case 'create':
+      await store.create(p, await valueFrom(values, io));
+      if (values.json) out(JSON.stringify({ path: p, created: true }));
+      break;
+    case 'update':
+      await store.update(p, await valueFrom(values, io));
+      if (values.json) out(JSON.stringify({ path: p, updated: true }));
+      break;
+    case 'delete':
+      await store.delete(p);
+      if (values.json) out(JSON.stringify({ path: p, deleted: true }));
+      break;
+    case 'get': {
+      const value = await store.get(p);
+      if (values.json) out(JSON.stringify({ value }));
+      else io.stdout.write(value);
+      break;
+    }
+    case 'list': {
+      const keys = await store.list(p);
+      if (values.json) out(JSON.stringify(keys));
+      else if (keys.length > 0) out(keys.join('\n'));
+      break;
+    }
+  }
+  return ExitCode.ok;
+}
