@@ -1,0 +1,220 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { probe } from '../launcher/healthCheck.js';
+import type { PortAllocator } from '../launcher/ports.js';
+import { startTaskProcess, type TaskExit, type TaskProcess } from '../launcher/taskProcess.js';
+import type { AppDefinition } from '../marathon/appDefinition.js';
+import { materialize, type Materialized } from '../resolver/materialize.js';
+import { resolve } from '../resolver/resolve.js';
+import { ResolveError } from '../resolver/errors.js';
+import type { SecretStore } from '../secrets/SecretStore.js';
+import type { EventBus } from './events.js';
+import type { HealthCheckResult, TaskStatus, TaskView } from './model.js';
+import { taskEnv } from './taskEnv.js';
+
+/** What a task needs from the cluster. */
+export interface TaskRunnerDeps {
+  store: SecretStore;
+  events: EventBus;
+  ports: PortAllocator;
+  logger: Logger;
+  /** Environment of the agent that every task inherits (PATH, AWS endpoints). */
+  agentEnv: Record<string, string>;
+  sandboxRoot: string;
+  host: string;
+  slaveId: string;
+  now: () => Date;
+}
+
+/** How a task ended, for the cluster's bookkeeping. */
+export interface TaskEnd {
+  status: TaskStatus;
+  message: string;
+  /** Counts towards launch backoff (crash, unhealthy kill, refused secret). */
+  failure: boolean;
+  /** The app must not be launched again until it changes (secret denied, invalid content). */
+  blocking: boolean;
+}
+
+/** One task of an app, from staging to its end. */
+export interface TaskRunner {
+  readonly id: string;
+  readonly version: string;
+  readonly view: () => TaskView;
+  readonly status: () => TaskStatus;
+  /** True when running and every health check (if any) is alive. */
+  readonly healthy: () => boolean;
+  readonly ended: Promise<TaskEnd>;
+  readonly pid: () => number | undefined;
+  /** Kills the task (SIGTERM, SIGKILL after the grace period). */
+  kill(reason: string): void;
+}
+
+const iso = (d: Date): string => d.toISOString();
+
+/**
+ * Launches one task: resolve its secrets (fail closed: a refused secret means
+ * no process at all), materialise them in a fresh sandbox, spawn the command,
+ * run its health checks, and clean the secrets away when it ends.
+ */
+export function runTask(app: AppDefinition, version: string, taskId: string, deps: TaskRunnerDeps): TaskRunner {
+  const stagedAt = iso(deps.now());
+  let status: TaskStatus = 'TASK_STAGING';
+  let startedAt: string | null = null;
+  let ports: number[] = [];
+  let proc: TaskProcess | undefined;
+  let materialized: Materialized | undefined;
+  let killRequested: string | undefined;
+  let unhealthyKill = false;
+  const timers: NodeJS.Timeout[] = [];
+  const sandbox = join(deps.sandboxRoot, taskId);
+  const health: HealthCheckResult[] = app.healthChecks.map(() => ({
+    alive: false,
+    consecutiveFailures: 0,
+    firstSuccess: null,
+    lastSuccess: null,
+    lastFailure: null,
+    lastFailureCause: null,
+    taskId,
+  }));
+  const known = app.healthChecks.map(() => false);
+
+  const view = (): TaskView => ({
+    id: taskId,
+    appId: app.id,
+    host: deps.host,
+    ports: [...ports],
+    slaveId: deps.slaveId,
+    stagedAt,
+    startedAt,
+    version,
+    state: status,
+    healthCheckResults: health.filter((_, i) => known[i]).map((h) => ({ ...h })),
+  });
+  const publishStatus = (message = ''): void => {
+    deps.events.publish('status_update_event', {
+      slaveId: deps.slaveId,
+      taskId,
+      taskStatus: status,
+      message,
+      appId: app.id,
+      host: deps.host,
+      ports: [...ports],
+      version,
+    });
+  };
+
+  let resolveEnd!: (end: TaskEnd) => void;
+  const ended = new Promise<TaskEnd>((r) => (resolveEnd = r));
+  const finish = async (end: TaskEnd): Promise<void> => {
+    timers.forEach(clearInterval);
+    await materialized?.cleanup();
+    deps.ports.release(ports);
+    status = end.status;
+    publishStatus(end.message);
+    resolveEnd(end);
+  };
+
+  const startHealthChecks = (): void => {
+    app.healthChecks.forEach((hc, i) => {
+      const result = health[i];
+      if (!result) return;
+      const check = async (): Promise<void> => {
+        if (status !== 'TASK_RUNNING') return;
+        const r = await probe(hc, { host: deps.host, ports, sandbox, env: taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, {}) });
+        if (status !== 'TASK_RUNNING') return;
+        const now = iso(deps.now());
+        const wasAlive = known[i] && result.alive;
+        if (r.ok) {
+          result.alive = true;
+          result.consecutiveFailures = 0;
+          result.lastSuccess = now;
+          result.firstSuccess ??= now;
+        } else {
+          const inGrace = result.firstSuccess === null && deps.now().getTime() - Date.parse(startedAt ?? now) < hc.gracePeriodSeconds * 1000;
+          result.lastFailure = now;
+          result.lastFailureCause = r.reason;
+          if (inGrace) return; // failures before the first success are ignored during the grace period
+          result.alive = false;
+          result.consecutiveFailures++;
+        }
+        known[i] = true;
+        if (wasAlive !== result.alive) {
+          deps.events.publish('health_status_changed_event', { appId: app.id, taskId, instanceId: taskId, version, alive: result.alive });
+        }
+        if (!r.ok && hc.maxConsecutiveFailures > 0 && result.consecutiveFailures >= hc.maxConsecutiveFailures) {
+          deps.events.publish('unhealthy_task_kill_event', { appId: app.id, taskId, version, reason: r.reason, host: deps.host, slaveId: deps.slaveId });
+          unhealthyKill = true;
+          kill(`unhealthy: ${r.reason} (${result.consecutiveFailures} consecutive failures)`);
+        }
+      };
+      const first = setTimeout(() => {
+        void check();
+        timers.push(setInterval(() => void check(), Math.max(1, hc.intervalSeconds) * 1000));
+      }, Math.min(hc.delaySeconds, hc.intervalSeconds) * 1000);
+      timers.push(first);
+    });
+  };
+
+  const kill = (reason: string): void => {
+    if (killRequested) return;
+    killRequested = reason;
+    if (!proc) return; // still staging: launch() notices and stops
+    status = 'TASK_KILLING';
+    publishStatus(reason);
+    const grace = Number((app as { taskKillGracePeriodSeconds?: unknown }).taskKillGracePeriodSeconds ?? 3) * 1000;
+    void proc.kill(grace);
+  };
+
+  const launch = async (): Promise<void> => {
+    publishStatus();
+    let plan;
+    try {
+      plan = await resolve(app, { taskId }, { store: deps.store, audit: (r) => deps.logger.info({ audit: r }, 'secret access decision'), now: deps.now });
+    } catch (err) {
+      const blocking = err instanceof ResolveError && err.code !== 'SIP_SECRET_UNAVAILABLE';
+      const message = err instanceof ResolveError ? err.message : 'resolving secrets failed';
+      deps.logger.warn({ taskId, appId: app.id, code: (err as { code?: string }).code }, message);
+      return finish({ status: 'TASK_FAILED', message, failure: true, blocking });
+    }
+    if (killRequested) return finish({ status: 'TASK_KILLED', message: killRequested, failure: false, blocking: false });
+    try {
+      await mkdir(sandbox, { recursive: true, mode: 0o750 });
+      ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
+      materialized = await materialize(plan, sandbox);
+      const env = taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, plan.env);
+      const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
+      proc = startTaskProcess(command, sandbox, env);
+    } catch (err) {
+      const message = `could not start: ${(err as Error).message}`;
+      return finish({ status: 'TASK_FAILED', message, failure: true, blocking: false });
+    }
+    status = 'TASK_RUNNING';
+    startedAt = iso(deps.now());
+    publishStatus();
+    startHealthChecks();
+    if (killRequested) {
+      const reason = killRequested;
+      killRequested = undefined;
+      kill(reason);
+    }
+    const exit: TaskExit = await proc.exited;
+    const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    if (killRequested && !unhealthyKill) return finish({ status: 'TASK_KILLED', message: killRequested, failure: false, blocking: false });
+    if (unhealthyKill) return finish({ status: 'TASK_KILLED', message: killRequested ?? 'unhealthy', failure: true, blocking: false });
+    return finish({ status: exit.code === 0 ? 'TASK_FINISHED' : 'TASK_FAILED', message: `task ${how}`, failure: true, blocking: false });
+  };
+  void launch().catch((err: Error) => finish({ status: 'TASK_FAILED', message: `launcher error: ${err.message}`, failure: true, blocking: false }));
+
+  return {
+    id: taskId,
+    version,
+    view,
+    status: () => status,
+    healthy: () => status === 'TASK_RUNNING' && health.every((h, i) => known[i] && h.alive),
+    ended,
+    pid: () => proc?.pid,
+    kill,
+  };
+}

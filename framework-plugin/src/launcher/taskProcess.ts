@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** How a task process ended. */
+export interface TaskExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A task's process group, started in its sandbox. */
+export interface TaskProcess {
+  readonly pid: number;
+  readonly exited: Promise<TaskExit>;
+  /** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves on exit. */
+  kill(graceMs: number): Promise<TaskExit>;
+}
+
+/** What to run: Marathon's `cmd` (through `/bin/sh -c`) or `args` (exec'd directly). */
+export type TaskCommand = { cmd: string } | { args: readonly string[] };
+
+/**
+ * Starts a task as a process group in `sandbox`, stdout/stderr going to the
+ * `stdout` and `stderr` files there (as on Mesos). The group is killed with
+ * the cluster process if that dies.
+ */
+export function startTaskProcess(command: TaskCommand, sandbox: string, env: Record<string, string>): TaskProcess {
+  const out = openSync(join(sandbox, 'stdout'), 'a');
+  const err = openSync(join(sandbox, 'stderr'), 'a');
+  const [file, args] = 'cmd' in command ? ['/bin/sh', ['-c', command.cmd]] : [command.args[0] ?? 'true', command.args.slice(1)];
+  const child = spawn(file, args, { cwd: sandbox, env, stdio: ['ignore', out, err], detached: true });
+  closeSync(out);
+  closeSync(err);
+  const pid = child.pid ?? -1;
+  const killGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const onParentExit = (): void => killGroup('SIGKILL');
+  process.once('exit', onParentExit);
+  const exited = new Promise<TaskExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      process.removeListener('exit', onParentExit);
+      killGroup('SIGKILL'); // leave no grandchildren behind
+      resolve({ code, signal });
+    });
+    child.once('error', () => resolve({ code: 127, signal: null }));
+  });
+  return {
+    pid,
+    exited,
+    async kill(graceMs) {
+      killGroup('SIGTERM');
+      const timer = setTimeout(() => killGroup('SIGKILL'), graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
