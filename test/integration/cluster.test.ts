@@ -1,0 +1,215 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createLogger, waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
+import { createLocalCluster, createLocalStore, startMarathonServer, type LocalCluster, type MarathonServer } from '@secure-instance-profiles/framework-plugin/cluster';
+import { demoAuth } from '../src/fixtures/http.js';
+import { subscribeEvents, type EventStream } from '../src/fixtures/sse.js';
+import { startStack, type Stack } from '../src/fixtures/stack.js';
+
+// The local cluster driven over its Marathon API, with the real binapp, the
+// real resolver and the emulator behind it.
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ctx = {} as { stack: Stack; cluster: LocalCluster; api: MarathonServer; events: EventStream; stateDir: string; logs: string[] };
+const logger = createLogger({ name: 'cluster-test', level: 'error' });
+
+async function startCluster(): Promise<void> {
+  const store = createLocalStore({ dir: join(ctx.stateDir, 'secrets') });
+  ctx.cluster = createLocalCluster({
+    stateDir: ctx.stateDir,
+    store,
+    logger,
+    agentEnv: {
+      PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
+      AWS_ENDPOINT_URL: ctx.stack.emulator.endpoint,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: ctx.stack.imds.endpoint,
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      BINAPP_HOST: '127.0.0.1',
+    },
+  });
+  await ctx.cluster.start();
+  ctx.api = await startMarathonServer({ cluster: ctx.cluster, logger });
+  ctx.events = await subscribeEvents(`${ctx.api.url}/v2/events`);
+}
+
+const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+  const res = await fetch(`${ctx.api.url}${path}`, { method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+};
+const app = async (id: string): Promise<any> => (await api('GET', `/v2/apps${id}`)).json?.app;
+const healthyTask = (id: string, timeoutMs = 30_000): Promise<any> =>
+  waitFor(
+    async () => {
+      const a = await app(id);
+      return a?.tasksHealthy === a?.instances && a.tasks.length === a.instances ? a.tasks[0] : undefined;
+    },
+    { what: `${id} healthy`, timeoutMs, intervalMs: 200 },
+  );
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const cluster = suite('local cluster');
+
+cluster.before(async () => {
+  ctx.stack = await startStack();
+  ctx.stateDir = join(ctx.stack.workDir, 'cluster');
+  await startCluster();
+  await createLocalStore({ dir: join(ctx.stateDir, 'secrets') }).create('/instance-profile-app/aws-config', ctx.stack.awsConfig);
+});
+
+cluster.after(async () => {
+  ctx.events?.close();
+  await ctx.cluster?.stop();
+  await ctx.api?.stop();
+  await ctx.stack?.stop();
+});
+
+cluster('binapp from the terraform-rendered marathon/binapp.json becomes healthy with its secret file mounted 0400', async () => {
+  const res = await api('POST', '/v2/apps', ctx.stack.marathonAppDefinition);
+  assert.is(res.status, 201);
+  assert.is(res.json.id, '/instance-profile-app');
+  assert.is(res.json.deployments.length, 1);
+  const task = await healthyTask('/instance-profile-app');
+  const sandbox = join(ctx.stateDir, 'sandboxes', task.id);
+  const secretFile = join(sandbox, 'aws-config');
+  assert.is(statSync(secretFile).mode & 0o777, 0o400);
+  assert.is(readFileSync(secretFile, 'utf8'), ctx.stack.awsConfig);
+  assert.match(task.id, /^instance-profile-app\.instance-[0-9a-f-]{36}\._app\.1$/);
+  assert.is(task.ports.length, 1);
+});
+
+cluster('the task reaches S3 through the emulator with its own role: POST /bin answers a BinID', async () => {
+  const task = (await app('/instance-profile-app')).tasks[0];
+  const res = await fetch(`http://127.0.0.1:${task.ports[0]}/bin`, { method: 'POST', body: 'through the cluster', headers: { authorization: demoAuth() } });
+  assert.is(res.status, 201);
+  assert.match(await res.text(), /^BinID /);
+});
+
+cluster('the deployment’s events arrive in order on /v2/events', async () => {
+  const deploymentInfo = ctx.events.events.findIndex((e) => e.eventType === 'deployment_info' && JSON.stringify(e).includes('/instance-profile-app'));
+  const running = ctx.events.events.findIndex((e) => e.eventType === 'status_update_event' && e.taskStatus === 'TASK_RUNNING' && e.appId === '/instance-profile-app');
+  const healthy = ctx.events.events.findIndex((e) => e.eventType === 'health_status_changed_event' && e.alive === true);
+  const success = ctx.events.events.findIndex((e) => e.eventType === 'deployment_success');
+  assert.is(ctx.events.events[0]?.eventType, 'event_stream_attached');
+  assert.ok(deploymentInfo > 0 && deploymentInfo < running && running < healthy && healthy < success, `order: ${deploymentInfo} ${running} ${healthy} ${success}`);
+  assert.ok(ctx.events.events.some((e) => e.eventType === 'api_post_event'));
+});
+
+cluster('/other-app referencing the same secret never starts and says why', async () => {
+  const def = { ...JSON.parse(ctx.stack.marathonAppDefinition), id: '/other-app' };
+  const res = await api('POST', '/v2/apps', def);
+  assert.is(res.status, 201);
+  const failed = await ctx.events.waitFor((e) => e.eventType === 'deployment_failed' && JSON.stringify(e).includes('/other-app'), 10_000, 'deployment_failed');
+  const reason = "app /other-app is not under the secret's namespace /instance-profile-app";
+  assert.match(String(failed.reason), reason);
+  const other = await app('/other-app');
+  assert.is(other.tasksRunning, 0);
+  assert.is(other.lastTaskFailure.state, 'TASK_FAILED');
+  assert.match(other.lastTaskFailure.message, reason);
+  const status = ctx.events.events.find((e) => e.eventType === 'status_update_event' && e.appId === '/other-app' && e.taskStatus === 'TASK_FAILED');
+  assert.ok(status, 'a TASK_FAILED status update was published');
+  assert.not.ok(existsSync(join(ctx.stateDir, 'sandboxes', String(status?.taskId), 'stdout')), 'no process was spawned');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.is((await app('/other-app')).tasksRunning, 0, 'no retry launches it later');
+  assert.is((await api('DELETE', '/v2/apps/other-app')).status, 200);
+});
+
+cluster('a killed task process is replaced by a new task', async () => {
+  const before = (await app('/instance-profile-app')).tasks[0];
+  const pid = findPid(before.id);
+  process.kill(-pid, 'SIGKILL');
+  await ctx.events.waitFor((e) => e.eventType === 'status_update_event' && e.taskId === before.id && e.taskStatus === 'TASK_FAILED', 10_000, 'TASK_FAILED of the killed task');
+  const after = await healthyTask('/instance-profile-app');
+  assert.is.not(after.id, before.id);
+  assert.not.ok(existsSync(join(ctx.stateDir, 'sandboxes', before.id, 'aws-config')), 'the dead task’s secret file was removed');
+  assert.match((await app('/instance-profile-app')).lastTaskFailure.message, 'killed by SIGKILL');
+});
+
+cluster('a task whose health check keeps failing is killed and replaced', async () => {
+  const def = {
+    id: '/flaky',
+    cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1',
+    portDefinitions: [{ port: 0, name: 'http' }],
+    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/healthy-marker', gracePeriodSeconds: 0, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 2, delaySeconds: 0 }],
+    backoffSeconds: 1,
+  };
+  assert.is((await api('POST', '/v2/apps', def)).status, 201);
+  const killed = await ctx.events.waitFor((e) => e.eventType === 'unhealthy_task_kill_event' && e.appId === '/flaky', 15_000, 'unhealthy_task_kill_event');
+  await ctx.events.waitFor(
+    (e) => e.eventType === 'status_update_event' && e.appId === '/flaky' && e.taskStatus === 'TASK_RUNNING' && e.taskId !== killed.taskId,
+    15_000,
+    'a replacement task',
+  );
+  assert.is((await api('DELETE', '/v2/apps/flaky')).status, 200);
+});
+
+cluster('DELETE leaves no process and no secret file', async () => {
+  const task = (await app('/instance-profile-app')).tasks[0];
+  const pid = findPid(task.id);
+  const removed = await api('DELETE', '/v2/apps/instance-profile-app');
+  assert.is(removed.status, 200);
+  assert.is((await api('GET', '/v2/apps/instance-profile-app')).status, 404);
+  await ctx.events.waitFor((e) => e.eventType === 'deployment_success' && e.id === removed.json.deploymentId, 15_000, 'the stop deployment');
+  const killed = ctx.events.events.find((e) => e.eventType === 'status_update_event' && e.taskId === task.id && e.taskStatus === 'TASK_KILLED');
+  assert.ok(killed, 'TASK_KILLED was published');
+  assert.not.ok(processAlive(pid), 'the task process is still alive');
+  assert.not.ok(existsSync(join(ctx.stateDir, 'sandboxes', task.id, 'aws-config')), 'the secret file is still there');
+  assert.is((await api('DELETE', '/v2/apps/instance-profile-app')).status, 404);
+});
+
+cluster('the cluster restarts with its apps', async () => {
+  assert.is((await api('POST', '/v2/apps', ctx.stack.marathonAppDefinition)).status, 201);
+  await healthyTask('/instance-profile-app');
+  ctx.events.close();
+  await ctx.cluster.stop();
+  await ctx.api.stop();
+  await startCluster();
+  const task = await healthyTask('/instance-profile-app');
+  assert.ok(task.id);
+  assert.equal((await api('GET', '/v2/apps')).json.apps.map((a: { id: string }) => a.id), ['/instance-profile-app']);
+});
+
+cluster('Marathon error shapes: 422 with paths, 409 on an existing id, 404 unknown', async () => {
+  const bad = await api('POST', '/v2/apps', { id: '/bad', cmd: 'x', env: { A: { secret: 'nope' } } });
+  assert.is(bad.status, 422);
+  assert.equal(bad.json, { message: 'Object is not valid', details: [{ path: '/env/A/secret', errors: ['references an undefined secret'] }] });
+  const dup = await api('POST', '/v2/apps', ctx.stack.marathonAppDefinition);
+  assert.is(dup.status, 409);
+  assert.is(dup.json.message, 'An app with id [/instance-profile-app] already exists.');
+  assert.equal((await api('GET', '/v2/apps/nope')).json, { message: "App '/nope' does not exist" });
+  assert.is((await api('POST', '/v2/apps', '{"id":')).status, 400);
+});
+
+cluster('no external id in the API’s app view, the events, or the task list', async () => {
+  const views = [JSON.stringify((await api('GET', '/v2/apps/instance-profile-app')).json), JSON.stringify((await api('GET', '/v2/apps?embed=apps.tasks')).json), ctx.events.raw()];
+  for (const v of views) assert.ok(!v.includes(ctx.stack.externalId), 'an external id leaked');
+});
+
+/** The process group of a task, found through /proc by its MESOS_TASK_ID. */
+function findPid(taskId: string): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      if (!environ.includes(`MESOS_TASK_ID=${taskId}\0`)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]); // pgrp
+    } catch {
+      // process gone or not ours
+    }
+  }
+  throw new Error(`no process for ${taskId}`);
+}
+
+cluster.run();
