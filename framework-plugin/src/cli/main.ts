@@ -1,11 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { SipError } from '../errors/SipError.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
+import { CLUSTER_USAGE, clusterCommand } from './clusterCommand.js';
+import { MARATHON_USAGE, marathonCommand, marathonExitCode } from './marathonCommand.js';
 import { SECRETS_USAGE, secretsCommand } from './secretsCommand.js';
 
 /** Top-level usage of `sip`. */
 export const USAGE = `usage: sip <command> …
 
+  sip cluster <up|down|status>                               the local one-machine cluster
+  sip marathon <app|task> …                                  apps and tasks (like 'dcos marathon')
   sip security secrets <create|get|list|update|delete> …   manage per-app secrets (like 'dcos security secrets')
 
 Run a command with --help for its options.`;
@@ -16,13 +20,15 @@ Run a command with --help for its options.`;
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [group, sub, ...rest] = argv;
-  const usage = group === 'security' ? SECRETS_USAGE : USAGE;
+  const usage = group === 'security' ? SECRETS_USAGE : group === 'marathon' ? MARATHON_USAGE : group === 'cluster' ? CLUSTER_USAGE : USAGE;
   try {
     if (argv.includes('--help') || argv.includes('-h')) {
       io.stdout.write(`${usage}\n`);
       return ExitCode.ok;
     }
     if (group === 'security' && sub === 'secrets') return await secretsCommand(rest, io);
+    if (group === 'marathon') return await marathonCommand(argv.slice(1), io);
+    if (group === 'cluster') return await clusterCommand(argv.slice(1), io);
     throw new UsageError(group ? `unknown command: ${[group, sub].filter(Boolean).join(' ')}` : 'missing command');
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -31,7 +37,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof SipError) {
       io.stderr.write(`sip: ${err.message} (${err.code})\n`);
-      return ExitCode.failed;
+      return group === 'marathon' ? marathonExitCode(err) : ExitCode.failed;
     }
     io.stderr.write(`sip: unexpected error: ${(err as Error).message}\n`);
     return ExitCode.failed;

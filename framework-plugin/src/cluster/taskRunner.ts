@@ -169,6 +169,10 @@ export function runTask(app: AppDefinition, version: string, taskId: string, dep
 
   const launch = async (): Promise<void> => {
     publishStatus();
+    if (app.container?.type === 'DOCKER') {
+      const message = 'DOCKER containers are not run by this local cluster: use container.type MESOS (a process with the same secrets)';
+      return finish({ status: 'TASK_FAILED', message, failure: true, blocking: true });
+    }
     let plan;
     try {
       plan = await resolve(app, { taskId }, { store: deps.store, audit: (r) => deps.logger.info({ audit: r }, 'secret access decision'), now: deps.now });

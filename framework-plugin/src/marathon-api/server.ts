@@ -84,6 +84,10 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       return;
     }
     if (path === '/v2/events' && method === 'GET') return events(ctx, cluster);
+    if (path === '/v2/tasks' && method === 'GET') {
+      ctx.body = { tasks: cluster.tasks() };
+      return;
+    }
     if (path === '/v2/apps') {
       if (method === 'GET') {
         const embed = [ctx.query.embed ?? []].flat();

@@ -1,0 +1,207 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runLocalCluster } from '../cluster/runLocalCluster.js';
+import { SipError } from '../errors/SipError.js';
+import { createLogger } from '../log/logger.js';
+import { waitFor } from '../net/waitFor.js';
+import { readClusterInfo, stateDirOf, type ClusterInfo } from './clusterState.js';
+import { ExitCode, UsageError, type CliIo } from './io.js';
+
+/** Usage of `sip cluster`. */
+export const CLUSTER_USAGE = `usage: sip cluster <up|down|status> [options]
+
+  up       start the local cluster in the background (Marathon API, secrets API, AWS emulator + metadata endpoint)
+  down     stop it (apps are kept and come back with the next 'up')
+  status   show each part's health
+
+options:
+  --state-dir DIR        where apps, secrets, sandboxes and logs live (default: $SIP_STATE_DIR, else .state)
+  --marathon-port PORT   Marathon API port (default: a free one)
+  --secrets-port PORT    secrets API port (default: a free one)
+  --json                 machine-readable output`;
+
+const SIP = fileURLToPath(new URL('../../bin/sip.mjs', import.meta.url));
+const BIN_PATH = fileURLToPath(new URL('../../../node_modules/.bin', import.meta.url));
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function health(info: ClusterInfo, token: string): Promise<Record<string, string>> {
+  const check = async (fn: () => Promise<Response>): Promise<string> => {
+    try {
+      const res = await fn();
+      await res.body?.cancel();
+      return res.ok ? 'healthy' : `unhealthy (HTTP ${res.status})`;
+    } catch {
+      return 'unreachable';
+    }
+  };
+  const t = AbortSignal.timeout.bind(AbortSignal);
+  return {
+    daemon: alive(info.pid) ? `running (pid ${info.pid})` : 'not running',
+    marathon: await check(() => fetch(`${info.marathonUrl}/ping`, { signal: t(3000) })),
+    secrets: await check(() => fetch(`${info.secretsUrl}/secrets/v1/secret/default/?list=true`, { headers: { authorization: `token=${token}` }, signal: t(3000) })),
+    'aws-emulator': await check(() => fetch(`${info.awsEndpoint}/moto-api/data.json`, { signal: t(3000) })),
+    'instance-metadata': await check(() =>
+      fetch(`${info.imdsEndpoint}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' }, signal: t(3000) }),
+    ),
+  };
+}
+
+function printInfo(info: ClusterInfo, io: CliIo): void {
+  io.stdout.write(
+    [
+      `marathon           ${info.marathonUrl}`,
+      `secrets API        ${info.secretsUrl}`,
+      `aws emulator       ${info.awsEndpoint}`,
+      `instance metadata  ${info.imdsEndpoint}  (agent role ${info.agentRoleArn})`,
+      '',
+    ].join('\n'),
+  );
+}
+
+/** `sip cluster up|down|status` (and the internal `run`, the daemon itself). */
+export async function clusterCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'state-dir': { type: 'string' },
+      'marathon-port': { type: 'string' },
+      'secrets-port': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const [verb, ...extra] = positionals;
+  if (extra.length) throw new UsageError(`unexpected argument: ${extra[0]}`);
+  const stateDir = stateDirOf(values['state-dir'], io.env);
+  const port = (name: 'marathon-port' | 'secrets-port'): number | undefined => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new UsageError(`--${name} must be a port number`);
+    return Number(v);
+  };
+  const info = await readClusterInfo(stateDir);
+  const running = info && alive(info.pid) ? info : undefined;
+
+  switch (verb) {
+    case 'run': {
+      const logger = createLogger({ name: 'sip-cluster', destination: process.stdout });
+      const marathonPort = port('marathon-port');
+      const secretsPort = port('secrets-port');
+      const handle = await runLocalCluster({
+        stateDir,
+        logger,
+        agentEnv: { PATH: `${BIN_PATH}:${io.env.PATH ?? '/usr/bin:/bin'}`, HOME: io.env.HOME ?? '/tmp', LANG: io.env.LANG ?? 'C.UTF-8' },
+        ...(io.env.SIP_PYTHON ? { python: io.env.SIP_PYTHON } : {}),
+        ...(marathonPort ? { marathonPort } : {}),
+        ...(secretsPort ? { secretsPort } : {}),
+      });
+      logger.info({ ...handle.info }, 'local cluster up');
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      logger.info('stopping');
+      await handle.stop();
+      return ExitCode.ok;
+    }
+    case 'up': {
+      if (running) {
+        io.stdout.write(`local cluster already running (pid ${running.pid}, state ${stateDir})\n`);
+        printInfo(running, io);
+        return ExitCode.ok;
+      }
+      await mkdir(stateDir, { recursive: true, mode: 0o700 }).catch(() => undefined);
+      const logFile = join(stateDir, 'cluster.log');
+      let out: number;
+      try {
+        out = openSync(logFile, 'a', 0o600);
+      } catch (err) {
+        throw new SipError('SIP_STATE_DIR_INVALID', `cannot write ${logFile} (${(err as NodeJS.ErrnoException).code}); pass --state-dir DIR`, { expose: true });
+      }
+      const args = [SIP, 'cluster', 'run', '--state-dir', stateDir, ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []), ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : [])];
+      const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { ...io.env } as NodeJS.ProcessEnv });
+      closeSync(out);
+      let exited: number | null | undefined;
+      child.once('exit', (code) => (exited = code));
+      child.unref();
+      io.stdout.write(`starting the local cluster (state ${stateDir}, log ${logFile})…\n`);
+      try {
+        const up = await waitFor(
+          async () => {
+            const i = await readClusterInfo(stateDir);
+            return i && i.pid === child.pid ? i : undefined;
+          },
+          {
+            what: 'the local cluster',
+            timeoutMs: 90_000,
+            intervalMs: 200,
+            abortIf: () => (exited !== undefined ? new SipError('SIP_CLUSTER_START_FAILED', `the cluster exited (code ${exited}):\n${tail(logFile)}`, { expose: true }) : undefined),
+          },
+        );
+        printInfo(up, io);
+        return ExitCode.ok;
+      } catch (err) {
+        if (exited === undefined) child.kill('SIGTERM');
+        throw err;
+      }
+    }
+    case 'down': {
+      if (!running) {
+        io.stdout.write(`no local cluster running (state ${stateDir})\n`);
+        return ExitCode.ok;
+      }
+      process.kill(running.pid, 'SIGTERM');
+      try {
+        await waitFor(async () => !alive(running.pid), { what: `cluster pid ${running.pid} to stop`, timeoutMs: 60_000, intervalMs: 200 });
+      } catch {
+        process.kill(running.pid, 'SIGKILL');
+      }
+      io.stdout.write(`local cluster stopped (apps kept in ${stateDir})\n`);
+      return ExitCode.ok;
+    }
+    case 'status': {
+      if (!running) {
+        if (values.json) io.stdout.write(`${JSON.stringify({ running: false, stateDir })}\n`);
+        else io.stdout.write(`no local cluster running (state ${stateDir}); start one with: sip cluster up\n`);
+        return ExitCode.failed;
+      }
+      let token = '';
+      try {
+        token = readFileSync(join(stateDir, 'acs-token'), 'utf8').trim();
+      } catch {
+        // status reports the secrets API as unhealthy then
+      }
+      const parts = await health(running, token);
+      const ok = Object.entries(parts).every(([k, v]) => (k === 'daemon' ? v.startsWith('running') : v === 'healthy'));
+      if (values.json) io.stdout.write(`${JSON.stringify({ running: true, healthy: ok, stateDir, ...running, parts })}\n`);
+      else {
+        for (const [k, v] of Object.entries(parts)) io.stdout.write(`${k.padEnd(18)} ${v}\n`);
+        printInfo(running, io);
+      }
+      return ok ? ExitCode.ok : ExitCode.failed;
+    }
+    default:
+      throw new UsageError(verb ? `unknown command: cluster ${verb}` : 'missing command');
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-8).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

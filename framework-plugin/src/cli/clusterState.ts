@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where the local cluster keeps its state unless told otherwise: `<project>/.state`. */
+export const DEFAULT_STATE_DIR = fileURLToPath(new URL('../../../.state', import.meta.url));
+
+/** What a running local cluster publishes in `<state>/cluster.json`. */
+export interface ClusterInfo {
+  pid: number;
+  startedAt: string;
+  marathonUrl: string;
+  secretsUrl: string;
+  awsEndpoint: string;
+  imdsEndpoint: string;
+  agentRoleArn: string;
+  ec2ServiceArn: string;
+  region: string;
+}
+
+/** The state directory from `--state-dir`, `$SIP_STATE_DIR`, or the default. */
+export function stateDirOf(option: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  return option ?? env.SIP_STATE_DIR ?? DEFAULT_STATE_DIR;
+}
+
+/** Reads `<state>/cluster.json`, or undefined when no cluster was started there. */
+export async function readClusterInfo(stateDir: string): Promise<ClusterInfo | undefined> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, 'cluster.json'), 'utf8')) as ClusterInfo;
+  } catch {
+    return undefined;
+  }
+}
