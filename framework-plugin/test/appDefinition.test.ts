@@ -86,6 +86,13 @@ test('the project’s own marathon/binapp.json parses with its file secret', () 
   assert.equal(secretVolumes(app), [{ containerPath: 'aws-config', secret: 'awsConfig' }]);
 });
 
+test('marathon/binapp-docker.json, the Docker variant, parses with its file secret and port mapping', () => {
+  const app = parseAppDefinition(readFileSync(fileURLToPath(new URL('../../marathon/binapp-docker.json', import.meta.url)), 'utf8'));
+  assert.is(app.container?.type, 'DOCKER');
+  assert.equal(secretVolumes(app), [{ containerPath: 'aws-config', secret: 'awsConfig' }]);
+  assert.is(app.container?.portMappings?.[0]?.name, 'http');
+});
+
 test('ids: absolute kept, relative resolved, bad segments refused', () => {
   assert.equal(resolveAppId('/a/b'), { ok: true, id: '/a/b' });
   assert.equal(resolveAppId('app', '/group'), { ok: true, id: '/group/app' });

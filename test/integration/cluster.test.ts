@@ -154,6 +154,45 @@ cluster('a task whose health check keeps failing is killed and replaced', async 
   assert.is((await api('DELETE', '/v2/apps/flaky')).status, 200);
 });
 
+cluster('scaling instances up and down through PUT', async () => {
+  const def = { id: '/scaled', cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1', portDefinitions: [{ port: 0 }], instances: 1 };
+  assert.is((await api('POST', '/v2/apps', def)).status, 201);
+  const running = (n: number) =>
+    waitFor(async () => (await app('/scaled'))?.tasksRunning === n && (await app('/scaled')).tasks.length === n, { what: `${n} running`, timeoutMs: 20_000, intervalMs: 200 });
+  await running(1);
+  const up = await api('PUT', '/v2/apps/scaled', { ...def, instances: 3 });
+  assert.is(up.status, 200);
+  assert.ok(up.json.deploymentId);
+  await running(3);
+  const ports = new Set((await app('/scaled')).tasks.map((t: { ports: number[] }) => t.ports[0]));
+  assert.is(ports.size, 3, 'each task got its own port');
+  await api('PUT', '/v2/apps/scaled', { ...def, instances: 1 });
+  await running(1);
+  await api('DELETE', '/v2/apps/scaled');
+});
+
+cluster('a task that ignores SIGTERM is SIGKILLed after its grace period', async () => {
+  const def = { id: '/stubborn', cmd: "trap '' TERM; while true; do sleep 0.2; done", taskKillGracePeriodSeconds: 1 };
+  assert.is((await api('POST', '/v2/apps', def)).status, 201);
+  await waitFor(async () => (await app('/stubborn'))?.tasksRunning === 1, { what: 'stubborn running', timeoutMs: 10_000 });
+  const task = (await app('/stubborn')).tasks[0];
+  const pid = findPid(task.id);
+  const started = Date.now();
+  const removed = await api('DELETE', '/v2/apps/stubborn');
+  await ctx.events.waitFor((e) => e.eventType === 'deployment_success' && e.id === removed.json.deploymentId, 10_000, 'stop deployment');
+  const took = Date.now() - started;
+  assert.ok(took >= 900, `killed after ${took} ms, before the grace period`);
+  assert.not.ok(processAlive(pid));
+});
+
+cluster('a DOCKER app is refused by the process cluster with a clear reason', async () => {
+  const def = JSON.parse(readFileSync(join(ROOT, 'marathon/binapp-docker.json'), 'utf8'));
+  assert.is((await api('POST', '/v2/apps', { ...def, id: '/instance-profile-app/docker' })).status, 201);
+  const failed = await ctx.events.waitFor((e) => e.eventType === 'deployment_failed' && JSON.stringify(e).includes('/instance-profile-app/docker'), 10_000, 'deployment_failed');
+  assert.match(String(failed.reason), 'DOCKER containers are not run by this local cluster');
+  await api('DELETE', '/v2/apps/instance-profile-app/docker');
+});
+
 cluster('DELETE leaves no process and no secret file', async () => {
   const task = (await app('/instance-profile-app')).tasks[0];
   const pid = findPid(task.id);
