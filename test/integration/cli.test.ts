@@ -1,0 +1,134 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
+
+// The local cluster driven only through the `sip` command, as a user would.
+
+const SIP = fileURLToPath(new URL('../../framework-plugin/bin/sip.mjs', import.meta.url));
+const state = mkdtempSync(join(tmpdir(), 'sip-cli-state-'));
+const WEB = JSON.stringify({
+  id: '/web',
+  cmd: 'echo web started on $PORT0; exec python3 -u -m http.server $PORT0 --bind 127.0.0.1',
+  env: { TOKEN: { secret: 't' } },
+  secrets: { t: { source: 'web/token' } },
+  portDefinitions: [{ port: 0, name: 'http' }],
+  healthChecks: [{ protocol: 'MESOS_HTTP', path: '/', intervalSeconds: 1, delaySeconds: 0 }],
+});
+
+function sip(args: string[], input?: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    child.once('close', (code) => resolve({ code, out, err }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+const cli = suite('sip cli');
+
+// Whatever happens to this process, the cluster daemon it started goes too.
+process.once('exit', () => {
+  try {
+    const { pid } = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // not running
+  }
+});
+
+cli.after(async () => {
+  await sip(['cluster', 'down']);
+  rmSync(state, { recursive: true, force: true });
+});
+
+cli('cluster up prints its endpoints; status shows every part healthy', async () => {
+  const up = await sip(['cluster', 'up']);
+  assert.is(up.code, 0, up.err);
+  assert.match(up.out, /marathon\s+http:\/\/127\.0\.0\.1:\d+/);
+  const status = await sip(['cluster', 'status']);
+  assert.is(status.code, 0, status.out);
+  for (const part of ['marathon', 'secrets', 'aws-emulator', 'instance-metadata']) assert.match(status.out, new RegExp(`${part}\\s+healthy`));
+  assert.is((await sip(['cluster', 'up'])).out.split('\n')[0], `local cluster already running (pid ${JSON.parse((await sip(['cluster', 'status', '--json'])).out).pid}, state ${state})`);
+});
+
+cli('secrets create, then app add from stdin --wait follows the deployment to success', async () => {
+  assert.is((await sip(['security', 'secrets', 'create', '/web/token', '-v', 'tok'])).code, 0);
+  const add = await sip(['marathon', 'app', 'add', '--wait'], WEB);
+  assert.is(add.code, 0, add.err);
+  assert.match(add.out, /TASK_RUNNING/);
+  assert.match(add.out, /healthy/);
+  assert.match(add.out, /deployment \S+ succeeded/);
+  const list = JSON.parse((await sip(['marathon', 'app', 'list', '--json'])).out) as Array<{ id: string; tasksHealthy: number }>;
+  assert.equal(list.map((a) => [a.id, a.tasksHealthy]), [['/web', 1]]);
+});
+
+cli('an app outside the secret’s namespace: exit 6, the reason in the output, no task running', async () => {
+  const other = await sip(['marathon', 'app', 'add', '-', '--wait'], WEB.replace('"/web"', '"/other"'));
+  assert.is(other.code, 6);
+  assert.match(other.out, /TASK_FAILED \(secret "t" \(web\/token\) denied: app \/other is not under the secret's namespace \/web\)/);
+  assert.match(other.err, /deployment \S+ failed: secret "t" \(web\/token\) denied/);
+  const show = JSON.parse((await sip(['marathon', 'app', 'show', '/other', '--json'])).out) as { tasksRunning: number; lastTaskFailure: { message: string } };
+  assert.is(show.tasksRunning, 0);
+  assert.match(show.lastTaskFailure.message, 'denied');
+});
+
+cli('exit codes: conflict 4, not found 5, invalid 3, usage 2', async () => {
+  assert.is((await sip(['marathon', 'app', 'add'], WEB)).code, 4);
+  assert.is((await sip(['marathon', 'app', 'show', '/nope'])).code, 5);
+  const invalid = await sip(['marathon', 'app', 'add'], '{"id":"/x","cmd":"true","env":{"A":{"secret":"none"}}}');
+  assert.is(invalid.code, 3);
+  assert.match(invalid.err, '/env/A/secret: references an undefined secret');
+  assert.is((await sip(['marathon', 'frob'])).code, 2);
+});
+
+cli('task list and task log read the task and its sandbox', async () => {
+  const tasks = JSON.parse((await sip(['marathon', 'task', 'list', '/web', '--json'])).out) as Array<{ id: string; state: string }>;
+  assert.is(tasks.length, 1);
+  assert.is(tasks[0]?.state, 'TASK_RUNNING');
+  const log = await sip(['marathon', 'task', 'log', tasks[0]?.id ?? '']);
+  assert.is(log.code, 0);
+  assert.match(log.out, /^web started on \d+$/m);
+  assert.match((await sip(['marathon', 'task', 'log', tasks[0]?.id ?? '', '--stderr'])).out, /"GET \/ HTTP\/1.1" 200/, 'the health probes show in stderr');
+  assert.is((await sip(['marathon', 'task', 'log', 'no-such-task'])).code, 1);
+});
+
+cli('down, then up again: the apps come back', async () => {
+  assert.is((await sip(['cluster', 'down'])).code, 0);
+  assert.is((await sip(['cluster', 'status'])).code, 1);
+  assert.is((await sip(['cluster', 'up'])).code, 0);
+  await waitFor(
+    async () => {
+      const apps = JSON.parse((await sip(['marathon', 'app', 'list', '--json'])).out) as Array<{ id: string; tasksHealthy: number }>;
+      return apps.find((a) => a.id === '/web')?.tasksHealthy === 1;
+    },
+    { what: '/web healthy again', timeoutMs: 30_000, intervalMs: 500 },
+  );
+});
+
+cli('bad state dir and ports in use are clear errors', async () => {
+  const file = join(state, 'a-file');
+  writeFileSync(file, 'not a directory');
+  const bad = await sip(['cluster', 'up', '--state-dir', join(file, 'state')]);
+  assert.is(bad.code, 1);
+  assert.match(bad.err, /pass --state-dir DIR/);
+  const blocker: Server = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => blocker.once('listening', r));
+  const port = (blocker.address() as { port: number }).port;
+  const other = mkdtempSync(join(tmpdir(), 'sip-cli-state2-'));
+  const busy = await sip(['cluster', 'up', '--state-dir', other, '--marathon-port', String(port)]);
+  blocker.close();
+  assert.is(busy.code, 1);
+  assert.match(busy.err, new RegExp(`port ${port} for the Marathon API is in use`));
+  rmSync(other, { recursive: true, force: true });
+});
+
+cli.run();
