@@ -154,6 +154,57 @@ cluster('a task whose health check keeps failing is killed and replaced', async 
   assert.is((await api('DELETE', '/v2/apps/flaky')).status, 200);
 });
 
+cluster('a task gets the Mesos/Marathon environment and ports from a range, named', async () => {
+  const def = {
+    id: '/envprobe',
+    cmd: 'env > .seen-env && mv .seen-env seen-env; exec sleep 30',
+    portDefinitions: [{ port: 0, name: 'http' }, { port: 0, name: 'admin-api' }],
+    labels: { team: 'blue' },
+    env: { PLAIN: 'value' },
+  };
+  assert.is((await api('POST', '/v2/apps', def)).status, 201);
+  const task = await waitFor(async () => (await app('/envprobe'))?.tasks?.[0], { what: 'envprobe task', timeoutMs: 10_000 });
+  const file = join(ctx.stateDir, 'sandboxes', task.id, 'seen-env');
+  await waitFor(async () => existsSync(file), { what: 'env written', timeoutMs: 5000 });
+  const env = Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const [p0, p1] = task.ports as number[];
+  assert.ok(p0 !== undefined && p0 >= 31000 && p0 <= 32000 && p1 !== p0);
+  assert.equal(
+    { MESOS_SANDBOX: env.MESOS_SANDBOX, MARATHON_APP_ID: env.MARATHON_APP_ID, MESOS_TASK_ID: env.MESOS_TASK_ID, HOST: env.HOST, PORT0: env.PORT0, PORT1: env.PORT1, PORT: env.PORT, PORTS: env.PORTS, PORT_HTTP: env.PORT_HTTP, PORT_ADMIN_API: env.PORT_ADMIN_API, PLAIN: env.PLAIN, MARATHON_APP_LABEL_TEAM: env.MARATHON_APP_LABEL_TEAM },
+    {
+      MESOS_SANDBOX: join(ctx.stateDir, 'sandboxes', task.id),
+      MARATHON_APP_ID: '/envprobe',
+      MESOS_TASK_ID: task.id,
+      HOST: '127.0.0.1',
+      PORT0: String(p0),
+      PORT1: String(p1),
+      PORT: String(p0),
+      PORTS: `${p0},${p1}`,
+      PORT_HTTP: String(p0),
+      PORT_ADMIN_API: String(p1),
+      PLAIN: 'value',
+      MARATHON_APP_LABEL_TEAM: 'blue',
+    },
+  );
+  await api('DELETE', '/v2/apps/envprobe');
+});
+
+cluster('/ping, /v2/info, /v2/deployments, and ?event_type= filtering', async () => {
+  const ping = await fetch(`${ctx.api.url}/ping`);
+  assert.is(await ping.text(), 'pong');
+  assert.is((await api('GET', '/v2/info')).json.name, 'marathon');
+  const filtered = await subscribeEvents(`${ctx.api.url}/v2/events?event_type=deployment_info`);
+  const added = await api('POST', '/v2/apps', { id: '/briefly', cmd: 'exec sleep 30' });
+  const deployments = (await api('GET', '/v2/deployments')).json as Array<{ id: string; affectedApps: string[] }>;
+  assert.ok(deployments.some((d) => d.id === added.json.deployments[0].id && d.affectedApps[0] === '/briefly'));
+  await filtered.waitFor((e) => e.eventType === 'deployment_info', 5000, 'deployment_info');
+  await api('DELETE', '/v2/apps/briefly');
+  await new Promise((r) => setTimeout(r, 500));
+  filtered.close();
+  assert.equal([...new Set(filtered.events.map((e) => e.eventType))], ['event_stream_attached', 'deployment_info']);
+  assert.is((await fetch(`${ctx.api.url}/v2/events`)).status, 405);
+});
+
 cluster('scaling instances up and down through PUT', async () => {
   const def = { id: '/scaled', cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1', portDefinitions: [{ port: 0 }], instances: 1 };
   assert.is((await api('POST', '/v2/apps', def)).status, 201);

@@ -155,11 +155,12 @@ function events(ctx: Context, cluster: LocalCluster): void {
   ctx.respond = false;
   const res = ctx.res;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const write = (e: { eventType: string }): void => void res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(e)}\n\n`);
   const send = (e: { eventType: string }): void => {
-    if (wanted.size > 0 && !wanted.has(e.eventType)) return;
-    res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(e)}\n\n`);
+    if (wanted.size === 0 || wanted.has(e.eventType)) write(e);
   };
-  send({ eventType: 'event_stream_attached', remoteAddress: ctx.ip, timestamp: new Date().toISOString() } as { eventType: string });
+  // Always sent first, whatever the filter: tells the client it is attached.
+  write({ eventType: 'event_stream_attached', remoteAddress: ctx.ip, timestamp: new Date().toISOString() } as { eventType: string });
   const unsubscribe = cluster.events.subscribe(send);
   const keepAlive = setInterval(() => res.write('\n'), 15_000);
   ctx.req.once('close', () => {
