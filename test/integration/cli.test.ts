@@ -114,6 +114,20 @@ cli('down, then up again: the apps come back', async () => {
   );
 });
 
+cli('app update (rolling, 2 instances), restart and remove, each followed with --wait', async () => {
+  const update = await sip(['marathon', 'app', 'update', '/web', '-', '--wait'], WEB.replace('"id":"/web",', '"id":"/web","instances":2,'));
+  assert.is(update.code, 0, update.err);
+  assert.match(update.out, /deployment \S+ succeeded/);
+  const shown = JSON.parse((await sip(['marathon', 'app', 'show', '/web', '--json'])).out) as { instances: number; tasksHealthy: number };
+  assert.equal([shown.instances, shown.tasksHealthy], [2, 2]);
+  const restart = await sip(['marathon', 'app', 'restart', '/web', '--wait']);
+  assert.is(restart.code, 0, restart.err);
+  assert.match(restart.out, /succeeded/);
+  const removed = await sip(['marathon', 'app', 'remove', '/web', '--wait']);
+  assert.is(removed.code, 0, removed.err);
+  assert.is((await sip(['marathon', 'app', 'show', '/web'])).code, 5);
+});
+
 cli('bad state dir and ports in use are clear errors', async () => {
   const file = join(state, 'a-file');
   writeFileSync(file, 'not a directory');
