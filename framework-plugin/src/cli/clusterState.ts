@@ -1,22 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LocalClusterInfo } from '../cluster/runLocalCluster.js';
 
 /** Where the local cluster keeps its state unless told otherwise: `<project>/.state`. */
 export const DEFAULT_STATE_DIR = fileURLToPath(new URL('../../../.state', import.meta.url));
 
 /** What a running local cluster publishes in `<state>/cluster.json`. */
-export interface ClusterInfo {
-  pid: number;
-  startedAt: string;
-  marathonUrl: string;
-  secretsUrl: string;
-  awsEndpoint: string;
-  imdsEndpoint: string;
-  agentRoleArn: string;
-  ec2ServiceArn: string;
-  region: string;
-}
+export type ClusterInfo = LocalClusterInfo;
 
 /** The state directory from `--state-dir`, `$SIP_STATE_DIR`, or the default. */
 export function stateDirOf(option: string | undefined, env: Readonly<Record<string, string | undefined>>): string {

@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
+import { serve } from '../net/serve.js';
 import type { CredentialSource } from './agentRoleCredentials.js';
 
 /** User options of {@link startImdsServer}. */
@@ -91,22 +91,15 @@ export async function startImdsServer(init: ImdsServerInit): Promise<ImdsServer>
     return send(res, 404, 'not found');
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => send(res, 500, 'internal error'));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: init.host ?? '127.0.0.1', port: init.port ?? 0 }, resolve);
-  });
-  const { address, port } = server.address() as AddressInfo;
-  const endpoint = `http://${address}:${port}`;
+  const served = await serve(
+    (req, res) => {
+      handle(req, res).catch(() => send(res, 500, 'internal error'));
+    },
+    { ...(init.host ? { host: init.host } : {}), ...(init.port ? { port: init.port } : {}) },
+  );
+  const endpoint = served.url;
   init.logger.info({ component: 'imds', endpoint, role: init.roleName }, 'instance metadata endpoint ready');
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopped ??= new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }));
+  const stop = served.stop;
   return {
     endpoint,
     get credentialRequests() {

@@ -1,5 +1,4 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serve, type Served } from '../net/serve.js';
 import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
 import { SipError } from '../errors/SipError.js';
@@ -170,25 +169,9 @@ function events(ctx: Context, cluster: LocalCluster): void {
 }
 
 /** A running Marathon API. */
-export interface MarathonServer {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+export type MarathonServer = Served;
 
-/** Serves {@link createMarathonApi} on loopback. */
-export async function startMarathonServer(deps: MarathonApiDeps & { host?: string; port?: number }): Promise<MarathonServer> {
-  const server = createServer(createMarathonApi(deps).callback());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: deps.host ?? '127.0.0.1', port: deps.port ?? 0 }, resolve);
-  });
-  const { address, port } = server.address() as AddressInfo;
-  return {
-    url: `http://${address}:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+/** Serves {@link createMarathonApi} on loopback (port 0 or omitted = a free one). */
+export function startMarathonServer(deps: MarathonApiDeps & { host?: string; port?: number }): Promise<MarathonServer> {
+  return serve(createMarathonApi(deps).callback(), deps);
 }

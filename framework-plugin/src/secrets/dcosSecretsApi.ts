@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serve, type Served } from '../net/serve.js';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { SecretErrorCode, SecretStoreError } from './errors.js';
@@ -111,25 +110,9 @@ export function createSecretsApi(deps: SecretsApiDeps): Koa {
 }
 
 /** A running secrets API. */
-export interface SecretsServer {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+export type SecretsServer = Served;
 
-/** Serves {@link createSecretsApi} on `host:port` (port 0 = any free one). */
-export async function startSecretsServer(deps: SecretsApiDeps & { host?: string; port?: number }): Promise<SecretsServer> {
-  const server = createServer(createSecretsApi(deps).callback());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: deps.host ?? '127.0.0.1', port: deps.port ?? 0 }, resolve);
-  });
-  const { address, port } = server.address() as AddressInfo;
-  return {
-    url: `http://${address}:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+/** Serves {@link createSecretsApi} on loopback (port 0 or omitted = a free one). */
+export function startSecretsServer(deps: SecretsApiDeps & { host?: string; port?: number }): Promise<SecretsServer> {
+  return serve(createSecretsApi(deps).callback(), deps);
 }
