@@ -8,7 +8,7 @@ import { parseUvuSummary, type FileResult } from './summary.js';
 // Runs every uvu test file in its own Node process (tsx loader), streams its
 // output, and ends with the one summary line CI reads: "N passed, N failed".
 // Static checks (types, Terraform) run first and count as one test each.
-// Usage: tsx test/src/runner/main.ts [--only checks|unit|integration] [substring…]
+// Usage: tsx test/src/runner/main.ts [--only checks|unit|integration] [substring…] (files matching any substring)
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SUITES = {
@@ -54,7 +54,7 @@ if (!dirs) {
   process.stderr.write(`unknown suite ${only}; use --only unit or --only integration\n`);
   process.exit(2);
 }
-const files = (await Promise.all(dirs.map((d) => findTests(join(ROOT, d))))).flat().filter((f) => args.every((a) => f.includes(a)));
+const files = (await Promise.all(dirs.map((d) => findTests(join(ROOT, d))))).flat().filter((f) => args.length === 0 || args.some((a) => f.includes(a)));
 const results: FileResult[] = [];
 if ((!only || only === 'checks') && args.length === 0) {
   for (const check of CHECKS) {
