@@ -53,7 +53,8 @@ try {
   // Unparseable version output: let terraform itself complain later.
 }
 
-// Debian packages: curl (the demo uses it as a user would). Installed when root.
+// Debian packages: curl (the demo uses it as a user would), haproxy (EdgeLB's
+// data plane). Installed when root, else the exact command is printed.
 function ensureDebianPackage(command, pkg) {
   if (!run('sh', ['-c', `command -v ${command}`]).status) return;
   if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
@@ -64,5 +65,6 @@ function ensureDebianPackage(command, pkg) {
   fail(`${command} is not installed`, `sudo apt-get install -y ${pkg}`);
 }
 if (purpose === 'demo') ensureDebianPackage('curl', 'curl');
+ensureDebianPackage('haproxy', 'haproxy');
 
 process.stderr.write(`preflight: ok for ${purpose} (node ${process.versions.node}, moto ${moto.stdout.trim()}, terraform found)\n`);

@@ -1,0 +1,126 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { SipError } from '../errors/SipError.js';
+import { waitFor } from '../net/waitFor.js';
+
+/** User options of {@link startHaproxy}. */
+export interface HaproxyInit {
+  /** Directory for the config, pid file and master socket. */
+  workDir: string;
+  /** The first configuration (checked before use). */
+  config: string;
+  /** Stats port of that config, polled on `/_haproxy_health_check` for readiness. */
+  statsPort: number;
+  logger: Logger;
+  /** The binary. Default `haproxy`. */
+  binary?: string;
+}
+
+/** A supervised HAProxy (master-worker mode). */
+export interface Haproxy {
+  /** Master pid (changes only if HAProxy died and was restarted). */
+  readonly pid: () => number | undefined;
+  /** How often it was restarted after dying. */
+  readonly restarts: () => number;
+  /**
+   * Checks `config` with `haproxy -c`, then swaps it in with a seamless reload
+   * (SIGUSR2 to the master; listening sockets are kept, no connection dropped).
+   * @throws SipError `SIP_HAPROXY_CONFIG_INVALID`: the running config stays.
+   */
+  reload(config: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Runs `haproxy -c -f file`. @throws SipError with HAProxy's own message when invalid. */
+export async function checkHaproxyConfig(file: string, binary = 'haproxy'): Promise<void> {
+  const out = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
+    const child = spawn(binary, ['-c', '-q', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d));
+    child.stderr.on('data', (d: Buffer) => (text += d));
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'ENOENT' ? new SipError('SIP_HAPROXY_MISSING', `${binary} not found; install it: apt-get install -y haproxy`, { expose: true }) : err),
+    );
+    child.once('close', (code) => resolve({ code, text }));
+  });
+  if (out.code !== 0) {
+    throw new SipError('SIP_HAPROXY_CONFIG_INVALID', `haproxy rejected the configuration: ${out.text.trim().split('\n').filter((l) => /ALERT|error/i.test(l)).slice(0, 5).join(' | ') || out.text.trim()}`, {
+      expose: true,
+    });
+  }
+}
+
+/**
+ * Runs HAProxy as a real, supervised process in master-worker mode: every
+ * config is checked with `haproxy -c` before use, reloads are seamless, and a
+ * master that dies is started again.
+ */
+export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
+  const binary = init.binary ?? 'haproxy';
+  const configFile = join(init.workDir, 'haproxy.cfg');
+  const masterSocket = join(init.workDir, 'master.sock');
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let restarts = 0;
+  let output = '';
+
+  const install = async (config: string): Promise<void> => {
+    const tmp = `${configFile}.new`;
+    await writeFile(tmp, config);
+    await checkHaproxyConfig(tmp, binary);
+    await rename(tmp, configFile);
+  };
+
+  const launch = (): void => {
+    const c = spawn(binary, ['-W', '-S', `${masterSocket},mode,600`, '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    const keep = (d: Buffer): void => void (output = (output + d.toString()).slice(-4000));
+    c.stdout?.on('data', keep);
+    c.stderr?.on('data', keep);
+    const killOnExit = (): void => void c.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    c.once('exit', (code, signal) => {
+      process.removeListener('exit', killOnExit);
+      if (stopping) return;
+      restarts++;
+      init.logger.warn({ component: 'edgelb', code, signal, restarts }, 'haproxy exited; restarting');
+      setTimeout(() => !stopping && launch(), 500).unref();
+    });
+  };
+
+  const ready = (): Promise<boolean> =>
+    waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${init.statsPort}/_haproxy_health_check`, { signal: AbortSignal.timeout(1000) });
+        await res.body?.cancel();
+        return res.ok;
+      },
+      { what: `haproxy on stats port ${init.statsPort}`, timeoutMs: 10_000, intervalMs: 50, abortIf: () => (child?.exitCode !== null && child?.exitCode !== undefined && restarts === 0 ? new SipError('SIP_HAPROXY_FAILED', `haproxy exited: ${output.trim().slice(-500)}`) : undefined) },
+    );
+
+  await install(init.config);
+  launch();
+  await ready();
+  init.logger.info({ component: 'edgelb', pid: child?.pid }, 'haproxy running');
+
+  return {
+    pid: () => child?.pid,
+    restarts: () => restarts,
+    async reload(config) {
+      await install(config);
+      child?.kill('SIGUSR2');
+    },
+    async stop() {
+      stopping = true;
+      const c = child;
+      if (!c || c.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        c.once('exit', () => resolve());
+        c.kill('SIGTERM');
+        setTimeout(() => c.kill('SIGKILL'), 5000).unref();
+      });
+    },
+  };
+}
