@@ -163,7 +163,13 @@ cluster('a task gets the Mesos/Marathon environment and ports from a range, name
     env: { PLAIN: 'value' },
   };
   assert.is((await api('POST', '/v2/apps', def)).status, 201);
-  const task = await waitFor(async () => (await app('/envprobe'))?.tasks?.[0], { what: 'envprobe task', timeoutMs: 10_000 });
+  const task = await waitFor(
+    async () => {
+      const t = (await app('/envprobe'))?.tasks?.[0];
+      return t?.state === 'TASK_RUNNING' ? t : undefined;
+    },
+    { what: 'envprobe running', timeoutMs: 10_000 },
+  );
   const file = join(ctx.stateDir, 'sandboxes', task.id, 'seen-env');
   await waitFor(async () => existsSync(file), { what: 'env written', timeoutMs: 5000 });
   const env = Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
