@@ -56,7 +56,7 @@ cli('cluster up prints its endpoints; status shows every part healthy', async ()
   assert.match(up.out, /marathon\s+http:\/\/127\.0\.0\.1:\d+/);
   const status = await sip(['cluster', 'status']);
   assert.is(status.code, 0, status.out);
-  for (const part of ['marathon', 'secrets', 'aws-emulator', 'instance-metadata']) assert.match(status.out, new RegExp(`${part}\\s+healthy`));
+  for (const part of ['marathon', 'secrets', 'aws-emulator', 'edgelb', 'instance-metadata']) assert.match(status.out, new RegExp(`${part}\\s+healthy`));
   assert.is((await sip(['cluster', 'up'])).out.split('\n')[0], `local cluster already running (pid ${JSON.parse((await sip(['cluster', 'status', '--json'])).out).pid}, state ${state})`);
 });
 
@@ -138,10 +138,13 @@ cli('bad state dir and ports in use are clear errors', async () => {
   await new Promise((r) => blocker.once('listening', r));
   const port = (blocker.address() as { port: number }).port;
   const other = mkdtempSync(join(tmpdir(), 'sip-cli-state2-'));
-  const busy = await sip(['cluster', 'up', '--state-dir', other, '--marathon-port', String(port)]);
-  blocker.close();
+  const busy = await sip(['cluster', 'up', '--state-dir', other, '--marathon-port', String(port), '--lb-port', String(port + 1 === 65536 ? port - 1 : port + 1)]);
   assert.is(busy.code, 1);
   assert.match(busy.err, new RegExp(`port ${port} for the Marathon API is in use`));
+  const lbBusy = await sip(['cluster', 'up', '--state-dir', other, '--lb-port', String(port)]);
+  assert.is(lbBusy.code, 1);
+  assert.match(lbBusy.err, new RegExp(`haproxy cannot bind 127.0.0.1:${port}: the port is in use`));
+  blocker.close();
   rmSync(other, { recursive: true, force: true });
 });
 

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
+import { createLogger, freePort, waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
+import { startEdgeLb, type EdgeLb } from '@secure-instance-profiles/framework-plugin/edgelb';
+import { request } from 'node:http';
 import { createLocalCluster, createLocalStore, startMarathonServer, type LocalCluster, type MarathonServer } from '@secure-instance-profiles/framework-plugin/cluster';
 import { demoAuth } from '../src/fixtures/http.js';
 import { subscribeEvents, type EventStream } from '../src/fixtures/sse.js';
@@ -13,7 +15,7 @@ import { startStack, type Stack } from '../src/fixtures/stack.js';
 // real resolver and the emulator behind it.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ctx = {} as { stack: Stack; cluster: LocalCluster; api: MarathonServer; events: EventStream; stateDir: string; logs: string[] };
+const ctx = {} as { stack: Stack; cluster: LocalCluster; api: MarathonServer; events: EventStream; stateDir: string; edgelb: EdgeLb; lbPort: number };
 const logger = createLogger({ name: 'cluster-test', level: 'error' });
 
 async function startCluster(): Promise<void> {
@@ -32,6 +34,8 @@ async function startCluster(): Promise<void> {
     },
   });
   await ctx.cluster.start();
+  ctx.lbPort ??= await freePort();
+  ctx.edgelb = await startEdgeLb({ cluster: ctx.cluster, workDir: join(ctx.stateDir, 'edgelb'), httpPort: ctx.lbPort, statsPort: await freePort(), logger });
   ctx.api = await startMarathonServer({ cluster: ctx.cluster, logger });
   ctx.events = await subscribeEvents(`${ctx.api.url}/v2/events`);
 }
@@ -70,6 +74,7 @@ cluster.before(async () => {
 
 cluster.after(async () => {
   ctx.events?.close();
+  await ctx.edgelb?.stop();
   await ctx.cluster?.stop();
   await ctx.api?.stop();
   await ctx.stack?.stop();
@@ -94,6 +99,35 @@ cluster('the task reaches S3 through the emulator with its own role: POST /bin a
   const res = await fetch(`http://127.0.0.1:${task.ports[0]}/bin`, { method: 'POST', body: 'through the cluster', headers: { authorization: demoAuth() } });
   assert.is(res.status, 201);
   assert.match(await res.text(), /^BinID /);
+});
+
+/** A request to EdgeLB with a Host header (Node's fetch would drop it). */
+function viaLb(method: string, path: string, host: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: ctx.lbPort, method, path, headers: { host, authorization: demoAuth() } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+cluster('EdgeLB: Host binapp.mesosphere.com reaches the healthy binapp task, an unknown host gets 503', async () => {
+  const res = await waitFor(
+    async () => {
+      const r = await viaLb('POST', '/bin', 'binapp.mesosphere.com', 'through haproxy');
+      return r.status === 201 ? r : undefined;
+    },
+    { what: 'binapp behind HAProxy', timeoutMs: 10_000, intervalMs: 200 },
+  );
+  assert.match(res.body, /^BinID /);
+  assert.is((await viaLb('GET', '/ping', 'unknown.example.com')).status, 503);
+  const pool = ctx.edgelb.status().pools[0];
+  assert.is(pool?.name, 'auto-default');
+  assert.equal(pool?.backends.map((b) => [b.name, b.servers.length]), [['first', 1]]);
 });
 
 cluster('the deployment’s events arrive in order on /v2/events', async () => {
@@ -268,6 +302,7 @@ cluster('the cluster restarts with its apps', async () => {
   assert.is((await api('POST', '/v2/apps', ctx.stack.marathonAppDefinition)).status, 201);
   await healthyTask('/instance-profile-app');
   ctx.events.close();
+  await ctx.edgelb.stop();
   await ctx.cluster.stop();
   await ctx.api.stop();
   await startCluster();

@@ -22,6 +22,7 @@ options:
   --state-dir DIR        where apps, secrets, sandboxes and logs live (default: $SIP_STATE_DIR, else .state)
   --marathon-port PORT   Marathon API port (default: a free one)
   --secrets-port PORT    secrets API port (default: a free one)
+  --lb-port PORT         EdgeLB (HAProxy) HTTP port, the local public agent LB (default 10080)
   --json                 machine-readable output`;
 
 const SIP = fileURLToPath(new URL('../../bin/sip.mjs', import.meta.url));
@@ -52,6 +53,7 @@ async function health(info: ClusterInfo, token: string): Promise<Record<string, 
     marathon: await check(() => fetch(`${info.marathonUrl}/ping`, { signal: t(3000) })),
     secrets: await check(() => fetch(`${info.secretsUrl}/secrets/v1/secret/default/?list=true`, { headers: { authorization: `token=${token}` }, signal: t(3000) })),
     'aws-emulator': await check(() => fetch(`${info.awsEndpoint}/moto-api/data.json`, { signal: t(3000) })),
+    edgelb: await check(() => fetch(`${info.edgelbStatsUrl}/_haproxy_health_check`, { signal: t(3000) })),
     'instance-metadata': await check(() =>
       fetch(`${info.imdsEndpoint}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' }, signal: t(3000) }),
     ),
@@ -65,6 +67,7 @@ function printInfo(info: ClusterInfo, io: CliIo): void {
       `secrets API        ${info.secretsUrl}`,
       `aws emulator       ${info.awsEndpoint}`,
       `instance metadata  ${info.imdsEndpoint}  (agent role ${info.agentRoleArn})`,
+      `edgelb             ${info.edgelbUrl}  (stats ${info.edgelbStatsUrl}/haproxy?stats)`,
       '',
     ].join('\n'),
   );
@@ -80,13 +83,14 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       'state-dir': { type: 'string' },
       'marathon-port': { type: 'string' },
       'secrets-port': { type: 'string' },
+      'lb-port': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   const [verb, ...extra] = positionals;
   if (extra.length) throw new UsageError(`unexpected argument: ${extra[0]}`);
   const stateDir = stateDirOf(values['state-dir'], io.env);
-  const port = (name: 'marathon-port' | 'secrets-port'): number | undefined => {
+  const port = (name: 'marathon-port' | 'secrets-port' | 'lb-port'): number | undefined => {
     const v = values[name];
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new UsageError(`--${name} must be a port number`);
@@ -100,6 +104,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       const logger = createLogger({ name: 'sip-cluster', destination: process.stdout });
       const marathonPort = port('marathon-port');
       const secretsPort = port('secrets-port');
+      const lbPort = port('lb-port');
       const handle = await runLocalCluster({
         stateDir,
         logger,
@@ -107,6 +112,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
         ...(io.env.SIP_PYTHON ? { python: io.env.SIP_PYTHON } : {}),
         ...(marathonPort ? { marathonPort } : {}),
         ...(secretsPort ? { secretsPort } : {}),
+        ...(lbPort ? { lbPort } : {}),
       });
       logger.info({ ...handle.info }, 'local cluster up');
       await new Promise<void>((resolve) => {
@@ -131,8 +137,8 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       } catch (err) {
         throw new SipError('SIP_STATE_DIR_INVALID', `cannot write ${logFile} (${(err as NodeJS.ErrnoException).code}); pass --state-dir DIR`, { expose: true });
       }
-      const args = [SIP, 'cluster', 'run', '--state-dir', stateDir, ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []), ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : [])];
-      const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { ...io.env } as NodeJS.ProcessEnv });
+      const args = [SIP, 'cluster', 'run', '--state-dir', stateDir, ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []), ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : []), ...(values['lb-port'] ? ['--lb-port', values['lb-port']] : [])];
+      const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...io.env } as NodeJS.ProcessEnv });
       closeSync(out);
       let exited: number | null | undefined;
       child.once('exit', (code) => (exited = code));

@@ -6,7 +6,9 @@ import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } fr
 import type { Logger } from 'pino';
 import { startEmulator, type Emulator } from '../emulator/startEmulator.js';
 import { SipError } from '../errors/SipError.js';
+import { startEdgeLb } from '../edgelb/controller.js';
 import { startMarathonServer, type MarathonServer } from '../marathon-api/server.js';
+import { freePort } from '../net/freePort.js';
 import { startSecretsServer, type SecretsServer } from '../secrets/dcosSecretsApi.js';
 import { createLocalStore } from '../secrets/localStore.js';
 import { createLocalCluster, type LocalCluster } from './localCluster.js';
@@ -20,6 +22,8 @@ export interface RunLocalClusterInit {
   python?: string;
   marathonPort?: number;
   secretsPort?: number;
+  /** EdgeLB's HTTP port (the local "public agent load balancer"). Default 10080. */
+  lbPort?: number;
 }
 
 /** What a running local cluster offers (also written to `<state>/cluster.json`). */
@@ -33,6 +37,10 @@ export interface LocalClusterInfo {
   agentRoleArn: string;
   ec2ServiceArn: string;
   region: string;
+  /** EdgeLB (HAProxy) for apps labelled `edgelb.expose=true`. */
+  edgelbUrl: string;
+  /** HAProxy's stats frontend (`/_haproxy_health_check`, `/haproxy?stats`). */
+  edgelbStatsUrl: string;
 }
 
 /** A running local cluster. */
@@ -143,6 +151,10 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     });
     await cluster.start();
     cleanups.push(() => cluster.stop());
+    const lbPort = init.lbPort ?? 10080;
+    const statsPort = await freePort();
+    const edgelb = await listen('EdgeLB', lbPort, () => startEdgeLb({ cluster, workDir: join(stateDir, 'edgelb'), httpPort: lbPort, statsPort, logger }));
+    cleanups.push(() => edgelb.stop());
     const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) => startMarathonServer({ cluster, logger, ...(port ? { port } : {}) }));
     cleanups.push(() => marathon.stop());
 
@@ -156,6 +168,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       agentRoleArn,
       ec2ServiceArn: emulator.ec2Service.arn,
       region: emulator.region,
+      edgelbUrl: `http://127.0.0.1:${lbPort}`,
+      edgelbStatsUrl: `http://127.0.0.1:${statsPort}`,
     };
     await writeFile(join(stateDir, 'cluster.json'), JSON.stringify(info, null, 2));
     return { info, cluster, stop };

@@ -65,6 +65,8 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
   let stopping = false;
   let restarts = 0;
   let output = '';
+  let started = false;
+  let earlyExit: SipError | undefined;
 
   const install = async (config: string): Promise<void> => {
     const tmp = `${configFile}.new`;
@@ -84,6 +86,13 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
     c.once('exit', (code, signal) => {
       process.removeListener('exit', killOnExit);
       if (stopping) return;
+      if (!started) {
+        const bind = /cannot bind socket[^\n]*\[([^\]]+)\]/.exec(output);
+        earlyExit = bind
+          ? new SipError('SIP_PORT_IN_USE', `haproxy cannot bind ${bind[1]}: the port is in use; choose another`, { expose: true })
+          : new SipError('SIP_HAPROXY_FAILED', `haproxy exited at start (code ${code}): ${output.trim().split('\n').slice(-3).join(' | ')}`, { expose: true });
+        return;
+      }
       restarts++;
       init.logger.warn({ component: 'edgelb', code, signal, restarts }, 'haproxy exited; restarting');
       setTimeout(() => !stopping && launch(), 500).unref();
@@ -97,12 +106,19 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
         await res.body?.cancel();
         return res.ok;
       },
-      { what: `haproxy on stats port ${init.statsPort}`, timeoutMs: 10_000, intervalMs: 50, abortIf: () => (child?.exitCode !== null && child?.exitCode !== undefined && restarts === 0 ? new SipError('SIP_HAPROXY_FAILED', `haproxy exited: ${output.trim().slice(-500)}`) : undefined) },
+      { what: `haproxy on stats port ${init.statsPort}`, timeoutMs: 10_000, intervalMs: 50, abortIf: () => earlyExit },
     );
 
   await install(init.config);
   launch();
-  await ready();
+  try {
+    await ready();
+  } catch (err) {
+    stopping = true;
+    child?.kill('SIGKILL');
+    throw err;
+  }
+  started = true;
   init.logger.info({ component: 'edgelb', pid: child?.pid }, 'haproxy running');
 
   return {

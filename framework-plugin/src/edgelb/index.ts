@@ -8,3 +8,4 @@ export { autoPools, type AutoPoolOptions, type AutoPoolResult } from './autopool
 export type { Pool, PoolBackend, PoolFrontend, PoolServer } from './pool.js';
 export { renderHaproxyConfig, type HaproxyRuntime } from './haproxyConfig.js';
 export { startHaproxy, checkHaproxyConfig, type Haproxy, type HaproxyInit } from './haproxyProcess.js';
+export { startEdgeLb, type EdgeLb, type EdgeLbInit } from './controller.js';
