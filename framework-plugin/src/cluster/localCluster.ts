@@ -54,7 +54,6 @@ interface Entry {
   tasks: Map<string, TaskRunner>;
   failures: number;
   nextLaunchAt: number;
-  launching: boolean;
   blocked?: string;
   removed: boolean;
   deployment?: Deployment;
@@ -104,7 +103,6 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   };
 
   const launch = (e: Entry): void => {
-    e.launching = true;
     const task = runTask(e.app, e.version, taskIdFor(e.app.id), {
       store: init.store,
       events,
@@ -130,13 +128,6 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
         endDeployment(e, false, end.message);
       }
     });
-    // Staging ends when the task runs or ends; until then no second launch.
-    const poll = setInterval(() => {
-      if (task.status() !== 'TASK_STAGING') {
-        clearInterval(poll);
-        e.launching = false;
-      }
-    }, 20);
   };
 
   const reconcile = (e: Entry): void => {
@@ -153,7 +144,9 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     const old = tasks.filter((t) => t.version !== e.version);
     const healthy = current.filter((t) => t.healthy());
     if (healthy.length > 0) e.failures = 0;
-    if (!e.blocked && !e.launching && !stopping && current.length < e.app.instances && Date.now() >= e.nextLaunchAt) launch(e);
+    // One launch at a time: a task still staging (resolving its secrets) blocks the next.
+    const staging = current.some((t) => t.status() === 'TASK_STAGING');
+    if (!e.blocked && !staging && !stopping && current.length < e.app.instances && Date.now() >= e.nextLaunchAt) launch(e);
     if (current.length > e.app.instances) {
       const youngest = [...current].sort((a, b) => b.view().stagedAt.localeCompare(a.view().stagedAt));
       youngest.slice(0, current.length - e.app.instances).forEach((t) => t.kill('scaled down'));
@@ -184,7 +177,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     if (!e || e.removed) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`, { expose: true });
     return e;
   };
-  const newEntry = (app: AppDefinition, version: string): Entry => ({ app, version, tasks: new Map(), failures: 0, nextLaunchAt: 0, launching: false, removed: false });
+  const newEntry = (app: AppDefinition, version: string): Entry => ({ app, version, tasks: new Map(), failures: 0, nextLaunchAt: 0, removed: false });
 
   return {
     events,

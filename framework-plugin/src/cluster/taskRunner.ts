@@ -66,6 +66,7 @@ export function runTask(app: AppDefinition, version: string, taskId: string, dep
   let proc: TaskProcess | undefined;
   let materialized: Materialized | undefined;
   let killRequested: string | undefined;
+  let env: Record<string, string> = {};
   let unhealthyKill = false;
   const timers: NodeJS.Timeout[] = [];
   const sandbox = join(deps.sandboxRoot, taskId);
@@ -122,7 +123,7 @@ export function runTask(app: AppDefinition, version: string, taskId: string, dep
       if (!result) return;
       const check = async (): Promise<void> => {
         if (status !== 'TASK_RUNNING') return;
-        const r = await probe(hc, { host: deps.host, ports, sandbox, env: taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, {}) });
+        const r = await probe(hc, { host: deps.host, ports, sandbox, env });
         if (status !== 'TASK_RUNNING') return;
         const now = iso(deps.now());
         const wasAlive = known[i] && result.alive;
@@ -187,7 +188,7 @@ export function runTask(app: AppDefinition, version: string, taskId: string, dep
       await mkdir(sandbox, { recursive: true, mode: 0o750 });
       ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
       materialized = await materialize(plan, sandbox);
-      const env = taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, plan.env);
+      env = taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, plan.env);
       const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
       proc = startTaskProcess(command, sandbox, env);
     } catch (err) {

@@ -42,21 +42,23 @@ export function createLocalStore(init: LocalStoreInit): SecretStore {
   const loadKey = async (): Promise<Buffer> => {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     // Publish a new key atomically (temp file + link), so a concurrent
-    // opener never reads a half-written key.
-    const tmp = `${keyFile}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      await fh.writeFile(randomBytes(32));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await link(tmp, keyFile);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      await unlink(tmp).catch(() => undefined);
+    // opener never reads a half-written key; an existing key is left alone.
+    if (!(await stat(keyFile).then(() => true, () => false))) {
+      const tmp = `${keyFile}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+      const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await fh.writeFile(randomBytes(32));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      try {
+        await link(tmp, keyFile);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        await unlink(tmp).catch(() => undefined);
+      }
     }
     const info = await stat(keyFile);
     if ((info.mode & 0o077) !== 0) {
