@@ -104,7 +104,8 @@ cluster('the task reaches S3 through the emulator with its own role: POST /bin a
 /** A request to EdgeLB with a Host header (Node's fetch would drop it). */
 function viaLb(method: string, path: string, host: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: ctx.lbPort, method, path, headers: { host, authorization: demoAuth() } }, (res) => {
+    // A fresh connection per request, as curl makes.
+    const req = request({ host: '127.0.0.1', port: ctx.lbPort, method, path, agent: false, headers: { host, authorization: demoAuth() } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
@@ -128,6 +129,42 @@ cluster('EdgeLB: Host binapp.mesosphere.com reaches the healthy binapp task, an 
   const pool = ctx.edgelb.status().pools[0];
   assert.is(pool?.name, 'auto-default');
   assert.equal(pool?.backends.map((b) => [b.name, b.servers.length]), [['first', 1]]);
+});
+
+cluster('EdgeLB: scaling binapp 1 → 3 → 1 under a bounded load loop drops no request, every id readable', async () => {
+  const def = JSON.parse(ctx.stack.marathonAppDefinition) as Record<string, unknown>;
+  const healthyCount = (n: number) =>
+    waitFor(async () => (await app('/instance-profile-app'))?.tasksHealthy === n && (await app('/instance-profile-app')).tasks.length === n, {
+      what: `${n} healthy binapp tasks`,
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
+  const ids: string[] = [];
+  const failures: string[] = [];
+  let running = true;
+  const deadline = Date.now() + 150_000; // the loop is bounded in time and count
+  const worker = async (): Promise<void> => {
+    while (running && Date.now() < deadline && ids.length + failures.length < 5000) {
+      const r = await viaLb('POST', '/bin', 'binapp.mesosphere.com', `payload ${ids.length}`).catch((e: Error) => ({ status: 0, body: e.message }));
+      const id = /^BinID (\S+)$/m.exec(r.body)?.[1];
+      if (r.status === 201 && id) ids.push(id);
+      else failures.push(`${new Date().toISOString()} ${r.status} ${r.body.slice(0, 40)}`);
+    }
+  };
+  const load = Promise.all([worker(), worker(), worker()]);
+  assert.is((await api('PUT', '/v2/apps/instance-profile-app', { ...def, instances: 3 })).status, 200);
+  await healthyCount(3);
+  await waitFor(async () => ctx.edgelb.status().pools[0]?.backends[0]?.servers.length === 3, { what: 'three servers in the backend', timeoutMs: 5000 });
+  assert.is((await api('PUT', '/v2/apps/instance-profile-app', { ...def, instances: 1 })).status, 200);
+  await healthyCount(1);
+  await new Promise((r) => setTimeout(r, 1000));
+  running = false;
+  await load;
+  assert.ok(ids.length > 50, `only ${ids.length} requests made it`);
+  assert.equal(failures, [], `${failures.length} of ${ids.length + failures.length} requests failed`);
+  for (const id of ids.filter((_, i) => i % Math.ceil(ids.length / 40) === 0)) {
+    assert.is((await viaLb('GET', `/bin/${id}`, 'binapp.mesosphere.com')).status, 200, `bin ${id} not readable`);
+  }
 });
 
 cluster('the deployment’s events arrive in order on /v2/events', async () => {

@@ -46,6 +46,8 @@ export interface LocalCluster {
   listApps(withTasks?: boolean): AppView[];
   tasks(appId?: string): TaskView[];
   deployments(): Deployment[];
+  /** Registers a hook run before a task is signalled to stop (after TASK_KILLING). */
+  onBeforeKill(hook: (task: TaskView) => Promise<void>): void;
 }
 
 interface Entry {
@@ -78,6 +80,10 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   const slaveId = `sip-local-agent-${randomUUID().slice(0, 8)}`;
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
+  const beforeKillHooks: Array<(task: TaskView) => Promise<void>> = [];
+  const beforeKill = async (task: TaskView): Promise<void> => {
+    await Promise.all(beforeKillHooks.map((h) => h(task)));
+  };
 
   const persist = async (): Promise<void> => {
     const data = [...entries.values()].filter((e) => !e.removed).map((e) => ({ app: e.app, version: e.version }));
@@ -110,6 +116,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       logger: init.logger,
       agentEnv: init.agentEnv,
       sandboxRoot: join(init.stateDir, 'sandboxes'),
+      beforeKill,
       host: '127.0.0.1',
       slaveId,
       now,
@@ -215,13 +222,15 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     async putApp(app) {
       const existing = entries.get(app.id);
       if (!existing || existing.removed) return (await this.addApp(app)).deployment;
+      // Only `instances` changed: a scale, as in Marathon — running tasks stay.
+      const scaleOnly = JSON.stringify({ ...existing.app, instances: 0 }) === JSON.stringify({ ...app, instances: 0 });
       existing.app = app;
-      existing.version = now().toISOString();
+      if (!scaleOnly) existing.version = now().toISOString();
       existing.blocked = undefined;
       existing.failures = 0;
       existing.nextLaunchAt = 0;
       await persist();
-      const d = startDeployment(existing, 'RestartApplication');
+      const d = startDeployment(existing, scaleOnly ? 'ScaleApplication' : 'RestartApplication');
       reconcile(existing);
       return d;
     },
@@ -254,6 +263,9 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     },
     deployments() {
       return [...entries.values()].flatMap((e) => (e.deployment ? [e.deployment] : []));
+    },
+    onBeforeKill(hook) {
+      beforeKillHooks.push(hook);
     },
   };
 }

@@ -22,6 +22,8 @@ export interface TaskRunnerDeps {
   /** Environment of the agent that every task inherits (PATH, AWS endpoints). */
   agentEnv: Record<string, string>;
   sandboxRoot: string;
+  /** Runs after TASK_KILLING is published and before SIGTERM (e.g. EdgeLB draining the task). */
+  beforeKill?: (task: TaskView) => Promise<void>;
   host: string;
   slaveId: string;
   now: () => Date;
@@ -165,7 +167,10 @@ export function runTask(app: AppDefinition, version: string, taskId: string, dep
     status = 'TASK_KILLING';
     publishStatus(reason);
     const grace = Number((app as { taskKillGracePeriodSeconds?: unknown }).taskKillGracePeriodSeconds ?? 3) * 1000;
-    void proc.kill(grace);
+    const p = proc;
+    // Drain first (bounded), then signal: load balancers stop sending before the app stops accepting.
+    const drained = deps.beforeKill ? Promise.race([deps.beforeKill(view()).catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]) : Promise.resolve();
+    void drained.then(() => p.kill(grace));
   };
 
   const launch = async (): Promise<void> => {

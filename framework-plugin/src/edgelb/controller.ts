@@ -103,6 +103,14 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
     return running;
   };
 
+  let stopped = false;
+  // A task being killed leaves its backend before it is signalled: render
+  // without it and wait for the reload (a new worker serving); requests the
+  // old worker still holds finish, as the app drains on SIGTERM.
+  init.cluster.onBeforeKill(async () => {
+    if (stopped) return;
+    await sync();
+  });
   const unsubscribe = init.cluster.events.subscribe((e) => {
     if (TRIGGERS.has(e.eventType)) void sync();
   });
@@ -113,6 +121,7 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
     status: () => ({ pools: last.pools, errors: last.errors, haproxyPid: haproxy.pid(), restarts: haproxy.restarts(), reloads }),
     sync,
     async stop() {
+      stopped = true;
       clearInterval(tick);
       unsubscribe();
       await running;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -31,6 +32,36 @@ export interface Haproxy {
    */
   reload(config: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Sends one command to HAProxy's master CLI and returns the answer. */
+function masterCommand(socket: string, command: string, timeoutMs = 1000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(socket);
+    let out = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('master CLI timed out'));
+    }, timeoutMs);
+    s.on('data', (d: Buffer) => (out += d.toString()));
+    s.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    s.end(`${command}\n`);
+  });
+}
+
+/** From `show proc`: the master's reload count and the current worker's pid. */
+function parseShowProc(text: string): { reloads: number; worker: number } | undefined {
+  const master = /^\d+\s+master\s+(\d+)/m.exec(text);
+  const workers = text.split('# workers')[1]?.split('#')[0] ?? '';
+  const worker = /^(\d+)\s+worker\s+0\s/m.exec(workers);
+  return master?.[1] && worker?.[1] ? { reloads: Number(master[1]), worker: Number(worker[1]) } : undefined;
 }
 
 /** Runs `haproxy -c -f file`. @throws SipError with HAProxy's own message when invalid. */
@@ -126,7 +157,19 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
     restarts: () => restarts,
     async reload(config) {
       await install(config);
+      const before = parseShowProc(await masterCommand(masterSocket, 'show proc').catch(() => ''));
       child?.kill('SIGUSR2');
+      // Done when the master counts one more reload and a new worker serves:
+      // from then on no new connection reaches the old configuration.
+      if (before) {
+        await waitFor(
+          async () => {
+            const now = parseShowProc(await masterCommand(masterSocket, 'show proc'));
+            return now !== undefined && now.reloads > before.reloads && now.worker !== before.worker;
+          },
+          { what: 'the haproxy reload', timeoutMs: 5000, intervalMs: 20 },
+        ).catch((err: Error) => init.logger.warn({ component: 'edgelb', message: err.message }, 'reload not confirmed'));
+      }
     },
     async stop() {
       stopping = true;
