@@ -4,6 +4,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { startBinapp } from '../src/fixtures/binappProcess.js';
 import { demoAuth, streamUpload } from '../src/fixtures/http.js';
 import { startStack } from '../src/fixtures/stack.js';
+import { measureLbOverhead } from './lbOverhead.js';
 
 // npm run bench
 // 1. Upload throughput: binapp (HTTP → streamed multipart to S3) vs. a direct
@@ -74,6 +75,8 @@ try {
     direct.push(SIZE / MiB / (Number(process.hrtime.bigint() - t) / 1e9));
   }
 
+  const lb = await measureLbOverhead(Number(new URL(app.url).port));
+
   const baseline = kib(app.pid, 'VmRSS');
   const big = await streamUpload({ url: `${app.url}/bin`, headers, bytes: BIG, chunkBytes: CHUNK });
   if (big.status !== 201) throw new Error(`1 GiB upload answered ${big.status}: ${big.body}`);
@@ -94,6 +97,12 @@ try {
     `  peak RSS (VmHWM)               ${(peak / 1024).toFixed(1)} MiB`,
     `  growth                         ${((peak - baseline) / 1024).toFixed(1)} MiB`,
     `  ratio peak RSS / body size     ${(peak * 1024 / BIG).toFixed(3)}`,
+    '',
+    'GET /healthz, 8 keep-alive clients, 4000 requests each way (EdgeLB data plane overhead):',
+    `  direct to binapp               ${lb.direct.rps.toFixed(0)} req/s   p50 ${lb.direct.p50Ms.toFixed(2)} ms   p99 ${lb.direct.p99Ms.toFixed(2)} ms   failed ${lb.direct.failed}`,
+    `  through HAProxy (Host routing) ${lb.viaHaproxy.rps.toFixed(0)} req/s   p50 ${lb.viaHaproxy.p50Ms.toFixed(2)} ms   p99 ${lb.viaHaproxy.p99Ms.toFixed(2)} ms   failed ${lb.viaHaproxy.failed}`,
+    `  ratio req/s HAProxy/direct     ${(lb.viaHaproxy.rps / lb.direct.rps).toFixed(2)}`,
+    `  ratio p99 HAProxy/direct       ${(lb.viaHaproxy.p99Ms / lb.direct.p99Ms).toFixed(2)}`,
     '',
   ];
   process.stdout.write(lines.join('\n'));
