@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { createLogger, freePort, waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
 import { startEdgeLb, type EdgeLb } from '@secure-instance-profiles/framework-plugin/edgelb';
 import { request } from 'node:http';
-import { createLocalCluster, createLocalStore, startMarathonServer, type LocalCluster, type MarathonServer } from '@secure-instance-profiles/framework-plugin/cluster';
+import { awsAgentEnv, createLocalCluster, createLocalStore, startMarathonServer, type LocalCluster, type MarathonServer } from '@secure-instance-profiles/framework-plugin/cluster';
 import { demoAuth } from '../src/fixtures/http.js';
 import { subscribeEvents, type EventStream } from '../src/fixtures/sse.js';
 import { startStack, type Stack } from '../src/fixtures/stack.js';
@@ -26,10 +26,7 @@ async function startCluster(): Promise<void> {
     logger,
     agentEnv: {
       PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
-      AWS_ENDPOINT_URL: ctx.stack.emulator.endpoint,
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: ctx.stack.imds.endpoint,
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...awsAgentEnv({ awsEndpoint: ctx.stack.emulator.endpoint, imdsEndpoint: ctx.stack.imds.endpoint }),
       BINAPP_HOST: '127.0.0.1',
     },
   });

@@ -81,6 +81,9 @@ async function follow(events: Awaited<ReturnType<typeof subscribe>>, deploymentI
   }
 }
 
+/** Marathon ids on the command line may omit the leading slash. */
+const absoluteId = (id: string): string => (id.startsWith('/') ? id : `/${id}`);
+
 function summary(app: Record<string, any>): string {
   const failure = app.lastTaskFailure ? `  last failure: ${app.lastTaskFailure.message}` : '';
   return `${app.id}  instances ${app.instances}  running ${app.tasksRunning}  healthy ${app.tasksHealthy}  staged ${app.tasksStaged}  unhealthy ${app.tasksUnhealthy}  deployments ${app.deployments?.length ?? 0}${failure}`;
@@ -152,24 +155,24 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
       } catch {
         // Marathon answers 400 Invalid JSON below
       }
-      const app = await withWait(id.startsWith('/') ? id : `/${id}`, () => client.addApp(text));
+      const app = await withWait(absoluteId(id), () => client.addApp(text));
       out(values.json ? JSON.stringify(app) : `created ${app.id} (deployment ${app.deployments[0]?.id ?? '-'})`);
       break;
     }
     case 'app update': {
-      const id = arg1?.startsWith('/') ? arg1 : `/${arg1}`;
+      const id = absoluteId(arg1 ?? '');
       const r = await withWait(id, async () => client.putApp(id, await definitionFrom(arg2, io)));
       out(values.json ? JSON.stringify(r) : `updated ${id} (deployment ${r.deploymentId})`);
       break;
     }
     case 'app remove': {
-      const id = arg1?.startsWith('/') ? arg1 : `/${arg1}`;
+      const id = absoluteId(arg1 ?? '');
       const r = await withWait(id, () => client.removeApp(id));
       out(values.json ? JSON.stringify(r) : `removed ${id} (deployment ${r.deploymentId})`);
       break;
     }
     case 'app restart': {
-      const id = arg1?.startsWith('/') ? arg1 : `/${arg1}`;
+      const id = absoluteId(arg1 ?? '');
       const r = await withWait(id, () => client.restartApp(id));
       out(values.json ? JSON.stringify(r) : `restarting ${id} (deployment ${r.deploymentId})`);
       break;

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SecretStoreError } from '../secrets/errors.js';
 import { createDcosSecretsClient } from '../secrets/dcosSecretsClient.js';
 import { createLocalStore } from '../secrets/localStore.js';
 import type { SecretStore } from '../secrets/SecretStore.js';
+import { stateDirOf } from './clusterState.js';
 import { ExitCode, readAll, UsageError, type CliIo } from './io.js';
 
 /** Usage of `sip security secrets`. */
@@ -26,8 +26,6 @@ options:
 
 exit codes: 0 done, 1 failed (exists, not found, unreachable, …), 2 usage error`;
 
-const DEFAULT_STATE = fileURLToPath(new URL('../../../.state', import.meta.url));
-
 /** Picks the store from the options: the DC/OS API when a URL is given, else the local store. */
 function storeFrom(values: { 'store-dir'?: string; 'secrets-url'?: string; token?: string }, io: CliIo): SecretStore {
   if (values['secrets-url']) {
@@ -35,7 +33,7 @@ function storeFrom(values: { 'store-dir'?: string; 'secrets-url'?: string; token
     if (!token) throw new UsageError('--secrets-url needs --token or $SIP_ACS_TOKEN');
     return createDcosSecretsClient({ url: values['secrets-url'], token });
   }
-  const dir = values['store-dir'] ?? join(io.env.SIP_STATE_DIR ?? DEFAULT_STATE, 'secrets');
+  const dir = values['store-dir'] ?? join(stateDirOf(undefined, io.env), 'secrets');
   return createLocalStore({ dir });
 }
 

@@ -9,3 +9,4 @@ export type { AppView, Deployment, TaskView, TaskFailure, TaskStatus, HealthChec
 export { createMarathonApi, startMarathonServer, type MarathonApiDeps, type MarathonServer } from '../marathon-api/server.js';
 export { createLocalStore } from '../secrets/localStore.js';
 export { startSecretsServer } from '../secrets/dcosSecretsApi.js';
+export { awsAgentEnv } from './runLocalCluster.js';

@@ -52,6 +52,21 @@ export interface RunningLocalCluster {
 
 const AGENT_ROLE = 'sip-local-agent';
 
+/**
+ * What an agent adds to every task's environment so the AWS SDK's default
+ * chain finds the emulator and the agent's metadata endpoint (on AWS the
+ * metadata endpoint is implicit and no endpoint is set), and nothing else:
+ * no shared credentials file, no keys.
+ */
+export function awsAgentEnv(endpoints: { awsEndpoint: string; imdsEndpoint: string }): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: endpoints.awsEndpoint,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: endpoints.imdsEndpoint,
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
 /** Reads the ACS token of the state dir, creating it (0600) on first use. */
 async function acsToken(stateDir: string): Promise<string> {
   const file = join(stateDir, 'acs-token');
@@ -143,10 +158,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       logger,
       agentEnv: {
         ...init.agentEnv,
-        AWS_ENDPOINT_URL: emulator.endpoint,
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint }),
       },
     });
     await cluster.start();
