@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { SipError } from '../errors/SipError.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
 import { CLUSTER_USAGE, clusterCommand } from './clusterCommand.js';
+import { EDGELB_USAGE, edgelbCommand, edgelbExitCode } from './edgelbCommand.js';
 import { MARATHON_USAGE, marathonCommand, marathonExitCode } from './marathonCommand.js';
 import { SECRETS_USAGE, secretsCommand } from './secretsCommand.js';
 
@@ -10,6 +11,7 @@ export const USAGE = `usage: sip <command> …
 
   sip cluster <up|down|status>                               the local one-machine cluster
   sip marathon <app|task> …                                  apps and tasks (like 'dcos marathon')
+  sip edgelb <create|update|delete|show|list|status|ping> …   load-balancer pools (like 'dcos edgelb')
   sip security secrets <create|get|list|update|delete> …   manage per-app secrets (like 'dcos security secrets')
 
 Run a command with --help for its options.`;
@@ -20,7 +22,7 @@ Run a command with --help for its options.`;
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [group, sub, ...rest] = argv;
-  const usage = group === 'security' ? SECRETS_USAGE : group === 'marathon' ? MARATHON_USAGE : group === 'cluster' ? CLUSTER_USAGE : USAGE;
+  const usage = group === 'security' ? SECRETS_USAGE : group === 'marathon' ? MARATHON_USAGE : group === 'cluster' ? CLUSTER_USAGE : group === 'edgelb' ? EDGELB_USAGE : USAGE;
   try {
     if (argv.includes('--help') || argv.includes('-h')) {
       io.stdout.write(`${usage}\n`);
@@ -29,6 +31,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (group === 'security' && sub === 'secrets') return await secretsCommand(rest, io);
     if (group === 'marathon') return await marathonCommand(argv.slice(1), io);
     if (group === 'cluster') return await clusterCommand(argv.slice(1), io);
+    if (group === 'edgelb') return await edgelbCommand(argv.slice(1), io);
     throw new UsageError(group ? `unknown command: ${[group, sub].filter(Boolean).join(' ')}` : 'missing command');
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -37,7 +40,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof SipError) {
       io.stderr.write(`sip: ${err.message} (${err.code})\n`);
-      return group === 'marathon' ? marathonExitCode(err) : ExitCode.failed;
+      return group === 'marathon' ? marathonExitCode(err) : group === 'edgelb' ? edgelbExitCode(err) : ExitCode.failed;
     }
     io.stderr.write(`sip: unexpected error: ${(err as Error).message}\n`);
     return ExitCode.failed;

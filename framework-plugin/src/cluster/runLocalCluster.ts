@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { startEmulator, type Emulator } from '../emulator/startEmulator.js';
 import { SipError } from '../errors/SipError.js';
 import { startEdgeLb } from '../edgelb/controller.js';
+import { EDGELB_BASE_PATH, startEdgeLbApi } from '../edgelb/api/server.js';
 import { startMarathonServer, type MarathonServer } from '../marathon-api/server.js';
 import { freePort } from '../net/freePort.js';
 import { startSecretsServer, type SecretsServer } from '../secrets/dcosSecretsApi.js';
@@ -41,6 +42,8 @@ export interface LocalClusterInfo {
   edgelbUrl: string;
   /** HAProxy's stats frontend (`/_haproxy_health_check`, `/haproxy?stats`). */
   edgelbStatsUrl: string;
+  /** Edge-LB's Pool API (ACS token required), as Admin Router serves it: `…/service/edgelb`. */
+  edgelbApiUrl: string;
 }
 
 /** A running local cluster. */
@@ -167,6 +170,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     const statsPort = await freePort();
     const edgelb = await listen('EdgeLB', lbPort, () => startEdgeLb({ cluster, workDir: join(stateDir, 'edgelb'), httpPort: lbPort, statsPort, logger }));
     cleanups.push(() => edgelb.stop());
+    const edgelbApi = await startEdgeLbApi({ edgelb, token, logger });
+    cleanups.push(() => edgelbApi.stop());
     const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) => startMarathonServer({ cluster, logger, ...(port ? { port } : {}) }));
     cleanups.push(() => marathon.stop());
 
@@ -182,6 +187,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       region: emulator.region,
       edgelbUrl: `http://127.0.0.1:${lbPort}`,
       edgelbStatsUrl: `http://127.0.0.1:${statsPort}`,
+      edgelbApiUrl: `${edgelbApi.url}${EDGELB_BASE_PATH}`,
     };
     await writeFile(join(stateDir, 'cluster.json'), JSON.stringify(info, null, 2));
     return { info, cluster, stop };

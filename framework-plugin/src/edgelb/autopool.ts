@@ -25,8 +25,21 @@ function portNames(app: AppView): Array<string | undefined> {
   return (app.portDefinitions ?? app.container?.portMappings ?? []).map((p) => p.name);
 }
 
+/** HAProxy's `cookie` arguments for Edge-LB's sticky option: the custom string, or an inserted cookie. */
+export function stickyCookie(customStr: string | undefined): string {
+  return customStr?.trim() ? customStr.trim() : 'SIP_SERVERID insert indirect nocache httponly';
+}
+
+/** Servers for tasks: the port at `portIndex`, or a fixed `port` on the task's host. */
+export function tasksAsServers(tasks: AppView['tasks'], portIndex: number | undefined, port?: number, extra: Partial<PoolServer> = {}): PoolServer[] {
+  return (tasks ?? []).flatMap((t) => {
+    const p = port ?? (portIndex === undefined ? undefined : t.ports[portIndex]);
+    return p === undefined ? [] : [{ name: t.id, host: t.host, port: p, ...extra }];
+  });
+}
+
 /** Running tasks that pass their health checks (all running tasks when there are none). */
-function servingTasks(app: AppView): AppView['tasks'] {
+export function servingTasks(app: AppView): AppView['tasks'] {
   return (app.tasks ?? []).filter((t) => t.state === 'TASK_RUNNING' && (app.healthChecks.length === 0 || (t.healthCheckResults.length === app.healthChecks.length && t.healthCheckResults.every((h) => h.alive))));
 }
 
@@ -75,10 +88,18 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
         continue;
       }
       const bindPort = requested === 80 ? options.httpPort : requested;
-      const servers: PoolServer[] = (servingTasks(app) ?? []).flatMap((t) => {
-        const port = t.ports[portIndex];
-        return port === undefined ? [] : [{ name: t.id, host: t.host, port }];
-      });
+      const endpoint = g.backend?.endpoint;
+      let servers: PoolServer[];
+      if (endpoint?.type === 'ADDRESS') {
+        const port = Number(endpoint.port);
+        if (!endpoint.address || !Number.isInteger(port) || port < 1 || port > 65535) {
+          appErrors.push({ label: `edgelb.${group}.backend.endpoint`, message: 'type ADDRESS needs address and port (e.g. type:ADDRESS|address:10.0.0.1|port:8080)' });
+          continue;
+        }
+        servers = [{ name: `address_${endpoint.address}_${port}`, host: endpoint.address, port }];
+      } else {
+        servers = tasksAsServers(servingTasks(app), endpoint?.port ? undefined : portIndex, endpoint?.port ? Number(endpoint.port) : undefined);
+      }
       const existing = pool.backends.get(group);
       pool.backends.set(group, {
         name: group,
@@ -86,6 +107,7 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
         balance: g.backend?.balance ?? existing?.balance ?? 'roundrobin',
         servers: [...(existing?.servers ?? []), ...servers],
         ...(g.backend?.rewriteHttp?.path ? { rewritePath: rewrite(g.backend.rewriteHttp.path) } : {}),
+        ...(g.backend?.rewriteHttp?.sticky !== undefined ? { sticky: stickyCookie(g.backend.rewriteHttp.sticky) } : {}),
       });
       const fe: FrontendDraft = pool.frontends.get(bindPort) ?? { protocol, rules: [] };
       pool.frontends.set(bindPort, fe);

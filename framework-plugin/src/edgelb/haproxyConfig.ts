@@ -10,6 +10,8 @@ export interface HaproxyRuntime {
 }
 
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A user string as one config line: a newline would start a new directive. */
+const oneLine = (s: string): string => s.replace(/[\r\n]+/g, ' ');
 const safeName = (s: string): string => s.replace(/[^A-Za-z0-9_.:-]/g, '_');
 
 /** One `{ fetch pattern }` block per condition; juxtaposed blocks are ANDed by HAProxy. */
@@ -24,8 +26,9 @@ function conditions(rule: Rule): string {
 }
 
 function frontend(f: PoolFrontend): string[] {
-  const lines = [`frontend ${safeName(f.name)}`, `  bind ${f.bindAddress}:${f.bindPort}`, `  mode ${f.protocol === 'TCP' ? 'tcp' : 'http'}`];
+  const lines = [`frontend ${safeName(f.name)}`, `  bind ${f.bindAddress}:${f.bindPort}${f.bindModifier ? ` ${oneLine(f.bindModifier)}` : ''}`, `  mode ${f.protocol === 'TCP' ? 'tcp' : 'http'}`];
   if (f.protocol === 'HTTP') lines.push('  option forwardfor', '  http-request set-header X-Forwarded-Port %[dst_port]');
+  for (const m of f.miscStrs ?? []) lines.push(`  ${oneLine(m)}`);
   for (const r of f.rules) {
     const cond = conditions(r);
     lines.push(cond ? `  use_backend ${safeName(r.backend)} if ${cond}` : `  default_backend ${safeName(r.backend)}`);
@@ -37,10 +40,19 @@ function frontend(f: PoolFrontend): string[] {
 function backend(b: PoolBackend): string[] {
   const lines = [`backend ${safeName(b.name)}`, `  mode ${b.protocol === 'TCP' ? 'tcp' : 'http'}`, `  balance ${b.balance}`];
   if (b.rewritePath) {
-    const from = escapeRegex(b.rewritePath.fromPath);
-    lines.push(`  http-request replace-path ^${from}(.*)$ ${b.rewritePath.toPath.replace(/\/$/, '')}/\\1`);
+    // `/a` → `/`: `/a/x` → `/x`, `/a` → `/`; `/a/` → `/b/`: `/a/x` → `/b/x`.
+    const from = escapeRegex(b.rewritePath.fromPath.replace(/\/$/, ''));
+    const to = b.rewritePath.toPath.endsWith('/') ? b.rewritePath.toPath : `${b.rewritePath.toPath}/`;
+    lines.push(`  http-request replace-path ^${from}/?(.*)$ ${to}\\1`);
   }
-  for (const s of b.servers) lines.push(`  server ${safeName(s.name)} ${s.host}:${s.port}`);
+  if (b.hostHeader) lines.push(`  http-request set-header Host ${oneLine(b.hostHeader)}`);
+  if (b.httpchk !== undefined) lines.push(`  option httpchk${b.httpchk ? ` ${oneLine(b.httpchk)}` : ''}`);
+  if (b.sticky) lines.push(`  cookie ${oneLine(b.sticky)}`);
+  for (const m of b.miscStrs ?? []) lines.push(`  ${oneLine(m)}`);
+  for (const s of b.servers) {
+    const extra = [b.sticky ? `cookie ${safeName(s.name)}` : '', s.check ? 'check' : '', s.miscStr ? oneLine(s.miscStr) : ''].filter(Boolean).join(' ');
+    lines.push(`  server ${safeName(s.name)} ${s.host}:${s.port}${extra ? ` ${extra}` : ''}`);
+  }
   return lines;
 }
 

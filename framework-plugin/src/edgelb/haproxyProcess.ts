@@ -34,8 +34,8 @@ export interface Haproxy {
   stop(): Promise<void>;
 }
 
-/** Sends one command to HAProxy's master CLI and returns the answer. */
-function masterCommand(socket: string, command: string, timeoutMs = 1000): Promise<string> {
+/** Sends one command to an HAProxy CLI socket (master CLI or runtime API) and returns the answer. */
+export function haproxyCommand(socket: string, command: string, timeoutMs = 1000): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect(socket);
     let out = '';
@@ -157,14 +157,14 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
     restarts: () => restarts,
     async reload(config) {
       await install(config);
-      const before = parseShowProc(await masterCommand(masterSocket, 'show proc').catch(() => ''));
+      const before = parseShowProc(await haproxyCommand(masterSocket, 'show proc').catch(() => ''));
       child?.kill('SIGUSR2');
       // Done when the master counts one more reload and a new worker serves:
       // from then on no new connection reaches the old configuration.
       if (before) {
         await waitFor(
           async () => {
-            const now = parseShowProc(await masterCommand(masterSocket, 'show proc'));
+            const now = parseShowProc(await haproxyCommand(masterSocket, 'show proc'));
             return now !== undefined && now.reloads > before.reloads && now.worker !== before.worker;
           },
           { what: 'the haproxy reload', timeoutMs: 5000, intervalMs: 20 },

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { acsTokenCheck } from '../net/acsToken.js';
 import { serve, type Served } from '../net/serve.js';
 import Koa from 'koa';
 import type { Logger } from 'pino';
@@ -24,8 +24,6 @@ const STATUS: Record<string, number> = {
   [SecretErrorCode.tooLarge]: 413,
   [SecretErrorCode.invalidValue]: 400,
 };
-
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 async function readJson(req: NodeJS.ReadableStream): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -58,14 +56,12 @@ function secretValue(body: unknown): string {
 export function createSecretsApi(deps: SecretsApiDeps): Koa {
   const app = new Koa();
   app.silent = true;
-  const want = digest(deps.token);
+  const authorized = acsTokenCheck(deps.token);
   app.use(async (ctx) => {
     const started = Date.now();
     try {
       const m = PREFIX.exec(ctx.path);
-      const header = ctx.get('authorization');
-      const given = /^token=(.+)$/.exec(header)?.[1];
-      if (!given || !timingSafeEqual(digest(given), want)) {
+      if (!authorized(ctx.get('authorization'))) {
         ctx.set('WWW-Authenticate', 'acsjwt');
         throw new SecretStoreError(SecretErrorCode.unauthorized, 'a valid "Authorization: token=<ACS token>" header is required');
       }
