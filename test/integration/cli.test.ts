@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
+import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
 
 // The local cluster driven only through the `sip` command, as a user would.
 
@@ -101,6 +101,62 @@ cli('task list and task log read the task and its sandbox', async () => {
   assert.is((await sip(['marathon', 'task', 'log', 'no-such-task'])).code, 1);
 });
 
+const get = async (port: number, path = '/'): Promise<number> => (await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) })).status;
+let poolPort = 0;
+const POOL = (port: number, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({
+    apiVersion: 'V2',
+    name: 'web-lb',
+    haproxy: {
+      frontends: [{ bindPort: port, protocol: 'HTTP', linkBackend: { map: [{ pathBeg: '/', backend: 'web' }] } }],
+      backends: [{ name: 'web', protocol: 'HTTP', services: [{ marathon: { serviceID: '/web' }, endpoint: { portName: 'http' } }], ...extra }],
+    },
+  });
+
+cli('edgelb: a pool created from a file serves /web; its servers show UP in status', async () => {
+  assert.is((await sip(['edgelb', 'ping'])).out.trim(), 'pong');
+  poolPort = await freePort();
+  const file = join(state, 'pool.json');
+  writeFileSync(file, POOL(poolPort));
+  const created = await sip(['edgelb', 'create', file]);
+  assert.is(created.code, 0, created.err);
+  assert.is(created.out.trim(), 'created pool web-lb');
+  assert.is(await get(poolPort), 200, 'python http.server answers through HAProxy');
+  assert.equal(JSON.parse((await sip(['edgelb', 'list', '--json'])).out), ['web-lb']);
+  await waitFor(async () => /web-lb \(Pool API\)[^]*backend web {2}1 server\(s\)\n {4}web\.\S+ {2}127\.0\.0\.1:\d+ {2}UP/.test((await sip(['edgelb', 'status', 'web-lb'])).out), {
+    what: 'web-lb server UP',
+    timeoutMs: 15_000,
+    intervalMs: 300,
+  });
+  assert.match((await sip(['edgelb', 'lb-config', 'web-lb'])).out, new RegExp(`frontend frontend_0\\.0\\.0\\.0_${poolPort}\\n  bind 127\\.0\\.0\\.1:${poolPort}`));
+});
+
+cli('edgelb: invalid pools exit 3 with the path of each problem and change nothing; exists 4, not found 5', async () => {
+  const before = (await sip(['edgelb', 'show', 'web-lb', '--json'])).out;
+  const bad = await sip(['edgelb', 'update', '-'], POOL(poolPort).replace('"bindPort"', '"bindPrt"').replace('"HTTP"', '"HTTPX"'));
+  assert.is(bad.code, 3);
+  assert.match(bad.err, 'haproxy.frontends[0].bindPrt: is not a field of an Edge-LB V2 pool here');
+  assert.match(bad.err, 'haproxy.frontends[0].protocol: must be one of HTTP, HTTPS, TCP, TLS');
+  const refused = await sip(['edgelb', 'update', '-'], POOL(poolPort, { miscStrs: ['no-such-haproxy-directive on'] }));
+  assert.is(refused.code, 3, refused.err);
+  assert.match(refused.err, /pool "web-lb" not applied, HAProxy refused it/);
+  const tls = await sip(['edgelb', 'update', '-'], POOL(poolPort).replace('"protocol":"HTTP","linkBackend"', '"protocol":"HTTPS","certificates":["$AUTOCERT"],"linkBackend"'));
+  assert.is(tls.code, 3);
+  assert.match(tls.err, 'haproxy.frontends[0].protocol: HTTPS needs certificates, which the local EdgeLB does not serve');
+  assert.is((await sip(['edgelb', 'show', 'web-lb', '--json'])).out, before, 'the pool is unchanged');
+  assert.is(await get(poolPort), 200, 'and still serves');
+  assert.is((await sip(['edgelb', 'create', '-'], POOL(poolPort))).code, 4);
+  assert.is((await sip(['edgelb', 'delete', 'nope'])).code, 5);
+  assert.is((await sip(['edgelb', 'status'])).code, 2);
+});
+
+cli('edgelb: update re-routes at once (unmatched → 503 from HAProxy)', async () => {
+  const updated = await sip(['edgelb', 'update', '-'], POOL(poolPort).replace('"pathBeg":"/"', '"pathBeg":"/only-this"'));
+  assert.is(updated.code, 0, updated.err);
+  assert.is(await get(poolPort, '/'), 503);
+  assert.is(await get(poolPort, '/only-this'), 404, 'routed to python, which has no such file');
+});
+
 cli('down, then up again: the apps come back', async () => {
   assert.is((await sip(['cluster', 'down'])).code, 0);
   assert.is((await sip(['cluster', 'status'])).code, 1);
@@ -112,6 +168,11 @@ cli('down, then up again: the apps come back', async () => {
     },
     { what: '/web healthy again', timeoutMs: 30_000, intervalMs: 500 },
   );
+  assert.equal(JSON.parse((await sip(['edgelb', 'list', '--json'])).out), ['web-lb'], 'pools are kept across restarts');
+  await waitFor(async () => (await get(poolPort, '/only-this').catch(() => 0)) === 404, { what: 'web-lb serving again', timeoutMs: 15_000, intervalMs: 300 });
+  const deleted = await sip(['edgelb', 'delete', 'web-lb']);
+  assert.is(deleted.code, 0, deleted.err);
+  assert.is(await get(poolPort).catch((err: Error) => (err.cause as { code?: string })?.code), 'ECONNREFUSED', 'its frontend no longer listens');
 });
 
 cli('app update (rolling, 2 instances), restart and remove, each followed with --wait', async () => {
