@@ -1,118 +1,243 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { startBinapp, type BinappProcess } from '../fixtures/binappProcess.js';
-import { readInstanceProfileCredentials } from '../fixtures/imds.js';
-import { startStack, type Stack } from '../fixtures/stack.js';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { awsAgentEnv } from '@secure-instance-profiles/framework-plugin/cluster';
+import { createTerraform, type Terraform } from '@secure-instance-profiles/framework-plugin/terraform';
 import { createSteps } from './steps.js';
 
-// npm run demo [-- --keep]
-// The spine of the walk-through on one machine: AWS emulator with IAM
-// enforcement → terraform apply → binapp with the rendered secret → POST /bin
-// → the object read back from the bucket; then the refusal of a wrong
-// external id. Everything is torn down at the end (terraform destroy
-// included) unless --keep, which leaves it running until Ctrl-C.
+// npm run demo            the walk-through on one machine, as a DC/OS user types it
+// npm run demo -- --down  tear it all down (terraform destroy included)
+//
+// Each step prints the command it runs. Re-running is idempotent: a running
+// cluster is reused, terraform converges, the secret and the app are updated.
+// A failing step says which and why and leaves everything up for inspection.
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const keep = process.argv.includes('--keep');
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SIP = join(ROOT, 'framework-plugin/bin/sip.mjs');
+const PROBE = join(ROOT, 'test/src/demo/awsProbe.ts');
+const stateDir = process.env.SIP_STATE_DIR ?? join(ROOT, '.state');
+const lbPort = process.env.SIP_LB_PORT;
+const APP_ID = '/instance-profile-app';
+const SECRET = '/instance-profile-app/aws-config';
+const HOST = 'binapp.mesosphere.com';
+const down = process.argv.includes('--down');
 const steps = createSteps();
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-let stack: Stack | undefined;
-let app: BinappProcess | undefined;
+const show = (p: string): string => (p.startsWith(ROOT) ? relative(ROOT, p) || '.' : p);
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex').slice(0, 16);
 
-async function teardown(): Promise<void> {
-  await app?.stop();
-  if (stack) {
-    const s = stack;
-    stack = undefined;
-    await steps.run('tear down: terraform destroy, stop the emulator', () => s.stop());
-  }
+interface Ran {
+  code: number | null;
+  out: string;
+  err: string;
 }
 
-async function demo(): Promise<void> {
-  stack = await steps.run('start the AWS emulator (moto, IAM enforcement on) and terraform apply', () =>
-    startStack({ onLine: (line) => /(Creation complete|Apply complete)/.test(line) && steps.say(`terraform | ${line}`) }),
-  );
-  const s = stack;
-  steps.say(`emulator          ${s.emulator.endpoint}`);
-  steps.say(`metadata endpoint ${s.imds.endpoint} (agent role ${s.agentRoleArn})`);
-  steps.say(`bucket            ${s.bucket}`);
-  steps.say(`app role          ${s.appRoleArn} (trusts the agent role only with the external id)`);
+/** Runs a real command; its output is echoed (indented) unless `quiet`, which is for secret-carrying output. */
+function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, SIP_STATE_DIR: stateDir, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const echo = (d: Buffer): void => {
+      if (!opts.quiet) for (const line of d.toString('utf8').split('\n')) if (line.trim()) steps.say(`| ${line}`);
+    };
+    child.stdout.on('data', (d: Buffer) => ((out += d), echo(d)));
+    child.stderr.on('data', (d: Buffer) => ((err += d), echo(d)));
+    child.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'ENOENT' ? `${cmd} is not installed` : e.message)));
+    child.once('close', (code) => resolve({ code, out, err }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+const sip = (args: string[], opts: { input?: string; quiet?: boolean } = {}): Promise<Ran> => run(process.execPath, [SIP, ...args], opts);
+const must = (r: Ran, what: string): Ran => {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}`);
+  return r;
+};
 
-  const configFile = await steps.run('store terraform output secret_aws_conf as the app’s AWS config (mode 0400)', async () => {
-    const path = await s.writeConfig('aws-config', s.awsConfig);
-    steps.say(`${path}: role_arn, external_id = <hidden>, credential_source = Ec2InstanceMetadata`);
-    return path;
+interface ClusterInfo {
+  marathonUrl: string;
+  edgelbUrl: string;
+  awsEndpoint: string;
+  imdsEndpoint: string;
+  agentRoleArn: string;
+  region: string;
+}
+const clusterInfo = async (): Promise<ClusterInfo | undefined> => JSON.parse(await readFile(join(stateDir, 'cluster.json'), 'utf8').catch(() => 'null')) ?? undefined;
+const admin = async (): Promise<{ endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }> => JSON.parse(await readFile(join(stateDir, 'aws-admin.json'), 'utf8'));
+
+async function terraform(): Promise<Terraform> {
+  const a = await admin();
+  return createTerraform({
+    configDir: join(ROOT, 'terraform'),
+    workDir: join(stateDir, 'terraform'),
+    credentials: { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey },
+    onLine: (line) => /(Creation complete|Destruction complete|Apply complete|Destroy complete)/.test(line) && steps.say(`| ${line}`),
+  });
+}
+const tfVars = (info: ClusterInfo): Record<string, unknown> => ({
+  aws_endpoint: info.awsEndpoint,
+  region: info.region,
+  agent_role_arn: info.agentRoleArn,
+  public_agents_loadbalancer: new URL(info.edgelbUrl).host,
+});
+const tfCmd = (verb: string): string => `terraform -chdir=terraform ${verb} -var-file=${show(join(stateDir, 'terraform/run.auto.tfvars.json'))}  (admin keys of the emulator in the environment)`;
+
+/** `GET/POST` through EdgeLB with the Host header (Node's fetch would drop it). */
+function viaLb(url: string, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(`${url}${path}`, { headers: { Host: HOST }, agent: false, timeout: 3000 }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', () => resolve(0));
+    req.once('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+async function walkThrough(): Promise<void> {
+  await steps.run('npx sip cluster up', async () => must(await sip(['cluster', 'up', ...(lbPort ? ['--lb-port', lbPort] : [])]), 'sip cluster up'));
+  const info = (await clusterInfo())!;
+
+  const tf = await terraform();
+  await steps.run(`${tfCmd('apply -auto-approve')}`, async () => {
+    steps.say(`agent_role_arn = ${info.agentRoleArn} (the cluster's agents), aws_endpoint = ${info.awsEndpoint}`);
+    await tf.init();
+    await tf.apply(tfVars(info));
+  });
+  const bucket = await tf.output('s3_bucket_name');
+  const appRole = await tf.output('app_role_arn');
+  steps.say(`bucket ${bucket}, app role ${appRole}`);
+
+  await steps.run(`terraform output -raw secret_aws_conf | npx sip security secrets create ${SECRET}`, async () => {
+    const conf = await tf.output('secret_aws_conf');
+    const created = await sip(['security', 'secrets', 'create', SECRET], { input: conf });
+    if (created.code === 0) return;
+    steps.say('exists from an earlier run → npx sip security secrets update (same value, or the new one)');
+    must(await sip(['security', 'secrets', 'update', SECRET], { input: conf }), 'sip security secrets update');
   });
 
-  app = await steps.run('start binapp with AWS_CONFIG_FILE only (no keys anywhere)', () =>
-    startBinapp({ env: { ...s.awsEnv(configFile), BINAPP_BUCKET: s.bucket, BINAPP_USER: 'testuser', BINAPP_PASS: 'password' } }),
-  );
-  const url = app.url;
-  steps.say(`binapp ${url}`);
-
-  await steps.run(`curl ${url}/ping`, async () => {
-    const res = await fetch(`${url}/ping`);
-    const text = (await res.text()).trim();
-    steps.say(`HTTP ${res.status} ${text}`);
-    if (res.status !== 200) throw new Error(`binapp cannot reach the bucket: ${text}`);
+  await steps.run('terraform output -raw marathon_app_definition | npx sip marathon app add --wait', async () => {
+    const def = await tf.output('marathon_app_definition');
+    const added = await sip(['marathon', 'app', 'add', '--wait'], { input: def });
+    if (added.code === 4) {
+      steps.say(`${APP_ID} exists from an earlier run → npx sip marathon app update ${APP_ID} --wait (fresh tasks read the current secret)`);
+      must(await sip(['marathon', 'app', 'update', APP_ID, '-', '--wait'], { input: def }), 'sip marathon app update');
+    } else must(added, 'sip marathon app add');
   });
 
-  const payload = Buffer.concat([Buffer.from('hello from the secure-instance-profiles demo\n'), randomBytes(64 * 1024)]);
-  const file = join(s.workDir, 'payload.bin');
-  await writeFile(file, payload);
-  const id = await steps.run(`curl --user testuser:password -X POST --data-binary @payload.bin ${url}/bin`, async () => {
-    const curl = spawnSync('curl', ['-sS', '--fail-with-body', '--user', 'testuser:password', '-X', 'POST', '--data-binary', `@${file}`, `${url}/bin`], { encoding: 'utf8' });
-    if (curl.error) throw new Error('curl is not installed (apt-get install -y curl)');
-    if (curl.status !== 0) throw new Error(`curl failed: ${curl.stderr || curl.stdout}`);
-    steps.say(curl.stdout.trim());
-    const bin = /^BinID (\S+)$/m.exec(curl.stdout)?.[1];
-    if (!bin) throw new Error(`unexpected answer: ${curl.stdout}`);
+  await steps.run(`wait until EdgeLB routes Host: ${HOST} (curl -H "Host: ${HOST}" ${info.edgelbUrl}/ping)`, async () => {
+    const until = Date.now() + 60_000;
+    let status = 0;
+    let waited = 0;
+    while ((status = await viaLb(info.edgelbUrl, '/ping')) !== 200) {
+      if (Date.now() > until) throw new Error(`EdgeLB still answers ${status || 'nothing'} for ${HOST}/ping after 60 s (see: npx sip edgelb status auto-default)`);
+      if (++waited % 10 === 0) steps.say(`… HTTP ${status || '-'} after ${waited / 2} s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    steps.say('HTTP 200: binapp is behind EdgeLB and can reach its bucket');
+  });
+
+  const payload = Buffer.concat([Buffer.from(`hello from the secure-instance-profiles demo, ${new Date().toISOString()}\n`), randomBytes(32 * 1024)]);
+  const id = await steps.run(`curl --user testuser:password -X POST -H "Host: ${HOST}" --data-binary @- ${info.edgelbUrl}/bin`, async () => {
+    const curl = must(await run('curl', ['-sS', '--fail-with-body', '--user', 'testuser:password', '-X', 'POST', '-H', `Host: ${HOST}`, '--data-binary', '@-', `${info.edgelbUrl}/bin`], { input: payload }), 'curl');
+    const bin = /^BinID (\S+)$/m.exec(curl.out)?.[1];
+    if (!bin) throw new Error(`unexpected answer: ${curl.out}`);
     return bin;
   });
 
-  await steps.run(`read s3://${s.bucket}/bin/${id} back with an admin client`, async () => {
-    const obj = await s.adminS3.send(new GetObjectCommand({ Bucket: s.bucket, Key: `bin/${id}` }));
-    const stored = Buffer.from(await obj.Body!.transformToByteArray());
-    steps.say(`sent   ${payload.length} bytes sha256 ${sha(payload)}`);
-    steps.say(`stored ${stored.length} bytes sha256 ${sha(stored)}`);
+  await steps.run(`read s3://${bucket}/bin/${id} back from the bucket (emulator admin)`, async () => {
+    const a = await admin();
+    const s3 = new S3Client({ endpoint: a.endpoint, region: a.region, forcePathStyle: true, credentials: { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey } });
+    const stored = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `bin/${id}` }))).Body!.transformToByteArray());
+    s3.destroy();
+    steps.say(`sent   ${payload.length} bytes, sha256 ${sha(payload)}…`);
+    steps.say(`stored ${stored.length} bytes, sha256 ${sha(stored)}…`);
     if (!stored.equals(payload)) throw new Error('the stored object differs from what was sent');
     steps.say('identical ✓');
   });
 
-  await steps.run('refusal: the agent’s own credentials with a wrong external id', async () => {
-    const agent = await readInstanceProfileCredentials(s.imds.endpoint);
-    const sts = new STSClient({ endpoint: s.emulator.endpoint, region: s.emulator.region, credentials: agent, maxAttempts: 1 });
-    const outcome = await sts
-      .send(new AssumeRoleCommand({ RoleArn: s.appRoleArn, RoleSessionName: 'demo', ExternalId: 'wrong-external-id' }))
-      .then(() => 'allowed', (e: Error) => e.name);
-    sts.destroy();
-    steps.say(`sts:AssumeRole → ${outcome}`);
-    if (outcome !== 'AccessDenied') throw new Error(`expected AccessDenied, got ${outcome}`);
+  await steps.run(`refusal 1: an app /other-app asking for ${SECRET} (npx sip marathon app add --wait)`, async () => {
+    const other = JSON.parse(await tf.output('marathon_app_definition')) as Record<string, unknown>;
+    other.id = '/other-app';
+    delete other.labels;
+    const r = await sip(['marathon', 'app', 'add', '--wait', '--timeout', '60'], { input: JSON.stringify(other) });
+    await sip(['marathon', 'app', 'remove', '/other-app'], { quiet: true });
+    if (r.code !== 6 || !/denied/.test(r.out + r.err)) throw new Error(`expected the deployment to fail with the secret denied, got exit ${r.code}`);
+    steps.say('never started: the secret is only for apps under /instance-profile-app (exit 6)');
   });
 
-  if (keep) {
-    steps.say('');
-    steps.say(`running; try: curl --user testuser:password --data-binary @/etc/hostname ${url}/bin`);
-    steps.say('Ctrl-C tears everything down');
-    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  await steps.run('refusal 2: the app’s AWS config with a wrong external id (a process on the agent, SDK default chain)', async () => {
+    const conf = await tf.output('secret_aws_conf');
+    const wrong = conf.replace(/^(\s*external_id\s*=\s*).*$/m, '$1not-the-pre-shared-id');
+    if (wrong === conf) throw new Error('secret_aws_conf has no external_id line');
+    const file = join(stateDir, 'wrong-external-id.aws-config');
+    const env = { ...awsAgentEnv(info), AWS_REGION: info.region };
+    try {
+      await writeFile(file, wrong, { mode: 0o600 });
+      steps.say('with the real config:');
+      const right = join(stateDir, 'right-external-id.aws-config');
+      await writeFile(right, conf, { mode: 0o600 });
+      const ok = await run(process.execPath, ['--import', 'tsx', PROBE, 'whoami'], { env: { ...env, AWS_CONFIG_FILE: right } }).finally(() => rm(right, { force: true }));
+      if (ok.code !== 0) throw new Error('the real config should assume the app role');
+      steps.say('with external_id replaced:');
+      const bad = await run(process.execPath, ['--import', 'tsx', PROBE, 'whoami'], { env: { ...env, AWS_CONFIG_FILE: file } });
+      if (bad.code !== 3 || !/AccessDenied/.test(bad.out)) throw new Error(`expected AccessDenied from STS, got exit ${bad.code}`);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+
+  process.stdout.write(`
+demo complete. Still running, try:
+  curl --user testuser:password -H 'Host: ${HOST}' --data-binary @/etc/hostname ${info.edgelbUrl}/bin
+  npx sip marathon app list          npx sip edgelb status auto-default
+  npx sip marathon task list ${APP_ID}
+  npm run demo -- --down             (terraform destroy, secrets, cluster, state)
+`);
+}
+
+async function tearDown(): Promise<void> {
+  const info = await clusterInfo();
+  const tfState = join(stateDir, 'terraform', 'terraform.tfstate');
+  if (info) {
+    await steps.run(`npx sip marathon app remove ${APP_ID}`, async () => {
+      const r = await sip(['marathon', 'app', 'remove', APP_ID, '--wait']);
+      if (r.code !== 0 && r.code !== 5) throw new Error(`sip marathon app remove exited ${r.code}`);
+    });
   }
+  if (info && existsSync(tfState)) {
+    const tf = await terraform();
+    await steps.run(tfCmd('destroy -auto-approve'), async () => {
+      await tf.init();
+      await tf.destroy(tfVars(info));
+    });
+  } else if (existsSync(tfState)) steps.say('the cluster is not running: its emulator (and every AWS resource in it) is already gone');
+  await steps.run(`npx sip security secrets delete ${SECRET}`, async () => {
+    const r = await sip(['security', 'secrets', 'delete', SECRET]);
+    if (r.code !== 0) steps.say('(no such secret)');
+  });
+  await steps.run('npx sip cluster down', async () => must(await sip(['cluster', 'down']), 'sip cluster down'));
+  await steps.run(`rm -rf ${show(stateDir)}`, () => rm(stateDir, { recursive: true, force: true }));
+  process.stdout.write('\nall torn down\n');
 }
 
-let code = 0;
 try {
-  await demo();
-  process.stdout.write('\ndemo complete\n');
+  await (down ? tearDown() : walkThrough());
+  process.exit(0);
 } catch (err) {
-  code = 1;
   if (!(err as { reported?: boolean }).reported) process.stdout.write(`\ndemo failed: ${(err as Error).message}\n`);
-} finally {
-  await teardown().catch((err: Error) => {
-    code = 1;
-    process.stdout.write(`teardown failed: ${err.message}\n`);
-  });
+  process.stdout.write(`
+${err instanceof Error ? err.message : 'failed'}. Everything is left running for inspection:
+  npx sip cluster status             npx sip marathon app show ${APP_ID}
+  npx sip marathon task list         npx sip marathon task log <task-id> --stderr
+  npx sip edgelb status auto-default cat ${show(join(stateDir, 'cluster.log'))}
+  npm run demo -- --down             to tear it all down
+`);
+  process.exit(1);
 }
-process.exit(code);
