@@ -8,13 +8,14 @@ import { parseUvuSummary, type FileResult } from './summary.js';
 // Runs every uvu test file in its own Node process (tsx loader), streams its
 // output, and ends with the one summary line CI reads: "N passed, N failed".
 // Static checks (types, Terraform) run first and count as one test each.
-// Usage: tsx test/src/runner/main.ts [--only checks|unit|integration] [substring…] (files matching any substring)
+// Usage: tsx test/src/runner/main.ts [--only checks|unit|integration|e2e] [substring…] (files matching any substring)
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SUITES = {
   checks: [],
   unit: ['framework-plugin/test', 'binapp/test'],
   integration: ['test/integration'],
+  e2e: ['test/e2e'],
 } as const;
 
 async function findTests(dir: string): Promise<string[]> {
@@ -49,9 +50,9 @@ function runFile(file: string): Promise<FileResult> {
 const args = process.argv.slice(2);
 const onlyIdx = args.indexOf('--only');
 const only = onlyIdx >= 0 ? (args.splice(onlyIdx, 2)[1] as keyof typeof SUITES | undefined) : undefined;
-const dirs = only ? SUITES[only] : [...SUITES.unit, ...SUITES.integration];
+const dirs = only ? SUITES[only] : [...SUITES.unit, ...SUITES.integration, ...SUITES.e2e];
 if (!dirs) {
-  process.stderr.write(`unknown suite ${only}; use --only unit or --only integration\n`);
+  process.stderr.write(`unknown suite ${only}; use --only checks, unit, integration or e2e\n`);
   process.exit(2);
 }
 const files = (await Promise.all(dirs.map((d) => findTests(join(ROOT, d))))).flat().filter((f) => args.length === 0 || args.some((a) => f.includes(a)));

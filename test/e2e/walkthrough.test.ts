@@ -1,0 +1,200 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { freePort } from '@secure-instance-profiles/framework-plugin/emulator';
+
+// The walk-through as a user runs it: `npm run demo`, `sip`, `terraform`,
+// `curl` as child processes only, each step's output and exit code checked;
+// then what the demo does not show: the agent's own credentials cannot touch
+// the bucket, no external id anywhere in API views, events or logs, and
+// `--down` leaves no process, port or secret file.
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SIP = join(ROOT, 'framework-plugin/bin/sip.mjs');
+const PROBE = join(ROOT, 'test/src/demo/awsProbe.ts');
+const state = mkdtempSync(join(tmpdir(), 'sip-e2e-'));
+const HOST = 'binapp.mesosphere.com';
+let env: NodeJS.ProcessEnv = {};
+let info: Record<string, string> & { pid: number };
+let events: ChildProcess | undefined;
+let eventText = '';
+const outputs: string[] = [];
+
+interface Ran {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    child.once('close', (code) => {
+      outputs.push(out, err);
+      resolve({ code, out, err });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+const sip = (args: string[], input?: string): Promise<Ran> => run(process.execPath, [SIP, ...args], input === undefined ? {} : { input });
+const npm = (args: string[]): Promise<Ran> => run('npm', args);
+const terraformOutput = (name: string): Promise<Ran> =>
+  run('terraform', ['-chdir=terraform', 'output', '-no-color', `-state=${join(state, 'terraform/terraform.tfstate')}`, '-raw', name], { env: { TF_DATA_DIR: join(state, 'terraform/.terraform') } });
+const curl = (args: string[], input?: string): Promise<Ran> => run('curl', ['-sS', '--max-time', '10', ...args], input === undefined ? {} : { input });
+const listening = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+const portOf = (url: string): number => Number(new URL(url).port);
+
+/** Pids whose command line, working directory or environment mention the run's state dir. */
+function processesOf(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+    .filter((p) => {
+      try {
+        const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        const environ = readFileSync(`/proc/${p}/environ`, 'utf8');
+        return cmdline.includes(dir) || environ.includes(dir) || readlinkSync(`/proc/${p}/cwd`).startsWith(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((f) => join(dir, f))
+    .filter((f) => {
+      try {
+        return statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    });
+}
+
+const e2e = suite('walk-through (npm run demo, sip, terraform, curl)');
+
+e2e.before(async () => {
+  env = { SIP_STATE_DIR: state, SIP_LB_PORT: String(await freePort()) };
+});
+
+e2e.after(async () => {
+  events?.kill();
+  if (existsSync(join(state, 'cluster.json'))) await sip(['cluster', 'down']);
+  rmSync(state, { recursive: true, force: true });
+});
+
+e2e('sip cluster up prints its endpoints; every Marathon event of the run is recorded from here on', async () => {
+  const up = await sip(['cluster', 'up', '--lb-port', env.SIP_LB_PORT!]);
+  assert.is(up.code, 0, up.err);
+  assert.match(up.out, new RegExp(`edgelb\\s+http://127\\.0\\.0\\.1:${env.SIP_LB_PORT}`));
+  info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
+  events = spawn('curl', ['-sN', '-H', 'Accept: text/event-stream', `${info.marathonUrl}/v2/events`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  events.stdout!.on('data', (d: Buffer) => (eventText += d));
+  await new Promise((r) => setTimeout(r, 300));
+});
+
+e2e('npm run demo: every step passes, the object is read back, both refusals happen', async () => {
+  const demo = await npm(['run', 'demo']);
+  assert.is(demo.code, 0, demo.out.slice(-3000));
+  const steps = [...demo.out.matchAll(/^\[(\d+)\] (.*)$/gm)].map((m) => m[2]);
+  assert.equal(steps.length, 9, steps.join('\n'));
+  assert.is((demo.out.match(/✓ done in/g) ?? []).length, 9);
+  assert.not.match(demo.out, '✗');
+  assert.match(steps[0]!, 'npx sip cluster up');
+  assert.match(demo.out, 'local cluster already running', 'the demo reuses the running cluster');
+  assert.match(steps[2]!, 'terraform output -raw secret_aws_conf | npx sip security secrets create /instance-profile-app/aws-config');
+  assert.match(demo.out, /\| BinID [\w-]{21}\n/);
+  assert.match(demo.out, /sent {3}(\d+) bytes, sha256 (\w+)…\n {4}stored \1 bytes, sha256 \2…\n {4}identical ✓/);
+  assert.match(demo.out, 'TASK_FAILED (secret "awsConfig" (instance-profile-app/aws-config) denied: app /other-app is not under the secret\'s namespace /instance-profile-app)');
+  assert.match(demo.out, /with the real config:\n {4}\| arn:aws:sts::\d+:assumed-role\/sip-demo-instance-profile-app\/\S+\n {4}with external_id replaced:\n {4}\| denied: AccessDenied/);
+  assert.match(demo.out, 'demo complete');
+});
+
+e2e('binapp answers through EdgeLB by Host header only; an object posted with curl reads back through it', async () => {
+  const lb = `http://127.0.0.1:${env.SIP_LB_PORT}`;
+  const posted = await curl(['--fail-with-body', '--user', 'testuser:password', '-X', 'POST', '-H', `Host: ${HOST}`, '--data-binary', '@-', `${lb}/bin`], 'walk-through payload\n');
+  assert.is(posted.code, 0, posted.err);
+  const id = /^BinID (\S+)$/m.exec(posted.out)?.[1];
+  assert.ok(id, posted.out);
+  const got = await curl(['--fail-with-body', '--user', 'testuser:password', '-H', `Host: ${HOST}`, `${lb}/bin/${id}`]);
+  assert.is(got.out, 'walk-through payload\n');
+  assert.is((await curl(['-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: unknown.example.com', `${lb}/ping`])).out, '503');
+  const status = await sip(['edgelb', 'status', 'auto-default']);
+  assert.is(status.code, 0, status.err);
+  assert.match(status.out, /backend first {2}1 server\(s\)\n {4}instance-profile-app\.\S+ {2}127\.0\.0\.1:\d+/);
+});
+
+e2e('the agent’s own metadata credentials cannot touch the bucket', async () => {
+  const bucket = await terraformOutput('s3_bucket_name');
+  assert.is(bucket.code, 0, bucket.err);
+  const agentEnv = { AWS_ENDPOINT_URL: info.awsEndpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT: info.imdsEndpoint, AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CONFIG_FILE: '/dev/null', AWS_REGION: info.region };
+  const who = await run(process.execPath, ['--import', 'tsx', PROBE, 'whoami'], { env: agentEnv });
+  assert.is(who.code, 0, who.out + who.err);
+  assert.match(who.out, /assumed-role\/sip-local-agent\//, 'it is the agent identity');
+  const put = await run(process.execPath, ['--import', 'tsx', PROBE, 'put', bucket.out, 'bin/from-the-agent'], { env: agentEnv });
+  assert.is(put.code, 3, put.out + put.err);
+  assert.is(put.out.trim(), 'denied: AccessDenied');
+});
+
+e2e('no external id in GET /v2/apps/instance-profile-app, the events, the logs, the task sandboxes or any output', async () => {
+  const secret = await sip(['security', 'secrets', 'get', '/instance-profile-app/aws-config']);
+  assert.is(secret.code, 0);
+  const externalId = /^\s*external_id\s*=\s*(\S+)\s*$/m.exec(secret.out)?.[1] ?? '';
+  outputs.splice(outputs.indexOf(secret.out), 1); // the one output that must show it
+  assert.ok(externalId.length >= 16, 'the secret holds an external id');
+  const app = await curl([`${info.marathonUrl}/v2/apps/instance-profile-app?embed=apps.tasks`]);
+  assert.match(app.out, '"secrets":{"awsConfig":{"source":"instance-profile-app/aws-config"}}');
+  assert.match(eventText, 'event: deployment_success', 'events were recorded');
+  const logs = filesUnder(state).filter((f) => /\.log$|\/stdout$|\/stderr$|haproxy\.cfg$/.test(f));
+  assert.ok(logs.some((f) => f.endsWith('cluster.log')) && logs.some((f) => f.endsWith('/stderr')), 'daemon log and sandboxes found');
+  const places: Array<[string, string]> = [
+    ['GET /v2/apps/instance-profile-app', app.out],
+    ['Marathon events', eventText],
+    ...logs.map((f): [string, string] => [f.slice(state.length), readFileSync(f, 'utf8')]),
+    ...outputs.map((o, i): [string, string] => [`command output #${i}`, o]),
+  ];
+  const leaks = places.filter(([, text]) => text.includes(externalId)).map(([where]) => where);
+  assert.equal(leaks, [], 'places holding the external id');
+});
+
+e2e('npm run demo again is idempotent: the secret and the app are updated, nothing is left over', async () => {
+  const again = await npm(['run', 'demo']);
+  assert.is(again.code, 0, again.out.slice(-3000));
+  assert.match(again.out, 'exists from an earlier run → npx sip security secrets update');
+  assert.match(again.out, 'exists from an earlier run → npx sip marathon app update /instance-profile-app --wait');
+  assert.match(again.out, 'Apply complete! Resources: 0 added, 0 changed, 0 destroyed.');
+  const apps = JSON.parse((await sip(['marathon', 'app', 'list', '--json'])).out) as Array<{ id: string; tasksHealthy: number }>;
+  assert.equal(apps.map((a) => [a.id, a.tasksHealthy]), [['/instance-profile-app', 1]]);
+});
+
+e2e('npm run demo -- --down: terraform destroy, then no process, no port, no secret file left', async () => {
+  const ports = [info.marathonUrl, info.secretsUrl, info.awsEndpoint, info.imdsEndpoint, info.edgelbUrl, info.edgelbStatsUrl, info.edgelbApiUrl].map((u) => portOf(u!));
+  assert.ok((await Promise.all(ports.map(listening))).every(Boolean), 'all up before');
+  assert.ok(processesOf(state).length >= 4, 'daemon, moto, haproxy, binapp found before');
+  const down = await npm(['run', 'demo', '--', '--down']);
+  assert.is(down.code, 0, down.out.slice(-3000));
+  assert.match(down.out, /Destroy complete! Resources: 7 destroyed\./);
+  assert.match(down.out, 'all torn down');
+  events?.kill();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(processesOf(state), [], 'processes of the run');
+  assert.equal((await Promise.all(ports.map(async (p) => [p, await listening(p)]))).filter(([, open]) => open), [], 'ports still open');
+  assert.not.ok(existsSync(state), 'the state dir (secrets, sandboxes, mounted aws-config files) is gone');
+});
+
+e2e.run();
