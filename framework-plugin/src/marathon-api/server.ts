@@ -1,3 +1,4 @@
+import { readBody } from '../net/readBody.js';
 import { serve, type Served } from '../net/serve.js';
 import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
@@ -15,17 +16,6 @@ export interface MarathonApiDeps {
 }
 
 const MAX_BODY = 1024 * 1024;
-
-async function readBody(ctx: Context): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of ctx.req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) throw Object.assign(new Error('request body too large'), { status: 413 });
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 const STATUS_OF: Record<string, number> = { SIP_APP_EXISTS: 409, SIP_APP_NOT_FOUND: 404 };
 
@@ -94,7 +84,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
         return;
       }
       if (method === 'POST') {
-        const def = parseAppDefinition(await readBody(ctx));
+        const def = parseAppDefinition(await readBody(ctx.req, MAX_BODY));
         const { app, deployment } = await cluster.addApp(def);
         cluster.events.publish('api_post_event', { clientIp: ctx.ip, uri: `/v2/apps${def.id}`, appDefinition: def });
         ctx.status = 201;
@@ -125,7 +115,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
         return;
       }
       if (!suffix && method === 'PUT') {
-        const def = parseAppDefinition({ ...(JSON.parse((await readBody(ctx)) || '{}') as object), id });
+        const def = parseAppDefinition({ ...(JSON.parse((await readBody(ctx.req, MAX_BODY)) || '{}') as object), id });
         const d = await cluster.putApp(def);
         cluster.events.publish('api_post_event', { clientIp: ctx.ip, uri: `/v2/apps${id}`, appDefinition: def });
         ctx.body = { deploymentId: d.id, version: d.version };

@@ -1,4 +1,5 @@
 import { acsTokenCheck } from '../net/acsToken.js';
+import { BodyTooLargeError, readBody } from '../net/readBody.js';
 import { serve, type Served } from '../net/serve.js';
 import Koa from 'koa';
 import type { Logger } from 'pino';
@@ -26,15 +27,15 @@ const STATUS: Record<string, number> = {
 };
 
 async function readJson(req: NodeJS.ReadableStream): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new SecretStoreError(SecretErrorCode.tooLarge, `request body exceeds ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
+  let text: string;
+  try {
+    text = await readBody(req, MAX_BODY);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw new SecretStoreError(SecretErrorCode.tooLarge, err.message);
+    throw err;
   }
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(text);
   } catch {
     throw new SecretStoreError(SecretErrorCode.invalidValue, 'body must be JSON: {"value": "<secret>"}');
   }
