@@ -67,4 +67,18 @@ function ensureDebianPackage(command, pkg) {
 if (purpose === 'demo') ensureDebianPackage('curl', 'curl');
 ensureDebianPackage('haproxy', 'haproxy');
 
+// A Docker engine for the Docker suites (binapp's image, DOCKER apps): started
+// here when root, loopback only (no bridge, no iptables); else the command.
+const DOCKERD = 'dockerd --bridge=none --iptables=false --ip-masq=false';
+const engine = () => run('docker', ['version', '--format', '{{.Server.Version}}']).status === 0;
+if (purpose === 'test' && !engine()) {
+  ensureDebianPackage('dockerd', 'docker.io');
+  if (process.getuid?.() !== 0) fail('no Docker engine answers', `sudo sh -c '${DOCKERD} >/var/log/sip-dockerd.log 2>&1 &'`);
+  process.stderr.write(`preflight: starting the Docker engine (${DOCKERD})…\n`);
+  run('sh', ['-c', `nohup ${DOCKERD} >/tmp/sip-dockerd.log 2>&1 &`]);
+  const until = Date.now() + 30_000;
+  while (!engine() && Date.now() < until) run('sleep', ['0.5']);
+  if (!engine()) fail('the Docker engine did not start (see /tmp/sip-dockerd.log)', `${DOCKERD} &`);
+}
+
 process.stderr.write(`preflight: ok for ${purpose} (node ${process.versions.node}, moto ${moto.stdout.trim()}, terraform found)\n`);
