@@ -39,8 +39,8 @@ async function docker(args: string[], input?: NodeJS.ReadableStream): Promise<st
     const child = spawn('docker', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
+    child.stdout!.on('data', (d: Buffer) => (out += d));
+    child.stderr!.on('data', (d: Buffer) => (err += d));
     child.once('error', (e: NodeJS.ErrnoException) => reject(new DockerUnavailableError(e.code === 'ENOENT' ? 'docker is not installed (apt-get install -y docker.io)' : e.message)));
     child.once('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`docker ${args[0]} failed: ${err.trim() || out.trim()}`))));
     if (input) input.pipe(child.stdin!);
