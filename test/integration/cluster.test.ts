@@ -1,56 +1,30 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, freePort, waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
-import { startEdgeLb, type EdgeLb } from '@secure-instance-profiles/framework-plugin/edgelb';
-import { request } from 'node:http';
-import { awsAgentEnv, createLocalCluster, createLocalStore, startMarathonServer, type LocalCluster, type MarathonServer } from '@secure-instance-profiles/framework-plugin/cluster';
-import { demoAuth } from '../src/fixtures/http.js';
-import { subscribeEvents, type EventStream } from '../src/fixtures/sse.js';
+import { createLogger, waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
+import { createLocalStore } from '@secure-instance-profiles/framework-plugin/cluster';
+import { demoAuth, viaHost } from '../src/fixtures/http.js';
+import { subscribeEvents } from '../src/fixtures/sse.js';
 import { startStack, type Stack } from '../src/fixtures/stack.js';
+import { startTestCluster, type TestCluster } from '../src/fixtures/testCluster.js';
 
 // The local cluster driven over its Marathon API, with the real binapp, the
 // real resolver and the emulator behind it.
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ctx = {} as { stack: Stack; cluster: LocalCluster; api: MarathonServer; events: EventStream; stateDir: string; edgelb: EdgeLb; lbPort: number };
+const ctx = {} as { stack: Stack; stateDir: string; lbPort: number } & Pick<TestCluster, 'cluster' | 'api' | 'events' | 'edgelb'>;
+let tc: TestCluster;
+
 const logger = createLogger({ name: 'cluster-test', level: 'error' });
 
 async function startCluster(): Promise<void> {
-  const store = createLocalStore({ dir: join(ctx.stateDir, 'secrets') });
-  ctx.cluster = createLocalCluster({
-    stateDir: ctx.stateDir,
-    store,
-    logger,
-    agentEnv: {
-      PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
-      ...awsAgentEnv({ awsEndpoint: ctx.stack.emulator.endpoint, imdsEndpoint: ctx.stack.imds.endpoint }),
-      BINAPP_HOST: '127.0.0.1',
-    },
-  });
-  await ctx.cluster.start();
-  ctx.lbPort ??= await freePort();
-  ctx.edgelb = await startEdgeLb({ cluster: ctx.cluster, workDir: join(ctx.stateDir, 'edgelb'), httpPort: ctx.lbPort, statsPort: await freePort(), logger });
-  ctx.api = await startMarathonServer({ cluster: ctx.cluster, logger });
-  ctx.events = await subscribeEvents(`${ctx.api.url}/v2/events`);
+  tc = await startTestCluster({ stack: ctx.stack, stateDir: ctx.stateDir, logger, ...(ctx.lbPort ? { lbPort: ctx.lbPort } : {}) });
+  Object.assign(ctx, { cluster: tc.cluster, api: tc.api, events: tc.events, edgelb: tc.edgelb, lbPort: tc.lbPort });
 }
 
-const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
-  const res = await fetch(`${ctx.api.url}${path}`, { method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-};
-const app = async (id: string): Promise<any> => (await api('GET', `/v2/apps${id}`)).json?.app;
-const healthyTask = (id: string, timeoutMs = 30_000): Promise<any> =>
-  waitFor(
-    async () => {
-      const a = await app(id);
-      return a?.tasksHealthy === a?.instances && a.tasks.length === a.instances ? a.tasks[0] : undefined;
-    },
-    { what: `${id} healthy`, timeoutMs, intervalMs: 200 },
-  );
+const api = (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => tc.call(method, path, body);
+const app = (id: string): Promise<any> => tc.app(id);
+const healthyTask = (id: string, timeoutMs = 30_000): Promise<any> => tc.healthyTask(id, timeoutMs);
 const processAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -70,10 +44,7 @@ cluster.before(async () => {
 });
 
 cluster.after(async () => {
-  ctx.events?.close();
-  await ctx.edgelb?.stop();
-  await ctx.cluster?.stop();
-  await ctx.api?.stop();
+  await tc?.stop();
   await ctx.stack?.stop();
 });
 
@@ -98,20 +69,8 @@ cluster('the task reaches S3 through the emulator with its own role: POST /bin a
   assert.match(await res.text(), /^BinID /);
 });
 
-/** A request to EdgeLB with a Host header (Node's fetch would drop it). */
-function viaLb(method: string, path: string, host: string, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    // A fresh connection per request, as curl makes.
-    const req = request({ host: '127.0.0.1', port: ctx.lbPort, method, path, agent: false, headers: { host, authorization: demoAuth() } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** A request to EdgeLB with a Host header. */
+const viaLb = (method: string, path: string, host: string, body?: string): Promise<{ status: number; body: string }> => viaHost(ctx.lbPort, method, path, host, body);
 
 cluster('EdgeLB: Host binapp.mesosphere.com reaches the healthy binapp task, an unknown host gets 503', async () => {
   const res = await waitFor(
@@ -310,14 +269,6 @@ cluster('a task that ignores SIGTERM is SIGKILLed after its grace period', async
   assert.not.ok(processAlive(pid));
 });
 
-cluster('a DOCKER app is refused by the process cluster with a clear reason', async () => {
-  const def = JSON.parse(readFileSync(join(ROOT, 'marathon/binapp-docker.json'), 'utf8'));
-  assert.is((await api('POST', '/v2/apps', { ...def, id: '/instance-profile-app/docker' })).status, 201);
-  const failed = await ctx.events.waitFor((e) => e.eventType === 'deployment_failed' && JSON.stringify(e).includes('/instance-profile-app/docker'), 10_000, 'deployment_failed');
-  assert.match(String(failed.reason), 'DOCKER containers are not run by this local cluster');
-  await api('DELETE', '/v2/apps/instance-profile-app/docker');
-});
-
 cluster('DELETE leaves no process and no secret file', async () => {
   const task = (await app('/instance-profile-app')).tasks[0];
   const pid = findPid(task.id);
@@ -335,10 +286,7 @@ cluster('DELETE leaves no process and no secret file', async () => {
 cluster('the cluster restarts with its apps', async () => {
   assert.is((await api('POST', '/v2/apps', ctx.stack.marathonAppDefinition)).status, 201);
   await healthyTask('/instance-profile-app');
-  ctx.events.close();
-  await ctx.edgelb.stop();
-  await ctx.cluster.stop();
-  await ctx.api.stop();
+  await tc.stop();
   await startCluster();
   const task = await healthyTask('/instance-profile-app');
   assert.ok(task.id);

@@ -1,3 +1,4 @@
+import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ export interface LocalClusterInit {
   now?: () => Date;
   /** Reconcile interval, ms. Default 200. */
   tickMs?: number;
+  /** Runs DOCKER apps. Default: the `docker` CLI ({@link createDockerEngine}). */
+  docker?: DockerEngine;
 }
 
 /** The Marathon-like scheduler of the local cluster. */
@@ -93,6 +96,8 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     await rename(tmp, appsFile);
   };
 
+  const docker = init.docker ?? createDockerEngine();
+
   const startDeployment = (e: Entry, action: DeploymentAction): Deployment => {
     if (e.deployment) events.publish('deployment_failed', { id: e.deployment.id, plan: planOf(e.deployment), reason: 'superseded by a newer deployment' });
     const d = createDeployment(e.app.id, action, e.version);
@@ -110,6 +115,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
 
   const launch = (e: Entry): void => {
     const task = runTask(e.app, e.version, taskIdFor(e.app.id), {
+      docker,
       store: init.store,
       events,
       ports,

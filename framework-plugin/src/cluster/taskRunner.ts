@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { probe } from '../launcher/healthCheck.js';
 import type { PortAllocator } from '../launcher/ports.js';
+import { CONTAINER_SANDBOX, shareWithContainerUser, type DockerEngine } from '../launcher/dockerTask.js';
 import { startTaskProcess, type TaskExit, type TaskProcess } from '../launcher/taskProcess.js';
 import type { AppDefinition } from '../marathon/appDefinition.js';
 import { materialize, type Materialized } from '../resolver/materialize.js';
@@ -22,6 +23,8 @@ export interface TaskRunnerDeps {
   /** Environment of the agent that every task inherits (PATH, AWS endpoints). */
   agentEnv: Record<string, string>;
   sandboxRoot: string;
+  /** Runs `container.type: DOCKER` apps. */
+  docker: DockerEngine;
   /** Runs after TASK_KILLING is published and before SIGTERM (e.g. EdgeLB draining the task). */
   beforeKill?: (task: TaskView) => Promise<void>;
   host: string;
@@ -173,12 +176,27 @@ export function runTask(app: AppDefinition, version: string, taskId: string, dep
     void drained.then(() => p.kill(grace));
   };
 
+  /** For a DOCKER app: the image and its user, or why it cannot run here. */
+  const dockerReady = async (): Promise<{ image: string; user: string | undefined } | string> => {
+    const image = String(app.container?.docker?.image ?? '');
+    const why = await deps.docker.unavailable();
+    if (why) return `DOCKER container cannot start: ${why}`;
+    if ((app.container?.docker as { forcePullImage?: boolean } | undefined)?.forcePullImage) {
+      try {
+        await deps.docker.pull(image);
+      } catch (err) {
+        return (err as Error).message;
+      }
+    }
+    const user = await deps.docker.imageUser(image);
+    if (user === undefined) return `image ${image} is not on this agent and there is no registry to pull from (build it here, e.g. npm run image)`;
+    return { image, user: user || undefined };
+  };
+
   const launch = async (): Promise<void> => {
     publishStatus();
-    if (app.container?.type === 'DOCKER') {
-      const message = 'DOCKER containers are not run by this local cluster: use container.type MESOS (a process with the same secrets)';
-      return finish({ status: 'TASK_FAILED', message, failure: true, blocking: true });
-    }
+    const docker = app.container?.type === 'DOCKER' ? await dockerReady() : undefined;
+    if (typeof docker === 'string') return finish({ status: 'TASK_FAILED', message: docker, failure: true, blocking: true });
     let plan;
     try {
       plan = await resolve(app, { taskId }, { store: deps.store, audit: (r) => deps.logger.info({ audit: r }, 'secret access decision'), now: deps.now });
@@ -193,9 +211,26 @@ export function runTask(app: AppDefinition, version: string, taskId: string, dep
       await mkdir(sandbox, { recursive: true, mode: 0o750 });
       ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
       materialized = await materialize(plan, sandbox);
-      env = taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, plan.env);
-      const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
-      proc = startTaskProcess(command, sandbox, env);
+      if (docker) {
+        await shareWithContainerUser(sandbox, materialized.files, docker.user);
+        // Inside the container: the sandbox at /mnt/mesos/sandbox, and of the
+        // agent's environment only the AWS endpoints (never its PATH or HOME).
+        const agentAws = Object.fromEntries(Object.entries(deps.agentEnv).filter(([k]) => k.startsWith('AWS_')));
+        env = taskEnv(app, version, taskId, CONTAINER_SANDBOX, deps.host, ports, agentAws, plan.env);
+        proc = deps.docker.start({
+          name: `sip-${taskId}`.replace(/[^A-Za-z0-9_.-]/g, '_'),
+          image: docker.image,
+          labels: { 'sip.task': taskId, 'sip.app': app.id },
+          env,
+          sandbox,
+          mounts: materialized.files.map((f) => ({ source: f, target: join(CONTAINER_SANDBOX, relative(sandbox, f)), readOnly: true })),
+          command: app.args !== undefined ? { args: app.args } : app.cmd !== undefined ? { cmd: app.cmd } : undefined,
+        });
+      } else {
+        env = taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, plan.env);
+        const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
+        proc = startTaskProcess(command, sandbox, env);
+      }
     } catch (err) {
       const message = `could not start: ${(err as Error).message}`;
       return finish({ status: 'TASK_FAILED', message, failure: true, blocking: false });
