@@ -10,3 +10,4 @@ export { createMarathonApi, startMarathonServer, type MarathonApiDeps, type Mara
 export { createLocalStore } from '../secrets/localStore.js';
 export { startSecretsServer } from '../secrets/dcosSecretsApi.js';
 export { awsAgentEnv } from './runLocalCluster.js';
+export { createDockerEngine, shareWithContainerUser, CONTAINER_SANDBOX, MANAGED_LABEL, type DockerEngine, type DockerTaskSpec } from '../launcher/dockerTask.js';
