@@ -20,7 +20,7 @@ const PROBE = join(ROOT, 'test/src/demo/awsProbe.ts');
 const state = mkdtempSync(join(tmpdir(), 'sip-e2e-'));
 const HOST = 'binapp.mesosphere.com';
 let env: NodeJS.ProcessEnv = {};
-let info: Record<string, string> & { pid: number };
+let info: Record<string, string> & { pid: number; enforcesIam: boolean };
 let events: ChildProcess | undefined;
 let eventText = '';
 const outputs: string[] = [];
@@ -121,7 +121,8 @@ e2e('npm run demo: every step passes, the object is read back, both refusals hap
   assert.match(demo.out, /\| BinID [\w-]{21}\n/);
   assert.match(demo.out, /sent {3}(\d+) bytes, sha256 (\w+)…\n {4}stored \1 bytes, sha256 \2…\n {4}identical ✓/);
   assert.match(demo.out, 'TASK_FAILED (secret "awsConfig" (instance-profile-app/aws-config) denied: app /other-app is not under the secret\'s namespace /instance-profile-app)');
-  assert.match(demo.out, /with the real config:\n {4}\| arn:aws:sts::\d+:assumed-role\/sip-demo-instance-profile-app\/\S+\n {4}with external_id replaced:\n {4}\| denied: AccessDenied/);
+  if (info.enforcesIam) assert.match(demo.out, /with the real config:\n {4}\| arn:aws:sts::\d+:assumed-role\/sip-demo-instance-profile-app\/\S+\n {4}with external_id replaced:\n {4}\| denied: AccessDenied/);
+  else assert.match(demo.out, 'NOT SHOWN:');
   assert.match(demo.out, 'demo complete');
 });
 
@@ -140,6 +141,7 @@ e2e('binapp answers through EdgeLB by Host header only; an object posted with cu
 });
 
 e2e('the agent’s own metadata credentials cannot touch the bucket', async () => {
+  if (!info.enforcesIam) return void process.stdout.write(`\n  NOT CHECKED (${info.emulator}): agent credentials denied on the bucket\n`);
   const bucket = await terraformOutput('s3_bucket_name');
   assert.is(bucket.code, 0, bucket.err);
   const agentEnv = { AWS_ENDPOINT_URL: info.awsEndpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT: info.imdsEndpoint, AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CONFIG_FILE: '/dev/null', AWS_REGION: info.region };

@@ -4,7 +4,8 @@ import { mkdir, open, readFile, rm, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { Logger } from 'pino';
-import { startEmulator, type Emulator } from '../emulator/startEmulator.js';
+import type { Emulator } from '../emulator/startEmulator.js';
+import { openEmulator } from '../emulator/openEmulator.js';
 import { SipError } from '../errors/SipError.js';
 import { startEdgeLb } from '../edgelb/controller.js';
 import { EDGELB_BASE_PATH, startEdgeLbApi } from '../edgelb/api/server.js';
@@ -38,6 +39,9 @@ export interface LocalClusterInfo {
   agentRoleArn: string;
   ec2ServiceArn: string;
   region: string;
+  /** Which emulator (`SIP_EMULATOR`) and whether it enforces IAM. */
+  emulator: string;
+  enforcesIam: boolean;
   /** EdgeLB (HAProxy) for apps labelled `edgelb.expose=true`. */
   edgelbUrl: string;
   /** HAProxy's stats frontend (`/_haproxy_health_check`, `/haproxy?stats`). */
@@ -140,7 +144,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     await rm(join(stateDir, 'cluster.json'), { force: true });
   };
   try {
-    const emulator = await startEmulator({ logger, ...(init.python ? { python: init.python } : {}) });
+    const emulator = await openEmulator({ logger, ...(init.python ? { python: init.python } : {}) });
     cleanups.push(() => emulator.stop());
     const agentRoleArn = await ensureAgentRole(emulator);
     const imds = await emulator.startInstanceMetadata({ agentRoleArn });
@@ -185,6 +189,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       agentRoleArn,
       ec2ServiceArn: emulator.ec2Service.arn,
       region: emulator.region,
+      emulator: emulator.description,
+      enforcesIam: emulator.enforcesIam,
       edgelbUrl: `http://127.0.0.1:${lbPort}`,
       edgelbStatsUrl: `http://127.0.0.1:${statsPort}`,
       edgelbApiUrl: `${edgelbApi.url}${EDGELB_BASE_PATH}`,

@@ -1,5 +1,6 @@
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import type { EmulatorIdentity } from './credentials.js';
+import { randomBytes } from 'node:crypto';
+import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import type { AwsCredentials, EmulatorIdentity } from './credentials.js';
 
 /** Identities the harness creates before IAM enforcement is switched on. */
 export interface BootstrapResult {
@@ -53,4 +54,24 @@ async function createUser(iam: IAMClient, userName: string, statement: Record<st
   const secretAccessKey = key.AccessKey?.SecretAccessKey;
   if (!arn || !accessKeyId || !secretAccessKey) throw new Error(`emulator returned an incomplete identity for ${userName}`);
   return { arn, credentials: { accessKeyId, secretAccessKey } };
+}
+
+/**
+ * Creates only the EC2-service stand-in, with an existing admin identity, in
+ * an emulator the harness did not start (LocalStack, or any endpoint). The
+ * user's name is unique per run; `remove()` deletes it and its key again.
+ */
+export async function bootstrapEc2Service(endpoint: string, region: string, admin: AwsCredentials): Promise<{ ec2Service: EmulatorIdentity; remove(): Promise<void> }> {
+  const iam = new IAMClient({ endpoint, region, credentials: admin, maxAttempts: 2 });
+  const userName = `sip-ec2-service-${randomBytes(4).toString('hex')}`;
+  const ec2Service = await createUser(iam, userName, { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' });
+  return {
+    ec2Service,
+    async remove() {
+      await iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: ec2Service.credentials.accessKeyId })).catch(() => undefined);
+      await iam.send(new DeleteUserPolicyCommand({ UserName: userName, PolicyName: `${userName}-policy` })).catch(() => undefined);
+      await iam.send(new DeleteUserCommand({ UserName: userName })).catch(() => undefined);
+      iam.destroy();
+    },
+  };
 }

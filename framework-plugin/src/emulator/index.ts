@@ -12,3 +12,4 @@ export { createLogger, type Logger } from '../log/logger.js';
 export { SipError, isSipError } from '../errors/SipError.js';
 export { freePort } from '../net/freePort.js';
 export { waitFor } from '../net/waitFor.js';
+export { openEmulator, emulatorConfig, localstackAvailability, type OpenedEmulator, type EmulatorKind, type EmulatorConfig } from './openEmulator.js';

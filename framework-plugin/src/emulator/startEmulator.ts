@@ -51,44 +51,61 @@ export interface Emulator {
 export async function startEmulator(init: EmulatorInit): Promise<Emulator> {
   const region = init.region ?? 'us-east-1';
   const moto = await startMotoServer({ logger: init.logger, ...(init.python ? { python: init.python } : {}) });
-  const children: ImdsServer[] = [];
   try {
     const ids = await bootstrapIdentities(moto.endpoint, region);
     await moto.enforceIam();
     init.logger.info({ component: 'emulator', endpoint: moto.endpoint }, 'IAM enforcement on');
-    let stopped: Promise<void> | undefined;
-    const stop = (): Promise<void> =>
-      (stopped ??= (async () => {
-        await Promise.allSettled(children.map((c) => c.stop()));
-        await moto.stop();
-      })());
-    return {
-      endpoint: moto.endpoint,
-      region,
-      accountId: ids.accountId,
-      admin: ids.admin,
-      ec2Service: ids.ec2Service,
-      async startInstanceMetadata(opts) {
-        const roleName = opts.agentRoleArn.split('/').pop() ?? '';
-        const imds = await startImdsServer({
-          roleName,
-          logger: init.logger,
-          credentials: agentRoleCredentials({
-            endpoint: moto.endpoint,
-            region,
-            roleArn: opts.agentRoleArn,
-            sourceCredentials: ids.ec2Service.credentials,
-            ...(opts.durationSeconds ? { durationSeconds: opts.durationSeconds } : {}),
-          }),
-        });
-        children.push(imds);
-        return imds;
-      },
-      stop,
-      [Symbol.asyncDispose]: stop,
-    };
+    return assembleEmulator({ endpoint: moto.endpoint, region, ...ids, logger: init.logger, stopBackend: () => moto.stop() });
   } catch (err) {
     await moto.stop();
     throw err;
   }
+}
+
+/**
+ * An {@link Emulator} over any AWS endpoint whose admin and EC2-service
+ * identities exist: metadata endpoints serve agent-role sessions assumed
+ * through that endpoint's STS. `stopBackend` runs last on stop.
+ */
+export function assembleEmulator(parts: {
+  endpoint: string;
+  region: string;
+  accountId: string;
+  admin: EmulatorIdentity;
+  ec2Service: EmulatorIdentity;
+  logger: Logger;
+  stopBackend: () => Promise<void>;
+}): Emulator {
+  const children: ImdsServer[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await Promise.allSettled(children.map((c) => c.stop()));
+      await parts.stopBackend();
+    })());
+  return {
+    endpoint: parts.endpoint,
+    region: parts.region,
+    accountId: parts.accountId,
+    admin: parts.admin,
+    ec2Service: parts.ec2Service,
+    async startInstanceMetadata(opts) {
+      const roleName = opts.agentRoleArn.split('/').pop() ?? '';
+      const imds = await startImdsServer({
+        roleName,
+        logger: parts.logger,
+        credentials: agentRoleCredentials({
+          endpoint: parts.endpoint,
+          region: parts.region,
+          roleArn: opts.agentRoleArn,
+          sourceCredentials: parts.ec2Service.credentials,
+          ...(opts.durationSeconds ? { durationSeconds: opts.durationSeconds } : {}),
+        }),
+      });
+      children.push(imds);
+      return imds;
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { emulatorConfig, localstackAvailability } from '@secure-instance-profiles/framework-plugin/emulator';
 import { CHECKS, runCheck } from './checks.js';
 import { parseUvuSummary, type FileResult } from './summary.js';
 
@@ -63,6 +64,12 @@ if ((!only || only === 'checks') && args.length === 0) {
     results.push(await runCheck(check, ROOT));
   }
 }
+// Which AWS the suites talk to, and whether LocalStack could be used: said, never assumed.
+const emulator = emulatorConfig(process.env);
+process.stdout.write(
+  `\nemulator: ${emulator.kind === 'moto' ? 'the moto harness with IAM enforcement (default; SIP_EMULATOR=endpoint|localstack to change)' : emulator.kind === 'endpoint' ? `existing endpoint ${emulator.endpoint}` : `LocalStack (${emulator.localstackImage})`}\n`,
+);
+process.stdout.write(`${(await localstackAvailability(emulator.localstackImage)).note}\n`);
 for (const file of files) {
   process.stdout.write(`\n# ${relative(ROOT, file)}\n`);
   results.push(await runFile(file));
