@@ -99,7 +99,8 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
   const reported = new Map<string, string>();
 
   const compute = (): string => {
-    last = autoPools(init.cluster.listApps(true), { httpPort: init.httpPort });
+    const apps = init.cluster.listApps(true);
+    last = autoPools(apps, { httpPort: init.httpPort });
     for (const e of last.errors) {
       const text = JSON.stringify(e.errors);
       if (reported.get(e.appId) === text) continue;
@@ -108,7 +109,6 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
       init.cluster.events.publish('edgelb_label_error', { appId: e.appId, errors: e.errors });
     }
     for (const id of [...reported.keys()]) if (!last.errors.some((e) => e.appId === id)) reported.delete(id);
-    const apps = init.cluster.listApps(true);
     // API pools first: their explicit rules win over the catch-all `pathBeg:/` of Auto Pools.
     served = [...registry.list().map((p) => explicitPool(p, apps, { httpPort: init.httpPort })), ...last.pools];
     const pool = merge(served);
@@ -122,6 +122,14 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
 
   lastConfig = compute();
   const haproxy: Haproxy = await startHaproxy({ workDir: init.workDir, config: lastConfig, statsPort: init.statsPort, logger: init.logger });
+
+  /** Swaps `config` in unless it is what HAProxy already runs. @throws when HAProxy refuses it */
+  const serve = async (config: string): Promise<void> => {
+    if (config === lastConfig) return;
+    await haproxy.reload(config);
+    lastConfig = config;
+    reloads++;
+  };
 
   // One config change at a time: event-driven syncs and Pool API changes.
   let chain: Promise<unknown> = Promise.resolve();
@@ -140,12 +148,8 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
     running = exclusive(async () => {
       do {
         again = false;
-        const config = compute();
-        if (config === lastConfig) continue;
         try {
-          await haproxy.reload(config);
-          lastConfig = config;
-          reloads++;
+          await serve(compute());
         } catch (err) {
           init.logger.error({ component: 'edgelb', code: (err as { code?: string }).code, message: (err as Error).message }, 'config refused; keeping the last good one');
         }
@@ -174,13 +178,8 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
   const change = <T>(name: string, op: () => Promise<T>): Promise<T> => exclusive(async () => {
     const before = registry.get(name);
     const result = await op();
-    const config = compute();
     try {
-      if (config !== lastConfig) {
-        await haproxy.reload(config);
-        lastConfig = config;
-        reloads++;
-      }
+      await serve(compute());
     } catch (err) {
       await restore(name, before);
       compute();
@@ -202,8 +201,8 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
     delete: (name) => change(name, () => registry.delete(name)),
   };
 
+  // Reads what is served now (kept current by events and the tick), without re-rendering.
   const servedPool = (name: string): { pool: Pool; source: 'auto' | 'api' } | undefined => {
-    compute();
     const pool = served.find((p) => p.name === name);
     return pool && { pool, source: registry.get(name) ? 'api' : 'auto' };
   };
