@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '@secure-instance-profiles/framework-plugin/emulator';
+import { runProcess, type Ran } from '../src/fixtures/process.js';
 
 // The walk-through as a user runs it: `npm run demo`, `sip`, `terraform`,
 // `curl` as child processes only, each step's output and exit code checked;
@@ -25,25 +26,10 @@ let events: ChildProcess | undefined;
 let eventText = '';
 const outputs: string[] = [];
 
-interface Ran {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.once('close', (code) => {
-      outputs.push(out, err);
-      resolve({ code, out, err });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
+async function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+  const ran = await runProcess(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, ...opts.env }, ...(opts.input === undefined ? {} : { input: opts.input }) });
+  outputs.push(ran.out, ran.err);
+  return ran;
 }
 const sip = (args: string[], input?: string): Promise<Ran> => run(process.execPath, [SIP, ...args], input === undefined ? {} : { input });
 const npm = (args: string[]): Promise<Ran> => run('npm', args);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
+import { runProcess, type Ran } from '../src/fixtures/process.js';
 
 // The local cluster driven only through the `sip` command, as a user would.
 
@@ -21,17 +21,7 @@ const WEB = JSON.stringify({
   healthChecks: [{ protocol: 'MESOS_HTTP', path: '/', intervalSeconds: 1, delaySeconds: 0 }],
 });
 
-function sip(args: string[], input?: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.once('close', (code) => resolve({ code, out, err }));
-    child.stdin.end(input ?? '');
-  });
-}
+const sip = (args: string[], input?: string): Promise<Ran> => runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state }, ...(input === undefined ? {} : { input }) });
 
 const cli = suite('sip cli');
 

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsAgentEnv } from '@secure-instance-profiles/framework-plugin/cluster';
 import { createTerraform, type Terraform } from '@secure-instance-profiles/framework-plugin/terraform';
+import { runProcess, type Ran } from '../fixtures/process.js';
 import { createSteps } from './steps.js';
 
 // npm run demo            the walk-through on one machine, as a DC/OS user types it
@@ -31,26 +31,12 @@ const steps = createSteps();
 const show = (p: string): string => (p.startsWith(ROOT) ? relative(ROOT, p) || '.' : p);
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex').slice(0, 16);
 
-interface Ran {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
 /** Runs a real command; its output is echoed (indented) unless `quiet`, which is for secret-carrying output. */
 function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, SIP_STATE_DIR: stateDir, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const echo = (d: Buffer): void => {
-      if (!opts.quiet) for (const line of d.toString('utf8').split('\n')) if (line.trim()) steps.say(`| ${line}`);
-    };
-    child.stdout.on('data', (d: Buffer) => ((out += d), echo(d)));
-    child.stderr.on('data', (d: Buffer) => ((err += d), echo(d)));
-    child.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'ENOENT' ? `${cmd} is not installed` : e.message)));
-    child.once('close', (code) => resolve({ code, out, err }));
-    child.stdin.end(opts.input ?? '');
+  return runProcess(cmd, args, {
+    env: { ...process.env, SIP_STATE_DIR: stateDir, ...opts.env },
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+    ...(opts.quiet ? {} : { onOutput: (d: Buffer) => d.toString('utf8').split('\n').forEach((line) => line.trim() && steps.say(`| ${line}`)) }),
   });
 }
 const sip = (args: string[], opts: { input?: string; quiet?: boolean } = {}): Promise<Ran> => run(process.execPath, [SIP, ...args], opts);
