@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isSandboxPath, parseAppDefinition, readAppDefinition, secretVolumes } from '../src/marathon/appDefinition.js';
-import { resolveAppId } from '../src/marathon/appId.js';
-import { MarathonValidationError, type MarathonErrorBody } from '../src/marathon/validationError.js';
+import { isSandboxPath, parseAppDefinition, readAppDefinition, secretVolumes } from '../src/core/marathon/appDefinition.js';
+import { resolveAppId } from '../src/core/marathon/appId.js';
+import { MarathonValidationError, type MarathonErrorBody } from '../src/core/marathon/validationError.js';
 
 const REF = fileURLToPath(new URL('../../../shared/reference/', import.meta.url));
 const json = (rel: string): unknown => JSON.parse(readFileSync(join(REF, rel), 'utf8'));

@@ -9,8 +9,8 @@ import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli } from '../src/cli/main.js';
-import { startSecretsServer } from '../src/secrets/dcosSecretsApi.js';
-import { createLocalStore } from '../src/secrets/localStore.js';
+import { startSecretsServer } from '../src/local/secrets-api/server.js';
+import { createLocalStore } from '../src/stores/localStore.js';
 
 const SECRET = 'external_id = Cli-Secret-Value-99';
 const SIP = fileURLToPath(new URL('../bin/sip.mjs', import.meta.url));

@@ -7,10 +7,10 @@ import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { startSecretsServer, type SecretsServer } from '../src/secrets/dcosSecretsApi.js';
-import { createDcosSecretsClient } from '../src/secrets/dcosSecretsClient.js';
-import { createLocalStore } from '../src/secrets/localStore.js';
-import type { SecretStore } from '../src/secrets/SecretStore.js';
+import { startSecretsServer, type SecretsServer } from '../src/local/secrets-api/server.js';
+import { createDcosSecretsClient } from '../src/stores/dcosSecretsClient.js';
+import { createLocalStore } from '../src/stores/localStore.js';
+import type { SecretStore } from '../src/core/secrets/SecretStore.js';
 
 const TOKEN = 'acs-token-for-tests';
 const VALUE = 'external_id = Never-Log-This-Value-77';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseTaskLabels } from '../src/edgelb/labels.js';
+import { parseTaskLabels } from '../src/local/edgelb/labels.js';
 
 const REF = (f: string): unknown => JSON.parse(readFileSync(fileURLToPath(new URL(`../../../shared/reference/edgelb/examples/${f}`, import.meta.url)), 'utf8'));
 

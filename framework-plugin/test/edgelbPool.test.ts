@@ -2,10 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { validateV2Pool } from '../src/edgelb/api/poolSchema.js';
-import { explicitPool } from '../src/edgelb/explicitPool.js';
-import { renderHaproxyConfig } from '../src/edgelb/haproxyConfig.js';
-import type { AppView } from '../src/cluster/model.js';
+import { validateV2Pool } from '../src/local/edgelb/spec/poolSchema.js';
+import { explicitPool } from '../src/local/edgelb/explicitPool.js';
+import { renderHaproxyConfig } from '../src/local/edgelb/haproxyConfig.js';
+import type { AppView } from '../src/core/marathon/views.js';
 
 const REF = new URL('../../../shared/reference/edgelb/', import.meta.url);
 const examples = readdirSync(new URL('examples/', REF)).filter((f) => f.startsWith('v2-example--') && !f.includes('auto-pool-marathon-application'));

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { emulatorConfig } from '../src/emulator/openEmulator.js';
-import { isSipError } from '../src/errors/SipError.js';
+import { emulatorConfig } from '../src/local/emulator/openEmulator.js';
+import { isSipError } from '../src/core/errors/SipError.js';
 
 const config = suite('emulator configuration (SIP_EMULATOR)');
 

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { probe } from '../src/launcher/healthCheck.js';
-import type { HealthCheck } from '../src/marathon/appDefinition.js';
+import { probe } from '../src/local/launcher/healthCheck.js';
+import type { HealthCheck } from '../src/core/marathon/appDefinition.js';
 
 const hc = (over: Partial<HealthCheck>): HealthCheck =>
   ({ protocol: 'HTTP', gracePeriodSeconds: 0, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 3, delaySeconds: 0, portIndex: 0, ...over }) as HealthCheck;

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pino } from 'pino';
-import { startImdsServer, type ImdsServer } from '../src/emulator/imdsServer.js';
-import type { AwsCredentials } from '../src/emulator/credentials.js';
+import { startImdsServer, type ImdsServer } from '../src/local/emulator/imdsServer.js';
+import type { AwsCredentials } from '../src/local/emulator/credentials.js';
 
 const logger = pino({ level: 'silent' });
 const creds: AwsCredentials = {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLocalStore } from '../src/secrets/localStore.js';
-import type { SecretStore } from '../src/secrets/SecretStore.js';
+import { createLocalStore } from '../src/stores/localStore.js';
+import type { SecretStore } from '../src/core/secrets/SecretStore.js';
 
 const VALUE = '[default]\nrole_arn = arn:aws:iam::123456789012:role/app\nexternal_id = Very-Secret-External-Id-42\n';
 let dir: string;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findProviderMirror, mirrorCliConfig } from '../src/terraform/providerMirror.js';
+import { findProviderMirror, mirrorCliConfig } from '../src/local/terraform/providerMirror.js';
 
 test('finds the first candidate that holds hashicorp/aws, none when absent', () => {
   const empty = mkdtempSync(join(tmpdir(), 'mirror-empty-'));

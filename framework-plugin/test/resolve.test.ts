@@ -5,10 +5,11 @@ import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseAppDefinition, type AppDefinition } from '../src/marathon/appDefinition.js';
-import { materialize, resolve, type AuditRecord, type MountPlan } from '../src/resolver/index.js';
-import { createLocalStore } from '../src/secrets/localStore.js';
-import type { SecretStore } from '../src/secrets/SecretStore.js';
+import { parseAppDefinition, type AppDefinition } from '../src/core/marathon/appDefinition.js';
+import { resolve, type AuditRecord, type MountPlan } from '../src/core/resolver/index.js';
+import { materialize } from '../src/delivery/sandbox/materialize.js';
+import { createLocalStore } from '../src/stores/localStore.js';
+import type { SecretStore } from '../src/core/secrets/SecretStore.js';
 
 const EXTERNAL_ID = 'Demo-External-Id-0123456789';
 const AWS_CONFIG = `[default]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/app\nexternal_id = ${EXTERNAL_ID}\ncredential_source = Ec2InstanceMetadata\n`;

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { authorizeSecret } from '../src/authz/secretPathRule.js';
+import { authorizeSecret } from '../src/core/authz/secretPathRule.js';
 
 // The DC/OS docs' table plus the edge cases the docs leave open.
 const TABLE: Array<[secret: string, app: string, allowed: boolean]> = [

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { validateAwsConfig } from '../src/awsconfig/validateAwsConfig.js';
+import { validateAwsConfig } from '../src/core/awsconfig/validateAwsConfig.js';
 
 const ID = 'Ext-Id_0123456789abcdef';
 const good = `[default]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/app\nexternal_id = ${ID}\ncredential_source = Ec2InstanceMetadata\n`;

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isSipError, SipError } from '../src/errors/SipError.js';
+import { isSipError, SipError } from '../src/core/errors/SipError.js';
 import { waitFor } from '../src/net/waitFor.js';
 
 test('resolves with the first truthy value', async () => {

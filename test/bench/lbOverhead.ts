@@ -2,8 +2,9 @@ import { Agent, request } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, freePort } from '@secure-instance-profiles/framework-plugin/emulator';
-import { renderHaproxyConfig, startHaproxy, type Pool } from '@secure-instance-profiles/framework-plugin/edgelb';
+import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
+import { freePort } from '@secure-instance-profiles/framework-plugin/net';
+import { renderHaproxyConfig, startHaproxy, type Pool } from '@secure-instance-profiles/framework-plugin/local/edgelb';
 
 /** Throughput and tail latency of one path. */
 export interface LoadResult {

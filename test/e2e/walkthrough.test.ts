@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort } from '@secure-instance-profiles/framework-plugin/emulator';
+import { freePort } from '@secure-instance-profiles/framework-plugin/net';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
 
 // The walk-through as a user runs it: `npm run demo`, `sip`, `terraform`,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
+import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
 
 // The local cluster driven only through the `sip` command, as a user would.

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { freePort } from '@secure-instance-profiles/framework-plugin/emulator';
+import { freePort } from '@secure-instance-profiles/framework-plugin/net';
 import { buildBinappImage, IMAGE_USER, type BuiltImage } from '@secure-instance-profiles/binapp/image';
 import { AppContainer, shareWithContainerUser } from '../src/fixtures/containers.js';
 import { demoAuth } from '../src/fixtures/http.js';

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLogger, freePort, waitFor } from '@secure-instance-profiles/framework-plugin/emulator';
-import { autoPools, renderHaproxyConfig, startHaproxy, type Haproxy } from '@secure-instance-profiles/framework-plugin/edgelb';
-import type { AppView } from '@secure-instance-profiles/framework-plugin/cluster';
+import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
+import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
+import { autoPools, renderHaproxyConfig, startHaproxy, type Haproxy } from '@secure-instance-profiles/framework-plugin/local/edgelb';
+import type { AppView } from '@secure-instance-profiles/framework-plugin';
 
 // EdgeLB's data plane with the real HAProxy: pools from Auto Pool labels,
 // rendered, checked, loaded, reloaded and supervised.

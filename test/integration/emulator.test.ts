@@ -5,13 +5,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   agentRoleCredentials,
-  createLogger,
   emulatorConfig,
   startEmulator,
   type AwsCredentials,
   type Emulator,
   type ImdsServer,
-} from '@secure-instance-profiles/framework-plugin/emulator';
+} from '@secure-instance-profiles/framework-plugin/local/emulator';
+import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
 import { readInstanceProfileCredentials } from '../src/fixtures/imds.js';
 
 // The emulator must behave like AWS for this project's flow: enforcement on,

@@ -12,7 +12,7 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AwsCredentials } from '@secure-instance-profiles/framework-plugin/emulator';
+import type { AwsCredentials } from '@secure-instance-profiles/framework-plugin/local/emulator';
 import { startBinapp, type BinappProcess } from '../src/fixtures/binappProcess.js';
 import { demoAuth, streamUpload } from '../src/fixtures/http.js';
 import { readInstanceProfileCredentials } from '../src/fixtures/imds.js';

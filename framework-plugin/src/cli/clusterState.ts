@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LocalClusterInfo } from '../cluster/runLocalCluster.js';
+import type { LocalClusterInfo } from '../local/stack.js';
 
 /** Where the local cluster keeps its state unless told otherwise: `<project>/.state`. */
 export const DEFAULT_STATE_DIR = fileURLToPath(new URL('../../../.state', import.meta.url));

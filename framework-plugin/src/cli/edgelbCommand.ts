@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SipError } from '../errors/SipError.js';
-import { createEdgeLbClient, EdgeLbApiError } from '../edgelb/api/client.js';
+import { SipError } from '../core/errors/SipError.js';
+import { createEdgeLbClient, EdgeLbApiError } from '../clients/edgelb/client.js';
 import { readClusterInfo, stateDirOf } from './clusterState.js';
 import { readAll, UsageError, type CliIo } from './io.js';
 import { MarathonExit } from './marathonCommand.js';

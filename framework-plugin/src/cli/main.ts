@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { SipError } from '../errors/SipError.js';
+import { SipError } from '../core/errors/SipError.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
 import { CLUSTER_USAGE, clusterCommand } from './clusterCommand.js';
 import { EDGELB_USAGE, edgelbCommand, edgelbExitCode } from './edgelbCommand.js';

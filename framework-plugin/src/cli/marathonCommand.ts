@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SipError } from '../errors/SipError.js';
-import { createMarathonClient, MarathonApiError, type MarathonClient } from '../marathon-client/client.js';
-import { subscribe, type StreamEvent } from '../marathon-client/eventStream.js';
+import { SipError } from '../core/errors/SipError.js';
+import { createMarathonClient, MarathonApiError, type MarathonClient } from '../clients/marathon/client.js';
+import { subscribe, type StreamEvent } from '../clients/marathon/eventStream.js';
 import { readClusterInfo, stateDirOf } from './clusterState.js';
 import { readAll, UsageError, type CliIo } from './io.js';
 

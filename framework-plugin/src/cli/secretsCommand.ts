@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { SecretStoreError } from '../secrets/errors.js';
-import { createDcosSecretsClient } from '../secrets/dcosSecretsClient.js';
-import { createLocalStore } from '../secrets/localStore.js';
-import type { SecretStore } from '../secrets/SecretStore.js';
+import { SecretStoreError } from '../core/secrets/errors.js';
+import { createDcosSecretsClient } from '../stores/dcosSecretsClient.js';
+import { createLocalStore } from '../stores/localStore.js';
+import type { SecretStore } from '../core/secrets/SecretStore.js';
 import { stateDirOf } from './clusterState.js';
 import { ExitCode, readAll, UsageError, type CliIo } from './io.js';
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SipError } from '../errors/SipError.js';
+import { SipError } from '../core/errors/SipError.js';
 
 /** Options of {@link waitFor}. */
 export interface WaitForOptions {

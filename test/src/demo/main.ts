@@ -5,8 +5,8 @@ import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { awsAgentEnv } from '@secure-instance-profiles/framework-plugin/cluster';
-import { createTerraform, type Terraform } from '@secure-instance-profiles/framework-plugin/terraform';
+import { awsAgentEnv } from '@secure-instance-profiles/framework-plugin/local';
+import { createTerraform, type Terraform } from '@secure-instance-profiles/framework-plugin/local/terraform';
 import { runProcess, type Ran } from '../fixtures/process.js';
 import { createSteps } from './steps.js';
 

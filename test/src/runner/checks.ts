@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTerraform } from '@secure-instance-profiles/framework-plugin/terraform';
+import { createTerraform } from '@secure-instance-profiles/framework-plugin/local/terraform';
 import type { FileResult } from './summary.js';
 
 /** A static check that counts as one test in the summary. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { emulatorConfig, localstackAvailability } from '@secure-instance-profiles/framework-plugin/emulator';
+import { emulatorConfig, localstackAvailability } from '@secure-instance-profiles/framework-plugin/local/emulator';
 import { CHECKS, runCheck } from './checks.js';
 import { parseUvuSummary, type FileResult } from './summary.js';
 

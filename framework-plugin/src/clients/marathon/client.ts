@@ -1,0 +1,90 @@
+import axios, { type AxiosInstance } from 'axios';
+import { SipError } from '../../core/errors/SipError.js';
+import type { MarathonErrorBody } from '../../core/marathon/validationError.js';
+
+/** User options of {@link createMarathonClient}. */
+export interface MarathonClientInit {
+  /** Marathon base URL (the local cluster's, or `https://<dcos>/service/marathon`). */
+  url: string;
+  /** DC/OS ACS token, sent as `Authorization: token=<token>`. */
+  token?: string;
+  timeoutMs?: number;
+}
+
+/** A Marathon API error with its HTTP status and Marathon's body. */
+export class MarathonApiError extends SipError {
+  readonly status: number;
+  readonly body: MarathonErrorBody | undefined;
+  constructor(status: number, body: MarathonErrorBody | undefined, what: string) {
+    const code = status === 422 || status === 400 ? 'SIP_MARATHON_INVALID' : status === 409 ? 'SIP_MARATHON_CONFLICT' : status === 404 ? 'SIP_MARATHON_NOT_FOUND' : 'SIP_MARATHON_FAILED';
+    const details = (body?.details ?? []).map((d) => `\n  ${d.path}: ${d.errors.join('; ')}`).join('');
+    super(code, `${what}: ${body?.message ?? `HTTP ${status}`}${details}`, { expose: true });
+    this.name = 'MarathonApiError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** The calls `sip marathon` makes. Bodies are Marathon's JSON. */
+export interface MarathonClient {
+  readonly url: string;
+  readonly token: string | undefined;
+  addApp(def: unknown): Promise<{ id: string; deployments: Array<{ id: string }> } & Record<string, unknown>>;
+  putApp(id: string, def: unknown): Promise<{ deploymentId: string; version: string }>;
+  removeApp(id: string): Promise<{ deploymentId: string; version: string }>;
+  restartApp(id: string): Promise<{ deploymentId: string; version: string }>;
+  getApp(id: string): Promise<Record<string, any>>;
+  listApps(): Promise<Array<Record<string, any>>>;
+  tasks(id?: string): Promise<Array<Record<string, any>>>;
+  ping(): Promise<boolean>;
+}
+
+const appPath = (id: string): string => `/v2/apps/${id.replace(/^\/+/, '')}`;
+
+/** An axios client for Marathon's REST API (local cluster or DC/OS). */
+export function createMarathonClient(init: MarathonClientInit): MarathonClient {
+  const base = init.url.replace(/\/+$/, '');
+  const http: AxiosInstance = axios.create({
+    baseURL: base,
+    timeout: init.timeoutMs ?? 15_000,
+    headers: { 'Content-Type': 'application/json', ...(init.token ? { Authorization: `token=${init.token}` } : {}) },
+    validateStatus: () => true,
+    transformResponse: (d: string) => {
+      try {
+        return d ? JSON.parse(d) : undefined;
+      } catch {
+        return d;
+      }
+    },
+  });
+  const call = async <T>(method: string, path: string, what: string, data?: unknown): Promise<T> => {
+    let res;
+    try {
+      res = await http.request({ method, url: path, data: typeof data === 'string' ? data : data === undefined ? undefined : JSON.stringify(data) });
+    } catch (err) {
+      throw new SipError('SIP_MARATHON_UNREACHABLE', `Marathon at ${base} is unreachable (${(err as { code?: string }).code ?? (err as Error).message}); is the cluster up? (sip cluster up)`, {
+        expose: true,
+      });
+    }
+    if (res.status >= 300) throw new MarathonApiError(res.status, typeof res.data === 'object' ? (res.data as MarathonErrorBody) : undefined, what);
+    return res.data as T;
+  };
+  return {
+    url: base,
+    token: init.token,
+    addApp: (def) => call('POST', '/v2/apps', 'adding the app', def),
+    putApp: (id, def) => call('PUT', appPath(id), `updating ${id}`, def),
+    removeApp: (id) => call('DELETE', appPath(id), `removing ${id}`),
+    restartApp: (id) => call('POST', `${appPath(id)}/restart`, `restarting ${id}`),
+    getApp: async (id) => (await call<{ app: Record<string, any> }>('GET', appPath(id), `reading ${id}`)).app,
+    listApps: async () => (await call<{ apps: Array<Record<string, any>> }>('GET', '/v2/apps?embed=apps.tasks', 'listing apps')).apps,
+    tasks: async (id) => (await call<{ tasks: Array<Record<string, any>> }>('GET', id ? `${appPath(id)}/tasks` : '/v2/tasks', 'listing tasks')).tasks,
+    ping: async () => {
+      try {
+        return (await http.get('/ping')).status === 200;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

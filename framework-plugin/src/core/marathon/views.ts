@@ -1,0 +1,64 @@
+import type { AppDefinition } from './appDefinition.js';
+
+/** Mesos task states the local cluster reports (terminal: KILLED, FAILED, FINISHED). */
+export type TaskStatus = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_KILLING' | 'TASK_KILLED' | 'TASK_FAILED' | 'TASK_FINISHED';
+
+/** One health check's state for one task, as Marathon shows it. */
+export interface HealthCheckResult {
+  alive: boolean;
+  consecutiveFailures: number;
+  firstSuccess: string | null;
+  lastSuccess: string | null;
+  lastFailure: string | null;
+  lastFailureCause: string | null;
+  taskId: string;
+}
+
+/** A task as `GET /v2/apps/{id}/tasks` shows it. */
+export interface TaskView {
+  id: string;
+  appId: string;
+  host: string;
+  ports: number[];
+  slaveId: string;
+  stagedAt: string;
+  startedAt: string | null;
+  version: string;
+  state: TaskStatus;
+  healthCheckResults: HealthCheckResult[];
+}
+
+/** Marathon's `lastTaskFailure`. */
+export interface TaskFailure {
+  appId: string;
+  host: string;
+  message: string;
+  state: TaskStatus;
+  taskId: string;
+  timestamp: string;
+  version: string;
+}
+
+/** A deployment as `GET /v2/deployments` shows it. */
+export interface Deployment {
+  id: string;
+  version: string;
+  affectedApps: string[];
+  affectedPods: string[];
+  steps: Array<{ actions: Array<{ action: string; app: string }> }>;
+  currentActions: Array<{ action: string; app: string; readinessCheckResults: unknown[] }>;
+  currentStep: number;
+  totalSteps: number;
+}
+
+/** An app as `GET /v2/apps/{id}` shows it: the definition plus its live counts. */
+export type AppView = AppDefinition & {
+  version: string;
+  tasksStaged: number;
+  tasksRunning: number;
+  tasksHealthy: number;
+  tasksUnhealthy: number;
+  deployments: Array<{ id: string }>;
+  lastTaskFailure?: TaskFailure;
+  tasks?: TaskView[];
+};

@@ -1,0 +1,145 @@
+import type { AppView } from '../../core/marathon/views.js';
+import { parseTaskLabels, type GroupLabels, type LabelError, type Rule } from './labels.js';
+import type { Pool, PoolBackend, PoolFrontend, PoolServer } from './pool.js';
+
+/** Options of {@link autoPools}. */
+export interface AutoPoolOptions {
+  /** Address frontends bind. Default `127.0.0.1` (the local cluster is loopback-only). */
+  bindAddress?: string;
+  /** Where a frontend asking for port 80 (the default HTTP port) binds locally, e.g. 10080. */
+  httpPort: number;
+}
+
+/** The pools derived from the apps, and the apps whose labels are wrong. */
+export interface AutoPoolResult {
+  readonly pools: Pool[];
+  readonly errors: ReadonlyArray<{ appId: string; errors: LabelError[] }>;
+}
+
+const DEFAULT_GROUP = '__default__';
+
+type FrontendDraft = { protocol: 'HTTP' | 'TCP'; rules: Array<Rule & { backend: string }> };
+
+/** Ports of an app by name, in index order (portDefinitions, else portMappings). */
+function portNames(app: AppView): Array<string | undefined> {
+  return (app.portDefinitions ?? app.container?.portMappings ?? []).map((p) => p.name);
+}
+
+/** HAProxy's `cookie` arguments for Edge-LB's sticky option: the custom string, or an inserted cookie. */
+export function stickyCookie(customStr: string | undefined): string {
+  return customStr?.trim() ? customStr.trim() : 'SIP_SERVERID insert indirect nocache httponly';
+}
+
+/** Servers for tasks: the port at `portIndex`, or a fixed `port` on the task's host. */
+export function tasksAsServers(tasks: AppView['tasks'], portIndex: number | undefined, port?: number, extra: Partial<PoolServer> = {}): PoolServer[] {
+  return (tasks ?? []).flatMap((t) => {
+    const p = port ?? (portIndex === undefined ? undefined : t.ports[portIndex]);
+    return p === undefined ? [] : [{ name: t.id, host: t.host, port: p, ...extra }];
+  });
+}
+
+/** Running tasks that pass their health checks (all running tasks when there are none). */
+export function servingTasks(app: AppView): AppView['tasks'] {
+  return (app.tasks ?? []).filter((t) => t.state === 'TASK_RUNNING' && (app.healthChecks.length === 0 || (t.healthCheckResults.length === app.healthChecks.length && t.healthCheckResults.every((h) => h.alive))));
+}
+
+/**
+ * Edge-LB's Auto Pools: every app labelled `edgelb.expose=true` joins pool
+ * `auto-<edgelb.template>`; each label group becomes a backend (named after
+ * the group) whose servers are the app's running, healthy tasks on the
+ * group's `backend.portName` (default: the first port), and its
+ * `frontend.rules` become that frontend's routing rules (default `pathBeg:/`).
+ * Apps with bad labels are reported and left out; the others still route.
+ */
+export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): AutoPoolResult {
+  const bindAddress = options.bindAddress ?? '127.0.0.1';
+  const errors: Array<{ appId: string; errors: LabelError[] }> = [];
+  const pools = new Map<string, { frontends: Map<number, FrontendDraft>; backends: Map<string, PoolBackend> }>();
+
+  for (const app of [...apps].sort((a, b) => a.id.localeCompare(b.id))) {
+    const parsed = parseTaskLabels(app.labels);
+    if (!parsed.ok) {
+      errors.push({ appId: app.id, errors: parsed.errors });
+      continue;
+    }
+    if (parsed.labels.expose !== 'true') continue;
+    const poolName = `auto-${parsed.labels.template}`;
+    const pool = pools.get(poolName) ?? { frontends: new Map(), backends: new Map() };
+    pools.set(poolName, pool);
+    const groups = Object.entries(parsed.labels).filter(([k]) => k !== 'expose' && k !== 'template') as Array<[string, GroupLabels]>;
+    if (groups.length === 0) groups.push([DEFAULT_GROUP, {}]);
+    const names = portNames(app);
+    const appErrors: LabelError[] = [];
+    for (const [group, g] of groups) {
+      const portName = g.backend?.portName;
+      const portIndex = portName === undefined ? 0 : names.indexOf(portName);
+      if (portIndex < 0) {
+        appErrors.push({ label: `edgelb.${group}.backend.portName`, message: `the app has no port named "${portName}"` });
+        continue;
+      }
+      const protocol = g.frontend?.protocol === 'TCP' ? 'TCP' : 'HTTP';
+      if (g.frontend?.protocol && g.frontend.protocol !== 'HTTP' && g.frontend.protocol !== 'TCP') {
+        appErrors.push({ label: `edgelb.${group}.frontend.protocol`, message: `${g.frontend.protocol} needs certificates, which the local EdgeLB does not serve; use HTTP or TCP` });
+        continue;
+      }
+      const requested = Number(g.frontend?.port ?? (protocol === 'HTTP' ? 80 : NaN));
+      if (Number.isNaN(requested)) {
+        appErrors.push({ label: `edgelb.${group}.frontend.port`, message: 'is required for TCP' });
+        continue;
+      }
+      const bindPort = requested === 80 ? options.httpPort : requested;
+      const endpoint = g.backend?.endpoint;
+      let servers: PoolServer[];
+      if (endpoint?.type === 'ADDRESS') {
+        const port = Number(endpoint.port);
+        if (!endpoint.address || !Number.isInteger(port) || port < 1 || port > 65535) {
+          appErrors.push({ label: `edgelb.${group}.backend.endpoint`, message: 'type ADDRESS needs address and port (e.g. type:ADDRESS|address:10.0.0.1|port:8080)' });
+          continue;
+        }
+        servers = [{ name: `address_${endpoint.address}_${port}`, host: endpoint.address, port }];
+      } else {
+        servers = tasksAsServers(servingTasks(app), endpoint?.port ? undefined : portIndex, endpoint?.port ? Number(endpoint.port) : undefined);
+      }
+      const existing = pool.backends.get(group);
+      pool.backends.set(group, {
+        name: group,
+        protocol,
+        balance: g.backend?.balance ?? existing?.balance ?? 'roundrobin',
+        servers: [...(existing?.servers ?? []), ...servers],
+        ...(g.backend?.rewriteHttp?.path ? { rewritePath: rewrite(g.backend.rewriteHttp.path) } : {}),
+        ...(g.backend?.rewriteHttp?.sticky !== undefined ? { sticky: stickyCookie(g.backend.rewriteHttp.sticky) } : {}),
+      });
+      const fe: FrontendDraft = pool.frontends.get(bindPort) ?? { protocol, rules: [] };
+      pool.frontends.set(bindPort, fe);
+      for (const rule of g.frontend?.rules ?? [{ pathBeg: '/' }]) {
+        if (!fe.rules.some((r: Rule & { backend: string }) => r.backend === group && JSON.stringify({ ...r, backend: undefined }) === JSON.stringify({ ...rule, backend: undefined }))) fe.rules.push({ ...rule, backend: group });
+      }
+    }
+    if (appErrors.length > 0) errors.push({ appId: app.id, errors: appErrors });
+  }
+
+  return {
+    errors,
+    pools: [...pools].map(([name, p]) => ({
+      name,
+      frontends: [...p.frontends].sort(([a], [b]) => a - b).map(([port, f]): PoolFrontend => ({
+        name: `frontend_${bindAddress}_${port}`,
+        bindAddress,
+        bindPort: port,
+        protocol: f.protocol,
+        // Most specific first, as Edge-LB users expect: host+path, host, path.
+        rules: [...f.rules].sort((a: Rule, b: Rule) => specificity(b) - specificity(a)),
+      })),
+      backends: [...p.backends.values()],
+    })),
+  };
+}
+
+function specificity(r: Rule): number {
+  return (r.hostEq || r.hostReg ? 2 : 0) + (r.pathBeg || r.pathEnd || r.pathReg ? 1 : 0) + (r.pathBeg ? r.pathBeg.length / 1000 : 0);
+}
+
+function rewrite(path: Record<string, string>): { fromPath: string; toPath: string } {
+  const [fromPath, toPath] = Object.entries(path)[0] ?? ['/', '/'];
+  return { fromPath, toPath };
+}

@@ -1,0 +1,7 @@
+/**
+ * The one-machine stand-in for a DC/OS cluster, wired in one place
+ * ({@link runLocalCluster}): emulator, secrets API, scheduler, EdgeLB and
+ * Marathon API.
+ * @packageDocumentation
+ */
+export { runLocalCluster, awsAgentEnv, type LocalClusterInfo, type RunLocalClusterInit, type RunningLocalCluster } from './stack.js';

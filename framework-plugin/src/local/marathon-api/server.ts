@@ -1,0 +1,188 @@
+import { readBody } from '../../net/readBody.js';
+import { serve, type Served } from '../../net/serve.js';
+import Koa, { type Context } from 'koa';
+import type { Logger } from 'pino';
+import { SipError } from '../../core/errors/SipError.js';
+import type { AppDefinition } from '../../core/marathon/appDefinition.js';
+import type { EventBus } from '../../core/marathon/events.js';
+import type { AppView, Deployment, TaskView } from '../../core/marathon/views.js';
+import { parseAppDefinition } from '../../core/marathon/appDefinition.js';
+import { MarathonValidationError } from '../../core/marathon/validationError.js';
+
+/**
+ * The scheduler behind the API: what `/v2/apps`, `/v2/tasks`,
+ * `/v2/deployments` and `/v2/events` read and change.
+ */
+export interface MarathonBackend {
+  readonly events: Pick<EventBus, 'publish' | 'subscribe'>;
+  /** @throws SipError `SIP_APP_EXISTS` */
+  addApp(app: AppDefinition): Promise<{ app: AppView; deployment: Deployment }>;
+  putApp(app: AppDefinition): Promise<Deployment>;
+  /** @throws SipError `SIP_APP_NOT_FOUND` */
+  removeApp(id: string): Promise<Deployment>;
+  /** @throws SipError `SIP_APP_NOT_FOUND` */
+  restartApp(id: string): Promise<Deployment>;
+  getApp(id: string, withTasks?: boolean): AppView | undefined;
+  listApps(withTasks?: boolean): AppView[];
+  tasks(appId?: string): TaskView[];
+  deployments(): Deployment[];
+}
+
+/** Dependencies of {@link createMarathonApi}. */
+export interface MarathonApiDeps {
+  cluster: MarathonBackend;
+  logger: Logger;
+  /** Reported by `/v2/info`. */
+  frameworkId?: string;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+const STATUS_OF: Record<string, number> = { SIP_APP_EXISTS: 409, SIP_APP_NOT_FOUND: 404 };
+
+/**
+ * A Marathon-compatible REST API over the local cluster: `/v2/apps`
+ * (POST, GET, PUT, DELETE, `/tasks`, `/restart`), `/v2/deployments`,
+ * `/v2/info`, `/ping`, and `/v2/events` as Server-Sent Events. Shapes and
+ * status codes follow Marathon's (422 validation details, 409, 404).
+ */
+export function createMarathonApi(deps: MarathonApiDeps): Koa {
+  const app = new Koa();
+  app.silent = true;
+  const { cluster } = deps;
+
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof MarathonValidationError) {
+        ctx.status = err.status;
+        ctx.body = err.body;
+      } else if (err instanceof SipError && STATUS_OF[err.code]) {
+        ctx.status = STATUS_OF[err.code] ?? 500;
+        ctx.body = { message: err.message };
+      } else {
+        const status = (err as { status?: number }).status ?? 500;
+        ctx.status = status;
+        ctx.body = { message: status < 500 ? (err as Error).message : 'internal error' };
+        if (status >= 500) deps.logger.error({ err: { message: (err as Error).message } }, 'marathon api error');
+      }
+    }
+  });
+
+  app.use(async (ctx) => {
+    const path = ctx.path.replace(/\/+$/, '') || '/';
+    const method = ctx.method;
+    if (path === '/ping' && method === 'GET') {
+      ctx.type = 'text/plain';
+      ctx.body = 'pong';
+      return;
+    }
+    if (path === '/v2/info' && method === 'GET') {
+      ctx.body = {
+        name: 'marathon',
+        version: '1.11.0-sip-local',
+        elected: true,
+        leader: ctx.host,
+        frameworkId: deps.frameworkId ?? 'sip-local-framework',
+        marathon_config: { features: ['secrets'], local_cluster: true },
+      };
+      return;
+    }
+    if (path === '/v2/deployments' && method === 'GET') {
+      ctx.body = cluster.deployments();
+      return;
+    }
+    if (path === '/v2/events' && method === 'GET') return events(ctx, cluster);
+    if (path === '/v2/tasks' && method === 'GET') {
+      ctx.body = { tasks: cluster.tasks() };
+      return;
+    }
+    if (path === '/v2/apps') {
+      if (method === 'GET') {
+        const embed = [ctx.query.embed ?? []].flat();
+        ctx.body = { apps: cluster.listApps(embed.includes('apps.tasks')) };
+        return;
+      }
+      if (method === 'POST') {
+        const def = parseAppDefinition(await readBody(ctx.req, MAX_BODY));
+        const { app, deployment } = await cluster.addApp(def);
+        cluster.events.publish('api_post_event', { clientIp: ctx.ip, uri: `/v2/apps${def.id}`, appDefinition: def });
+        ctx.status = 201;
+        ctx.set('Location', `/v2/apps${def.id}`);
+        ctx.set('Marathon-Deployment-Id', deployment.id);
+        ctx.body = { ...app, deployments: [{ id: deployment.id }] };
+        return;
+      }
+    }
+    const m = /^\/v2\/apps(\/.+?)(\/tasks|\/restart)?$/.exec(path);
+    if (m?.[1]) {
+      const id = m[1];
+      const suffix = m[2];
+      if (suffix === '/tasks' && method === 'GET') {
+        if (!cluster.getApp(id, false)) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
+        ctx.body = { tasks: cluster.tasks(id) };
+        return;
+      }
+      if (suffix === '/restart' && method === 'POST') {
+        const d = await cluster.restartApp(id);
+        ctx.body = { deploymentId: d.id, version: d.version };
+        return;
+      }
+      if (!suffix && method === 'GET') {
+        const found = cluster.getApp(id, true);
+        if (!found) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
+        ctx.body = { app: found };
+        return;
+      }
+      if (!suffix && method === 'PUT') {
+        const def = parseAppDefinition({ ...(JSON.parse((await readBody(ctx.req, MAX_BODY)) || '{}') as object), id });
+        const d = await cluster.putApp(def);
+        cluster.events.publish('api_post_event', { clientIp: ctx.ip, uri: `/v2/apps${id}`, appDefinition: def });
+        ctx.body = { deploymentId: d.id, version: d.version };
+        return;
+      }
+      if (!suffix && method === 'DELETE') {
+        const d = await cluster.removeApp(id);
+        ctx.body = { deploymentId: d.id, version: d.version };
+        return;
+      }
+    }
+    ctx.status = 404;
+    ctx.body = { message: 'URI not found' };
+  });
+  return app;
+}
+
+/** `GET /v2/events`: Server-Sent Events, first `event_stream_attached`, `?event_type=` filters. */
+function events(ctx: Context, cluster: MarathonBackend): void {
+  if (!(ctx.get('accept') || '').includes('text/event-stream')) {
+    ctx.status = 405;
+    ctx.body = { message: 'use Accept: text/event-stream' };
+    return;
+  }
+  const wanted = new Set([ctx.query.event_type ?? []].flat());
+  ctx.respond = false;
+  const res = ctx.res;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const write = (e: { eventType: string }): void => void res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(e)}\n\n`);
+  const send = (e: { eventType: string }): void => {
+    if (wanted.size === 0 || wanted.has(e.eventType)) write(e);
+  };
+  // Always sent first, whatever the filter: tells the client it is attached.
+  write({ eventType: 'event_stream_attached', remoteAddress: ctx.ip, timestamp: new Date().toISOString() } as { eventType: string });
+  const unsubscribe = cluster.events.subscribe(send);
+  const keepAlive = setInterval(() => res.write('\n'), 15_000);
+  ctx.req.once('close', () => {
+    clearInterval(keepAlive);
+    unsubscribe();
+  });
+}
+
+/** A running Marathon API. */
+export type MarathonServer = Served;
+
+/** Serves {@link createMarathonApi} on loopback (port 0 or omitted = a free one). */
+export function startMarathonServer(deps: MarathonApiDeps & { host?: string; port?: number }): Promise<MarathonServer> {
+  return serve(createMarathonApi(deps).callback(), deps);
+}

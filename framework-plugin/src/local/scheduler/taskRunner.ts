@@ -1,0 +1,265 @@
+import { mkdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Logger } from 'pino';
+import { probe } from '../launcher/healthCheck.js';
+import type { PortAllocator } from '../launcher/ports.js';
+import { CONTAINER_SANDBOX, shareWithContainerUser, type DockerEngine } from '../launcher/dockerTask.js';
+import { startTaskProcess, type TaskExit, type TaskProcess } from '../launcher/taskProcess.js';
+import type { AppDefinition } from '../../core/marathon/appDefinition.js';
+import { materialize, type Materialized } from '../../delivery/sandbox/materialize.js';
+import { resolve } from '../../core/resolver/resolve.js';
+import { ResolveError } from '../../core/resolver/errors.js';
+import type { SecretStore } from '../../core/secrets/SecretStore.js';
+import type { EventBus } from '../../core/marathon/events.js';
+import type { HealthCheckResult, TaskStatus, TaskView } from '../../core/marathon/views.js';
+import { taskEnv } from '../../core/marathon/taskEnv.js';
+
+/** What a task needs from the cluster. */
+export interface TaskRunnerDeps {
+  store: SecretStore;
+  events: EventBus;
+  ports: PortAllocator;
+  logger: Logger;
+  /** Environment of the agent that every task inherits (PATH, AWS endpoints). */
+  agentEnv: Record<string, string>;
+  sandboxRoot: string;
+  /** Runs `container.type: DOCKER` apps. */
+  docker: DockerEngine;
+  /** Runs after TASK_KILLING is published and before SIGTERM (e.g. EdgeLB draining the task). */
+  beforeKill?: (task: TaskView) => Promise<void>;
+  host: string;
+  slaveId: string;
+  now: () => Date;
+}
+
+/** How a task ended, for the cluster's bookkeeping. */
+export interface TaskEnd {
+  status: TaskStatus;
+  message: string;
+  /** Counts towards launch backoff (crash, unhealthy kill, refused secret). */
+  failure: boolean;
+  /** The app must not be launched again until it changes (secret denied, invalid content). */
+  blocking: boolean;
+}
+
+/** One task of an app, from staging to its end. */
+export interface TaskRunner {
+  readonly id: string;
+  readonly version: string;
+  readonly view: () => TaskView;
+  readonly status: () => TaskStatus;
+  /** True when running and every health check (if any) is alive. */
+  readonly healthy: () => boolean;
+  readonly ended: Promise<TaskEnd>;
+  readonly pid: () => number | undefined;
+  /** Kills the task (SIGTERM, SIGKILL after the grace period). */
+  kill(reason: string): void;
+}
+
+const iso = (d: Date): string => d.toISOString();
+
+/**
+ * Launches one task: resolve its secrets (fail closed: a refused secret means
+ * no process at all), materialise them in a fresh sandbox, spawn the command,
+ * run its health checks, and clean the secrets away when it ends.
+ */
+export function runTask(app: AppDefinition, version: string, taskId: string, deps: TaskRunnerDeps): TaskRunner {
+  const stagedAt = iso(deps.now());
+  let status: TaskStatus = 'TASK_STAGING';
+  let startedAt: string | null = null;
+  let ports: number[] = [];
+  let proc: TaskProcess | undefined;
+  let materialized: Materialized | undefined;
+  let killRequested: string | undefined;
+  let env: Record<string, string> = {};
+  let unhealthyKill = false;
+  const timers: NodeJS.Timeout[] = [];
+  const sandbox = join(deps.sandboxRoot, taskId);
+  const health: HealthCheckResult[] = app.healthChecks.map(() => ({
+    alive: false,
+    consecutiveFailures: 0,
+    firstSuccess: null,
+    lastSuccess: null,
+    lastFailure: null,
+    lastFailureCause: null,
+    taskId,
+  }));
+  const known = app.healthChecks.map(() => false);
+
+  const view = (): TaskView => ({
+    id: taskId,
+    appId: app.id,
+    host: deps.host,
+    ports: [...ports],
+    slaveId: deps.slaveId,
+    stagedAt,
+    startedAt,
+    version,
+    state: status,
+    healthCheckResults: health.filter((_, i) => known[i]).map((h) => ({ ...h })),
+  });
+  const publishStatus = (message = ''): void => {
+    deps.events.publish('status_update_event', {
+      slaveId: deps.slaveId,
+      taskId,
+      taskStatus: status,
+      message,
+      appId: app.id,
+      host: deps.host,
+      ports: [...ports],
+      version,
+    });
+  };
+
+  let resolveEnd!: (end: TaskEnd) => void;
+  const ended = new Promise<TaskEnd>((r) => (resolveEnd = r));
+  const finish = async (end: TaskEnd): Promise<void> => {
+    timers.forEach(clearInterval);
+    await materialized?.cleanup();
+    deps.ports.release(ports);
+    status = end.status;
+    publishStatus(end.message);
+    resolveEnd(end);
+  };
+
+  const startHealthChecks = (): void => {
+    app.healthChecks.forEach((hc, i) => {
+      const result = health[i];
+      if (!result) return;
+      const check = async (): Promise<void> => {
+        if (status !== 'TASK_RUNNING') return;
+        const r = await probe(hc, { host: deps.host, ports, sandbox, env });
+        if (status !== 'TASK_RUNNING') return;
+        const now = iso(deps.now());
+        const wasAlive = known[i] && result.alive;
+        if (r.ok) {
+          result.alive = true;
+          result.consecutiveFailures = 0;
+          result.lastSuccess = now;
+          result.firstSuccess ??= now;
+        } else {
+          const inGrace = result.firstSuccess === null && deps.now().getTime() - Date.parse(startedAt ?? now) < hc.gracePeriodSeconds * 1000;
+          result.lastFailure = now;
+          result.lastFailureCause = r.reason;
+          if (inGrace) return; // failures before the first success are ignored during the grace period
+          result.alive = false;
+          result.consecutiveFailures++;
+        }
+        known[i] = true;
+        if (wasAlive !== result.alive) {
+          deps.events.publish('health_status_changed_event', { appId: app.id, taskId, instanceId: taskId, version, alive: result.alive });
+        }
+        if (!r.ok && hc.maxConsecutiveFailures > 0 && result.consecutiveFailures >= hc.maxConsecutiveFailures) {
+          deps.events.publish('unhealthy_task_kill_event', { appId: app.id, taskId, version, reason: r.reason, host: deps.host, slaveId: deps.slaveId });
+          unhealthyKill = true;
+          kill(`unhealthy: ${r.reason} (${result.consecutiveFailures} consecutive failures)`);
+        }
+      };
+      const first = setTimeout(() => {
+        void check();
+        timers.push(setInterval(() => void check(), Math.max(1, hc.intervalSeconds) * 1000));
+      }, Math.min(hc.delaySeconds, hc.intervalSeconds) * 1000);
+      timers.push(first);
+    });
+  };
+
+  const kill = (reason: string): void => {
+    if (killRequested) return;
+    killRequested = reason;
+    if (!proc) return; // still staging: launch() notices and stops
+    status = 'TASK_KILLING';
+    publishStatus(reason);
+    const grace = Number((app as { taskKillGracePeriodSeconds?: unknown }).taskKillGracePeriodSeconds ?? 3) * 1000;
+    const p = proc;
+    // Drain first (bounded), then signal: load balancers stop sending before the app stops accepting.
+    const drained = deps.beforeKill ? Promise.race([deps.beforeKill(view()).catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]) : Promise.resolve();
+    void drained.then(() => p.kill(grace));
+  };
+
+  /** For a DOCKER app: the image and its user, or why it cannot run here. */
+  const dockerReady = async (): Promise<{ image: string; user: string | undefined } | string> => {
+    const image = String(app.container?.docker?.image ?? '');
+    const why = await deps.docker.unavailable();
+    if (why) return `DOCKER container cannot start: ${why}`;
+    if ((app.container?.docker as { forcePullImage?: boolean } | undefined)?.forcePullImage) {
+      try {
+        await deps.docker.pull(image);
+      } catch (err) {
+        return (err as Error).message;
+      }
+    }
+    const user = await deps.docker.imageUser(image);
+    if (user === undefined) return `image ${image} is not on this agent and there is no registry to pull from (build it here, e.g. npm run image)`;
+    return { image, user: user || undefined };
+  };
+
+  const launch = async (): Promise<void> => {
+    publishStatus();
+    const docker = app.container?.type === 'DOCKER' ? await dockerReady() : undefined;
+    if (typeof docker === 'string') return finish({ status: 'TASK_FAILED', message: docker, failure: true, blocking: true });
+    let plan;
+    try {
+      plan = await resolve(app, { taskId }, { store: deps.store, audit: (r) => deps.logger.info({ audit: r }, 'secret access decision'), now: deps.now });
+    } catch (err) {
+      const blocking = err instanceof ResolveError && err.code !== 'SIP_SECRET_UNAVAILABLE';
+      const message = err instanceof ResolveError ? err.message : 'resolving secrets failed';
+      deps.logger.warn({ taskId, appId: app.id, code: (err as { code?: string }).code }, message);
+      return finish({ status: 'TASK_FAILED', message, failure: true, blocking });
+    }
+    if (killRequested) return finish({ status: 'TASK_KILLED', message: killRequested, failure: false, blocking: false });
+    try {
+      await mkdir(sandbox, { recursive: true, mode: 0o750 });
+      ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
+      materialized = await materialize(plan, sandbox);
+      if (docker) {
+        await shareWithContainerUser(sandbox, materialized.files, docker.user);
+        // Inside the container: the sandbox at /mnt/mesos/sandbox, and of the
+        // agent's environment only the AWS endpoints (never its PATH or HOME).
+        const agentAws = Object.fromEntries(Object.entries(deps.agentEnv).filter(([k]) => k.startsWith('AWS_')));
+        env = taskEnv(app, version, taskId, CONTAINER_SANDBOX, deps.host, ports, agentAws, plan.env);
+        proc = deps.docker.start({
+          name: `sip-${taskId}`.replace(/[^A-Za-z0-9_.-]/g, '_'),
+          image: docker.image,
+          labels: { 'sip.task': taskId, 'sip.app': app.id },
+          env,
+          sandbox,
+          mounts: materialized.files.map((f) => ({ source: f, target: join(CONTAINER_SANDBOX, relative(sandbox, f)), readOnly: true })),
+          command: app.args !== undefined ? { args: app.args } : app.cmd !== undefined ? { cmd: app.cmd } : undefined,
+        });
+      } else {
+        env = taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, plan.env);
+        const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
+        proc = startTaskProcess(command, sandbox, env);
+      }
+    } catch (err) {
+      const message = `could not start: ${(err as Error).message}`;
+      return finish({ status: 'TASK_FAILED', message, failure: true, blocking: false });
+    }
+    status = 'TASK_RUNNING';
+    startedAt = iso(deps.now());
+    publishStatus();
+    startHealthChecks();
+    if (killRequested) {
+      const reason = killRequested;
+      killRequested = undefined;
+      kill(reason);
+    }
+    const exit: TaskExit = await proc.exited;
+    const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    if (killRequested && !unhealthyKill) return finish({ status: 'TASK_KILLED', message: killRequested, failure: false, blocking: false });
+    if (unhealthyKill) return finish({ status: 'TASK_KILLED', message: killRequested ?? 'unhealthy', failure: true, blocking: false });
+    return finish({ status: exit.code === 0 ? 'TASK_FINISHED' : 'TASK_FAILED', message: `task ${how}`, failure: true, blocking: false });
+  };
+  void launch().catch((err: Error) => finish({ status: 'TASK_FAILED', message: `launcher error: ${err.message}`, failure: true, blocking: false }));
+
+  return {
+    id: taskId,
+    version,
+    view,
+    status: () => status,
+    healthy: () => status === 'TASK_RUNNING' && health.every((h, i) => known[i] && h.alive),
+    ended,
+    pid: () => proc?.pid,
+    kill,
+  };
+}

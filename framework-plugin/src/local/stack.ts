@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rm, writeFile, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import type { Logger } from 'pino';
+import type { Emulator } from './emulator/startEmulator.js';
+import { openEmulator } from './emulator/openEmulator.js';
+import { SipError } from '../core/errors/SipError.js';
+import { startEdgeLb } from './edgelb/controller.js';
+import { EDGELB_BASE_PATH, startEdgeLbApi } from './edgelb/api/server.js';
+import { startMarathonServer, type MarathonServer } from './marathon-api/server.js';
+import { freePort } from '../net/freePort.js';
+import { startSecretsServer, type SecretsServer } from './secrets-api/server.js';
+import { createLocalStore } from '../stores/localStore.js';
+import { createLocalCluster, type LocalCluster } from './scheduler/localCluster.js';
+
+/** User options of {@link runLocalCluster}. */
+export interface RunLocalClusterInit {
+  stateDir: string;
+  logger: Logger;
+  /** Base environment of tasks (the agent's), e.g. PATH. Endpoints are added. */
+  agentEnv: Record<string, string>;
+  python?: string;
+  marathonPort?: number;
+  secretsPort?: number;
+  /** EdgeLB's HTTP port (the local "public agent load balancer"). Default 10080. */
+  lbPort?: number;
+}
+
+/** What a running local cluster offers (also written to `<state>/cluster.json`). */
+export interface LocalClusterInfo {
+  pid: number;
+  startedAt: string;
+  marathonUrl: string;
+  secretsUrl: string;
+  awsEndpoint: string;
+  imdsEndpoint: string;
+  agentRoleArn: string;
+  ec2ServiceArn: string;
+  region: string;
+  /** Which emulator (`SIP_EMULATOR`) and whether it enforces IAM. */
+  emulator: string;
+  enforcesIam: boolean;
+  /** EdgeLB (HAProxy) for apps labelled `edgelb.expose=true`. */
+  edgelbUrl: string;
+  /** HAProxy's stats frontend (`/_haproxy_health_check`, `/haproxy?stats`). */
+  edgelbStatsUrl: string;
+  /** Edge-LB's Pool API (ACS token required), as Admin Router serves it: `…/service/edgelb`. */
+  edgelbApiUrl: string;
+}
+
+/** A running local cluster. */
+export interface RunningLocalCluster {
+  readonly info: LocalClusterInfo;
+  readonly cluster: LocalCluster;
+  stop(): Promise<void>;
+}
+
+const AGENT_ROLE = 'sip-local-agent';
+
+/**
+ * What an agent adds to every task's environment so the AWS SDK's default
+ * chain finds the emulator and the agent's metadata endpoint (on AWS the
+ * metadata endpoint is implicit and no endpoint is set), and nothing else:
+ * no shared credentials file, no keys.
+ */
+export function awsAgentEnv(endpoints: { awsEndpoint: string; imdsEndpoint: string }): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: endpoints.awsEndpoint,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: endpoints.imdsEndpoint,
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+/** Reads the ACS token of the state dir, creating it (0600) on first use. */
+async function acsToken(stateDir: string): Promise<string> {
+  const file = join(stateDir, 'acs-token');
+  try {
+    const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    await fh.writeFile(randomBytes(24).toString('base64url'));
+    await fh.close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return (await readFile(file, 'utf8')).trim();
+}
+
+/** The agents' instance profile role, as a real cluster's agents already have: may only assume app roles. */
+async function ensureAgentRole(em: Emulator): Promise<string> {
+  const iam = new IAMClient({ endpoint: em.endpoint, region: em.region, credentials: em.admin.credentials });
+  try {
+    try {
+      return (await iam.send(new GetRoleCommand({ RoleName: AGENT_ROLE }))).Role?.Arn ?? '';
+    } catch {
+      // not there yet
+    }
+    const role = await iam.send(
+      new CreateRoleCommand({
+        RoleName: AGENT_ROLE,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com', AWS: em.ec2Service.arn }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: AGENT_ROLE,
+        PolicyName: 'assume-app-roles-only',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:aws:iam::${em.accountId}:role/sip-apps/*` }],
+        }),
+      }),
+    );
+    return role.Role?.Arn ?? '';
+  } finally {
+    iam.destroy();
+  }
+}
+
+/**
+ * Starts every part of the local cluster in this process: the AWS emulator
+ * with the agents' instance profile and metadata endpoint, the secrets API
+ * over the local store, the scheduler and its Marathon API. Writes
+ * `<state>/cluster.json`; `stop()` takes it all down again.
+ * @throws SipError naming the part that failed and how to fix it.
+ */
+export async function runLocalCluster(init: RunLocalClusterInit): Promise<RunningLocalCluster> {
+  const { stateDir, logger } = init;
+  try {
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await access(stateDir, constants.W_OK);
+  } catch (err) {
+    throw new SipError('SIP_STATE_DIR_INVALID', `state dir ${stateDir} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? 'error'}); pass --state-dir DIR`, {
+      expose: true,
+    });
+  }
+  const cleanups: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch((err: Error) => logger.error({ err: { message: err.message } }, 'stop failed'));
+    await rm(join(stateDir, 'cluster.json'), { force: true });
+  };
+  try {
+    const emulator = await openEmulator({ logger, ...(init.python ? { python: init.python } : {}) });
+    cleanups.push(() => emulator.stop());
+    const agentRoleArn = await ensureAgentRole(emulator);
+    const imds = await emulator.startInstanceMetadata({ agentRoleArn });
+    await writeFile(
+      join(stateDir, 'aws-admin.json'),
+      JSON.stringify({ endpoint: emulator.endpoint, region: emulator.region, ...emulator.admin.credentials, ec2ServiceArn: emulator.ec2Service.arn, agentRoleArn }),
+      { mode: 0o600 },
+    );
+
+    const store = createLocalStore({ dir: join(stateDir, 'secrets') });
+    const token = await acsToken(stateDir);
+    const secrets: SecretsServer = await listen('secrets API', init.secretsPort, (port) => startSecretsServer({ store, token, logger, ...(port ? { port } : {}) }));
+    cleanups.push(() => secrets.stop());
+
+    const cluster = createLocalCluster({
+      stateDir,
+      store,
+      logger,
+      agentEnv: {
+        ...init.agentEnv,
+        ...awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint }),
+      },
+    });
+    await cluster.start();
+    cleanups.push(() => cluster.stop());
+    const lbPort = init.lbPort ?? 10080;
+    const statsPort = await freePort();
+    const edgelb = await listen('EdgeLB', lbPort, () => startEdgeLb({ source: cluster, workDir: join(stateDir, 'edgelb'), httpPort: lbPort, statsPort, logger }));
+    cleanups.push(() => edgelb.stop());
+    const edgelbApi = await startEdgeLbApi({ edgelb, token, logger });
+    cleanups.push(() => edgelbApi.stop());
+    const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) => startMarathonServer({ cluster, logger, ...(port ? { port } : {}) }));
+    cleanups.push(() => marathon.stop());
+
+    const info: LocalClusterInfo = {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      marathonUrl: marathon.url,
+      secretsUrl: secrets.url,
+      awsEndpoint: emulator.endpoint,
+      imdsEndpoint: imds.endpoint,
+      agentRoleArn,
+      ec2ServiceArn: emulator.ec2Service.arn,
+      region: emulator.region,
+      emulator: emulator.description,
+      enforcesIam: emulator.enforcesIam,
+      edgelbUrl: `http://127.0.0.1:${lbPort}`,
+      edgelbStatsUrl: `http://127.0.0.1:${statsPort}`,
+      edgelbApiUrl: `${edgelbApi.url}${EDGELB_BASE_PATH}`,
+    };
+    await writeFile(join(stateDir, 'cluster.json'), JSON.stringify(info, null, 2));
+    return { info, cluster, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function listen<T>(what: string, port: number | undefined, start: (port: number | undefined) => Promise<T>): Promise<T> {
+  try {
+    return await start(port);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new SipError('SIP_PORT_IN_USE', `port ${port} for the ${what} is in use; choose another or omit it for a free one`, { expose: true });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,5 @@
+/**
+ * Structured logs (pino) with the project's field names.
+ * @packageDocumentation
+ */
+export { createLogger, type Logger } from './logger.js';

@@ -1,0 +1,9 @@
+/**
+ * Small HTTP and waiting helpers shared by the servers, clients and CLI.
+ * @packageDocumentation
+ */
+export { freePort } from './freePort.js';
+export { waitFor, type WaitForOptions } from './waitFor.js';
+export { serve, type Served } from './serve.js';
+export { readBody, BodyTooLargeError } from './readBody.js';
+export { acsTokenCheck } from './acsToken.js';

@@ -1,0 +1,92 @@
+import axios, { type AxiosInstance } from 'axios';
+import { SecretErrorCode, SecretStoreError } from '../core/secrets/errors.js';
+import { canonicalSecretFolder, canonicalSecretPath } from '../core/secrets/secretPath.js';
+import type { SecretStore } from '../core/secrets/SecretStore.js';
+
+/** User options of {@link createDcosSecretsClient}. */
+export interface DcosSecretsClientInit {
+  /** Cluster URL, e.g. `https://dcos.example.com` (or the local cluster's secrets API). */
+  url: string;
+  /** ACS token (`dcos config show core.dcos_acs_token`). */
+  token: string;
+  /** Store name. Default `default` (the only one DC/OS supports). */
+  store?: string;
+  /** Per-request timeout, ms. Default 10 000. */
+  timeoutMs?: number;
+}
+
+const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
+
+/**
+ * A {@link SecretStore} on the DC/OS Secrets API
+ * (`/secrets/v1/secret/<store>/<path>`), for a real cluster or the local one.
+ * HTTP statuses become the store's typed errors (404 → not found, 409 →
+ * exists, 401/403 → unauthorized, 413 → too large).
+ */
+export function createDcosSecretsClient(init: DcosSecretsClientInit): SecretStore {
+  const http: AxiosInstance = axios.create({
+    baseURL: `${init.url.replace(/\/+$/, '')}/secrets/v1/secret/${encodeURIComponent(init.store ?? 'default')}/`,
+    timeout: init.timeoutMs ?? 10_000,
+    headers: { Authorization: `token=${init.token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+    validateStatus: () => true,
+    maxBodyLength: Infinity,
+    maxContentLength: 8 * 1024 * 1024,
+  });
+
+  const call = async (method: 'get' | 'put' | 'patch' | 'delete', path: string, what: string, data?: unknown, params?: Record<string, string>) => {
+    let res;
+    try {
+      res = await http.request({ method, url: encodePath(path), data, params });
+    } catch (err) {
+      throw new SecretStoreError(SecretErrorCode.unavailable, `secrets API at ${init.url} is unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (res.status < 300) return res.data as unknown;
+    const code =
+      res.status === 404
+        ? SecretErrorCode.notFound
+        : res.status === 409
+          ? SecretErrorCode.exists
+          : res.status === 401 || res.status === 403
+            ? SecretErrorCode.unauthorized
+            : res.status === 413
+              ? SecretErrorCode.tooLarge
+              : res.status === 400
+                ? SecretErrorCode.invalidValue
+                : SecretErrorCode.unavailable;
+    const detail = typeof (res.data as { message?: unknown })?.message === 'string' ? `: ${(res.data as { message: string }).message}` : '';
+    throw new SecretStoreError(code, `${what} failed with HTTP ${res.status}${detail}`);
+  };
+
+  return {
+    async get(raw) {
+      const path = canonicalSecretPath(raw);
+      const data = await call('get', path, `reading secret "${path}"`);
+      const value = (data as { value?: unknown })?.value;
+      if (typeof value !== 'string') throw new SecretStoreError(SecretErrorCode.unavailable, `secret "${path}": the API answered without a text value`);
+      return value;
+    },
+    async create(raw, value) {
+      const path = canonicalSecretPath(raw);
+      await call('put', path, `creating secret "${path}"`, { value });
+    },
+    async update(raw, value) {
+      const path = canonicalSecretPath(raw);
+      await call('patch', path, `updating secret "${path}"`, { value });
+    },
+    async delete(raw) {
+      const path = canonicalSecretPath(raw);
+      await call('delete', path, `deleting secret "${path}"`);
+    },
+    async list(raw) {
+      const folder = canonicalSecretFolder(raw);
+      const data = await call('get', folder, `listing secrets under "${folder}"`, undefined, { list: 'true' });
+      const array = (data as { array?: unknown })?.array;
+      if (!Array.isArray(array) || !array.every((x) => typeof x === 'string')) {
+        throw new SecretStoreError(SecretErrorCode.unavailable, 'the API answered a list without an "array" of strings');
+      }
+      return [...array].sort();
+    },
+  };
+}
