@@ -4,8 +4,7 @@ import { parseArgs } from 'node:util';
 import { SipError } from '../core/errors/SipError.js';
 import { createEdgeLbClient, EdgeLbApiError } from '../clients/edgelb/client.js';
 import { readClusterInfo, stateDirOf } from './clusterState.js';
-import { readAll, UsageError, type CliIo } from './io.js';
-import { MarathonExit } from './marathonCommand.js';
+import { ExitCode, readAll, UsageError, type CliIo } from './io.js';
 
 /** Usage of `sip edgelb`. */
 export const EDGELB_USAGE = `usage: sip edgelb <command> [NAME|FILE] [options]   (like 'dcos edgelb')
@@ -26,12 +25,6 @@ options:
   --state-dir DIR      local cluster state (default: $SIP_STATE_DIR, else .state)
 
 exit codes: 0 done, 1 failed, 2 usage error, 3 invalid pool, 4 pool exists, 5 pool not found`;
-
-/** Exit code for an error of `sip edgelb` (the same scheme as `sip marathon`). */
-export function edgelbExitCode(err: unknown): number {
-  if (!(err instanceof EdgeLbApiError)) return MarathonExit.failed;
-  return err.status === 400 ? MarathonExit.invalid : err.status === 409 ? MarathonExit.conflict : err.status === 404 ? MarathonExit.notFound : MarathonExit.failed;
-}
 
 async function poolDocument(arg: string | undefined, io: CliIo): Promise<unknown> {
   let text: string;
@@ -128,5 +121,5 @@ export async function edgelbCommand(argv: string[], io: CliIo): Promise<number> 
       break;
     }
   }
-  return MarathonExit.ok;
+  return ExitCode.ok;
 }

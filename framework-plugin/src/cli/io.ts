@@ -1,3 +1,6 @@
+import { exitCodeOf } from '../core/errors/catalogue.js';
+import { SipError } from '../core/errors/SipError.js';
+
 /** What a CLI command may touch: injected so commands run in tests without a process. */
 export interface CliIo {
   readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -7,18 +10,24 @@ export interface CliIo {
   readonly readFile: (path: string) => Promise<string>;
 }
 
-/** Exit codes shared by every `sip` command. */
+/**
+ * Exit codes of `sip` outside the error catalogue (which gives each error
+ * code its own: 3 invalid, 4 exists, 5 not found, 6 deployment failed).
+ */
 export const ExitCode = {
   ok: 0,
-  /** The operation failed: exists, not found, denied, unreachable (as `dcos` exits 1). */
+  /** An unexpected failure (not a catalogued error). */
   failed: 1,
   /** The command line is wrong. */
-  usage: 2,
+  usage: exitCodeOf('SIP_USAGE'),
 } as const;
 
-/** A command-line mistake; printed with the usage text, exit code 2. */
-export class UsageError extends Error {
-  readonly code = 'SIP_USAGE';
+/** A command-line mistake (`SIP_USAGE`); printed with the usage text, exit code 2. */
+export class UsageError extends SipError {
+  constructor(message: string) {
+    super('SIP_USAGE', message);
+    this.name = 'UsageError';
+  }
 }
 
 /** Reads all of stdin as UTF-8. */

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { exitCodeOf } from '../core/errors/catalogue.js';
 import { SipError } from '../core/errors/SipError.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
 import { CLUSTER_USAGE, clusterCommand } from './clusterCommand.js';
-import { EDGELB_USAGE, edgelbCommand, edgelbExitCode } from './edgelbCommand.js';
-import { MARATHON_USAGE, marathonCommand, marathonExitCode } from './marathonCommand.js';
+import { EDGELB_USAGE, edgelbCommand } from './edgelbCommand.js';
+import { MARATHON_USAGE, marathonCommand } from './marathonCommand.js';
 import { SECRETS_USAGE, secretsCommand } from './secretsCommand.js';
 
 /** Top-level usage of `sip`. */
@@ -40,7 +41,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof SipError) {
       io.stderr.write(`sip: ${err.message} (${err.code})\n`);
-      return group === 'marathon' ? marathonExitCode(err) : group === 'edgelb' ? edgelbExitCode(err) : ExitCode.failed;
+      return exitCodeOf(err.code);
     }
     io.stderr.write(`sip: unexpected error: ${(err as Error).message}\n`);
     return ExitCode.failed;

@@ -2,13 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SipError } from '../core/errors/SipError.js';
-import { createMarathonClient, MarathonApiError, type MarathonClient } from '../clients/marathon/client.js';
+import { createMarathonClient, type MarathonClient } from '../clients/marathon/client.js';
 import { subscribe, type StreamEvent } from '../clients/marathon/eventStream.js';
 import { readClusterInfo, stateDirOf } from './clusterState.js';
-import { readAll, UsageError, type CliIo } from './io.js';
-
-/** Exit codes of `sip marathon`. */
-export const MarathonExit = { ok: 0, failed: 1, usage: 2, invalid: 3, conflict: 4, notFound: 5, deploymentFailed: 6 } as const;
+import { ExitCode, readAll, UsageError, type CliIo } from './io.js';
 
 /** Usage of `sip marathon`. */
 export const MARATHON_USAGE = `usage: sip marathon <app|task> <command> [args] [options]
@@ -31,15 +28,6 @@ options:
   --state-dir DIR        local cluster state (default: $SIP_STATE_DIR, else .state)
 
 exit codes: 0 done, 1 failed, 2 usage, 3 invalid definition, 4 conflict (exists), 5 not found, 6 deployment failed`;
-
-/** Maps an error to `sip marathon`'s exit code. */
-export function marathonExitCode(err: unknown): number {
-  if (err instanceof MarathonApiError) {
-    return err.status === 422 || err.status === 400 ? MarathonExit.invalid : err.status === 409 ? MarathonExit.conflict : err.status === 404 ? MarathonExit.notFound : MarathonExit.failed;
-  }
-  if (err instanceof SipError && err.code === 'SIP_DEPLOYMENT_FAILED') return MarathonExit.deploymentFailed;
-  return MarathonExit.failed;
-}
 
 async function definitionFrom(arg: string | undefined, io: CliIo): Promise<string> {
   if (!arg || arg === '-') {
@@ -127,7 +115,7 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
     } catch {
       throw new SipError('SIP_TASK_NOT_FOUND', `no sandbox for task ${arg1} in ${stateDir} (task log reads the local cluster's sandboxes)`, { expose: true });
     }
-    return MarathonExit.ok;
+    return ExitCode.ok;
   }
 
   const url = values['marathon-url'] ?? io.env.SIP_MARATHON_URL ?? (await readClusterInfo(stateDir))?.marathonUrl;
@@ -193,5 +181,5 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
       break;
     }
   }
-  return MarathonExit.ok;
+  return ExitCode.ok;
 }

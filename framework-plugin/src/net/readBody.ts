@@ -1,7 +1,11 @@
-/** A request body over the size limit; `status` 413 for koa. */
-export class BodyTooLargeError extends Error {
-  readonly status = 413;
-  readonly code = 'SIP_BODY_TOO_LARGE';
+import { SipError } from '../core/errors/SipError.js';
+
+/** A request body over the size limit (`SIP_BODY_TOO_LARGE`, 413). */
+export class BodyTooLargeError extends SipError {
+  constructor(maxBytes: number) {
+    super('SIP_BODY_TOO_LARGE', `request body exceeds ${maxBytes} bytes`);
+    this.name = 'BodyTooLargeError';
+  }
 }
 
 /**
@@ -13,7 +17,7 @@ export async function readBody(req: NodeJS.ReadableStream, maxBytes: number): Pr
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new BodyTooLargeError(`request body exceeds ${maxBytes} bytes`);
+    if (size > maxBytes) throw new BodyTooLargeError(maxBytes);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

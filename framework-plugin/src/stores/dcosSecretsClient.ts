@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
+import { codeForStatus } from '../core/errors/catalogue.js';
 import { SecretErrorCode, SecretStoreError } from '../core/secrets/errors.js';
 import { canonicalSecretFolder, canonicalSecretPath } from '../core/secrets/secretPath.js';
 import type { SecretStore } from '../core/secrets/SecretStore.js';
@@ -14,6 +15,9 @@ export interface DcosSecretsClientInit {
   /** Per-request timeout, ms. Default 10 000. */
   timeoutMs?: number;
 }
+
+/** What the Secrets API's error statuses stand for (the statuses come from the catalogue). */
+const ANSWERS = [SecretErrorCode.notFound, SecretErrorCode.exists, SecretErrorCode.unauthorized, SecretErrorCode.tooLarge, SecretErrorCode.invalidValue] as const;
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
@@ -43,18 +47,7 @@ export function createDcosSecretsClient(init: DcosSecretsClientInit): SecretStor
       });
     }
     if (res.status < 300) return res.data as unknown;
-    const code =
-      res.status === 404
-        ? SecretErrorCode.notFound
-        : res.status === 409
-          ? SecretErrorCode.exists
-          : res.status === 401 || res.status === 403
-            ? SecretErrorCode.unauthorized
-            : res.status === 413
-              ? SecretErrorCode.tooLarge
-              : res.status === 400
-                ? SecretErrorCode.invalidValue
-                : SecretErrorCode.unavailable;
+    const code = codeForStatus(res.status, ANSWERS, SecretErrorCode.unavailable);
     const detail = typeof (res.data as { message?: unknown })?.message === 'string' ? `: ${(res.data as { message: string }).message}` : '';
     throw new SecretStoreError(code, `${what} failed with HTTP ${res.status}${detail}`);
   };

@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
+import { codeForStatus } from '../../core/errors/catalogue.js';
 import { SipError } from '../../core/errors/SipError.js';
 import type { PoolProblem, PoolStatus, V2Pool } from './types.js';
 
@@ -13,15 +14,16 @@ export interface EdgeLbClientInit {
 
 /** An Edge-LB API error: HTTP status, Edge-LB's message and, for validation, the problems by path. */
 export class EdgeLbApiError extends SipError {
-  readonly status: number;
+  /** What Edge-LB answered. */
+  readonly httpStatus: number;
   readonly problems: readonly PoolProblem[];
   constructor(status: number, body: { message?: string; problems?: PoolProblem[] } | undefined, what: string) {
-    const code = status === 400 ? 'SIP_EDGELB_POOL_INVALID' : status === 409 ? 'SIP_EDGELB_POOL_EXISTS' : status === 404 ? 'SIP_EDGELB_POOL_NOT_FOUND' : status === 401 || status === 403 ? 'SIP_UNAUTHORIZED' : 'SIP_EDGELB_FAILED';
+    const code = codeForStatus(status, ['SIP_EDGELB_POOL_INVALID', 'SIP_EDGELB_POOL_EXISTS', 'SIP_EDGELB_POOL_NOT_FOUND', 'SIP_UNAUTHORIZED'], 'SIP_EDGELB_FAILED');
     const problems = body?.problems ?? [];
     const message = problems.length > 0 ? `invalid pool${problems.map((p) => `\n  ${p.path}: ${p.message}`).join('')}` : (body?.message ?? `HTTP ${status}`);
     super(code, `${what}: ${message}`, { expose: true });
     this.name = 'EdgeLbApiError';
-    this.status = status;
+    this.httpStatus = status;
     this.problems = problems;
   }
 }

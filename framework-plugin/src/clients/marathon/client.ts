@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
+import { codeForStatus } from '../../core/errors/catalogue.js';
 import { SipError } from '../../core/errors/SipError.js';
 import type { MarathonErrorBody } from '../../core/marathon/validationError.js';
 
@@ -11,16 +12,17 @@ export interface MarathonClientInit {
   timeoutMs?: number;
 }
 
-/** A Marathon API error with its HTTP status and Marathon's body. */
+/** A Marathon API error: the HTTP status Marathon answered and its body; the code comes from the catalogue. */
 export class MarathonApiError extends SipError {
-  readonly status: number;
+  /** What Marathon answered (the catalogue's `status` is what this error stands for). */
+  readonly httpStatus: number;
   readonly body: MarathonErrorBody | undefined;
   constructor(status: number, body: MarathonErrorBody | undefined, what: string) {
-    const code = status === 422 || status === 400 ? 'SIP_MARATHON_INVALID' : status === 409 ? 'SIP_MARATHON_CONFLICT' : status === 404 ? 'SIP_MARATHON_NOT_FOUND' : 'SIP_MARATHON_FAILED';
+    const code = codeForStatus(status, ['SIP_MARATHON_INVALID', 'SIP_MARATHON_CONFLICT', 'SIP_MARATHON_NOT_FOUND'], 'SIP_MARATHON_FAILED');
     const details = (body?.details ?? []).map((d) => `\n  ${d.path}: ${d.errors.join('; ')}`).join('');
     super(code, `${what}: ${body?.message ?? `HTTP ${status}`}${details}`, { expose: true });
     this.name = 'MarathonApiError';
-    this.status = status;
+    this.httpStatus = status;
     this.body = body;
   }
 }

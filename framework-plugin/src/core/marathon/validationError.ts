@@ -1,3 +1,5 @@
+import { SipError } from '../errors/SipError.js';
+
 /** One entry of Marathon's 422 body: a JSON-pointer-ish path and its errors. */
 export interface ValidationDetail {
   readonly path: string;
@@ -11,19 +13,18 @@ export interface MarathonErrorBody {
 }
 
 /**
- * An app definition Marathon would refuse. `status` 422 ("Object is not
- * valid") or 400 ("Invalid JSON"); `body` is exactly what the API answers.
+ * An app definition Marathon would refuse (`SIP_MARATHON_INVALID_APP`).
+ * `status` 422 ("Object is not valid") or 400 ("Invalid JSON"); `body` is
+ * exactly what the API answers.
  */
-export class MarathonValidationError extends Error {
-  readonly code = 'SIP_MARATHON_INVALID_APP';
-  readonly status: 400 | 422;
+export class MarathonValidationError extends SipError {
+  declare readonly status: 400 | 422;
   readonly body: MarathonErrorBody;
 
   constructor(status: 400 | 422, details: readonly ValidationDetail[]) {
     const message = status === 422 ? 'Object is not valid' : 'Invalid JSON';
-    super(`${message}: ${details.map((d) => `${d.path}: ${d.errors.join('; ')}`).join(', ')}`);
+    super('SIP_MARATHON_INVALID_APP', `${message}: ${details.map((d) => `${d.path}: ${d.errors.join('; ')}`).join(', ')}`, { status });
     this.name = 'MarathonValidationError';
-    this.status = status;
     this.body = { message, details };
   }
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SipError } from '../../core/errors/SipError.js';
+import { isSipError, SipError } from '../../core/errors/SipError.js';
 import { freePort } from '../../net/freePort.js';
 import { waitFor } from '../../net/waitFor.js';
 import type { Logger } from '../../log/logger.js';
@@ -56,7 +56,7 @@ export async function startMotoServer(init: MotoServerInit): Promise<MotoServer>
       return await launch({ ...init, host, port });
     } catch (err) {
       lastError = err;
-      if (err instanceof SipError && err.code === 'SIP_EMULATOR_MISSING') throw err;
+      if (isSipError(err, 'SIP_EMULATOR_MISSING')) throw err;
     }
   }
   throw lastError;
@@ -120,7 +120,7 @@ async function launch(init: MotoServerInit & { host: string; port: number }): Pr
     );
   } catch (err) {
     await stop();
-    if (err instanceof SipError && err.code === 'SIP_EMULATOR_MISSING') throw err;
+    if (isSipError(err, 'SIP_EMULATOR_MISSING')) throw err;
     throw new SipError('SIP_EMULATOR_START_FAILED', `moto server did not start on ${endpoint}: ${(err as Error).message}`, {
       cause: err,
     });

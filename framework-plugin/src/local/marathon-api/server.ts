@@ -2,7 +2,7 @@ import { readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
 import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
-import { SipError } from '../../core/errors/SipError.js';
+import { publicError, SipError } from '../../core/errors/SipError.js';
 import type { AppDefinition } from '../../core/marathon/appDefinition.js';
 import type { EventBus } from '../../core/marathon/events.js';
 import type { AppView, Deployment, TaskView } from '../../core/marathon/views.js';
@@ -38,8 +38,6 @@ export interface MarathonApiDeps {
 
 const MAX_BODY = 1024 * 1024;
 
-const STATUS_OF: Record<string, number> = { SIP_APP_EXISTS: 409, SIP_APP_NOT_FOUND: 404 };
-
 /**
  * A Marathon-compatible REST API over the local cluster: `/v2/apps`
  * (POST, GET, PUT, DELETE, `/tasks`, `/restart`), `/v2/deployments`,
@@ -55,18 +53,11 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     try {
       await next();
     } catch (err) {
-      if (err instanceof MarathonValidationError) {
-        ctx.status = err.status;
-        ctx.body = err.body;
-      } else if (err instanceof SipError && STATUS_OF[err.code]) {
-        ctx.status = STATUS_OF[err.code] ?? 500;
-        ctx.body = { message: err.message };
-      } else {
-        const status = (err as { status?: number }).status ?? 500;
-        ctx.status = status;
-        ctx.body = { message: status < 500 ? (err as Error).message : 'internal error' };
-        if (status >= 500) deps.logger.error({ err: { message: (err as Error).message } }, 'marathon api error');
-      }
+      // Status and whether the message may be shown come from the error catalogue.
+      const answer = publicError(err);
+      ctx.status = answer.status;
+      ctx.body = err instanceof MarathonValidationError ? err.body : { message: answer.message };
+      if (answer.status >= 500) deps.logger.error({ code: answer.code, err: { name: (err as Error).name } }, 'marathon api error');
     }
   });
 
@@ -136,7 +127,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
         return;
       }
       if (!suffix && method === 'PUT') {
-        const def = parseAppDefinition({ ...(JSON.parse((await readBody(ctx.req, MAX_BODY)) || '{}') as object), id });
+        const def = parseAppDefinition({ ...jsonObject((await readBody(ctx.req, MAX_BODY)) || '{}'), id });
         const d = await cluster.putApp(def);
         cluster.events.publish('api_post_event', { clientIp: ctx.ip, uri: `/v2/apps${id}`, appDefinition: def });
         ctx.body = { deploymentId: d.id, version: d.version };
@@ -152,6 +143,18 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     ctx.body = { message: 'URI not found' };
   });
   return app;
+}
+
+/** A request body that must be a JSON object, or Marathon's 400. */
+function jsonObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new MarathonValidationError(400, [{ path: '/', errors: [`error.invalid.json: ${(err as Error).message}`] }]);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MarathonValidationError(400, [{ path: '/', errors: ['error.expected.jsobject'] }]);
+  return value as Record<string, unknown>;
 }
 
 /** `GET /v2/events`: Server-Sent Events, first `event_stream_attached`, `?event_type=` filters. */

@@ -1,3 +1,4 @@
+import { isRetryable } from '../../core/errors/catalogue.js';
 import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
@@ -201,7 +202,8 @@ export function runTask(app: AppDefinition, version: string, taskId: string, dep
     try {
       plan = await resolve(app, { taskId }, { store: deps.store, audit: (r) => deps.logger.info({ audit: r }, 'secret access decision'), now: deps.now });
     } catch (err) {
-      const blocking = err instanceof ResolveError && err.code !== 'SIP_SECRET_UNAVAILABLE';
+      // A refusal stays a refusal until the app or its secret changes; a store that was down may be up next time.
+      const blocking = err instanceof ResolveError && !isRetryable(err.code);
       const message = err instanceof ResolveError ? err.message : 'resolving secrets failed';
       deps.logger.warn({ taskId, appId: app.id, code: (err as { code?: string }).code }, message);
       return finish({ status: 'TASK_FAILED', message, failure: true, blocking });

@@ -2,6 +2,7 @@ import { acsTokenCheck } from '../../net/acsToken.js';
 import { BodyTooLargeError, readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
 import Koa from 'koa';
+import { publicError, SipError } from '../../core/errors/SipError.js';
 import type { Logger } from 'pino';
 import { SecretErrorCode, SecretStoreError } from '../../core/secrets/errors.js';
 import { MAX_SECRET_BYTES, type SecretStore } from '../../core/secrets/SecretStore.js';
@@ -17,14 +18,6 @@ export interface SecretsApiDeps {
 const PREFIX = /^\/secrets\/v1\/secret\/([^/]+)(?:\/(.*))?$/;
 // JSON escaping can at most sextuple a character (\u00XX); bound the body accordingly.
 const MAX_BODY = MAX_SECRET_BYTES * 6 + 4096;
-
-const STATUS: Record<string, number> = {
-  [SecretErrorCode.notFound]: 404,
-  [SecretErrorCode.exists]: 409,
-  [SecretErrorCode.invalidPath]: 400,
-  [SecretErrorCode.tooLarge]: 413,
-  [SecretErrorCode.invalidValue]: 400,
-};
 
 async function readJson(req: NodeJS.ReadableStream): Promise<unknown> {
   let text: string;
@@ -90,14 +83,14 @@ export function createSecretsApi(deps: SecretsApiDeps): Koa {
           ctx.status = 204;
           break;
         default:
-          ctx.status = 405;
-          ctx.body = { code: 'SIP_METHOD_NOT_ALLOWED', message: `${ctx.method} is not supported` };
+          throw new SipError('SIP_METHOD_NOT_ALLOWED', `${ctx.method} is not supported`);
       }
     } catch (err) {
-      const known = err instanceof SecretStoreError;
-      const code = known ? err.code : 'SIP_SECRET_STORE_ERROR';
-      ctx.status = code === SecretErrorCode.unauthorized ? 401 : (STATUS[code] ?? 500);
-      ctx.body = { code, message: known && ctx.status < 500 ? err.message : 'the secret store failed' };
+      // Status and whether the message may be shown come from the error catalogue.
+      const answer = publicError(err);
+      const code = answer.code ?? 'SIP_SECRET_STORE_ERROR';
+      ctx.status = answer.status;
+      ctx.body = { code, message: answer.status < 500 ? answer.message : 'the secret store failed' };
       if (ctx.status >= 500) deps.logger.error({ code, err: { name: (err as Error).name, code: (err as { code?: string }).code } }, 'secrets API error');
     } finally {
       deps.logger.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Date.now() - started }, 'secrets API request');

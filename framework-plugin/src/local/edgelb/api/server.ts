@@ -1,6 +1,6 @@
 import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
-import { SipError } from '../../../core/errors/SipError.js';
+import { publicError, SipError } from '../../../core/errors/SipError.js';
 import { acsTokenCheck } from '../../../net/acsToken.js';
 import { readBody } from '../../../net/readBody.js';
 import { serve, type Served } from '../../../net/serve.js';
@@ -17,15 +17,6 @@ export interface EdgeLbApiDeps {
 
 /** Where Admin Router serves Edge-LB on DC/OS; also accepted without it. */
 export const EDGELB_BASE_PATH = '/service/edgelb';
-
-const STATUS_OF: Record<string, number> = {
-  SIP_EDGELB_POOL_INVALID: 400,
-  SIP_EDGELB_POOL_NOT_FOUND: 404,
-  SIP_EDGELB_POOL_EXISTS: 409,
-  SIP_HAPROXY_CONFIG_INVALID: 400,
-  SIP_BODY_TOO_LARGE: 413,
-  SIP_UNAUTHORIZED: 401,
-};
 
 async function jsonBody(ctx: Context): Promise<unknown> {
   const text = await readBody(ctx.req, 1024 * 1024);
@@ -56,12 +47,12 @@ export function createEdgeLbApi(deps: EdgeLbApiDeps): Koa {
       if (!authorized(ctx.get('authorization'))) throw new SipError('SIP_UNAUTHORIZED', 'a valid "Authorization: token=<ACS token>" header is required', { expose: true });
       await next();
     } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      const status = STATUS_OF[code] ?? 500;
+      // Status and whether the message may be shown come from the error catalogue.
+      const { status, message } = publicError(err);
       ctx.status = status;
       ctx.body = {
         code: status,
-        message: status < 500 ? (err as Error).message : 'internal error',
+        message,
         ...(err instanceof PoolValidationError ? { problems: err.problems } : {}),
       };
       if (status >= 500) deps.logger.error({ component: 'edgelb-api', err: { message: (err as Error).message } }, 'edgelb api error');
