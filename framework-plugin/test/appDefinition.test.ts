@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isSandboxPath, parseAppDefinition, readAppDefinition, secretVolumes } from '../src/core/marathon/appDefinition.js';
+import { isSandboxPath, parseAppDefinition, readAppDefinition, secretVolumes, validateAppDefinition } from '../src/core/marathon/appDefinition.js';
 import { resolveAppId } from '../src/core/marathon/appId.js';
 import { MarathonValidationError, type MarathonErrorBody } from '../src/core/marathon/validationError.js';
 
@@ -155,6 +155,14 @@ test('JSON that does not parse is 400 Invalid JSON; a non-object too', () => {
 test('sandbox paths', () => {
   for (const ok of ['aws-config', 'secrets/aws', './a', 'a/../b']) assert.ok(isSandboxPath(ok), ok);
   for (const bad of ['/abs', '..', '../x', 'a/../..', '.', '', 'a/../../b']) assert.not.ok(isSandboxPath(bad), bad);
+});
+
+test('validation happens once: parse gives the absolute id; validating again changes nothing', () => {
+  const read = readAppDefinition({ id: 'team/../app', cmd: 'x' });
+  assert.equal(validateAppDefinition(read, { baseGroup: '/g' }), []);
+  assert.is(read.id, 'team/../app', 'validateAppDefinition must not rewrite the id');
+  const app = parseAppDefinition({ id: 'team/../app', cmd: 'x' }, { baseGroup: '/g' });
+  assert.is(app.id, '/g/app');
 });
 
 test.run();

@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseAppDefinition, type AppDefinition } from '../src/core/marathon/appDefinition.js';
+import { parseAppDefinition, type ValidatedApp } from '../src/core/marathon/appDefinition.js';
 import { resolve, type AuditRecord, type MountPlan } from '../src/core/resolver/index.js';
 import { materialize } from '../src/delivery/sandbox/materialize.js';
 import { createLocalStore } from '../src/stores/localStore.js';
@@ -13,7 +13,14 @@ import type { SecretStore } from '../src/core/secrets/SecretStore.js';
 
 const EXTERNAL_ID = 'Demo-External-Id-0123456789';
 const AWS_CONFIG = `[default]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/app\nexternal_id = ${EXTERNAL_ID}\ncredential_source = Ec2InstanceMetadata\n`;
-const DEMO = readFileSync(fileURLToPath(new URL('../../../shared/reference/original-demo/marathonapp.json.tpl', import.meta.url)), 'utf8');
+// The original walk-through's form: the AWS config handed over as an env secret (`AWS_CONFIG`).
+const DEMO = JSON.stringify({
+  id: '/instance-profile-app',
+  cmd: 'printf "%s" "$AWS_CONFIG" > /tmp/awsconfig && ./main',
+  env: { AWS_CONFIG: { secret: 'secret0' }, AWS_CONFIG_FILE: '/tmp/awsconfig', BINAPP_USER: 'testuser' },
+  secrets: { secret0: { source: 'instance-profile-app/aws-config' } },
+  labels: { 'edgelb.expose': 'true', 'edgelb.template': 'default', 'edgelb.first.frontend.rules': 'hostEq:binapp.mesosphere.com' },
+});
 const BINAPP = readFileSync(fileURLToPath(new URL('../../marathon/binapp.json', import.meta.url)), 'utf8');
 
 let store: SecretStore;
@@ -24,7 +31,7 @@ test.before.each(async () => {
   audit = [];
 });
 const deps = () => ({ store, audit: (r: AuditRecord) => audit.push(r), now: () => new Date('2026-11-23T12:00:00Z') });
-const withId = (text: string, id: string): AppDefinition => parseAppDefinition({ ...JSON.parse(text), id });
+const withId = (text: string, id: string): ValidatedApp => parseAppDefinition({ ...JSON.parse(text), id });
 
 async function rejection(p: Promise<unknown>): Promise<Error & { code: string; secret?: string; path?: string }> {
   try {

@@ -71,8 +71,17 @@ const appSchema = z.looseObject({
   maxLaunchDelaySeconds: nonNegInt.default(300),
 });
 
-/** A validated Marathon app definition; unknown fields are kept as given. */
+/** A Marathon app definition read with Marathon's types and defaults; unknown fields are kept as given. */
 export type AppDefinition = z.infer<typeof appSchema>;
+
+declare const validated: unique symbol;
+/**
+ * An app definition that passed every rule ({@link parseAppDefinition}):
+ * produced once, at the edge (the API, a reload from disk), with its id
+ * absolute. Whatever takes one (the resolver, the scheduler) never
+ * validates again.
+ */
+export type ValidatedApp = AppDefinition & { readonly [validated]: true };
 /** An `env` entry that references a secret. */
 export type EnvSecretRef = { secret: string };
 /** A file-based secret volume. */
@@ -146,14 +155,14 @@ export function readAppDefinition(input: unknown): AppDefinition {
 
 /**
  * Marathon's cross-field rules plus the secret rules this project enforces
- * before anything starts. Resolves a relative `id` in place.
+ * before anything starts. Changes nothing (a relative `id` is resolved by
+ * {@link parseAppDefinition}).
  * @returns every problem with its path; empty when the app is valid.
  */
 export function validateAppDefinition(app: AppDefinition, options: ParseAppOptions = {}): ReturnType<DetailCollector['details']> {
   const problems = new DetailCollector();
   const id = resolveAppId(app.id, options.baseGroup);
   if (!id.ok) problems.add('/id', id.error);
-  else app.id = id.id;
 
   if (app.cmd !== undefined && app.args !== undefined) problems.add('/', "AppDefinition must not contain both 'cmd' and 'args'");
   if (app.cmd === undefined && app.args === undefined && app.container === undefined) {
@@ -209,12 +218,14 @@ export function validateAppDefinition(app: AppDefinition, options: ParseAppOptio
 
 /**
  * Reads and validates an app definition as Marathon's `POST /v2/apps` does:
- * {@link readAppDefinition} then {@link validateAppDefinition}.
+ * {@link readAppDefinition} then {@link validateAppDefinition}; the id comes
+ * back absolute (`app` → `/app`, `../x` against `baseGroup`).
  * @throws MarathonValidationError with every problem and its path, in Marathon's 422 shape.
  */
-export function parseAppDefinition(input: unknown, options: ParseAppOptions = {}): AppDefinition {
+export function parseAppDefinition(input: unknown, options: ParseAppOptions = {}): ValidatedApp {
   const app = readAppDefinition(input);
   const details = validateAppDefinition(app, options);
   if (details.length > 0) throw new MarathonValidationError(422, details);
-  return app;
+  const id = resolveAppId(app.id, options.baseGroup);
+  return { ...app, id: id.ok ? id.id : app.id } as ValidatedApp;
 }

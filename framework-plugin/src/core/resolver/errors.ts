@@ -5,7 +5,6 @@ export const ResolveErrorCode = {
   denied: 'SIP_SECRET_DENIED',
   missing: 'SIP_SECRET_UNAVAILABLE',
   invalidContent: 'SIP_SECRET_CONTENT_INVALID',
-  invalidApp: 'SIP_APP_INVALID',
 } as const;
 
 /**

@@ -3,7 +3,7 @@ import { serve, type Served } from '../../net/serve.js';
 import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
 import { publicError, SipError } from '../../core/errors/SipError.js';
-import type { AppDefinition } from '../../core/marathon/appDefinition.js';
+import type { ValidatedApp } from '../../core/marathon/appDefinition.js';
 import type { EventBus } from '../../core/marathon/events.js';
 import type { AppView, Deployment, TaskView } from '../../core/marathon/views.js';
 import { parseAppDefinition } from '../../core/marathon/appDefinition.js';
@@ -16,8 +16,8 @@ import { MarathonValidationError } from '../../core/marathon/validationError.js'
 export interface MarathonBackend {
   readonly events: Pick<EventBus, 'publish' | 'subscribe'>;
   /** @throws SipError `SIP_APP_EXISTS` */
-  addApp(app: AppDefinition): Promise<{ app: AppView; deployment: Deployment }>;
-  putApp(app: AppDefinition): Promise<Deployment>;
+  addApp(app: ValidatedApp): Promise<{ app: AppView; deployment: Deployment }>;
+  putApp(app: ValidatedApp): Promise<Deployment>;
   /** @throws SipError `SIP_APP_NOT_FOUND` */
   removeApp(id: string): Promise<Deployment>;
   /** @throws SipError `SIP_APP_NOT_FOUND` */

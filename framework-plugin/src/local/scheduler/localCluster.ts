@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SipError } from '../../core/errors/SipError.js';
 import { createPortAllocator } from '../launcher/ports.js';
-import { readAppDefinition, type AppDefinition } from '../../core/marathon/appDefinition.js';
+import { parseAppDefinition, type ValidatedApp } from '../../core/marathon/appDefinition.js';
 import type { SecretStore } from '../../core/secrets/SecretStore.js';
 import { createDeployment, planOf, type DeploymentAction } from './deployments.js';
 import { createEventBus, type EventBus } from '../../core/marathon/events.js';
@@ -38,9 +38,9 @@ export interface LocalCluster {
   /** Kills every task (apps stay persisted). */
   stop(): Promise<void>;
   /** @throws SipError `SIP_APP_EXISTS` */
-  addApp(app: AppDefinition): Promise<{ app: AppView; deployment: Deployment }>;
+  addApp(app: ValidatedApp): Promise<{ app: AppView; deployment: Deployment }>;
   /** Creates or replaces (new version, rolling restart). */
-  putApp(app: AppDefinition): Promise<Deployment>;
+  putApp(app: ValidatedApp): Promise<Deployment>;
   /** @throws SipError `SIP_APP_NOT_FOUND` */
   removeApp(id: string): Promise<Deployment>;
   /** @throws SipError `SIP_APP_NOT_FOUND` */
@@ -54,7 +54,7 @@ export interface LocalCluster {
 }
 
 interface Entry {
-  app: AppDefinition;
+  app: ValidatedApp;
   version: string;
   tasks: Map<string, TaskRunner>;
   failures: number;
@@ -190,7 +190,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     if (!e || e.removed) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`, { expose: true });
     return e;
   };
-  const newEntry = (app: AppDefinition, version: string): Entry => ({ app, version, tasks: new Map(), failures: 0, nextLaunchAt: 0, removed: false });
+  const newEntry = (app: ValidatedApp, version: string): Entry => ({ app, version, tasks: new Map(), failures: 0, nextLaunchAt: 0, removed: false });
 
   return {
     events,
@@ -202,7 +202,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SipError('SIP_STATE_INVALID', `cannot read ${appsFile}: ${(err as Error).message}`);
       }
       for (const s of saved) {
-        const app = readAppDefinition(s.app);
+        const app = parseAppDefinition(s.app); // validated once more at this edge: the file may have been edited
         entries.set(app.id, newEntry(app, s.version));
       }
       timer = setInterval(() => entries.forEach(reconcile), init.tickMs ?? 200);

@@ -6,7 +6,7 @@ import { probe } from '../launcher/healthCheck.js';
 import type { PortAllocator } from '../launcher/ports.js';
 import { CONTAINER_SANDBOX, shareWithContainerUser, type DockerEngine } from '../launcher/dockerTask.js';
 import { startTaskProcess, type TaskExit, type TaskProcess } from '../launcher/taskProcess.js';
-import type { AppDefinition } from '../../core/marathon/appDefinition.js';
+import type { ValidatedApp } from '../../core/marathon/appDefinition.js';
 import { materialize, type Materialized } from '../../delivery/sandbox/materialize.js';
 import { resolve } from '../../core/resolver/resolve.js';
 import { ResolveError } from '../../core/resolver/errors.js';
@@ -64,7 +64,7 @@ const iso = (d: Date): string => d.toISOString();
  * no process at all), materialise them in a fresh sandbox, spawn the command,
  * run its health checks, and clean the secrets away when it ends.
  */
-export function runTask(app: AppDefinition, version: string, taskId: string, deps: TaskRunnerDeps): TaskRunner {
+export function runTask(app: ValidatedApp, version: string, taskId: string, deps: TaskRunnerDeps): TaskRunner {
   const stagedAt = iso(deps.now());
   let status: TaskStatus = 'TASK_STAGING';
   let startedAt: string | null = null;
