@@ -14,7 +14,7 @@ import type { SecretStore } from '../src/core/secrets/SecretStore.js';
 
 const TOKEN = 'acs-token-for-tests';
 const VALUE = 'external_id = Never-Log-This-Value-77';
-const SWAGGER = parse(readFileSync(fileURLToPath(new URL('../../../shared/reference/dcos-secrets/api/secrets.yaml', import.meta.url)), 'utf8')) as {
+const SWAGGER = parse(readFileSync(fileURLToPath(new URL('./reference/dcos-secrets/api/secrets.yaml', import.meta.url)), 'utf8')) as {
   basePath: string;
   paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
   definitions: { Secret: { properties: Record<string, unknown>; additionalProperties?: boolean } };

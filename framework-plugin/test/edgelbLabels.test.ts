@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseTaskLabels } from '../src/local/edgelb/labels.js';
 
-const REF = (f: string): unknown => JSON.parse(readFileSync(fileURLToPath(new URL(`../../../shared/reference/edgelb/examples/${f}`, import.meta.url)), 'utf8'));
+const REF = (f: string): unknown => JSON.parse(readFileSync(fileURLToPath(new URL(`./reference/edgelb/examples/${f}`, import.meta.url)), 'utf8'));
 
 test('the docs’ sample task parses to the docs’ parseTaskLabels output', () => {
   const tasks = REF('autopool--mesosTasks-input.json') as Array<{ Labels: Record<string, string | boolean> }>;

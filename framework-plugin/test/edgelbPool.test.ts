@@ -7,7 +7,7 @@ import { explicitPool } from '../src/local/edgelb/explicitPool.js';
 import { renderHaproxyConfig } from '../src/local/edgelb/haproxyConfig.js';
 import type { AppView } from '../src/core/marathon/views.js';
 
-const REF = new URL('../../../shared/reference/edgelb/', import.meta.url);
+const REF = new URL('./reference/edgelb/', import.meta.url);
 const examples = readdirSync(new URL('examples/', REF)).filter((f) => f.startsWith('v2-example--') && !f.includes('auto-pool-marathon-application'));
 const load = (f: string): Record<string, any> => JSON.parse(readFileSync(new URL(`examples/${f}`, REF), 'utf8'));
 
@@ -48,7 +48,7 @@ function fieldsOf(defs: Record<string, any>, schema: Record<string, any>, path: 
 }
 
 pools('a wrong value in any field the reference spec defines is reported at exactly that field', () => {
-  const spec = parse(readFileSync(new URL('api/edge-lb-v2.yaml', REF), 'utf8')) as { definitions: Record<string, any> };
+  const spec = parse(readFileSync(new URL('../src/local/edgelb/spec/edge-lb-v2.yaml', import.meta.url), 'utf8')) as { definitions: Record<string, any> };
   const fields: Field[] = [];
   fieldsOf(spec.definitions, spec.definitions.V2Pool, [], fields);
   assert.ok(fields.length > 80, `${fields.length} fields`);
