@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
 
 const run = promisify(execFile);
 const BINAPP = fileURLToPath(new URL('../', import.meta.url));
@@ -106,21 +105,13 @@ export async function buildBaseImage(): Promise<string> {
   }
 }
 
-/** binapp and all its dependencies as one ES module for Node (no node_modules in the image). */
+/** binapp and all its dependencies as one ES module for Node (no node_modules in the image): the same bundle step as `npm run build`. */
 async function bundle(outDir: string): Promise<Buffer> {
   const out = join(outDir, 'binapp.mjs');
-  await build({
-    entryPoints: [join(BINAPP, 'src/main.ts')],
-    outfile: out,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    minify: false,
-    legalComments: 'none',
-    logLevel: 'error',
-    // CommonJS dependencies call require(); give the bundle one.
-    banner: { js: "import { createRequire as __sipRequire } from 'node:module'; const require = __sipRequire(import.meta.url);" },
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(BINAPP, 'scripts/bundle.mjs'), out], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`bundling binapp failed (exit ${code})`))));
   });
   return readFile(out);
 }

@@ -33,6 +33,13 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   if (r.status !== 0) fail('npm ci failed (see above)', `cd ${root} && npm ci`);
 }
 
+// The build: `sip` and binapp run compiled code. Incremental, so a no-op
+// when nothing changed; always run, so an edited source is never stale.
+{
+  const r = run('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) fail('the build failed (see above)', `cd ${root} && npm run build`);
+}
+
 // Python with moto[server]: the AWS emulator.
 const python = process.env.SIP_PYTHON ?? 'python3';
 const moto = run(python, ['-c', 'import moto, moto.server; print(moto.__version__)']);

@@ -88,7 +88,7 @@ cli('task list and task log read the task and its sandbox', async () => {
   assert.is(log.code, 0);
   assert.match(log.out, /^web started on \d+$/m);
   assert.match((await sip(['marathon', 'task', 'log', tasks[0]?.id ?? '', '--stderr'])).out, /"GET \/ HTTP\/1.1" 200/, 'the health probes show in stderr');
-  assert.is((await sip(['marathon', 'task', 'log', 'no-such-task'])).code, 1);
+  assert.is((await sip(['marathon', 'task', 'log', 'no-such-task'])).code, 5, 'not found: exit 5 (the catalogue)');
 });
 
 const get = async (port: number, path = '/'): Promise<number> => (await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) })).status;

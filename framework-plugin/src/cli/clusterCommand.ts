@@ -4,7 +4,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runLocalCluster } from '../local/stack.js';
 import { SipError } from '../core/errors/SipError.js';
 import { createLogger } from '../log/logger.js';
 import { waitFor } from '../net/waitFor.js';
@@ -105,6 +104,8 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       const marathonPort = port('marathon-port');
       const secretsPort = port('secrets-port');
       const lbPort = port('lb-port');
+      // The whole stand-in loads only in the daemon.
+      const { runLocalCluster } = await import('../local/stack.js');
       const handle = await runLocalCluster({
         stateDir,
         logger,

@@ -2,10 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { exitCodeOf } from '../core/errors/catalogue.js';
 import { SipError } from '../core/errors/SipError.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
-import { CLUSTER_USAGE, clusterCommand } from './clusterCommand.js';
-import { EDGELB_USAGE, edgelbCommand } from './edgelbCommand.js';
-import { MARATHON_USAGE, marathonCommand } from './marathonCommand.js';
-import { SECRETS_USAGE, secretsCommand } from './secretsCommand.js';
 
 /** Top-level usage of `sip`. */
 export const USAGE = `usage: sip <command> …
@@ -23,16 +19,16 @@ Run a command with --help for its options.`;
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [group, sub, ...rest] = argv;
-  const usage = group === 'security' ? SECRETS_USAGE : group === 'marathon' ? MARATHON_USAGE : group === 'cluster' ? CLUSTER_USAGE : group === 'edgelb' ? EDGELB_USAGE : USAGE;
+  // Each command group is loaded only when it runs: `sip --help` loads no
+  // client, `sip marathon …` no local cluster.
+  const command = await loadCommand(group, sub);
+  const usage = command?.usage ?? USAGE;
   try {
     if (argv.includes('--help') || argv.includes('-h')) {
       io.stdout.write(`${usage}\n`);
       return ExitCode.ok;
     }
-    if (group === 'security' && sub === 'secrets') return await secretsCommand(rest, io);
-    if (group === 'marathon') return await marathonCommand(argv.slice(1), io);
-    if (group === 'cluster') return await clusterCommand(argv.slice(1), io);
-    if (group === 'edgelb') return await edgelbCommand(argv.slice(1), io);
+    if (command) return await command.run(group === 'security' ? rest : argv.slice(1), io);
     throw new UsageError(group ? `unknown command: ${[group, sub].filter(Boolean).join(' ')}` : 'missing command');
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -45,6 +41,36 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     io.stderr.write(`sip: unexpected error: ${(err as Error).message}\n`);
     return ExitCode.failed;
+  }
+}
+
+/** A command group: its usage text and how to run it. */
+interface Command {
+  readonly usage: string;
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+async function loadCommand(group: string | undefined, sub: string | undefined): Promise<Command | undefined> {
+  switch (group) {
+    case 'security': {
+      if (sub !== 'secrets') return undefined;
+      const m = await import('./secretsCommand.js');
+      return { usage: m.SECRETS_USAGE, run: m.secretsCommand };
+    }
+    case 'marathon': {
+      const m = await import('./marathonCommand.js');
+      return { usage: m.MARATHON_USAGE, run: m.marathonCommand };
+    }
+    case 'cluster': {
+      const m = await import('./clusterCommand.js');
+      return { usage: m.CLUSTER_USAGE, run: m.clusterCommand };
+    }
+    case 'edgelb': {
+      const m = await import('./edgelbCommand.js');
+      return { usage: m.EDGELB_USAGE, run: m.edgelbCommand };
+    }
+    default:
+      return undefined;
   }
 }
 

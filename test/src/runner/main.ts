@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { emulatorConfig, localstackAvailability } from '@secure-instance-profiles/framework-plugin/local/emulator';
-import { CHECKS, runCheck } from './checks.js';
 import { parseUvuSummary, type FileResult } from './summary.js';
 
 // Runs every uvu test file in its own Node process (tsx loader), streams its
 // output, and ends with the one summary line CI reads: "N passed, N failed".
-// Static checks (types, Terraform) run first and count as one test each.
+// The build (framework-plugin compiled, binapp bundled) runs before anything,
+// so every suite tests what ships; static checks (types, Terraform) then run
+// and count as one test each.
 // Usage: tsx test/src/runner/main.ts [--only checks|unit|integration|e2e] [substring…] (files matching any substring)
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -58,6 +58,20 @@ if (!dirs) {
 }
 const files = (await Promise.all(dirs.map((d) => findTests(join(ROOT, d))))).flat().filter((f) => args.length === 0 || args.some((a) => f.includes(a)));
 const results: FileResult[] = [];
+process.stdout.write('\n# build (npm run build)\n');
+const build = await new Promise<number>((resolve) => {
+  const child = spawn('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  child.once('error', () => resolve(1));
+  child.once('close', (code) => resolve(code ?? 1));
+});
+results.push({ file: 'build (npm run build)', passed: build === 0 ? 1 : 0, failed: build === 0 ? 0 : 1, skipped: 0, ms: 0 });
+if (build !== 0) {
+  process.stdout.write('0 passed, 1 failed\n');
+  process.exit(1);
+}
+// Imported after the build: they are the compiled packages.
+const { CHECKS, runCheck } = await import('./checks.js');
+const { emulatorConfig, localstackAvailability } = await import('@secure-instance-profiles/framework-plugin/local/emulator');
 if ((!only || only === 'checks') && args.length === 0) {
   for (const check of CHECKS) {
     process.stdout.write(`\n# ${check.name}\n`);
