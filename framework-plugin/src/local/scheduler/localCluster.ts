@@ -1,15 +1,17 @@
 import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SipError } from '../../core/errors/SipError.js';
 import { createPortAllocator } from '../launcher/ports.js';
-import { parseAppDefinition, type ValidatedApp } from '../../core/marathon/appDefinition.js';
+import type { ValidatedApp } from '../../core/marathon/appDefinition.js';
 import type { SecretStore } from '../../core/secrets/SecretStore.js';
 import { createDeployment, planOf, type DeploymentAction } from './deployments.js';
 import { createEventBus, type EventBus } from '../../core/marathon/events.js';
 import type { AppView, Deployment, TaskFailure, TaskView } from '../../core/marathon/views.js';
+import { createFileAppStore, type AppStore } from './appStore.js';
+import { every, systemClock, type Clock, type Timer } from './clock.js';
+import { backoffDelayMs, reconcile, type Action } from './reconcile.js';
 import { runTask, type TaskRunner } from './taskRunner.js';
 
 /** User options of {@link createLocalCluster}. */
@@ -23,7 +25,10 @@ export interface LocalClusterInit {
   /** Host port range for tasks. Default 31000–32000. */
   portRange?: { from: number; to: number };
   events?: EventBus;
-  now?: () => Date;
+  /** Time for backoff, health checks and the reconcile tick. Default: the system clock. */
+  clock?: Clock;
+  /** Where apps are persisted. Default: `<stateDir>/marathon/apps.json`. */
+  appStore?: AppStore;
   /** Reconcile interval, ms. Default 200. */
   tickMs?: number;
   /** Runs DOCKER apps. Default: the `docker` CLI ({@link createDockerEngine}). */
@@ -65,7 +70,6 @@ interface Entry {
   lastTaskFailure?: TaskFailure;
 }
 
-const live = (t: TaskRunner): boolean => t.status() === 'TASK_STAGING' || t.status() === 'TASK_RUNNING';
 const taskIdFor = (appId: string): string => `${appId.slice(1).replace(/\//g, '_')}.instance-${randomUUID()}._app.1`;
 
 /**
@@ -75,26 +79,21 @@ const taskIdFor = (appId: string): string => `${appId.slice(1).replace(/\//g, '_
  * come back after a restart.
  */
 export function createLocalCluster(init: LocalClusterInit): LocalCluster {
-  const now = init.now ?? (() => new Date());
+  const clock = init.clock ?? systemClock;
+  const now = (): Date => clock.now();
   const events = init.events ?? createEventBus(now);
   const entries = new Map<string, Entry>();
   const ports = createPortAllocator(init.portRange ?? { from: 31000, to: 32000 });
-  const appsFile = join(init.stateDir, 'marathon', 'apps.json');
+  const store = init.appStore ?? createFileAppStore(join(init.stateDir, 'marathon', 'apps.json'));
   const slaveId = `sip-local-agent-${randomUUID().slice(0, 8)}`;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Timer | undefined;
   let stopping = false;
   const beforeKillHooks: Array<(task: TaskView) => Promise<void>> = [];
   const beforeKill = async (task: TaskView): Promise<void> => {
     await Promise.all(beforeKillHooks.map((h) => h(task)));
   };
 
-  const persist = async (): Promise<void> => {
-    const data = [...entries.values()].filter((e) => !e.removed).map((e) => ({ app: e.app, version: e.version }));
-    await mkdir(join(init.stateDir, 'marathon'), { recursive: true });
-    const tmp = `${appsFile}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify(data, null, 2));
-    await rename(tmp, appsFile);
-  };
+  const persist = (): Promise<void> => store.save([...entries.values()].filter((e) => !e.removed).map((e) => ({ app: e.app, version: e.version })));
 
   const docker = init.docker ?? createDockerEngine();
 
@@ -125,15 +124,14 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       beforeKill,
       host: '127.0.0.1',
       slaveId,
-      now,
+      clock,
     });
     e.tasks.set(task.id, task);
     void task.ended.then((end) => {
       e.tasks.delete(task.id);
       if (end.failure) {
         e.failures++;
-        const delay = Math.min(e.app.backoffSeconds * e.app.backoffFactor ** (e.failures - 1), e.app.maxLaunchDelaySeconds) * 1000;
-        e.nextLaunchAt = Date.now() + delay;
+        e.nextLaunchAt = clock.now().getTime() + backoffDelayMs(e.app, e.failures);
         e.lastTaskFailure = { appId: e.app.id, host: '127.0.0.1', message: end.message, state: end.status, taskId: task.id, timestamp: now().toISOString(), version: task.version };
       }
       if (end.blocking && task.version === e.version) {
@@ -143,30 +141,35 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     });
   };
 
-  const reconcile = (e: Entry): void => {
-    const tasks = [...e.tasks.values()].filter(live);
-    if (e.removed) {
-      tasks.forEach((t) => t.kill('app removed'));
-      if (e.tasks.size === 0) {
+  /** One reconcile step for one app: the pure decision, then its actions applied. */
+  const step = (e: Entry): void => {
+    const observed = [...e.tasks.values()].map((t) => ({ id: t.id, version: t.version, status: t.status(), healthy: t.healthy(), stagedAt: t.view().stagedAt }));
+    const state = {
+      instances: e.app.instances,
+      version: e.version,
+      removed: e.removed,
+      blocked: e.blocked !== undefined,
+      nextLaunchAt: e.nextLaunchAt,
+      deploymentOpen: e.deployment !== undefined,
+      stopping,
+    };
+    for (const action of reconcile(state, observed, clock.now().getTime())) apply(e, action);
+  };
+  const apply = (e: Entry, action: Action): void => {
+    switch (action.kind) {
+      case 'launch':
+        return launch(e);
+      case 'kill':
+        return e.tasks.get(action.taskId)?.kill(action.reason);
+      case 'reset-failures':
+        e.failures = 0;
+        return;
+      case 'deployment-succeeded':
+        return endDeployment(e, true);
+      case 'forget':
         entries.delete(e.app.id);
-        endDeployment(e, true);
-      }
-      return;
+        return;
     }
-    const current = tasks.filter((t) => t.version === e.version);
-    const old = tasks.filter((t) => t.version !== e.version);
-    const healthy = current.filter((t) => t.healthy());
-    if (healthy.length > 0) e.failures = 0;
-    // One launch at a time: a task still staging (resolving its secrets) blocks the next.
-    const staging = current.some((t) => t.status() === 'TASK_STAGING');
-    if (!e.blocked && !staging && !stopping && current.length < e.app.instances && Date.now() >= e.nextLaunchAt) launch(e);
-    if (current.length > e.app.instances) {
-      const youngest = [...current].sort((a, b) => b.view().stagedAt.localeCompare(a.view().stagedAt));
-      youngest.slice(0, current.length - e.app.instances).forEach((t) => t.kill('scaled down'));
-    }
-    const keepOld = Math.max(0, e.app.instances - healthy.length);
-    old.slice(keepOld).forEach((t) => t.kill('replaced by a new version'));
-    if (e.deployment && !e.blocked && old.length === 0 && current.length === e.app.instances && healthy.length === e.app.instances) endDeployment(e, true);
   };
 
   const view = (e: Entry, withTasks: boolean): AppView => {
@@ -195,22 +198,13 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   return {
     events,
     async start() {
-      let saved: Array<{ app: unknown; version: string }> = [];
-      try {
-        saved = JSON.parse(await readFile(appsFile, 'utf8')) as typeof saved;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SipError('SIP_STATE_INVALID', `cannot read ${appsFile}: ${(err as Error).message}`);
-      }
-      for (const s of saved) {
-        const app = parseAppDefinition(s.app); // validated once more at this edge: the file may have been edited
-        entries.set(app.id, newEntry(app, s.version));
-      }
-      timer = setInterval(() => entries.forEach(reconcile), init.tickMs ?? 200);
-      entries.forEach(reconcile);
+      for (const s of await store.load()) entries.set(s.app.id, newEntry(s.app, s.version));
+      timer = every(clock, init.tickMs ?? 200, () => entries.forEach(step));
+      entries.forEach(step);
     },
     async stop() {
       stopping = true;
-      if (timer) clearInterval(timer);
+      timer?.cancel();
       const all = [...entries.values()].flatMap((e) => [...e.tasks.values()]);
       all.forEach((t) => t.kill('cluster stopping'));
       await Promise.all(all.map((t) => t.ended));
@@ -222,7 +216,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       entries.set(app.id, e);
       await persist();
       const deployment = startDeployment(e, 'StartApplication');
-      reconcile(e);
+      step(e);
       return { app: view(e, false), deployment };
     },
     async putApp(app) {
@@ -237,7 +231,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       existing.nextLaunchAt = 0;
       await persist();
       const d = startDeployment(existing, scaleOnly ? 'ScaleApplication' : 'RestartApplication');
-      reconcile(existing);
+      step(existing);
       return d;
     },
     async removeApp(id) {
@@ -245,7 +239,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       e.removed = true;
       await persist();
       const d = startDeployment(e, 'StopApplication');
-      reconcile(e);
+      step(e);
       return d;
     },
     async restartApp(id) {
@@ -254,7 +248,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       e.blocked = undefined;
       await persist();
       const d = startDeployment(e, 'RestartApplication');
-      reconcile(e);
+      step(e);
       return d;
     },
     getApp(id, withTasks = true) {

@@ -3,6 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { probe } from '../launcher/healthCheck.js';
+import type { Clock } from './clock.js';
+import { monitorHealth, type HealthMonitor } from './healthMonitor.js';
 import type { PortAllocator } from '../launcher/ports.js';
 import { CONTAINER_SANDBOX, shareWithContainerUser, type DockerEngine } from '../launcher/dockerTask.js';
 import { startTaskProcess, type TaskExit, type TaskProcess } from '../launcher/taskProcess.js';
@@ -12,7 +14,7 @@ import { resolve } from '../../core/resolver/resolve.js';
 import { ResolveError } from '../../core/resolver/errors.js';
 import type { SecretStore } from '../../core/secrets/SecretStore.js';
 import type { EventBus } from '../../core/marathon/events.js';
-import type { HealthCheckResult, TaskStatus, TaskView } from '../../core/marathon/views.js';
+import type { TaskStatus, TaskView } from '../../core/marathon/views.js';
 import { taskEnv } from '../../core/marathon/taskEnv.js';
 
 /** What a task needs from the cluster. */
@@ -30,7 +32,7 @@ export interface TaskRunnerDeps {
   beforeKill?: (task: TaskView) => Promise<void>;
   host: string;
   slaveId: string;
-  now: () => Date;
+  clock: Clock;
 }
 
 /** How a task ended, for the cluster's bookkeeping. */
@@ -65,7 +67,7 @@ const iso = (d: Date): string => d.toISOString();
  * run its health checks, and clean the secrets away when it ends.
  */
 export function runTask(app: ValidatedApp, version: string, taskId: string, deps: TaskRunnerDeps): TaskRunner {
-  const stagedAt = iso(deps.now());
+  const stagedAt = iso(deps.clock.now());
   let status: TaskStatus = 'TASK_STAGING';
   let startedAt: string | null = null;
   let ports: number[] = [];
@@ -74,18 +76,8 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
   let killRequested: string | undefined;
   let env: Record<string, string> = {};
   let unhealthyKill = false;
-  const timers: NodeJS.Timeout[] = [];
+  let health: HealthMonitor | undefined;
   const sandbox = join(deps.sandboxRoot, taskId);
-  const health: HealthCheckResult[] = app.healthChecks.map(() => ({
-    alive: false,
-    consecutiveFailures: 0,
-    firstSuccess: null,
-    lastSuccess: null,
-    lastFailure: null,
-    lastFailureCause: null,
-    taskId,
-  }));
-  const known = app.healthChecks.map(() => false);
 
   const view = (): TaskView => ({
     id: taskId,
@@ -97,7 +89,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
     startedAt,
     version,
     state: status,
-    healthCheckResults: health.filter((_, i) => known[i]).map((h) => ({ ...h })),
+    healthCheckResults: health?.results() ?? [],
   });
   const publishStatus = (message = ''): void => {
     deps.events.publish('status_update_event', {
@@ -115,7 +107,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
   let resolveEnd!: (end: TaskEnd) => void;
   const ended = new Promise<TaskEnd>((r) => (resolveEnd = r));
   const finish = async (end: TaskEnd): Promise<void> => {
-    timers.forEach(clearInterval);
+    health?.stop();
     await materialized?.cleanup();
     deps.ports.release(ports);
     status = end.status;
@@ -124,43 +116,16 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
   };
 
   const startHealthChecks = (): void => {
-    app.healthChecks.forEach((hc, i) => {
-      const result = health[i];
-      if (!result) return;
-      const check = async (): Promise<void> => {
+    health = monitorHealth(taskId, app.healthChecks, {
+      clock: deps.clock,
+      probe: (hc) => probe(hc, { host: deps.host, ports, sandbox, env }),
+      onChange: (alive) => deps.events.publish('health_status_changed_event', { appId: app.id, taskId, instanceId: taskId, version, alive }),
+      onUnhealthy: (reason, failures) => {
         if (status !== 'TASK_RUNNING') return;
-        const r = await probe(hc, { host: deps.host, ports, sandbox, env });
-        if (status !== 'TASK_RUNNING') return;
-        const now = iso(deps.now());
-        const wasAlive = known[i] && result.alive;
-        if (r.ok) {
-          result.alive = true;
-          result.consecutiveFailures = 0;
-          result.lastSuccess = now;
-          result.firstSuccess ??= now;
-        } else {
-          const inGrace = result.firstSuccess === null && deps.now().getTime() - Date.parse(startedAt ?? now) < hc.gracePeriodSeconds * 1000;
-          result.lastFailure = now;
-          result.lastFailureCause = r.reason;
-          if (inGrace) return; // failures before the first success are ignored during the grace period
-          result.alive = false;
-          result.consecutiveFailures++;
-        }
-        known[i] = true;
-        if (wasAlive !== result.alive) {
-          deps.events.publish('health_status_changed_event', { appId: app.id, taskId, instanceId: taskId, version, alive: result.alive });
-        }
-        if (!r.ok && hc.maxConsecutiveFailures > 0 && result.consecutiveFailures >= hc.maxConsecutiveFailures) {
-          deps.events.publish('unhealthy_task_kill_event', { appId: app.id, taskId, version, reason: r.reason, host: deps.host, slaveId: deps.slaveId });
-          unhealthyKill = true;
-          kill(`unhealthy: ${r.reason} (${result.consecutiveFailures} consecutive failures)`);
-        }
-      };
-      const first = setTimeout(() => {
-        void check();
-        timers.push(setInterval(() => void check(), Math.max(1, hc.intervalSeconds) * 1000));
-      }, Math.min(hc.delaySeconds, hc.intervalSeconds) * 1000);
-      timers.push(first);
+        deps.events.publish('unhealthy_task_kill_event', { appId: app.id, taskId, version, reason, host: deps.host, slaveId: deps.slaveId });
+        unhealthyKill = true;
+        kill(`unhealthy: ${reason} (${failures} consecutive failures)`);
+      },
     });
   };
 
@@ -168,12 +133,15 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
     if (killRequested) return;
     killRequested = reason;
     if (!proc) return; // still staging: launch() notices and stops
+    health?.stop(); // a task being killed is no longer probed
     status = 'TASK_KILLING';
     publishStatus(reason);
     const grace = Number((app as { taskKillGracePeriodSeconds?: unknown }).taskKillGracePeriodSeconds ?? 3) * 1000;
     const p = proc;
     // Drain first (bounded), then signal: load balancers stop sending before the app stops accepting.
-    const drained = deps.beforeKill ? Promise.race([deps.beforeKill(view()).catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]) : Promise.resolve();
+    const drained = deps.beforeKill
+      ? Promise.race([deps.beforeKill(view()).catch(() => undefined), new Promise<void>((r) => deps.clock.after(5000, r))])
+      : Promise.resolve();
     void drained.then(() => p.kill(grace));
   };
 
@@ -200,7 +168,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
     if (typeof docker === 'string') return finish({ status: 'TASK_FAILED', message: docker, failure: true, blocking: true });
     let plan;
     try {
-      plan = await resolve(app, { taskId }, { store: deps.store, audit: (r) => deps.logger.info({ audit: r }, 'secret access decision'), now: deps.now });
+      plan = await resolve(app, { taskId }, { store: deps.store, audit: (r) => deps.logger.info({ audit: r }, 'secret access decision'), now: () => deps.clock.now() });
     } catch (err) {
       // A refusal stays a refusal until the app or its secret changes; a store that was down may be up next time.
       const blocking = err instanceof ResolveError && !isRetryable(err.code);
@@ -238,7 +206,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
       return finish({ status: 'TASK_FAILED', message, failure: true, blocking: false });
     }
     status = 'TASK_RUNNING';
-    startedAt = iso(deps.now());
+    startedAt = iso(deps.clock.now());
     publishStatus();
     startHealthChecks();
     if (killRequested) {
@@ -259,7 +227,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
     version,
     view,
     status: () => status,
-    healthy: () => status === 'TASK_RUNNING' && health.every((h, i) => known[i] && h.alive),
+    healthy: () => status === 'TASK_RUNNING' && (health?.healthy() ?? app.healthChecks.length === 0),
     ended,
     pid: () => proc?.pid,
     kill,
