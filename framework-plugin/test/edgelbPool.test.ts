@@ -113,7 +113,11 @@ pools('the path-routing example renders: map order, default backend, mesos task 
   const cfg = renderHaproxyConfig(pool, { statsSocket: '/tmp/x.sock', statsPort: 9999 });
   const fe = cfg.slice(cfg.indexOf('frontend frontend_0.0.0.0_80'));
   assert.match(fe, 'bind 127.0.0.1:10080');
-  assert.ok(fe.indexOf('use_backend nginx if { path_beg /nginx }') < fe.indexOf('default_backend httpd'));
+  const rule = fe.indexOf('use_backend nginx if { path_beg /nginx }');
+  const fallback = fe.indexOf('default_backend httpd');
+  assert.ok(rule >= 0, 'the /nginx rule is rendered');
+  assert.ok(fallback >= 0, 'the default backend is rendered');
+  assert.ok(rule < fallback, 'the rule comes before the default backend');
   assert.match(cfg, /backend httpd\n[^]*server host-httpd\.t1 127\.0\.0\.1:20001 check/);
   assert.match(cfg, /backend nginx\n[^]*http-request replace-path \^\/nginx\/\?\(\.\*\)\$ \/\\1\n[^]*server bridge-nginx\.t1 127\.0\.0\.1:20002 check/);
   assert.not.match(cfg, '20003', 'unhealthy tasks are not servers');

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort } from '@secure-instance-profiles/framework-plugin/net';
+import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
+import { assertNoLeaks } from '../src/fixtures/leaks.js';
 
 // The walk-through as a user runs it: `npm run demo`, `sip`, `terraform`,
 // `curl` as child processes only, each step's output and exit code checked;
@@ -91,7 +92,7 @@ e2e('sip cluster up prints its endpoints; every Marathon event of the run is rec
   info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
   events = spawn('curl', ['-sN', '-H', 'Accept: text/event-stream', `${info.marathonUrl}/v2/events`], { stdio: ['ignore', 'pipe', 'ignore'] });
   events.stdout!.on('data', (d: Buffer) => (eventText += d));
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(async () => eventText.includes('event_stream_attached'), { what: 'the event stream attached', timeoutMs: 10_000, intervalMs: 50 });
 });
 
 e2e('npm run demo: every step passes, the object is read back, both refusals happen', async () => {
@@ -156,8 +157,8 @@ e2e('no external id in GET /v2/apps/instance-profile-app, the events, the logs, 
     ...logs.map((f): [string, string] => [f.slice(state.length), readFileSync(f, 'utf8')]),
     ...outputs.map((o, i): [string, string] => [`command output #${i}`, o]),
   ];
-  const leaks = places.filter(([, text]) => text.includes(externalId)).map(([where]) => where);
-  assert.equal(leaks, [], 'places holding the external id');
+  // The external id in any shape (as written, base64, URL-encoded, JSON-escaped), and AWS credentials by their shape.
+  assertNoLeaks(Object.fromEntries(places), [{ kind: 'external id', value: externalId }], { awsShapes: true });
 });
 
 e2e('npm run demo again is idempotent: the secret and the app are updated, nothing is left over', async () => {
@@ -179,7 +180,8 @@ e2e('npm run demo -- --down: terraform destroy, then no process, no port, no sec
   assert.match(down.out, /Destroy complete! Resources: 7 destroyed\./);
   assert.match(down.out, 'all torn down');
   events?.kill();
-  await new Promise((r) => setTimeout(r, 500));
+  // Waits (bounded) for the state it asserts; what is left after that is reported.
+  await waitFor(async () => processesOf(state).length === 0, { what: 'every process of the run gone', timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
   assert.equal(processesOf(state), [], 'processes of the run');
   assert.equal((await Promise.all(ports.map(async (p) => [p, await listening(p)]))).filter(([, open]) => open), [], 'ports still open');
   assert.not.ok(existsSync(state), 'the state dir (secrets, sandboxes, mounted aws-config files) is gone');

@@ -148,8 +148,12 @@ cluster('/other-app referencing the same secret never starts and says why', asyn
   const status = ctx.events.events.find((e) => e.eventType === 'status_update_event' && e.appId === '/other-app' && e.taskStatus === 'TASK_FAILED');
   assert.ok(status, 'a TASK_FAILED status update was published');
   assert.not.ok(existsSync(join(ctx.stateDir, 'sandboxes', String(status?.taskId), 'stdout')), 'no process was spawned');
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.is((await app('/other-app')).tasksRunning, 0, 'no retry launches it later');
+  // Watch for longer than the app's backoff (1 s × 1.15): an app that is not blocked would be relaunched in this window.
+  const backoffMs = Number(def.backoffSeconds ?? 1) * 1000;
+  await new Promise((r) => setTimeout(r, backoffMs * 3));
+  const launches = ctx.events.events.filter((e) => e.eventType === 'status_update_event' && e.appId === '/other-app' && e.taskStatus === 'TASK_STAGING');
+  assert.is(launches.length, 1, 'launched once, never retried');
+  assert.is((await app('/other-app')).tasksRunning, 0);
   assert.is((await api('DELETE', '/v2/apps/other-app')).status, 200);
 });
 
@@ -233,7 +237,8 @@ cluster('/ping, /v2/info, /v2/deployments, and ?event_type= filtering', async ()
   assert.ok(deployments.some((d) => d.id === added.json.deployments[0].id && d.affectedApps[0] === '/briefly'));
   await filtered.waitFor((e) => e.eventType === 'deployment_info', 5000, 'deployment_info');
   await api('DELETE', '/v2/apps/briefly');
-  await new Promise((r) => setTimeout(r, 500));
+  // The delete's own deployment_info arrives after every event published in between (status updates, health): none of those came through.
+  await filtered.waitFor((e) => e.eventType === 'deployment_info' && JSON.stringify(e).includes('StopApplication'), 5000, 'the delete’s deployment_info');
   filtered.close();
   assert.equal([...new Set(filtered.events.map((e) => e.eventType))], ['event_stream_attached', 'deployment_info']);
   assert.is((await fetch(`${ctx.api.url}/v2/events`)).status, 405);

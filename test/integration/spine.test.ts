@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
@@ -13,10 +13,12 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AwsCredentials } from '@secure-instance-profiles/framework-plugin/local/emulator';
+import { waitFor } from '@secure-instance-profiles/framework-plugin/net';
 import { startBinapp, type BinappProcess } from '../src/fixtures/binappProcess.js';
 import { demoAuth, streamUpload } from '../src/fixtures/http.js';
 import { readInstanceProfileCredentials } from '../src/fixtures/imds.js';
 import { startStack, type Stack } from '../src/fixtures/stack.js';
+import { assertNoLeaks, type KnownSecret } from '../src/fixtures/leaks.js';
 
 // The spine, end to end on real parts: moto with IAM enforcement, the real
 // Terraform, the metadata endpoint, binapp as its own process using nothing
@@ -45,14 +47,12 @@ async function openMultipartUploads(): Promise<number> {
 }
 
 /** Asserts the text holds no external id, without ever printing the text. */
-function assertNoExternalId(text: string, where: string, ids: string[]): void {
-  for (const id of ids) assert.ok(!text.includes(id), `an external id appeared in ${where}`);
-}
-
-function memoryKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? NaN);
-}
+/** The external ids and admin key this suite knows, for the shared leak check. */
+const known = (...extra: string[]): KnownSecret[] => [
+  { kind: 'external id', value: ctx.stack.externalId },
+  { kind: 'admin secret key', value: ctx.stack.emulator.admin.credentials.secretAccessKey },
+  ...extra.map((value) => ({ kind: 'external id', value })),
+];
 
 const spine = suite('spine');
 
@@ -89,7 +89,7 @@ spine('terraform renders the secret and the Marathon app definition', () => {
   assert.is(app.id, '/instance-profile-app');
   assert.is(app.env.BINAPP_BUCKET, ctx.stack.bucket);
   assert.equal(Object.values(app.secrets), [{ source: 'instance-profile-app/aws-config' }]);
-  assertNoExternalId(ctx.stack.marathonAppDefinition, 'the app definition', [ctx.stack.externalId]);
+  assertNoLeaks({ 'the app definition': ctx.stack.marathonAppDefinition }, known());
 });
 
 spine('binapp reaches the bucket through the metadata endpoint and AssumeRole(external id)', async () => {
@@ -153,7 +153,7 @@ for (const [name, config] of [
 
     assert.equal(await bucketKeys(), before);
     await bad.stop();
-    assertNoExternalId(bad.output(), 'binapp logs', [ctx.stack.externalId, 'not-the-right-id']);
+    assertNoLeaks({ 'binapp logs': bad.output() }, known('not-the-right-id'), { awsShapes: true });
   });
 }
 
@@ -208,13 +208,10 @@ spine('a client that disconnects mid-upload (after parts were sent) leaves no ob
   assert.match(ctx.app.output(), /BINAPP_CLIENT_ABORTED/);
 });
 
-spine('a 256 MiB upload grows binapp’s RSS by less than 64 MiB', async () => {
-  const pid = ctx.app.pid;
-  const baseline = memoryKiB(pid, 'VmRSS');
+// Memory while streaming is a benchmark figure (npm run bench: peak RSS for 1 GiB), not asserted here.
+spine('a 256 MiB upload streams through and is stored whole', async () => {
   const r = await streamUpload({ url: `${ctx.app.url}/bin`, headers: { ...AUTH, accept: 'application/json' }, bytes: 256 * MiB, chunkBytes: MiB });
   assert.is(r.status, 201);
-  const growthMiB = (memoryKiB(pid, 'VmHWM') - baseline) / 1024;
-  assert.ok(growthMiB < 64, `RSS grew by ${growthMiB.toFixed(1)} MiB`);
   const { id } = JSON.parse(r.body) as { id: string };
   const head = await ctx.stack.adminS3.send(new GetObjectCommand({ Bucket: ctx.stack.bucket, Key: `bin/${id}`, Range: 'bytes=0-0' }));
   assert.is(head.ContentRange, `bytes 0-0/${256 * MiB}`);
@@ -232,9 +229,8 @@ spine('SIGTERM: in-flight uploads finish, new connections are refused, exit code
       if (!signalled && sent >= 2 * MiB) {
         signalled = true;
         app.child.kill('SIGTERM');
-        await new Promise((r) => setTimeout(r, 200));
-        const refused = await fetch(`${app.url}/healthz`).then(() => false, () => true);
-        assert.ok(refused, 'a new connection was accepted while draining');
+        // Waits for the state it asserts: the listener closes once the signal is handled.
+        await waitFor(async () => fetch(`${app.url}/healthz`).then(() => false, () => true), { what: 'new connections refused while draining', timeoutMs: 5000, intervalMs: 20 });
       }
     },
   });
@@ -259,14 +255,15 @@ spine('bad Terraform input is refused with the rule, without echoing the value, 
 });
 
 spine('terraform printed no external id while applying', () => {
-  assertNoExternalId(ctx.stack.terraformLog(), 'terraform output', [ctx.stack.externalId]);
+  assertNoLeaks({ 'terraform output': ctx.stack.terraformLog() }, known());
   assert.match(ctx.stack.terraformLog(), /Apply complete!/);
 });
 
 spine('no binapp log line carries the external id or a credential', () => {
   const logs = ctx.procs.map((p) => p.output()).join('\n');
-  assertNoExternalId(logs, 'binapp logs', [ctx.stack.externalId, ctx.stack.emulator.admin.credentials.secretAccessKey]);
-  assert.ok(!/ASIA[A-Z0-9]{16}/.test(logs), 'a session access key id appeared in the logs');
+  assert.ok(logs.length > 0, 'binapp logs were collected');
+  // Known secrets in every shape, and the role session binapp assumed itself (key id, secret key, token) by its shape.
+  assertNoLeaks({ 'binapp logs': logs }, [...known(), { kind: 'basic-auth credentials', value: 'testuser:password' }], { awsShapes: true });
 });
 
 spine.run();

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseUvuSummary, type FileResult } from './summary.js';
+import { runFile } from './runFile.js';
+import type { FileResult } from './summary.js';
 
 // Runs every uvu test file in its own Node process (tsx loader), streams its
 // output, and ends with the one summary line CI reads: "N passed, N failed".
@@ -14,7 +15,7 @@ import { parseUvuSummary, type FileResult } from './summary.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SUITES = {
   checks: [],
-  unit: ['framework-plugin/test', 'binapp/test'],
+  unit: ['framework-plugin/test', 'binapp/test', 'test/unit'],
   integration: ['test/integration'],
   e2e: ['test/e2e'],
 } as const;
@@ -28,24 +29,6 @@ async function findTests(dir: string): Promise<string[]> {
     else if (e.name.endsWith('.test.ts')) found.push(full);
   }
   return found.sort();
-}
-
-function runFile(file: string): Promise<FileResult> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
-      cwd: ROOT,
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      process.stdout.write(d);
-    });
-    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-    child.once('close', (code) => resolve(parseUvuSummary(relative(ROOT, file), out, code ?? 1, Date.now() - started)));
-  });
 }
 
 const args = process.argv.slice(2);
@@ -86,7 +69,7 @@ process.stdout.write(
 process.stdout.write(`${(await localstackAvailability(emulator.localstackImage)).note}\n`);
 for (const file of files) {
   process.stdout.write(`\n# ${relative(ROOT, file)}\n`);
-  results.push(await runFile(file));
+  results.push(await runFile(file, { cwd: ROOT, label: relative(ROOT, file), out: (d) => process.stdout.write(d), err: (d) => process.stderr.write(d) }));
 }
 let passed = 0;
 let failed = 0;
@@ -96,8 +79,8 @@ for (const r of results) {
   passed += r.passed;
   failed += r.failed;
   skipped += r.skipped;
-  process.stdout.write(`${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}: ${r.passed} passed, ${r.failed} failed (${(r.ms / 1000).toFixed(1)} s)${r.note ? ` — ${r.note}` : ''}\n`);
+  process.stdout.write(`${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} (${(r.ms / 1000).toFixed(1)} s)${r.note ? ` — ${r.note}` : ''}\n`);
 }
 if (results.length === 0) failed++;
-process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
 process.exit(failed > 0 ? 1 : 0);
