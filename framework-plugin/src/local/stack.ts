@@ -8,7 +8,7 @@ import type { Emulator } from './emulator/startEmulator.js';
 import { openEmulator } from './emulator/openEmulator.js';
 import { SipError } from '../core/errors/SipError.js';
 import { startEdgeLb } from './edgelb/controller.js';
-import { EDGELB_BASE_PATH, startEdgeLbApi } from './edgelb/api/server.js';
+import { EDGELB_BASE_PATH, startEdgeLbApi } from './edgelb-api/server.js';
 import { startMarathonServer, type MarathonServer } from './marathon-api/server.js';
 import { freePort } from '../net/freePort.js';
 import { startSecretsServer, type SecretsServer } from './secrets-api/server.js';

@@ -1,11 +1,11 @@
 import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
-import { publicError, SipError } from '../../../core/errors/SipError.js';
-import { acsTokenCheck } from '../../../net/acsToken.js';
-import { readBody } from '../../../net/readBody.js';
-import { serve, type Served } from '../../../net/serve.js';
-import type { EdgeLb } from '../controller.js';
-import { PoolValidationError } from '../poolRegistry.js';
+import { publicError, SipError } from '../../core/errors/SipError.js';
+import { acsTokenCheck } from '../../net/acsToken.js';
+import { readBody } from '../../net/readBody.js';
+import { serve, type Served } from '../../net/serve.js';
+import type { EdgeLb } from '../edgelb/controller.js';
+import { PoolValidationError } from '../edgelb/poolRegistry.js';
 
 /** Dependencies of {@link createEdgeLbApi}. */
 export interface EdgeLbApiDeps {
