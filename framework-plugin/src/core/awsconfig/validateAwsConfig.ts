@@ -21,6 +21,23 @@ const CREDENTIAL_SOURCES = ['Ec2InstanceMetadata', 'EcsContainer', 'Environment'
 const STATIC_KEYS = ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'];
 
 /**
+ * Where `key` is set in the section of `profile`: ` (line N)`, or '' when it
+ * cannot be told. Problems point at lines, never quote values: with a
+ * missing newline a value can carry the external id.
+ */
+function lineOf(text: string, profile: string, key: string): string {
+  const header = profile === 'default' ? /^\s*\[\s*(default|profile\s+default)\s*\]/ : new RegExp(`^\\s*\\[\\s*profile\\s+${profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\]`);
+  let inside = false;
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (/^\s*\[/.test(line)) inside = header.test(line);
+    else if (inside && new RegExp(`^\\s*${key}\\s*=`).test(line)) return ` (line ${i + 1})`;
+  }
+  return '';
+}
+
+/**
  * Checks a secret meant as an AWS shared config file, parsed by the AWS
  * SDK's own loader (exactly as the default chain will read it), for the
  * profile the task will use (`default` unless given).
@@ -29,7 +46,8 @@ const STATIC_KEYS = ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_
  * 2–1224 characters of `[\w+=,.@:/-]`; one of `credential_source`
  * (Ec2InstanceMetadata, EcsContainer, Environment) or `source_profile`;
  * `duration_seconds` 900–43200. Static keys anywhere are refused.
- * Problems name keys, never the external id's value.
+ * Problems name keys and lines, never a value (a value may hold the
+ * external id when a newline is missing).
  */
 export async function validateAwsConfig(text: string, profile = 'default'): Promise<AwsConfigCheck> {
   // The loader reads files only: a private temp file, removed at once.
@@ -57,19 +75,19 @@ export async function validateAwsConfig(text: string, profile = 'default'): Prom
   }
   const roleArn = p.role_arn;
   if (!roleArn) problems.push('role_arn: required (the app role to assume)');
-  else if (!ROLE_ARN.test(roleArn)) problems.push(`role_arn: "${roleArn}" is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)`);
+  else if (!ROLE_ARN.test(roleArn)) problems.push(`role_arn${lineOf(text, profile, 'role_arn')}: is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>); is a newline missing?`);
   const externalId = p.external_id;
   if (externalId === undefined) problems.push('external_id: required (the pre-shared id the app role trusts)');
   else if (!EXTERNAL_ID.test(externalId)) {
-    problems.push(`external_id: must be 2-1224 characters of letters, digits and _+=,.@:/- (got ${externalId.length} characters)`);
+    problems.push(`external_id${lineOf(text, profile, 'external_id')}: must be 2-1224 characters of letters, digits and _+=,.@:/-`);
   }
   const source = p.credential_source;
   const sourceProfile = p.source_profile;
   if (source !== undefined && sourceProfile !== undefined) problems.push('credential_source, source_profile: set only one of them');
   else if (source === undefined && sourceProfile === undefined) problems.push(`credential_source: required, one of ${CREDENTIAL_SOURCES.join(', ')}`);
   else if (source !== undefined && !CREDENTIAL_SOURCES.includes(source)) {
-    problems.push(`credential_source: "${source}" is not one of ${CREDENTIAL_SOURCES.join(', ')}`);
-  } else if (sourceProfile !== undefined && !profiles[sourceProfile]) problems.push(`source_profile: profile "${sourceProfile}" is not defined`);
+    problems.push(`credential_source${lineOf(text, profile, 'credential_source')}: is not one of ${CREDENTIAL_SOURCES.join(', ')}`);
+  } else if (sourceProfile !== undefined && !profiles[sourceProfile]) problems.push(`source_profile${lineOf(text, profile, 'source_profile')}: names a profile that is not defined`);
   const duration = p.duration_seconds;
   if (duration !== undefined && !(/^\d+$/.test(duration) && Number(duration) >= 900 && Number(duration) <= 43200)) {
     problems.push('duration_seconds: must be an integer from 900 to 43200');
