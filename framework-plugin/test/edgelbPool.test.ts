@@ -119,8 +119,53 @@ pools('the path-routing example renders: map order, default backend, mesos task 
   assert.ok(fallback >= 0, 'the default backend is rendered');
   assert.ok(rule < fallback, 'the rule comes before the default backend');
   assert.match(cfg, /backend httpd\n[^]*server host-httpd\.t1 127\.0\.0\.1:20001 check/);
-  assert.match(cfg, /backend nginx\n[^]*http-request replace-path \^\/nginx\/\?\(\.\*\)\$ \/\\1\n[^]*server bridge-nginx\.t1 127\.0\.0\.1:20002 check/);
+  assert.match(cfg, /backend nginx\n[^]*http-request replace-path '\^\/nginx\/\?\(\.\*\)\$' '\/\\1'\n[^]*server bridge-nginx\.t1 127\.0\.0\.1:20002 check/);
   assert.not.match(cfg, '20003', 'unhealthy tasks are not servers');
+});
+
+pools('a Pool API pool cannot inject HAProxy text: each bad value refused at its path, never quoted back', () => {
+  const NL = '\n  frontend evil\n  bind 0.0.0.0:6666';
+  const base = () => ({
+    apiVersion: 'V2',
+    name: 'web',
+    haproxy: {
+      frontends: [{ bindPort: 80, protocol: 'HTTP', linkBackend: { defaultBackend: 'b', map: [{ backend: 'b', pathBeg: '/x' }] } }],
+      backends: [{ name: 'b', protocol: 'HTTP', balance: 'roundrobin', services: [{ endpoint: { type: 'ADDRESS', address: '127.0.0.1', port: 8080 } }] }],
+    },
+  });
+  assert.ok(validateV2Pool(base()).ok, 'the base pool is valid');
+  const cases: Array<[string, (p: any) => void]> = [
+    ['haproxy.backends[0].balance', (p) => (p.haproxy.backends[0].balance = `roundrobin${NL}`)],
+    ['haproxy.backends[0].balance', (p) => (p.haproxy.backends[0].balance = 'roundrobin # x')],
+    ['haproxy.frontends[0].linkBackend.map[0].pathBeg', (p) => (p.haproxy.frontends[0].linkBackend.map[0].pathBeg = `/x${NL}`)],
+    ['haproxy.frontends[0].linkBackend.map[0].pathBeg', (p) => (p.haproxy.frontends[0].linkBackend.map[0].pathBeg = '/x#y')],
+    ['haproxy.frontends[0].linkBackend.map[0].hostEq', (p) => (p.haproxy.frontends[0].linkBackend.map[0].hostEq = 'a"b.com')],
+    ['haproxy.frontends[0].linkBackend.map[0].pathReg', (p) => (p.haproxy.frontends[0].linkBackend.map[0].pathReg = "^/a'b")],
+    ['haproxy.backends[0].services[0].endpoint.address', (p) => (p.haproxy.backends[0].services[0].endpoint.address = `127.0.0.1${NL}`)],
+    ['haproxy.backends[0].services[0].endpoint.address', (p) => (p.haproxy.backends[0].services[0].endpoint.address = '127.0.0.1 backup')],
+  ];
+  for (const [path, spoil] of cases) {
+    const doc = base();
+    spoil(doc);
+    const r = validateV2Pool(doc);
+    assert.not.ok(r.ok, `accepted a bad ${path}`);
+    const problems = r.ok ? [] : r.problems;
+    assert.ok(problems.some((p) => p.path === path), `${path} not named: ${JSON.stringify(problems)}`);
+    assert.ok(!JSON.stringify(problems).includes('6666'), 'a problem quoted the value');
+  }
+  const proto = JSON.parse('{"apiVersion":"V2","name":"web","haproxy":{"backends":[{"name":"b","protocol":"HTTP","__proto__":{"x":1}}]}}');
+  assert.not.ok(validateV2Pool(proto).ok, 'a __proto__ key was accepted');
+});
+
+pools('the renderer refuses any value with a control character, whatever field it came in', () => {
+  const pool = { name: 'p', frontends: [{ name: 'f', bindAddress: '127.0.0.1', bindPort: 10080, protocol: 'HTTP' as const, rules: [], miscStrs: ['timeout client 5s\n  bind 0.0.0.0:6666'] }], backends: [] };
+  try {
+    renderHaproxyConfig(pool, { statsSocket: '/tmp/x.sock', statsPort: 9999 });
+    assert.unreachable('rendered');
+  } catch (err) {
+    assert.is((err as { code?: string }).code, 'SIP_HAPROXY_CONFIG_INVALID');
+    assert.not.match((err as Error).message, '6666');
+  }
 });
 
 pools.run();

@@ -1,3 +1,5 @@
+import { SipError } from '../../core/errors/SipError.js';
+import { hasControl } from './grammar.js';
 import type { Pool, PoolBackend, PoolFrontend } from './pool.js';
 import type { Rule } from './labels.js';
 
@@ -10,25 +12,30 @@ export interface HaproxyRuntime {
 }
 
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** A user string as one config line: a newline would start a new directive. */
-const oneLine = (s: string): string => s.replace(/[\r\n]+/g, ' ');
+/**
+ * A regular expression as one HAProxy word: single-quoted, where HAProxy
+ * interprets nothing (no backslash escapes, no `$VAR`, no `#` comment). The
+ * grammar refuses single quotes in regexes, so the quoting cannot be closed.
+ */
+const quoted = (re: string): string => `'${re}'`;
 const safeName = (s: string): string => s.replace(/[^A-Za-z0-9_.:-]/g, '_');
 
 /** One `{ fetch pattern }` block per condition; juxtaposed blocks are ANDed by HAProxy. */
 function conditions(rule: Rule): string {
   const c: string[] = [];
-  if (rule.hostEq) c.push(`{ req.hdr(host) -i -m reg ^${escapeRegex(rule.hostEq)}(:.*)?$ }`);
-  if (rule.hostReg) c.push(`{ req.hdr(host) -i -m reg ${rule.hostReg} }`);
+  if (rule.hostEq) c.push(`{ req.hdr(host) -i -m reg ${quoted(`^${escapeRegex(rule.hostEq)}(:.*)?$`)} }`);
+  if (rule.hostReg) c.push(`{ req.hdr(host) -i -m reg ${quoted(rule.hostReg)} }`);
   if (rule.pathBeg) c.push(`{ path_beg ${rule.pathBeg} }`);
   if (rule.pathEnd) c.push(`{ path_end ${rule.pathEnd} }`);
-  if (rule.pathReg) c.push(`{ path_reg ${rule.pathReg} }`);
+  if (rule.pathReg) c.push(`{ path_reg ${quoted(rule.pathReg)} }`);
   return c.join(' ');
 }
 
 function frontend(f: PoolFrontend): string[] {
-  const lines = [`frontend ${safeName(f.name)}`, `  bind ${f.bindAddress}:${f.bindPort}${f.bindModifier ? ` ${oneLine(f.bindModifier)}` : ''}`, `  mode ${f.protocol === 'TCP' ? 'tcp' : 'http'}`];
+  // Misc text (bindModifier, miscStrs, httpchk; Pool API only) goes in as written: the final check refuses control characters.
+  const lines = [`frontend ${safeName(f.name)}`, `  bind ${f.bindAddress}:${f.bindPort}${f.bindModifier ? ` ${f.bindModifier}` : ''}`, `  mode ${f.protocol === 'TCP' ? 'tcp' : 'http'}`];
   if (f.protocol === 'HTTP') lines.push('  option forwardfor', '  http-request set-header X-Forwarded-Port %[dst_port]');
-  for (const m of f.miscStrs ?? []) lines.push(`  ${oneLine(m)}`);
+  for (const m of f.miscStrs ?? []) lines.push(`  ${m}`);
   for (const r of f.rules) {
     const cond = conditions(r);
     lines.push(cond ? `  use_backend ${safeName(r.backend)} if ${cond}` : `  default_backend ${safeName(r.backend)}`);
@@ -43,14 +50,14 @@ function backend(b: PoolBackend): string[] {
     // `/a` → `/`: `/a/x` → `/x`, `/a` → `/`; `/a/` → `/b/`: `/a/x` → `/b/x`.
     const from = escapeRegex(b.rewritePath.fromPath.replace(/\/$/, ''));
     const to = b.rewritePath.toPath.endsWith('/') ? b.rewritePath.toPath : `${b.rewritePath.toPath}/`;
-    lines.push(`  http-request replace-path ^${from}/?(.*)$ ${to}\\1`);
+    lines.push(`  http-request replace-path ${quoted(`^${from}/?(.*)$`)} ${quoted(`${to}\\1`)}`);
   }
-  if (b.hostHeader) lines.push(`  http-request set-header Host ${oneLine(b.hostHeader)}`);
-  if (b.httpchk !== undefined) lines.push(`  option httpchk${b.httpchk ? ` ${oneLine(b.httpchk)}` : ''}`);
-  if (b.sticky) lines.push(`  cookie ${oneLine(b.sticky)}`);
-  for (const m of b.miscStrs ?? []) lines.push(`  ${oneLine(m)}`);
+  if (b.hostHeader) lines.push(`  http-request set-header Host ${b.hostHeader}`);
+  if (b.httpchk !== undefined) lines.push(`  option httpchk${b.httpchk ? ` ${b.httpchk}` : ''}`);
+  if (b.sticky) lines.push(`  cookie ${b.sticky}`);
+  for (const m of b.miscStrs ?? []) lines.push(`  ${m}`);
   for (const s of b.servers) {
-    const extra = [b.sticky ? `cookie ${safeName(s.name)}` : '', s.check ? 'check' : '', s.miscStr ? oneLine(s.miscStr) : ''].filter(Boolean).join(' ');
+    const extra = [b.sticky ? `cookie ${safeName(s.name)}` : '', s.check ? 'check' : '', s.miscStr ? s.miscStr : ''].filter(Boolean).join(' ');
     lines.push(`  server ${safeName(s.name)} ${s.host}:${s.port}${extra ? ` ${extra}` : ''}`);
   }
   return lines;
@@ -94,5 +101,9 @@ export function renderHaproxyConfig(pool: Pool, runtime: HaproxyRuntime): string
   ];
   for (const f of pool.frontends) lines.push(...frontend(f), '');
   for (const b of pool.backends) lines.push(...backend(b), '');
+  // The last guard: whatever field a future change forgets to check, no value
+  // with a control character can add a line to the config.
+  const bad = lines.findIndex(hasControl);
+  if (bad >= 0) throw new SipError('SIP_HAPROXY_CONFIG_INVALID', `a value with a control character reached line ${bad + 1} of the HAProxy config; nothing was rendered`);
   return `${lines.join('\n')}`;
 }

@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse } from 'yaml';
 
 import type { PoolProblem, V2Pool } from '../../../clients/edgelb/types.js';
+import { FORBIDDEN_KEYS, grammar, hasControl, type Check } from '../grammar.js';
 
 export type { PoolProblem, V2Backend, V2Frontend, V2MapEntry, V2Pool, V2Service } from '../../../clients/edgelb/types.js';
 
@@ -53,11 +54,34 @@ function shapeProblem(e: ErrorObject): PoolProblem {
 
 const POOL_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const CONDITIONS = ['hostEq', 'hostReg', 'pathBeg', 'pathEnd', 'pathReg'] as const;
+/** The grammar of each map condition: hosts per RFC 1123, paths without spaces, '#' or quotes, regexes that cannot leave their quotes. */
+const CONDITION_GRAMMAR: Record<(typeof CONDITIONS)[number], Check> = { hostEq: grammar.host, hostReg: grammar.regex, pathBeg: grammar.path, pathEnd: grammar.pathPart, pathReg: grammar.regex };
 
 /** Rules Edge-LB checks in code rather than in its swagger ("actual validation is done in the code"). */
 function semanticProblems(pool: V2Pool): PoolProblem[] {
   const problems: PoolProblem[] = [];
   const add = (path: string, message: string): void => void problems.push({ path, message });
+  /** A value against its field's grammar; the problem names the path, never the value. */
+  const field = (path: string, value: string, rule: Check): void => {
+    const problem = typeof value === 'string' ? rule(value) : undefined;
+    if (problem) add(path, problem);
+  };
+  // No string that reaches haproxy.cfg (the name and everything under
+  // `haproxy`) may carry a control character: a newline would add a line.
+  // No key anywhere may be a prototype name.
+  const walk = (node: unknown, path: string): void => {
+    const rendered = path === 'name' || path === 'haproxy' || path.startsWith('haproxy.') || path.startsWith('haproxy[');
+    if (typeof node === 'string') {
+      if (rendered && hasControl(node)) add(path || '(root)', 'must not contain control characters (newlines, tabs, NUL)');
+    } else if (Array.isArray(node)) node.forEach((v, i) => walk(v, `${path}[${i}]`));
+    else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if (FORBIDDEN_KEYS.has(k)) add(path ? `${path}.${k}` : k, 'is a reserved name');
+        else walk(v, path ? `${path}.${k}` : k);
+      }
+    }
+  };
+  walk(pool, '');
   if (typeof pool.name !== 'string') add('name', 'is required');
   else if (!POOL_NAME.test(pool.name)) add('name', 'must be lowercase letters, digits and dashes (at most 63), starting and ending with a letter or digit');
   if (pool.apiVersion === 'V1') add('apiVersion', 'V1 pools are not served; use "V2"');
@@ -70,12 +94,20 @@ function semanticProblems(pool: V2Pool): PoolProblem[] {
     else if (backendNames.has(b.name)) add(`${at}.name`, `duplicates backend "${b.name}"`);
     else backendNames.add(b.name);
     if (!b.protocol) add(`${at}.protocol`, 'is required (HTTP, HTTPS, TCP or TLS)');
+    if (b.name) field(`${at}.name`, b.name, grammar.name);
+    if (b.balance !== undefined) field(`${at}.balance`, b.balance, grammar.balance);
+    if (b.rewriteHttp?.host) field(`${at}.rewriteHttp.host`, b.rewriteHttp.host, grammar.host);
+    if (b.rewriteHttp?.path?.fromPath) field(`${at}.rewriteHttp.path.fromPath`, b.rewriteHttp.path.fromPath, grammar.path);
+    if (b.rewriteHttp?.path?.toPath) field(`${at}.rewriteHttp.path.toPath`, b.rewriteHttp.path.toPath, grammar.path);
+    if (b.rewriteHttp?.sticky?.customStr) field(`${at}.rewriteHttp.sticky.customStr`, b.rewriteHttp.sticky.customStr, grammar.cookie);
     // The spec asks fromPath/toPath to agree on a trailing "/", but Edge-LB's own
     // path-routing example (`/nginx` → `/`) does not; like Edge-LB, accept both.
     if (b.rewriteHttp?.path && !b.rewriteHttp.path.fromPath) add(`${at}.rewriteHttp.path.fromPath`, 'is required to rewrite a path');
     (b.services ?? []).forEach((s, j) => {
       const sAt = `${at}.services[${j}]`;
       const selects = Object.values(s.marathon ?? {}).some(Boolean) || Object.values(s.mesos ?? {}).some(Boolean);
+      if (s.endpoint?.address) field(`${sAt}.endpoint.address`, s.endpoint.address, grammar.address);
+      if (s.endpoint?.portName) field(`${sAt}.endpoint.portName`, s.endpoint.portName, grammar.name);
       if (s.endpoint?.type === 'ADDRESS') {
         if (!s.endpoint.address) add(`${sAt}.endpoint.address`, 'is required when endpoint.type is ADDRESS');
         if (!s.endpoint.port || s.endpoint.port < 1) add(`${sAt}.endpoint.port`, 'is required when endpoint.type is ADDRESS');
@@ -98,6 +130,7 @@ function semanticProblems(pool: V2Pool): PoolProblem[] {
     else if (ports.has(f.bindPort)) add(`${at}.bindPort`, `is already bound by haproxy.frontends[${ports.get(f.bindPort)}]`);
     else ports.set(f.bindPort, i);
     if (!f.protocol) add(`${at}.protocol`, 'is required (HTTP, HTTPS, TCP or TLS)');
+    if (f.name) field(`${at}.name`, f.name, grammar.name);
     const def = f.linkBackend?.defaultBackend;
     if (def && !backendNames.has(def)) add(`${at}.linkBackend.defaultBackend`, `names no backend of this pool ("${def}")`);
     (f.linkBackend?.map ?? []).forEach((m, j) => {
@@ -105,14 +138,8 @@ function semanticProblems(pool: V2Pool): PoolProblem[] {
       if (!m.backend) add(`${mAt}.backend`, 'is required');
       else if (!backendNames.has(m.backend)) add(`${mAt}.backend`, `names no backend of this pool ("${m.backend}")`);
       if (!CONDITIONS.some((c) => m[c])) add(mAt, `needs at least one of ${CONDITIONS.join(', ')}`);
-      for (const c of ['hostEq', 'hostReg'] as const) if (m[c] && m[c] !== m[c]!.toLowerCase()) add(`${mAt}.${c}`, 'must be lowercase');
-      for (const c of ['hostReg', 'pathReg'] as const) {
-        try {
-          if (m[c]) new RegExp(m[c]!);
-        } catch {
-          add(`${mAt}.${c}`, 'is not a valid regular expression');
-        }
-      }
+      if (m.hostReg && m.hostReg !== m.hostReg.toLowerCase()) add(`${mAt}.hostReg`, 'must be lowercase');
+      for (const c of CONDITIONS) if (m[c] !== undefined) field(`${mAt}.${c}`, m[c]!, CONDITION_GRAMMAR[c]);
     });
   });
   return problems;
