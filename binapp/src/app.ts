@@ -11,7 +11,7 @@ import type { BinStore } from './store/BinStore.js';
 
 /** Everything {@link createApp} needs, injected. */
 export interface AppDeps {
-  config: Pick<BinappConfig, 'user' | 'pass' | 'prefix' | 'maxBytes'>;
+  config: Pick<BinappConfig, 'user' | 'pass' | 'prefix' | 'maxBytes'> & Partial<Pick<BinappConfig, 'bodyIdleTimeoutMs'>>;
   store: BinStore;
   logger: Logger;
   metrics: BinappMetrics;
@@ -29,6 +29,7 @@ export function createApp(deps: AppDeps): Koa {
     auth: basicAuth(deps.config.user, deps.config.pass),
     prefix: deps.config.prefix,
     maxBytes: deps.config.maxBytes,
+    bodyIdleTimeoutMs: deps.config.bodyIdleTimeoutMs ?? 30_000,
     ...(deps.newId ? { newId: deps.newId } : {}),
   });
   const health = healthRoutes({

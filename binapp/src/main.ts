@@ -28,7 +28,7 @@ const client = new S3Client({ maxAttempts: 3 });
 const store = createS3Store({ client, bucket: config.bucket, prefix: config.prefix });
 let draining = false;
 const app = createApp({ config, store, logger, metrics: createMetrics(), isDraining: () => draining });
-const server = await startServer(app, config.host, config.port);
+const server = await startServer(app, config.host, config.port, { headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs });
 logger.info({ port: server.port, bucket: config.bucket, prefix: config.prefix, maxBytes: config.maxBytes }, 'binapp listening');
 
 const shutdown = async (signal: string): Promise<void> => {

@@ -16,8 +16,16 @@ export interface RunningServer {
   close(timeoutMs: number): Promise<boolean>;
 }
 
+/** Time limits of the HTTP server. */
+export interface ServerTimeouts {
+  /** For a request's headers. Default 20 s. */
+  headersTimeoutMs?: number;
+  /** For a whole request, body included. Default 1 h (large uploads). */
+  requestTimeoutMs?: number;
+}
+
 /** Listens on `host:port` (port 0 = any free one) with the koa app. */
-export async function startServer(app: Koa, host: string, port: number): Promise<RunningServer> {
+export async function startServer(app: Koa, host: string, port: number, timeouts: ServerTimeouts = {}): Promise<RunningServer> {
   let inFlight = 0;
   const handle = app.callback(); // composes the middleware once, not per request
   const server: Server = createServer((req, res) => {
@@ -28,9 +36,10 @@ export async function startServer(app: Koa, host: string, port: number): Promise
     });
     void handle(req, res);
   });
-  // Large uploads may legitimately take long; only idle headers are bounded.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  // Headers must come quickly; a whole request may take long (a large upload),
+  // but not forever; a stalled body is ended earlier by the upload route.
+  server.headersTimeout = timeouts.headersTimeoutMs ?? 20_000;
+  server.requestTimeout = timeouts.requestTimeoutMs ?? 3_600_000;
   let closing = false;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -120,6 +120,27 @@ test('a streamed (chunked) body over the limit gets 413 and leaves no object', a
   assert.ok((t.store.discarded[0] ?? Infinity) <= 1024 * 1024, 'no byte past the limit reached the store');
 });
 
+test('an upload that stalls is ended with 408 and stores nothing', async () => {
+  await t.close();
+  t = await startTestApp({ maxBytes: 1024 * 1024, bodyIdleTimeoutMs: 300 });
+  const started = Date.now();
+  const answer = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+    const req = request(`${t.server.url}/bin`, { method: 'POST', headers: { authorization: AUTH, 'transfer-encoding': 'chunked', accept: 'application/json' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
+    });
+    req.on('error', reject);
+    req.write(Buffer.alloc(10_000, 1)); // then nothing: the body stalls
+  });
+  assert.is(answer.status, 408);
+  assert.is((JSON.parse(answer.body) as { code: string }).code, 'BINAPP_BODY_TIMEOUT');
+  assert.ok(Date.now() - started < 5000, 'ended by the idle timeout, not by the request timeout');
+  assert.is(t.store.objects.size, 0);
+  assert.is(t.store.discarded.length, 1, 'the partial body was discarded');
+});
+
 test('a client that disconnects mid-upload leaves no object', async () => {
   await new Promise<void>((resolve) => {
     const req = request(`${t.server.url}/bin`, { method: 'POST', headers: { authorization: AUTH, 'transfer-encoding': 'chunked' } });

@@ -67,4 +67,17 @@ test('static AWS keys in the environment are refused without echoing them', () =
   assert.not.match(p.join(), 'AKIAIOSFODNN7EXAMPLE');
 });
 
+test('listen address: BINAPP_HOST, else the HOST Mesos gives the task (loopback on the local cluster), else all interfaces', () => {
+  assert.is(loadConfig({ ...good, HOST: '127.0.0.1' }, noFile).host, '127.0.0.1');
+  assert.is(loadConfig({ ...good, HOST: '127.0.0.1', BINAPP_HOST: '10.0.0.5' }, noFile).host, '10.0.0.5');
+  assert.is(loadConfig(good, noFile).host, '0.0.0.0');
+});
+
+test('timeouts: body idle 30 s, headers 20 s, whole request 1 h by default; each configurable and checked', () => {
+  const c = loadConfig(good, noFile);
+  assert.equal([c.bodyIdleTimeoutMs, c.headersTimeoutMs, c.requestTimeoutMs], [30_000, 20_000, 3_600_000]);
+  assert.is(loadConfig({ ...good, BINAPP_BODY_IDLE_TIMEOUT_MS: '500' }, noFile).bodyIdleTimeoutMs, 500);
+  assert.ok(problems({ ...good, BINAPP_BODY_IDLE_TIMEOUT_MS: '0' }).some((p) => p.startsWith('BINAPP_BODY_IDLE_TIMEOUT_MS')));
+});
+
 test.run();

@@ -18,7 +18,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: { maxBytes?: number } = {}): Promise<TestApp> {
+export async function startTestApp(options: { maxBytes?: number; bodyIdleTimeoutMs?: number } = {}): Promise<TestApp> {
   let logText = '';
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -30,7 +30,7 @@ export async function startTestApp(options: { maxBytes?: number } = {}): Promise
   const store = createFakeStore();
   const draining = { value: false };
   const app = createApp({
-    config: { user: USER, pass: PASS, prefix: 'bin', maxBytes: options.maxBytes ?? 1024 * 1024 },
+    config: { user: USER, pass: PASS, prefix: 'bin', maxBytes: options.maxBytes ?? 1024 * 1024, bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? 30_000 },
     store,
     logger,
     metrics: createMetrics({ defaults: false }),

@@ -14,6 +14,12 @@ export interface BinappConfig {
   readonly logLevel: string;
   /** How long SIGTERM waits for in-flight requests before closing them. */
   readonly shutdownTimeoutMs: number;
+  /** An upload whose body sends nothing for this long is ended with 408 and nothing stored. */
+  readonly bodyIdleTimeoutMs: number;
+  /** Time allowed for a request's headers. */
+  readonly headersTimeoutMs: number;
+  /** Time allowed for a whole request, body included (large uploads take long: generous). */
+  readonly requestTimeoutMs: number;
 }
 
 /** Reads a file's text; injected so tests need no disk. */
@@ -39,18 +45,24 @@ const schema = z.object({
   BINAPP_PASS: z.string().min(1, { message: 'must not be empty' }).optional(),
   BINAPP_PASS_FILE: z.string().min(1, { message: 'must not be empty' }).optional(),
   BINAPP_PREFIX: z.string().regex(PREFIX, { message: "a key prefix without leading or trailing '/', e.g. bin" }).default('bin'),
-  BINAPP_HOST: z.string().min(1).default('0.0.0.0'),
+  BINAPP_HOST: z.string().min(1).optional(),
+  HOST: z.string().optional(),
   PORT0: intIn(0, 65535).optional(),
   PORT: intIn(0, 65535).optional(),
   BINAPP_MAX_BYTES: intIn(1, MAX_OBJECT).default(1024 ** 3),
   BINAPP_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BINAPP_SHUTDOWN_TIMEOUT_MS: intIn(0, 600_000).default(25_000),
+  BINAPP_BODY_IDLE_TIMEOUT_MS: intIn(1, 600_000).default(30_000),
+  BINAPP_HEADERS_TIMEOUT_MS: intIn(1, 600_000).default(20_000),
+  BINAPP_REQUEST_TIMEOUT_MS: intIn(1, 86_400_000).default(3_600_000),
 });
 
 /**
  * Parses binapp's environment once, at start-up, into a frozen config.
  *
- * `PORT0` (Marathon) wins over `PORT`; default 8000. Exactly one of
+ * `PORT0` (Marathon) wins over `PORT`; default 8000. Listens on
+ * `BINAPP_HOST`, else the address Mesos gives the task (`HOST`: loopback on
+ * the local cluster), else all interfaces. Exactly one of
  * `BINAPP_PASS` and `BINAPP_PASS_FILE`. Static AWS keys in the environment
  * are refused: credentials must come from the role in `AWS_CONFIG_FILE`.
  * @throws BinappConfigError listing every problem by variable name, never a value.
@@ -84,10 +96,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, re
     user: raw.BINAPP_USER,
     pass,
     prefix: raw.BINAPP_PREFIX,
-    host: raw.BINAPP_HOST,
+    host: raw.BINAPP_HOST ?? (raw.HOST || '0.0.0.0'),
     port: raw.PORT0 ?? raw.PORT ?? 8000,
     maxBytes: raw.BINAPP_MAX_BYTES,
     logLevel: raw.BINAPP_LOG_LEVEL,
     shutdownTimeoutMs: raw.BINAPP_SHUTDOWN_TIMEOUT_MS,
+    bodyIdleTimeoutMs: raw.BINAPP_BODY_IDLE_TIMEOUT_MS,
+    headersTimeoutMs: raw.BINAPP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: raw.BINAPP_REQUEST_TIMEOUT_MS,
   });
 }

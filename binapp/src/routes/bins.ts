@@ -17,6 +17,8 @@ export interface BinRoutesDeps {
   auth: Middleware;
   prefix: string;
   maxBytes: number;
+  /** A body that sends nothing for this long is ended: 408, nothing stored. */
+  bodyIdleTimeoutMs: number;
   /** Id generator, injected for tests. Default nanoid (21 URL-safe characters). */
   newId?: () => string;
 }
@@ -45,6 +47,18 @@ export function binRoutes(deps: BinRoutesDeps): Router {
     };
     req.once('close', onGone);
     req.once('error', onGone);
+    // A body that stalls (a slow-loris upload) is ended: the store discards what it got.
+    let idle: NodeJS.Timeout | undefined;
+    const stalled = (): void => {
+      body.destroy(new BodyError('BINAPP_BODY_TIMEOUT', 408, `the request body sent nothing for ${deps.bodyIdleTimeoutMs} ms`));
+    };
+    const touch = (): void => {
+      clearTimeout(idle);
+      if (!req.complete) idle = setTimeout(stalled, deps.bodyIdleTimeoutMs);
+    };
+    req.on('data', touch);
+    req.once('end', () => clearTimeout(idle));
+    touch();
     req.pipe(body);
 
     const done = deps.metrics.uploadSeconds.startTimer();
@@ -56,6 +70,8 @@ export function binRoutes(deps: BinRoutesDeps): Router {
       if (!req.complete) ctx.set('Connection', 'close');
       throw err;
     } finally {
+      clearTimeout(idle);
+      req.removeListener('data', touch);
       req.removeListener('close', onGone);
       req.removeListener('error', onGone);
     }
