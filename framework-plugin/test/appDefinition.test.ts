@@ -175,4 +175,24 @@ test('validation happens once: parse gives the absolute id; validating again cha
   assert.is(app.id, '/g/app');
 });
 
+test('hostile input gets Marathon\'s 4xx shape, never a crash: depth, prototype names, env names, id length', () => {
+  let deep = '{"x":1}';
+  for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
+  const tooDeep = errorOf(`{"id":"/deep","cmd":"x","labels":{},"extra":${deep}}`);
+  assert.is(tooDeep.status, 422);
+  assert.equal(pathsOf(tooDeep), ['/']);
+
+  const proto = errorOf({ id: '/p', cmd: 'x', env: { A: { secret: 'constructor' } } });
+  assert.is(proto.status, 422);
+  assert.ok(pathsOf(proto).includes('/env/A/secret'), JSON.stringify(proto));
+  assert.ok(pathsOf(errorOf({ id: '/p', cmd: 'x', env: { A: { secret: 'toString' } } })).includes('/env/A/secret'));
+  assert.ok(pathsOf(errorOf({ id: '/p', cmd: 'x', env: { 'A=B': 'x' } })).includes('/env/A=B'));
+  assert.ok(pathsOf(errorOf({ id: '/p', cmd: 'x', env: { S: { secret: 'a b' } }, secrets: { 'a b': { source: 'p/x' } } })).includes('/secrets/a b'));
+
+  const long = errorOf({ id: `/${'a'.repeat(200)}`, cmd: 'x' });
+  assert.is(long.status, 422);
+  assert.ok(pathsOf(long).includes('/id'));
+  assert.ok(parseAppDefinition({ id: `/${'a'.repeat(60)}/${'b'.repeat(60)}`, cmd: 'x' }));
+});
+
 test.run();

@@ -111,6 +111,11 @@ test('no or wrong token → 401 with an acsjwt challenge; bad bodies → 400; ot
   res = await fetch(`${server.url}/secrets/v1/secret/vault/x`, { headers: { authorization: `token=${TOKEN}` } });
   assert.is(res.status, 404);
   assert.is((await raw('PUT', 'bad%20path', { value: 'x' })).status, 400);
+  for (const bad of ['%zz', 'team/%E0%A4%A', '%']) {
+    res = await raw('GET', bad);
+    assert.is(res.status, 400, `malformed encoding ${bad}`);
+    assert.is(((await res.json()) as { code: string }).code, 'SIP_BAD_REQUEST');
+  }
 });
 
 test('secret values never reach the server log', async () => {

@@ -7,3 +7,4 @@ export { waitFor, type WaitForOptions } from './waitFor.js';
 export { serve, type Served } from './serve.js';
 export { readBody, BodyTooLargeError } from './readBody.js';
 export { acsTokenCheck } from './acsToken.js';
+export { decodePath } from './decodePath.js';

@@ -19,6 +19,7 @@ export const CATALOGUE = {
   SIP_PORTS_EXHAUSTED: { status: 503, exit: 1, what: 'no free host port is left for a task', retry: true },
   // HTTP, any API
   SIP_UNAUTHORIZED: { status: 401, also: [403], exit: 1, what: 'no valid ACS token' },
+  SIP_BAD_REQUEST: { status: 400, exit: 1, what: 'a request is malformed (e.g. its path encoding)' },
   SIP_METHOD_NOT_ALLOWED: { status: 405, exit: 1, what: 'the method is not served on this path' },
   SIP_BODY_TOO_LARGE: { status: 413, exit: 1, what: 'a request body is over its limit' },
   // Marathon apps (server side)

@@ -97,6 +97,29 @@ export interface ParseAppOptions {
 
 const pointer = (path: readonly PropertyKey[]): string => `/${path.map(String).join('/')}`;
 
+/** Deepest nesting an app definition may have (real ones stay under 10); checked before anything else reads it. */
+export const MAX_DEPTH = 32;
+/** Longest app id: a task's sandbox directory is named after it (plus ~55 characters), and must fit a file name. */
+export const MAX_ID_LENGTH = 180;
+/** Environment variable names (the pattern of Marathon's `EnvVars` type). */
+const ENV_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,253}$/;
+/** Secret names: keys of `secrets`, referenced from env and volumes. */
+const SECRET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/;
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/** True when `value` nests deeper than `max` arrays/objects (iterative: a hostile depth cannot overflow the stack). */
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v as object)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** True for a `containerPath` that stays inside the sandbox: relative, no `..` escape. */
 export function isSandboxPath(p: string): boolean {
   if (p.startsWith('/') || p.includes('\0')) return false;
@@ -142,6 +165,7 @@ export function readAppDefinition(input: unknown): AppDefinition {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new MarathonValidationError(400, [{ path: '/', errors: ['error.expected.jsobject'] }]);
   }
+  if (deeperThan(value, MAX_DEPTH)) throw new MarathonValidationError(422, [{ path: '/', errors: [`nests deeper than ${MAX_DEPTH} levels`] }]);
   const app = dropNulls(value as Record<string, unknown>, NULLABLE_APP);
   if (typeof app.container === 'object' && app.container !== null) app.container = dropNulls(app.container as Record<string, unknown>, NULLABLE_CONTAINER);
   const parsed = appSchema.safeParse(app);
@@ -163,6 +187,7 @@ export function validateAppDefinition(app: AppDefinition, options: ParseAppOptio
   const problems = new DetailCollector();
   const id = resolveAppId(app.id, options.baseGroup);
   if (!id.ok) problems.add('/id', id.error);
+  else if (id.id.length > MAX_ID_LENGTH) problems.add('/id', `must be at most ${MAX_ID_LENGTH} characters (a task's sandbox is named after it)`);
 
   if (app.cmd !== undefined && app.args !== undefined) problems.add('/', "AppDefinition must not contain both 'cmd' and 'args'");
   if (app.cmd === undefined && app.args === undefined && app.container === undefined) {
@@ -171,10 +196,14 @@ export function validateAppDefinition(app: AppDefinition, options: ParseAppOptio
   if (app.container?.type === 'DOCKER' && !app.container.docker) problems.add('/container/docker', 'is required for a DOCKER container');
 
   const used = new Set<string>();
+  for (const name of Object.keys(app.secrets)) {
+    if (!SECRET_NAME.test(name) || RESERVED_NAMES.has(name)) problems.add(`/secrets/${name}`, "secret names are letters, digits, '_', '.', '-' (at most 63), not a reserved word");
+  }
   for (const [name, value] of Object.entries(app.env)) {
+    if (!ENV_NAME.test(name) || RESERVED_NAMES.has(name)) problems.add(`/env/${name}`, "environment variable names are letters, digits and '_', not starting with a digit");
     if (typeof value === 'string') continue;
     used.add(value.secret);
-    if (!(value.secret in app.secrets)) problems.add(`/env/${name}/secret`, 'references an undefined secret');
+    if (!own(app.secrets, value.secret)) problems.add(`/env/${name}/secret`, 'references an undefined secret');
   }
   const paths = new Map<string, number>();
   (app.container?.volumes ?? []).forEach((v, i) => {
@@ -184,7 +213,7 @@ export function validateAppDefinition(app: AppDefinition, options: ParseAppOptio
     const secret = (v as { secret?: string }).secret;
     if (secret === undefined) return;
     used.add(secret);
-    if (!(secret in app.secrets)) problems.add(`/container/volumes/${i}/secret`, 'volume.secret must refer to an existing secret');
+    if (!own(app.secrets, secret)) problems.add(`/container/volumes/${i}/secret`, 'volume.secret must refer to an existing secret');
     if (!isSandboxPath(v.containerPath)) {
       problems.add(`/container/volumes/${i}/containerPath`, 'a secret volume must be a relative path inside the sandbox (not absolute, no escaping "..")');
     }
@@ -192,7 +221,7 @@ export function validateAppDefinition(app: AppDefinition, options: ParseAppOptio
   const pullSecret = (app.container?.docker as { pullConfig?: { secret?: unknown } } | undefined)?.pullConfig?.secret;
   if (typeof pullSecret === 'string') {
     used.add(pullSecret);
-    if (!(pullSecret in app.secrets)) problems.add('/container/docker/pullConfig/secret', 'pullConfig.secret must refer to an existing secret');
+    if (!own(app.secrets, pullSecret)) problems.add('/container/docker/pullConfig/secret', 'pullConfig.secret must refer to an existing secret');
   }
   for (const name of Object.keys(app.secrets)) {
     if (!used.has(name)) problems.add(`/secrets/${name}`, 'is declared but referenced by no env variable or volume');

@@ -2,6 +2,7 @@ import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
 import { publicError, SipError } from '../../core/errors/SipError.js';
 import { acsTokenCheck } from '../../net/acsToken.js';
+import { decodePath } from '../../net/decodePath.js';
 import { readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
 import type { EdgeLb } from '../edgelb/controller.js';
@@ -62,7 +63,7 @@ export function createEdgeLbApi(deps: EdgeLbApiDeps): Koa {
   app.use(async (ctx) => {
     const path = (ctx.path.startsWith(EDGELB_BASE_PATH) ? ctx.path.slice(EDGELB_BASE_PATH.length) : ctx.path).replace(/\/+$/, '') || '/';
     const m = /^\/v2\/pools\/([^/]+)(\/lbconfig|\/status)?$/.exec(path);
-    const name = m ? decodeURIComponent(m[1]!) : '';
+    const name = m ? decodePath(m[1]!) : '';
     const notFound = (): never => {
       throw new SipError('SIP_EDGELB_POOL_NOT_FOUND', `pool "${name}" does not exist`, { expose: true });
     };

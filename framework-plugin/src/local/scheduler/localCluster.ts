@@ -93,7 +93,23 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     await Promise.all(beforeKillHooks.map((h) => h(task)));
   };
 
-  const persist = (): Promise<void> => store.save([...entries.values()].filter((e) => !e.removed).map((e) => ({ app: e.app, version: e.version })));
+  /**
+   * Saves the apps as they will be after a change, before the change is
+   * applied: a failed save changes nothing and launches nothing.
+   */
+  const saveWith = (change: { set: { app: ValidatedApp; version: string } } | { remove: string }): Promise<void> => {
+    const apps = [...entries.values()].filter((e) => !e.removed).map((e) => ({ app: e.app, version: e.version }));
+    const id = 'set' in change ? change.set.app.id : change.remove;
+    const kept = apps.filter((a) => a.app.id !== id);
+    return store.save('set' in change ? [...kept, change.set] : kept);
+  };
+  // Changes run one at a time: a check and the save it guards are never interleaved with another change.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
 
   const docker = init.docker ?? createDockerEngine();
 
@@ -194,6 +210,17 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     return e;
   };
   const newEntry = (app: ValidatedApp, version: string): Entry => ({ app, version, tasks: new Map(), failures: 0, nextLaunchAt: 0, removed: false });
+  /** Adds an app: saved first; only a saved app gets tasks. */
+  const add = async (app: ValidatedApp): Promise<{ app: AppView; deployment: Deployment }> => {
+    const existing = entries.get(app.id);
+    if (existing && !existing.removed) throw new SipError('SIP_APP_EXISTS', `An app with id [${app.id}] already exists.`, { expose: true });
+    const e = newEntry(app, now().toISOString());
+    await saveWith({ set: { app, version: e.version } });
+    entries.set(app.id, e);
+    const deployment = startDeployment(e, 'StartApplication');
+    step(e);
+    return { app: view(e, false), deployment };
+  };
 
   return {
     events,
@@ -209,47 +236,48 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       all.forEach((t) => t.kill('cluster stopping'));
       await Promise.all(all.map((t) => t.ended));
     },
-    async addApp(app) {
-      const existing = entries.get(app.id);
-      if (existing && !existing.removed) throw new SipError('SIP_APP_EXISTS', `An app with id [${app.id}] already exists.`, { expose: true });
-      const e = newEntry(app, now().toISOString());
-      entries.set(app.id, e);
-      await persist();
-      const deployment = startDeployment(e, 'StartApplication');
-      step(e);
-      return { app: view(e, false), deployment };
+    addApp(app) {
+      return serial(() => add(app));
     },
-    async putApp(app) {
-      const existing = entries.get(app.id);
-      if (!existing || existing.removed) return (await this.addApp(app)).deployment;
-      // Only `instances` changed: a scale, as in Marathon — running tasks stay.
-      const scaleOnly = JSON.stringify({ ...existing.app, instances: 0 }) === JSON.stringify({ ...app, instances: 0 });
-      existing.app = app;
-      if (!scaleOnly) existing.version = now().toISOString();
-      existing.blocked = undefined;
-      existing.failures = 0;
-      existing.nextLaunchAt = 0;
-      await persist();
-      const d = startDeployment(existing, scaleOnly ? 'ScaleApplication' : 'RestartApplication');
-      step(existing);
-      return d;
+    putApp(app) {
+      return serial(async () => {
+        const existing = entries.get(app.id);
+        if (!existing || existing.removed) return (await add(app)).deployment;
+        // Only `instances` changed: a scale, as in Marathon — running tasks stay.
+        const scaleOnly = JSON.stringify({ ...existing.app, instances: 0 }) === JSON.stringify({ ...app, instances: 0 });
+        const version = scaleOnly ? existing.version : now().toISOString();
+        await saveWith({ set: { app, version } });
+        existing.app = app;
+        existing.version = version;
+        existing.blocked = undefined;
+        existing.failures = 0;
+        existing.nextLaunchAt = 0;
+        const d = startDeployment(existing, scaleOnly ? 'ScaleApplication' : 'RestartApplication');
+        step(existing);
+        return d;
+      });
     },
-    async removeApp(id) {
-      const e = entryOf(id);
-      e.removed = true;
-      await persist();
-      const d = startDeployment(e, 'StopApplication');
-      step(e);
-      return d;
+    removeApp(id) {
+      return serial(async () => {
+        const e = entryOf(id);
+        await saveWith({ remove: id });
+        e.removed = true;
+        const d = startDeployment(e, 'StopApplication');
+        step(e);
+        return d;
+      });
     },
-    async restartApp(id) {
-      const e = entryOf(id);
-      e.version = now().toISOString();
-      e.blocked = undefined;
-      await persist();
-      const d = startDeployment(e, 'RestartApplication');
-      step(e);
-      return d;
+    restartApp(id) {
+      return serial(async () => {
+        const e = entryOf(id);
+        const version = now().toISOString();
+        await saveWith({ set: { app: e.app, version } });
+        e.version = version;
+        e.blocked = undefined;
+        const d = startDeployment(e, 'RestartApplication');
+        step(e);
+        return d;
+      });
     },
     getApp(id, withTasks = true) {
       const e = entries.get(id);

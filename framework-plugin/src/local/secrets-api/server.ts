@@ -1,4 +1,5 @@
 import { acsTokenCheck } from '../../net/acsToken.js';
+import { decodePath } from '../../net/decodePath.js';
 import { BodyTooLargeError, readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
 import Koa from 'koa';
@@ -61,7 +62,7 @@ export function createSecretsApi(deps: SecretsApiDeps): Koa {
       }
       if (!m) throw new SecretStoreError(SecretErrorCode.notFound, `no such endpoint: ${ctx.method} ${ctx.path}`);
       if (m[1] !== 'default') throw new SecretStoreError(SecretErrorCode.notFound, `secret store "${m[1]}" does not exist; only "default" is supported`);
-      const path = decodeURIComponent(m[2] ?? '');
+      const path = decodePath(m[2] ?? '');
       switch (ctx.method) {
         case 'GET':
           if (ctx.query.list === 'true') {
