@@ -23,17 +23,23 @@ const noDocker: DockerEngine = {
   },
 } as unknown as DockerEngine;
 
-function cluster(store: AppStore) {
+const clocks = new WeakMap<object, ReturnType<typeof createFakeClock>>();
+
+function cluster(store: AppStore, resources?: { cpus: number; mem: number }) {
   const dir = mkdtempSync(join(tmpdir(), 'sip-sched-'));
-  return createLocalCluster({
+  const clock = createFakeClock();
+  const c = createLocalCluster({
     stateDir: dir,
     store: createLocalStore({ dir: join(dir, 'secrets') }),
     logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() })),
     agentEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    clock: createFakeClock(),
+    clock,
     appStore: store,
     docker: noDocker,
+    ...(resources ? { resources } : {}),
   });
+  clocks.set(c, clock);
+  return c;
 }
 
 test('a failed save launches nothing and leaves no app behind; the same add then works', async () => {
@@ -73,6 +79,25 @@ test('concurrent adds of one id: exactly one wins, the other is told it exists',
   assert.equal(results.map((r) => r.status).sort(), ['fulfilled', 'rejected', 'rejected']);
   assert.ok(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason.code === 'SIP_APP_EXISTS'));
   assert.is(c.tasks('/once').length, 1);
+  await c.stop();
+});
+
+test('instances: 1e9 launches only what the agent offers; the rest waits and the scheduler stays responsive', async () => {
+  const c = cluster({ load: async () => [], save: async () => undefined }, { cpus: 2, mem: 4096 });
+  await c.start();
+  await c.addApp(parseAppDefinition({ id: '/greedy', cmd: 'exec sleep 30', instances: 1_000_000_000, cpus: 0.5, mem: 32 }));
+  // Let launches happen: each waits for the previous one to leave staging.
+  // Each launch waits for the previous task to leave staging (real process start), then the next tick (fake clock) launches again.
+  const clock = clocks.get(c)!;
+  for (let i = 0; i < 400 && c.tasks('/greedy').filter((t) => t.state === 'TASK_RUNNING').length < 4; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    await clock.advance(200);
+  }
+  for (let i = 0; i < 20; i++) await clock.advance(200); // many more ticks: nothing more may launch
+  assert.is(c.tasks('/greedy').length, 4, '2 cpus / 0.5 = 4 tasks');
+  const other = await c.addApp(parseAppDefinition({ id: '/small', cmd: 'exec sleep 30', cpus: 1, mem: 32 }));
+  assert.ok(other.deployment.id, 'the API still answers');
+  assert.is(c.tasks('/small').length, 0, 'no cpu left: /small waits');
   await c.stop();
 });
 

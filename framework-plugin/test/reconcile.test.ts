@@ -11,6 +11,7 @@ const app = (over: Partial<AppState> = {}): AppState => ({
   nextLaunchAt: 0,
   deploymentOpen: false,
   stopping: false,
+  fits: true,
   ...over,
 });
 let n = 0;
@@ -41,6 +42,11 @@ test('the backoff grows by backoffFactor and stops at maxLaunchDelaySeconds', ()
 
 test('a blocked app (denied secret) is never launched again, however much time passes', () => {
   for (const now of [0, 60_000, 86_400_000]) assert.equal(kinds(reconcile(app({ blocked: true }), [], now)), []);
+});
+
+test('a task that does not fit what the agent has left waits: no launch until it fits', () => {
+  assert.equal(kinds(reconcile(app({ instances: 1_000_000_000, fits: false }), [task(), task()], 0)), ['reset-failures']);
+  assert.equal(kinds(reconcile(app({ instances: 1_000_000_000, fits: true }), [task(), task()], 0)), ['reset-failures', 'launch']);
 });
 
 test('a stopping cluster launches nothing', () => {

@@ -1,5 +1,6 @@
 import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
 import { randomUUID } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SipError } from '../../core/errors/SipError.js';
@@ -33,7 +34,17 @@ export interface LocalClusterInit {
   tickMs?: number;
   /** Runs DOCKER apps. Default: the `docker` CLI ({@link createDockerEngine}). */
   docker?: DockerEngine;
+  /**
+   * What the local agent offers, as a Mesos agent advertises its resources:
+   * a task launches only when its app's `cpus` and `mem` fit what running
+   * tasks leave. Default: 4 × this machine's cores (at least 8; one machine
+   * stands in for an agent, so CPU is overcommitted) and its memory.
+   */
+  resources?: { cpus: number; mem: number };
 }
+
+/** Host ports a task of `app` takes. */
+const portCount = (app: ValidatedApp): number => Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0);
 
 /** The Marathon-like scheduler of the local cluster. */
 export interface LocalCluster {
@@ -83,7 +94,23 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   const now = (): Date => clock.now();
   const events = init.events ?? createEventBus(now);
   const entries = new Map<string, Entry>();
-  const ports = createPortAllocator(init.portRange ?? { from: 31000, to: 32000 });
+  const portRange = init.portRange ?? { from: 31000, to: 32000 };
+  const ports = createPortAllocator(portRange);
+  const offered = init.resources ?? { cpus: Math.max(8, cpus().length * 4), mem: Math.floor(totalmem() / 1024 / 1024) };
+  /** Whether one more task of `app` fits what the agent has left. */
+  const fits = (app: ValidatedApp): boolean => {
+    let usedCpus = 0;
+    let usedMem = 0;
+    let usedPorts = 0;
+    for (const e of entries.values()) {
+      for (const t of e.tasks.values()) {
+        usedCpus += e.app.cpus;
+        usedMem += e.app.mem;
+        usedPorts += t.view().ports.length || portCount(e.app);
+      }
+    }
+    return usedCpus + app.cpus <= offered.cpus + 1e-9 && usedMem + app.mem <= offered.mem && usedPorts + portCount(app) <= portRange.to - portRange.from + 1;
+  };
   const store = init.appStore ?? createFileAppStore(join(init.stateDir, 'marathon', 'apps.json'));
   const slaveId = `sip-local-agent-${randomUUID().slice(0, 8)}`;
   let timer: Timer | undefined;
@@ -168,6 +195,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       nextLaunchAt: e.nextLaunchAt,
       deploymentOpen: e.deployment !== undefined,
       stopping,
+      fits: fits(e.app),
     };
     for (const action of reconcile(state, observed, clock.now().getTime())) apply(e, action);
   };

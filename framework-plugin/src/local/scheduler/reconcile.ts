@@ -16,6 +16,8 @@ export interface AppState {
   readonly deploymentOpen: boolean;
   /** The whole cluster is stopping: launch nothing. */
   readonly stopping: boolean;
+  /** One more task of this app fits what the agent has left (cpus, mem, ports); otherwise it waits, as in Marathon's queue. */
+  readonly fits: boolean;
 }
 
 /** One task as the scheduler observes it. */
@@ -44,7 +46,7 @@ const live = (t: ObservedTask): boolean => t.status === 'TASK_STAGING' || t.stat
  * repeats the step; kills of a task already being killed are harmless).
  *
  * - one launch at a time (a task still staging blocks the next), never while
- *   blocked, stopping or backing off;
+ *   blocked, stopping, backing off or when the agent has no room left;
  * - scale down kills the youngest;
  * - a new version replaces old tasks only as new ones turn healthy;
  * - the deployment succeeds when exactly `instances` tasks of the version are healthy and no old one is left;
@@ -63,7 +65,7 @@ export function reconcile(app: AppState, tasks: readonly ObservedTask[], now: nu
   const healthy = current.filter((t) => t.healthy);
   if (healthy.length > 0) actions.push({ kind: 'reset-failures' });
   const staging = current.some((t) => t.status === 'TASK_STAGING');
-  if (!app.blocked && !app.stopping && !staging && current.length < app.instances && now >= app.nextLaunchAt) actions.push({ kind: 'launch' });
+  if (!app.blocked && !app.stopping && !staging && app.fits && current.length < app.instances && now >= app.nextLaunchAt) actions.push({ kind: 'launch' });
   if (current.length > app.instances) {
     const youngest = [...current].sort((a, b) => b.stagedAt.localeCompare(a.stagedAt));
     for (const t of youngest.slice(0, current.length - app.instances)) actions.push({ kind: 'kill', taskId: t.id, reason: 'scaled down' });
