@@ -8,3 +8,4 @@ export { serve, type Served } from './serve.js';
 export { readBody, BodyTooLargeError } from './readBody.js';
 export { acsTokenCheck } from './acsToken.js';
 export { decodePath } from './decodePath.js';
+export { sendRequest, type HttpAnswer, type HttpRequestInit } from './httpRequest.js';

@@ -1,4 +1,4 @@
-import axios, { type AxiosInstance } from 'axios';
+import { sendRequest } from '../net/httpRequest.js';
 import { codeForStatus } from '../core/errors/catalogue.js';
 import { SecretErrorCode, SecretStoreError } from '../core/secrets/errors.js';
 import { canonicalSecretFolder, canonicalSecretPath } from '../core/secrets/secretPath.js';
@@ -28,27 +28,24 @@ const encodePath = (path: string): string => path.split('/').map(encodeURICompon
  * exists, 401/403 → unauthorized, 413 → too large).
  */
 export function createDcosSecretsClient(init: DcosSecretsClientInit): SecretStore {
-  const http: AxiosInstance = axios.create({
-    baseURL: `${init.url.replace(/\/+$/, '')}/secrets/v1/secret/${encodeURIComponent(init.store ?? 'default')}/`,
-    timeout: init.timeoutMs ?? 10_000,
-    headers: { Authorization: `token=${init.token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-    validateStatus: () => true,
-    maxBodyLength: Infinity,
-    maxContentLength: 8 * 1024 * 1024,
-  });
+  const base = `${init.url.replace(/\/+$/, '')}/secrets/v1/secret/${encodeURIComponent(init.store ?? 'default')}/`;
+  const headers = { authorization: `token=${init.token}`, 'content-type': 'application/json', accept: 'application/json' };
+  const timeoutMs = init.timeoutMs ?? 10_000;
 
   const call = async (method: 'get' | 'put' | 'patch' | 'delete', path: string, what: string, data?: unknown, params?: Record<string, string>) => {
     let res;
     try {
-      res = await http.request({ method, url: encodePath(path), data, params });
+      const query = params ? `?${new URLSearchParams(params).toString()}` : '';
+      const body = data === undefined ? undefined : JSON.stringify(data);
+      res = await sendRequest(`${base}${encodePath(path)}${query}`, { method: method.toUpperCase(), headers, timeoutMs, ...(body !== undefined ? { body } : {}) });
     } catch (err) {
       throw new SecretStoreError(SecretErrorCode.unavailable, `secrets API at ${init.url} is unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`, {
         cause: err,
       });
     }
-    if (res.status < 300) return res.data as unknown;
+    if (res.status < 300) return res.json;
     const code = codeForStatus(res.status, ANSWERS, SecretErrorCode.unavailable);
-    const detail = typeof (res.data as { message?: unknown })?.message === 'string' ? `: ${(res.data as { message: string }).message}` : '';
+    const detail = typeof (res.json as { message?: unknown } | undefined)?.message === 'string' ? `: ${(res.json as { message: string }).message}` : '';
     throw new SecretStoreError(code, `${what} failed with HTTP ${res.status}${detail}`);
   };
 

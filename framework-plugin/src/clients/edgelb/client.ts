@@ -1,4 +1,4 @@
-import axios, { type AxiosInstance } from 'axios';
+import { sendRequest } from '../../net/httpRequest.js';
 import { codeForStatus } from '../../core/errors/catalogue.js';
 import { SipError } from '../../core/errors/SipError.js';
 import type { PoolProblem, PoolStatus, V2Pool } from './types.js';
@@ -41,23 +41,21 @@ export interface EdgeLbClient {
   poolStatus(name: string): Promise<PoolStatus>;
 }
 
-/** An {@link EdgeLbClient} on axios; non-2xx answers become {@link EdgeLbApiError}. */
+/** An {@link EdgeLbClient} on Node's own HTTP; non-2xx answers become {@link EdgeLbApiError}. */
 export function createEdgeLbClient(init: EdgeLbClientInit): EdgeLbClient {
-  const http: AxiosInstance = axios.create({
-    baseURL: init.url.replace(/\/+$/, ''),
-    timeout: init.timeoutMs ?? 15_000,
-    headers: { Authorization: `token=${init.token}`, Accept: 'application/json' },
-    validateStatus: () => true,
-  });
+  const base = init.url.replace(/\/+$/, '');
+  const timeoutMs = init.timeoutMs ?? 15_000;
   const call = async <T>(method: 'get' | 'post' | 'put' | 'delete', url: string, what: string, data?: unknown, text = false): Promise<T> => {
     let res;
     try {
-      res = await http.request({ method, url, data, ...(text ? { responseType: 'text' as const } : {}) });
+      const body = data === undefined ? undefined : JSON.stringify(data);
+      const headers = { authorization: `token=${init.token}`, accept: text ? 'text/plain' : 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
+      res = await sendRequest(`${base}${url}`, { method: method.toUpperCase(), headers, timeoutMs, ...(body !== undefined ? { body } : {}) });
     } catch (err) {
       throw new SipError('SIP_EDGELB_UNREACHABLE', `${what}: Edge-LB at ${init.url} is unreachable (${(err as { code?: string }).code ?? (err as Error).message})`, { expose: true });
     }
-    if (res.status >= 300) throw new EdgeLbApiError(res.status, typeof res.data === 'object' ? res.data : undefined, what);
-    return res.data as T;
+    if (res.status >= 300) throw new EdgeLbApiError(res.status, typeof res.json === 'object' && res.json !== null ? (res.json as { message?: string; problems?: PoolProblem[] }) : undefined, what);
+    return (text ? res.text : res.json) as T;
   };
   const pool = (name: string): string => `/v2/pools/${encodeURIComponent(name)}`;
   return {

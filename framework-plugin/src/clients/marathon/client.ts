@@ -1,4 +1,4 @@
-import axios, { type AxiosInstance } from 'axios';
+import { sendRequest } from '../../net/httpRequest.js';
 import { codeForStatus } from '../../core/errors/catalogue.js';
 import { SipError } from '../../core/errors/SipError.js';
 import type { MarathonErrorBody } from '../../core/marathon/validationError.js';
@@ -43,33 +43,23 @@ export interface MarathonClient {
 
 const appPath = (id: string): string => `/v2/apps/${id.replace(/^\/+/, '')}`;
 
-/** An axios client for Marathon's REST API (local cluster or DC/OS). */
+/** A client for Marathon's REST API (local cluster or DC/OS), on Node's own HTTP. */
 export function createMarathonClient(init: MarathonClientInit): MarathonClient {
   const base = init.url.replace(/\/+$/, '');
-  const http: AxiosInstance = axios.create({
-    baseURL: base,
-    timeout: init.timeoutMs ?? 15_000,
-    headers: { 'Content-Type': 'application/json', ...(init.token ? { Authorization: `token=${init.token}` } : {}) },
-    validateStatus: () => true,
-    transformResponse: (d: string) => {
-      try {
-        return d ? JSON.parse(d) : undefined;
-      } catch {
-        return d;
-      }
-    },
-  });
+  const headers = { 'content-type': 'application/json', accept: 'application/json', ...(init.token ? { authorization: `token=${init.token}` } : {}) };
+  const timeoutMs = init.timeoutMs ?? 15_000;
   const call = async <T>(method: string, path: string, what: string, data?: unknown): Promise<T> => {
     let res;
     try {
-      res = await http.request({ method, url: path, data: typeof data === 'string' ? data : data === undefined ? undefined : JSON.stringify(data) });
+      const body = typeof data === 'string' ? data : data === undefined ? undefined : JSON.stringify(data);
+      res = await sendRequest(`${base}${path}`, { method, headers, timeoutMs, ...(body !== undefined ? { body } : {}) });
     } catch (err) {
       throw new SipError('SIP_MARATHON_UNREACHABLE', `Marathon at ${base} is unreachable (${(err as { code?: string }).code ?? (err as Error).message}); is the cluster up? (sip cluster up)`, {
         expose: true,
       });
     }
-    if (res.status >= 300) throw new MarathonApiError(res.status, typeof res.data === 'object' ? (res.data as MarathonErrorBody) : undefined, what);
-    return res.data as T;
+    if (res.status >= 300) throw new MarathonApiError(res.status, typeof res.json === 'object' && res.json !== null ? (res.json as MarathonErrorBody) : undefined, what);
+    return res.json as T;
   };
   return {
     url: base,
@@ -83,7 +73,7 @@ export function createMarathonClient(init: MarathonClientInit): MarathonClient {
     tasks: async (id) => (await call<{ tasks: Array<Record<string, any>> }>('GET', id ? `${appPath(id)}/tasks` : '/v2/tasks', 'listing tasks')).tasks,
     ping: async () => {
       try {
-        return (await http.get('/ping')).status === 200;
+        return (await sendRequest(`${base}/ping`, { headers, timeoutMs })).status === 200;
       } catch {
         return false;
       }
