@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -105,21 +105,26 @@ export async function buildBaseImage(): Promise<string> {
   }
 }
 
-/** binapp and all its dependencies as one ES module for Node (no node_modules in the image): the same bundle step as `npm run build`. */
-async function bundle(outDir: string): Promise<Buffer> {
-  const out = join(outDir, 'binapp.mjs');
+/**
+ * binapp and all its dependencies bundled for Node into `<ctx>/app/` (no
+ * node_modules in the image): the same bundle step as `npm run build`.
+ * @returns the bundle's files, for the image's content hash.
+ */
+async function bundle(ctx: string): Promise<Buffer> {
+  const out = join(ctx, 'app');
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, [join(BINAPP, 'scripts/bundle.mjs'), out], { stdio: ['ignore', 'inherit', 'inherit'] });
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`bundling binapp failed (exit ${code})`))));
   });
-  return readFile(out);
+  const files = (await readdir(out, { recursive: true, withFileTypes: true })).filter((f) => f.isFile()).map((f) => join(f.parentPath ?? f.path, f.name)).sort();
+  return Buffer.concat(await Promise.all(files.map(async (f) => Buffer.concat([Buffer.from(`${f.slice(out.length)}\0`), await readFile(f)]))));
 }
 
 /**
  * Builds binapp's image with no registry: the local base image
  * ({@link buildBaseImage}), then `binapp/Dockerfile` on top with binapp
- * bundled into one file. Tagged `<hash of bundle, Dockerfile and base>` and
+ * bundled (an entry and its chunks). Tagged `<hash of bundle, Dockerfile and base>` and
  * `latest`; when that tag exists nothing is built.
  * @throws DockerUnavailableError when no engine answers.
  */

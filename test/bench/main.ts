@@ -99,7 +99,7 @@ try {
     await new Upload({
       client: stack.adminS3,
       params: { Bucket: stack.bucket, Key: `bench/direct-${round}`, Body: body(SIZE) },
-      partSize: 8 * MiB,
+      partSize: 5 * MiB, // binapp's defaults (BINAPP_PART_MIB, BINAPP_PARTS_IN_FLIGHT): the same work both ways
       queueSize: 2,
     }).done();
     direct.push(SIZE / MiB / (Number(process.hrtime.bigint() - t) / 1e9));

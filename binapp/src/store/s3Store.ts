@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import type { BinStore, StoredBin } from './BinStore.js';
@@ -10,10 +10,19 @@ export interface S3StoreInit {
   bucket: string;
   /** Key prefix without slashes; `ping` lists under it (the role may list nothing else). */
   prefix: string;
-  /** Multipart part size in bytes. Default 8 MiB (S3's minimum is 5 MiB). */
+  /** Multipart part size in bytes. Default 5 MiB, S3's minimum (less memory per upload). */
   partSize?: number;
   /** Parts uploaded in parallel. Default 2: memory stays near partSize × (queueSize + 1). */
   queueSize?: number;
+}
+
+/**
+ * An S3 store with its own client from the AWS SDK's default chain (no key:
+ * AWS_CONFIG_FILE's role); `destroy` closes the client's sockets.
+ */
+export function openS3Store(init: Omit<S3StoreInit, 'client'>): { store: BinStore; destroy(): void } {
+  const client = new S3Client({ maxAttempts: 3 });
+  return { store: createS3Store({ ...init, client }), destroy: () => client.destroy() };
 }
 
 /**
@@ -45,7 +54,7 @@ export function createS3Store(init: S3StoreInit): BinStore {
       const upload = new Upload({
         client,
         params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType },
-        partSize: init.partSize ?? 8 * 1024 * 1024,
+        partSize: init.partSize ?? 5 * 1024 * 1024,
         queueSize: init.queueSize ?? 2,
         leavePartsOnError: false,
       });
