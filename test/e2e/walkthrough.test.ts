@@ -25,6 +25,7 @@ let env: NodeJS.ProcessEnv = {};
 let info: Record<string, string> & { pid: number; enforcesIam: boolean };
 let events: ChildProcess | undefined;
 let eventText = '';
+let token = '';
 const outputs: string[] = [];
 
 async function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
@@ -90,7 +91,9 @@ e2e('sip cluster up prints its endpoints; every Marathon event of the run is rec
   assert.is(up.code, 0, up.err);
   assert.match(up.out, new RegExp(`edgelb\\s+http://127\\.0\\.0\\.1:${env.SIP_LB_PORT}`));
   info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
-  events = spawn('curl', ['-sN', '-H', 'Accept: text/event-stream', `${info.marathonUrl}/v2/events`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // The Marathon API asks for the cluster's ACS token, as DC/OS in strict mode does.
+  token = readFileSync(join(state, 'acs-token'), 'utf8').trim();
+  events = spawn('curl', ['-sN', '-H', 'Accept: text/event-stream', '-H', `Authorization: token=${token}`, `${info.marathonUrl}/v2/events`], { stdio: ['ignore', 'pipe', 'ignore'] });
   events.stdout!.on('data', (d: Buffer) => (eventText += d));
   await waitFor(async () => eventText.includes('event_stream_attached'), { what: 'the event stream attached', timeoutMs: 10_000, intervalMs: 50 });
 });
@@ -146,7 +149,7 @@ e2e('no external id in GET /v2/apps/instance-profile-app, the events, the logs, 
   const externalId = /^\s*external_id\s*=\s*(\S+)\s*$/m.exec(secret.out)?.[1] ?? '';
   outputs.splice(outputs.indexOf(secret.out), 1); // the one output that must show it
   assert.ok(externalId.length >= 16, 'the secret holds an external id');
-  const app = await curl([`${info.marathonUrl}/v2/apps/instance-profile-app?embed=apps.tasks`]);
+  const app = await curl(['-H', `Authorization: token=${token}`, `${info.marathonUrl}/v2/apps/instance-profile-app?embed=apps.tasks`]);
   assert.match(app.out, '"secrets":{"awsConfig":{"source":"instance-profile-app/aws-config"}}');
   assert.match(eventText, 'event: deployment_success', 'events were recorded');
   const logs = filesUnder(state).filter((f) => /\.log$|\/stdout$|\/stderr$|haproxy\.cfg$/.test(f));

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { runProcess, type Ran } from '../src/fixtures/process.js';
 // The local cluster driven only through the `sip` command, as a user would.
 
 const SIP = fileURLToPath(new URL('../../framework-plugin/bin/sip.mjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const state = mkdtempSync(join(tmpdir(), 'sip-cli-state-'));
 const WEB = JSON.stringify({
   id: '/web',
@@ -197,6 +198,21 @@ cli('bad state dir and ports in use are clear errors', async () => {
   assert.match(lbBusy.err, new RegExp(`haproxy cannot bind 127.0.0.1:${port}: the port is in use`));
   blocker.close();
   rmSync(other, { recursive: true, force: true });
+});
+
+cli('npx sip … -v VALUE: a warning on stderr, and the value in no npm log file', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'sip-npm-home-'));
+  const MARK = `npm-log-probe-${Date.now()}`;
+  const ran = await runProcess('npx', ['--no-install', 'sip', 'security', 'secrets', 'create', '/probe/value', '-v', MARK, '--store-dir', join(home, 'store')], {
+    cwd: ROOT,
+    env: { ...process.env, HOME: home, npm_config_cache: join(home, '.npm') },
+  });
+  assert.is(ran.code, 0, ran.err);
+  assert.match(ran.err, 'visible in the process list and your shell history');
+  const files = (dir: string): string[] =>
+    existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)])) : [];
+  const holding = files(home).filter((f) => !f.includes('/store/') && readFileSync(f).includes(MARK));
+  assert.equal(holding, [], 'files holding the value');
 });
 
 cli.run();

@@ -13,14 +13,14 @@ import { startTestCluster, type TestCluster } from '../src/fixtures/testCluster.
 // The local cluster driven over its Marathon API, with the real binapp, the
 // real resolver and the emulator behind it.
 
-const ctx = {} as { stack: Stack; stateDir: string; lbPort: number } & Pick<TestCluster, 'cluster' | 'api' | 'events' | 'edgelb'>;
+const ctx = {} as { stack: Stack; stateDir: string; lbPort: number } & Pick<TestCluster, 'cluster' | 'api' | 'events' | 'edgelb' | 'token'>;
 let tc: TestCluster;
 
 const logger = createLogger({ name: 'cluster-test', level: 'error' });
 
 async function startCluster(): Promise<void> {
   tc = await startTestCluster({ stack: ctx.stack, stateDir: ctx.stateDir, logger, ...(ctx.lbPort ? { lbPort: ctx.lbPort } : {}) });
-  Object.assign(ctx, { cluster: tc.cluster, api: tc.api, events: tc.events, edgelb: tc.edgelb, lbPort: tc.lbPort });
+  Object.assign(ctx, { cluster: tc.cluster, api: tc.api, events: tc.events, edgelb: tc.edgelb, lbPort: tc.lbPort, token: tc.token });
 }
 
 const api = (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => tc.call(method, path, body);
@@ -231,7 +231,7 @@ cluster('/ping, /v2/info, /v2/deployments, and ?event_type= filtering', async ()
   const ping = await fetch(`${ctx.api.url}/ping`);
   assert.is(await ping.text(), 'pong');
   assert.is((await api('GET', '/v2/info')).json.name, 'marathon');
-  const filtered = await subscribeEvents(`${ctx.api.url}/v2/events?event_type=deployment_info`);
+  const filtered = await subscribeEvents(`${ctx.api.url}/v2/events?event_type=deployment_info`, { authorization: `token=${ctx.token}` });
   const added = await api('POST', '/v2/apps', { id: '/briefly', cmd: 'exec sleep 30' });
   const deployments = (await api('GET', '/v2/deployments')).json as Array<{ id: string; affectedApps: string[] }>;
   assert.ok(deployments.some((d) => d.id === added.json.deployments[0].id && d.affectedApps[0] === '/briefly'));
@@ -241,7 +241,23 @@ cluster('/ping, /v2/info, /v2/deployments, and ?event_type= filtering', async ()
   await filtered.waitFor((e) => e.eventType === 'deployment_info' && JSON.stringify(e).includes('StopApplication'), 5000, 'the delete’s deployment_info');
   filtered.close();
   assert.equal([...new Set(filtered.events.map((e) => e.eventType))], ['event_stream_attached', 'deployment_info']);
-  assert.is((await fetch(`${ctx.api.url}/v2/events`)).status, 405);
+  assert.is((await fetch(`${ctx.api.url}/v2/events`, { headers: { authorization: `token=${ctx.token}` } })).status, 405);
+});
+
+cluster('the Marathon API asks for the ACS token on every route but /ping; without it nothing is read or changed', async () => {
+  const anon = (method: string, path: string, body?: unknown, authorization?: string) =>
+    fetch(`${ctx.api.url}${path}`, { method, headers: authorization ? { authorization } : {}, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  for (const [method, path] of [['GET', '/v2/apps'], ['GET', '/v2/apps/instance-profile-app'], ['GET', '/v2/tasks'], ['GET', '/v2/deployments'], ['GET', '/v2/info'], ['DELETE', '/v2/apps/instance-profile-app'], ['GET', '/v2/events']] as const) {
+    for (const auth of [undefined, 'token=wrong', `Bearer ${ctx.token}`]) {
+      const res = await anon(method, path, undefined, auth);
+      assert.is(res.status, 401, `${method} ${path} with ${auth ? 'a wrong header' : 'no header'}`);
+      assert.is(res.headers.get('www-authenticate'), 'acsjwt');
+    }
+  }
+  assert.is((await anon('POST', '/v2/apps', { id: '/intruder', cmd: 'exec sleep 30' })).status, 401);
+  assert.is((await api('GET', '/v2/apps/intruder')).status, 404, 'nothing was created');
+  assert.is((await api('GET', '/v2/apps/instance-profile-app')).status, 200, 'the app is still there');
+  assert.is((await fetch(`${ctx.api.url}/ping`)).status, 200, '/ping stays open');
 });
 
 cluster('scaling instances up and down through PUT', async () => {

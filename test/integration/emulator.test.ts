@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { CreateRoleCommand, IAMClient, ListUsersCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -166,6 +166,22 @@ check('agent credentials are cached, then refreshed before they expire', async (
   const b = await source();
   assert.is.not(b.accessKeyId, a.accessKeyId);
   assert.ok((b.expiration?.getTime() ?? 0) > (a.expiration?.getTime() ?? 0));
+});
+
+emu('the admin API answers only the cluster: no data dump, no switching IAM enforcement off for anyone else', async () => {
+  const dump = await fetch(`${ctx.em.endpoint}/moto-api/data.json`);
+  assert.is(dump.status, 403);
+  const text = await dump.text();
+  assert.not.match(text, 'sts:ExternalId', 'trust policies were shown');
+  for (const path of ['/moto-api/reset-auth', '/moto-api/reset']) {
+    const res = await fetch(`${ctx.em.endpoint}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '0' });
+    assert.is(res.status, 403, path);
+  }
+  // Enforcement is still on: a made-up key is refused.
+  const err = await sts({ accessKeyId: 'AKIAFAKEFAKEFAKEFAKE', secretAccessKey: 'x'.repeat(40) })
+    .send(new GetCallerIdentityCommand({}))
+    .then(() => undefined, (e: Error) => e);
+  assert.ok(err, 'an unknown key was accepted: enforcement was switched off');
 });
 
 emu.run();

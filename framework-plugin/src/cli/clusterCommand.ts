@@ -37,11 +37,11 @@ const alive = (pid: number): boolean => {
 };
 
 async function health(info: ClusterInfo, token: string): Promise<Record<string, string>> {
-  const check = async (fn: () => Promise<Response>): Promise<string> => {
+  const check = async (fn: () => Promise<Response>, answers = (res: Response): boolean => res.ok): Promise<string> => {
     try {
       const res = await fn();
       await res.body?.cancel();
-      return res.ok ? 'healthy' : `unhealthy (HTTP ${res.status})`;
+      return answers(res) ? 'healthy' : `unhealthy (HTTP ${res.status})`;
     } catch {
       return 'unreachable';
     }
@@ -51,7 +51,8 @@ async function health(info: ClusterInfo, token: string): Promise<Record<string, 
     daemon: alive(info.pid) ? `running (pid ${info.pid})` : 'not running',
     marathon: await check(() => fetch(`${info.marathonUrl}/ping`, { signal: t(3000) })),
     secrets: await check(() => fetch(`${info.secretsUrl}/secrets/v1/secret/default/?list=true`, { headers: { authorization: `token=${token}` }, signal: t(3000) })),
-    'aws-emulator': await check(() => fetch(`${info.awsEndpoint}/moto-api/data.json`, { signal: t(3000) })),
+    // The emulator's admin API is locked (403) to all but the cluster daemon: any answer below 500 means it serves.
+    'aws-emulator': await check(() => fetch(`${info.awsEndpoint}/moto-api/data.json`, { signal: t(3000) }), (res) => res.status < 500),
     edgelb: await check(() => fetch(`${info.edgelbStatsUrl}/_haproxy_health_check`, { signal: t(3000) })),
     'instance-metadata': await check(() =>
       fetch(`${info.imdsEndpoint}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' }, signal: t(3000) }),

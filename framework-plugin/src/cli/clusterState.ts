@@ -14,6 +14,16 @@ export function stateDirOf(option: string | undefined, env: Readonly<Record<stri
   return option ?? env.SIP_STATE_DIR ?? DEFAULT_STATE_DIR;
 }
 
+/**
+ * The ACS token for the cluster's APIs: `--token`, else `$SIP_ACS_TOKEN`,
+ * else the local cluster's own (`<state>/acs-token`, readable by its
+ * operator only), else none.
+ */
+export async function acsTokenOf(option: string | undefined, env: Readonly<Record<string, string | undefined>>, stateDir: string): Promise<string | undefined> {
+  const token = option ?? env.SIP_ACS_TOKEN ?? (await readFile(join(stateDir, 'acs-token'), 'utf8').catch(() => '')).trim();
+  return token || undefined;
+}
+
 /** Reads `<state>/cluster.json`, or undefined when no cluster was started there. */
 export async function readClusterInfo(stateDir: string): Promise<ClusterInfo | undefined> {
   try {

@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SipError } from '../core/errors/SipError.js';
 import { createEdgeLbClient, EdgeLbApiError } from '../clients/edgelb/client.js';
-import { readClusterInfo, stateDirOf } from './clusterState.js';
+import { acsTokenOf, readClusterInfo, stateDirOf } from './clusterState.js';
 import { ExitCode, readAll, UsageError, type CliIo } from './io.js';
 
 /** Usage of `sip edgelb`. */
@@ -66,7 +64,7 @@ export async function edgelbCommand(argv: string[], io: CliIo): Promise<number> 
   const stateDir = stateDirOf(values['state-dir'], io.env);
   const url = values['edgelb-url'] ?? io.env.SIP_EDGELB_URL ?? (await readClusterInfo(stateDir))?.edgelbApiUrl;
   if (!url) throw new SipError('SIP_EDGELB_UNREACHABLE', 'no Edge-LB to talk to: start the local cluster (sip cluster up) or pass --edgelb-url', { expose: true });
-  const token = values.token ?? io.env.SIP_ACS_TOKEN ?? (await readFile(join(stateDir, 'acs-token'), 'utf8').catch(() => '')).trim();
+  const token = await acsTokenOf(values.token, io.env, stateDir);
   if (!token) throw new UsageError('no ACS token: pass --token or set $SIP_ACS_TOKEN');
   const client = createEdgeLbClient({ url, token });
   const out = (s: string): void => void io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { SipError } from '../core/errors/SipError.js';
 import { createMarathonClient, type MarathonClient } from '../clients/marathon/client.js';
 import { subscribe, type StreamEvent } from '../clients/marathon/eventStream.js';
-import { readClusterInfo, stateDirOf } from './clusterState.js';
+import { acsTokenOf, readClusterInfo, stateDirOf } from './clusterState.js';
 import { ExitCode, readAll, UsageError, type CliIo } from './io.js';
 
 /** Usage of `sip marathon`. */
@@ -24,7 +24,7 @@ options:
   --timeout SECONDS      give up waiting after this long (default 300)
   --json                 machine-readable output
   --marathon-url URL     Marathon to talk to (default: the local cluster's, or $SIP_MARATHON_URL)
-  --token TOKEN          DC/OS ACS token (default: $SIP_ACS_TOKEN)
+  --token TOKEN          DC/OS ACS token (default: $SIP_ACS_TOKEN, else the local cluster's)
   --state-dir DIR        local cluster state (default: $SIP_STATE_DIR, else .state)
 
 exit codes: 0 done, 1 failed, 2 usage, 3 invalid definition, 4 conflict (exists), 5 not found, 6 deployment failed`;
@@ -120,7 +120,7 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
 
   const url = values['marathon-url'] ?? io.env.SIP_MARATHON_URL ?? (await readClusterInfo(stateDir))?.marathonUrl;
   if (!url) throw new SipError('SIP_MARATHON_UNREACHABLE', `no Marathon to talk to: start the local cluster (sip cluster up) or pass --marathon-url`, { expose: true });
-  const token = values.token ?? io.env.SIP_ACS_TOKEN;
+  const token = await acsTokenOf(values.token, io.env, stateDir);
   const client: MarathonClient = createMarathonClient({ url, ...(token ? { token } : {}) });
   const withWait = async <T extends { deploymentId?: string; deployments?: Array<{ id: string }> }>(appId: string, action: () => Promise<T>): Promise<T> => {
     const events = values.wait ? await subscribe(url, { ...(token ? { token } : {}) }) : undefined;

@@ -17,7 +17,7 @@ export const SECRETS_USAGE = `usage: sip security secrets <create|get|list|updat
   delete PATH                                          remove a secret
 
 options:
-  -v, --value VALUE      the value (beware: visible in your shell history)
+  -v, --value VALUE      the value (beware: visible in the process list and your shell history; prefer stdin)
   -f, --file FILE        read the value from FILE
       --json             machine-readable output
       --store-dir DIR    local encrypted store (default: $SIP_STATE_DIR/secrets, else .state/secrets)
@@ -39,7 +39,11 @@ function storeFrom(values: { 'store-dir'?: string; 'secrets-url'?: string; token
 
 async function valueFrom(values: { value?: string; file?: string }, io: CliIo): Promise<string> {
   if (values.value !== undefined && values.file !== undefined) throw new UsageError('give the value with -v or -f, not both');
-  if (values.value !== undefined) return values.value;
+  if (values.value !== undefined) {
+    // dcos takes -v too, so it stays; but a secret there is in every process listing and the shell history.
+    io.stderr.write('sip: warning: a value given with -v is visible in the process list and your shell history; pipe it on stdin or use -f FILE instead\n');
+    return values.value;
+  }
   if (values.file !== undefined) {
     try {
       return await io.readFile(values.file);

@@ -176,7 +176,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     cleanups.push(() => edgelb.stop());
     const edgelbApi = await startEdgeLbApi({ edgelb, token, logger });
     cleanups.push(() => edgelbApi.stop());
-    const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) => startMarathonServer({ cluster, logger, ...(port ? { port } : {}) }));
+    const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) => startMarathonServer({ cluster, token, logger, ...(port ? { port } : {}) }));
     cleanups.push(() => marathon.stop());
 
     const info: LocalClusterInfo = {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isSipError, SipError } from '../../core/errors/SipError.js';
@@ -65,7 +66,11 @@ export async function startMotoServer(init: MotoServerInit): Promise<MotoServer>
 async function launch(init: MotoServerInit & { host: string; port: number }): Promise<MotoServer> {
   const python = init.python ?? 'python3';
   const endpoint = `http://${init.host}:${init.port}`;
-  const env = { ...process.env };
+  // moto's admin API (data dump with every trust policy, reset-auth) answers
+  // only requests with this token: the cluster's, never a task's.
+  const adminToken = randomBytes(24).toString('base64url');
+  const admin = { 'x-sip-emulator-admin': adminToken };
+  const env: NodeJS.ProcessEnv = { ...process.env, SIP_MOTO_ADMIN_TOKEN: adminToken };
   // Enforcement is switched on explicitly after bootstrap, see enforceIam().
   delete env.INITIAL_NO_AUTH_ACTION_COUNT;
   const child = spawn(python, [LAUNCHER, '-H', init.host, '-p', String(init.port)], {
@@ -112,7 +117,7 @@ async function launch(init: MotoServerInit & { host: string; port: number }): Pr
   try {
     await waitFor(
       async () => {
-        const res = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${endpoint}/moto-api/data.json`, { headers: admin, signal: AbortSignal.timeout(1000) });
         await res.body?.cancel();
         return res.ok;
       },
@@ -133,7 +138,7 @@ async function launch(init: MotoServerInit & { host: string; port: number }): Pr
     async enforceIam() {
       const res = await fetch(`${endpoint}/moto-api/reset-auth`, {
         method: 'POST',
-        headers: { 'content-type': 'text/plain' },
+        headers: { 'content-type': 'text/plain', ...admin },
         body: '0',
         signal: AbortSignal.timeout(5000),
       });

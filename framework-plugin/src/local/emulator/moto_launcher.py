@@ -23,11 +23,19 @@ external id (see shared/docs/ENVIRONMENT.md):
    ``--data-binary``) is parsed as an HTML form and stored **empty**. S3 never
    parses object bodies; the web framework is told not to for S3 requests.
 
+5. moto's admin API (``/moto-api/...``: the data dump with every trust
+   policy and its external id, ``reset-auth`` that switches IAM enforcement
+   off) answers any caller. When ``SIP_MOTO_ADMIN_TOKEN`` is set, it answers
+   only requests carrying that token in ``X-Sip-Emulator-Admin`` (the
+   cluster); everyone else gets 403. The AWS APIs themselves are unchanged.
+
 The fixes patch ``IAMPolicyStatement`` and ``IAMRequestBase`` before
 ``moto.server.main`` runs; every other behaviour is stock moto. Arguments are
 passed through unchanged.
 """
 
+import hmac
+import os
 import re
 import sys
 from urllib.parse import parse_qsl, quote
@@ -36,6 +44,7 @@ from flask import current_app
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from moto.iam import access_control
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.iam.policy_conditions import TrustRelationShipConditions
 from moto.server import main
 
@@ -121,11 +130,25 @@ def _want_form_data_parsed(self) -> bool:
     return _original_want_form.fget(self)
 
 
+_ADMIN_TOKEN = os.environ.pop("SIP_MOTO_ADMIN_TOKEN", "")
+_original_dispatch = DomainDispatcherApplication.__call__
+
+
+def _guarded_dispatch(self, environ, start_response):
+    if _ADMIN_TOKEN and environ.get("PATH_INFO", "").startswith("/moto-api"):
+        given = environ.get("HTTP_X_SIP_EMULATOR_ADMIN", "")
+        if not hmac.compare_digest(given.encode(), _ADMIN_TOKEN.encode()):
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"the emulator's admin API answers only the cluster\n"]
+    return _original_dispatch(self, environ, start_response)
+
+
+DomainDispatcherApplication.__call__ = _guarded_dispatch
 WerkzeugRequest.want_form_data_parsed = property(_want_form_data_parsed)
 access_control.IAMRequestBase.__init__ = _request_init
 access_control.IAMPolicyStatement._check_principal = _check_principal
 access_control.IAMPolicyStatement._check_conditions = _check_conditions
 
 if __name__ == "__main__":
-    print("sip-moto: fixes applied (missing ExternalId, role-ARN principal, query signing, form-typed S3 bodies)", file=sys.stderr, flush=True)
+    print("sip-moto: fixes applied (missing ExternalId, role-ARN principal, query signing, form-typed S3 bodies, admin API locked)" if _ADMIN_TOKEN else "sip-moto: fixes applied (missing ExternalId, role-ARN principal, query signing, form-typed S3 bodies)", file=sys.stderr, flush=True)
     main(sys.argv[1:])

@@ -1,3 +1,4 @@
+import { acsTokenCheck } from '../../net/acsToken.js';
 import { readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
 import Koa, { type Context } from 'koa';
@@ -31,6 +32,11 @@ export interface MarathonBackend {
 /** Dependencies of {@link createMarathonApi}. */
 export interface MarathonApiDeps {
   cluster: MarathonBackend;
+  /**
+   * The ACS token every request but `GET /ping` must carry as
+   * `Authorization: token=<token>`, as on a DC/OS cluster in strict mode.
+   */
+  token: string;
   logger: Logger;
   /** Reported by `/v2/info`. */
   frameworkId?: string;
@@ -42,7 +48,9 @@ const MAX_BODY = 1024 * 1024;
  * A Marathon-compatible REST API over the local cluster: `/v2/apps`
  * (POST, GET, PUT, DELETE, `/tasks`, `/restart`), `/v2/deployments`,
  * `/v2/info`, `/ping`, and `/v2/events` as Server-Sent Events. Shapes and
- * status codes follow Marathon's (422 validation details, 409, 404).
+ * status codes follow Marathon's (422 validation details, 409, 404). Every
+ * route but `/ping` needs the ACS token (401 and an `acsjwt` challenge
+ * otherwise), as Admin Router enforces on DC/OS in strict mode.
  */
 export function createMarathonApi(deps: MarathonApiDeps): Koa {
   const app = new Koa();
@@ -61,6 +69,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     }
   });
 
+  const authorized = acsTokenCheck(deps.token);
   app.use(async (ctx) => {
     const path = ctx.path.replace(/\/+$/, '') || '/';
     const method = ctx.method;
@@ -68,6 +77,10 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       ctx.type = 'text/plain';
       ctx.body = 'pong';
       return;
+    }
+    if (!authorized(ctx.get('authorization'))) {
+      ctx.set('WWW-Authenticate', 'acsjwt');
+      throw new SipError('SIP_UNAUTHORIZED', 'a valid "Authorization: token=<ACS token>" header is required');
     }
     if (path === '/v2/info' && method === 'GET') {
       ctx.body = {
