@@ -25,7 +25,7 @@ const noDocker: DockerEngine = {
 
 const clocks = new WeakMap<object, ReturnType<typeof createFakeClock>>();
 
-function cluster(store: AppStore, resources?: { cpus: number; mem: number }) {
+function cluster(store: AppStore, resources?: { cpus: number; mem: number }, isolation: { enabled: false; reason: string; insecure: boolean } = { enabled: false, reason: 'a unit test', insecure: true }) {
   const dir = mkdtempSync(join(tmpdir(), 'sip-sched-'));
   const clock = createFakeClock();
   const c = createLocalCluster({
@@ -36,6 +36,7 @@ function cluster(store: AppStore, resources?: { cpus: number; mem: number }) {
     clock,
     appStore: store,
     docker: noDocker,
+    isolation,
     ...(resources ? { resources } : {}),
   });
   clocks.set(c, clock);
@@ -98,6 +99,23 @@ test('instances: 1e9 launches only what the agent offers; the rest waits and the
   const other = await c.addApp(parseAppDefinition({ id: '/small', cmd: 'exec sleep 30', cpus: 1, mem: 32 }));
   assert.ok(other.deployment.id, 'the API still answers');
   assert.is(c.tasks('/small').length, 0, 'no cpu left: /small waits');
+  await c.stop();
+});
+
+test('where tasks cannot be isolated, an app with secrets is refused before anything is fetched, with the reason', async () => {
+  const c = cluster({ load: async () => [], save: async () => undefined }, undefined, { enabled: false, reason: 'the cluster is not running as root', insecure: false });
+  await c.start();
+  await c.addApp(parseAppDefinition({ id: '/team/app', cmd: 'exec sleep 30', env: { S: { secret: 's' } }, secrets: { s: { source: 'team/app/s' } } }));
+  const clock = clocks.get(c)!;
+  let failure: string | undefined;
+  for (let i = 0; i < 100 && !failure; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    await clock.advance(200);
+    failure = c.getApp('/team/app')?.lastTaskFailure?.message;
+  }
+  assert.match(failure ?? '', 'this cluster cannot isolate tasks (the cluster is not running as root); apps with secrets are refused unless it is started with --insecure-shared-identity');
+  await c.addApp(parseAppDefinition({ id: '/plain', cmd: 'exec sleep 30' }));
+  assert.is(c.tasks('/plain').length, 1, 'apps without secrets still run');
   await c.stop();
 });
 

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -39,7 +40,8 @@ const cluster = suite('local cluster');
 
 cluster.before(async () => {
   ctx.stack = await startStack();
-  ctx.stateDir = join(ctx.stack.workDir, 'cluster');
+  // Its own state dir, not under the stack's private work dir: tasks run as their own users and must reach their sandboxes.
+  ctx.stateDir = mkdtempSync(join(tmpdir(), 'sip-cluster-'));
   await startCluster();
   await createLocalStore({ dir: join(ctx.stateDir, 'secrets') }).create('/instance-profile-app/aws-config', ctx.stack.awsConfig);
 });

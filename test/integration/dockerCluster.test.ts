@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
@@ -19,6 +20,7 @@ import { startTestCluster, type TestCluster } from '../src/fixtures/testCluster.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ID = '/instance-profile-app';
+const clusterDir = mkdtempSync(join(tmpdir(), 'sip-docker-cluster-'));
 const logger = createLogger({ name: 'docker-cluster-test', level: 'error' });
 const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const containersOf = (appId: string): string[] => docker('ps', '-aq', '--filter', `label=sip.app=${appId}`).split('\n').filter(Boolean);
@@ -31,7 +33,7 @@ const dockerApps = suite('DOCKER apps in the local cluster');
 dockerApps.before(async () => {
   await buildBinappImage();
   stack = await startStack();
-  const stateDir = join(stack.workDir, 'cluster');
+  const stateDir = clusterDir;
   tc = await startTestCluster({ stack, stateDir, logger });
   await createLocalStore({ dir: join(stateDir, 'secrets') }).create('/instance-profile-app/aws-config', stack.awsConfig);
   def = JSON.parse(readFileSync(join(ROOT, 'marathon/binapp-docker.json'), 'utf8'));
@@ -60,7 +62,11 @@ dockerApps('marathon/binapp-docker.json becomes healthy and serves POST /bin beh
   assert.is(containersOf(ID).length, 1);
   const info = JSON.parse(docker('inspect', containersOf(ID)[0]!))[0];
   assert.is(info.HostConfig.NetworkMode, 'host');
-  assert.is(info.Config.User, IMAGE_USER);
+  // Never root: the app's own user when the cluster isolates tasks (it owns the sandbox and the secret), else the image's.
+  const hostSecret = join(clusterDir, 'sandboxes', task.id, 'aws-config');
+  const owner = statSync(hostSecret);
+  assert.is(info.Config.User, owner.uid === 0 ? IMAGE_USER : `${owner.uid}:${owner.gid}`);
+  assert.ok(!/^0(:|$)/.test(info.Config.User), 'the container does not run as root');
   assert.is(info.Config.Labels['sip.task'], task.id);
   const secret = info.Mounts.find((m: { Destination: string }) => m.Destination === '/mnt/mesos/sandbox/aws-config');
   assert.is(secret?.RW, false, 'the secret file is mounted read-only');
@@ -87,7 +93,7 @@ dockerApps('removing the app leaves no container and no secret file', async () =
   const removed = await tc.call('DELETE', `/v2/apps${ID}`);
   await tc.events.waitFor((e) => e.eventType === 'deployment_success' && e.id === removed.json.deploymentId, 30_000, 'the stop deployment');
   await waitFor(async () => containersOf(ID).length === 0, { what: 'no container', timeoutMs: 10_000, intervalMs: 200 });
-  const files = execFileSync('find', [join(stack.workDir, 'cluster', 'sandboxes'), '-name', 'aws-config'], { encoding: 'utf8' }).trim();
+  const files = execFileSync('find', [join(clusterDir, 'sandboxes'), '-name', 'aws-config'], { encoding: 'utf8' }).trim();
   assert.is(files, '');
 });
 
@@ -100,7 +106,7 @@ dockerApps('an image that is not on the agent fails with the reason; no containe
 });
 
 dockerApps('without a Docker engine: DOCKER apps fail with the fix, process apps are unaffected', async () => {
-  const stateDir = join(stack.workDir, 'no-engine');
+  const stateDir = mkdtempSync(join(tmpdir(), 'sip-no-engine-'));
   const other = await startTestCluster({ stack, stateDir, logger, docker: createDockerEngine('/nonexistent/docker') });
   try {
     assert.is((await other.call('POST', '/v2/apps', { ...def, id: '/d/app' })).status, 201);

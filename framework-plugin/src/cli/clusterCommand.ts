@@ -22,6 +22,10 @@ options:
   --marathon-port PORT   Marathon API port (default: a free one)
   --secrets-port PORT    secrets API port (default: a free one)
   --lb-port PORT         EdgeLB (HAProxy) HTTP port, the local public agent LB (default 10080)
+  --insecure-shared-identity
+                         run apps with secrets even where tasks cannot get their own users
+                         (not root, or the checkout unreachable for others): any task could read
+                         any other's secrets ($SIP_INSECURE_SHARED_IDENTITY=1 does the same)
   --json                 machine-readable output`;
 
 const SIP = fileURLToPath(new URL('../../bin/sip.mjs', import.meta.url));
@@ -60,6 +64,14 @@ async function health(info: ClusterInfo, token: string): Promise<Record<string, 
   };
 }
 
+/** How tasks are kept apart, in one line. */
+function isolationLine(info: ClusterInfo): string {
+  const iso = info.isolation;
+  if (!iso) return 'unknown (cluster started by an older sip)';
+  if (iso.enabled) return `on: one user per app, sandboxes 0700, state dir closed${info.unreachableForTasks?.length ? `; not on tasks' PATH (others cannot enter): ${info.unreachableForTasks.join(', ')}` : ''}`;
+  return `OFF: ${iso.reason}; ${iso.insecure ? 'apps with secrets run anyway (--insecure-shared-identity): tasks can read each other\'s secrets' : 'apps with secrets are refused (start with --insecure-shared-identity to accept tasks sharing one identity)'}`;
+}
+
 function printInfo(info: ClusterInfo, io: CliIo): void {
   io.stdout.write(
     [
@@ -68,6 +80,7 @@ function printInfo(info: ClusterInfo, io: CliIo): void {
       `aws emulator       ${info.awsEndpoint}`,
       `instance metadata  ${info.imdsEndpoint}  (agent role ${info.agentRoleArn})`,
       `edgelb             ${info.edgelbUrl}  (stats ${info.edgelbStatsUrl}/haproxy?stats)`,
+      `isolation          ${isolationLine(info)}`,
       '',
     ].join('\n'),
   );
@@ -84,6 +97,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       'marathon-port': { type: 'string' },
       'secrets-port': { type: 'string' },
       'lb-port': { type: 'string' },
+      'insecure-shared-identity': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -115,6 +129,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
         ...(marathonPort ? { marathonPort } : {}),
         ...(secretsPort ? { secretsPort } : {}),
         ...(lbPort ? { lbPort } : {}),
+        insecureSharedIdentity: values['insecure-shared-identity'] === true || io.env.SIP_INSECURE_SHARED_IDENTITY === '1',
       });
       logger.info({ ...handle.info }, 'local cluster up');
       await new Promise<void>((resolve) => {
@@ -139,7 +154,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       } catch (err) {
         throw new SipError('SIP_STATE_DIR_INVALID', `cannot write ${logFile} (${(err as NodeJS.ErrnoException).code}); pass --state-dir DIR`, { expose: true });
       }
-      const args = [SIP, 'cluster', 'run', '--state-dir', stateDir, ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []), ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : []), ...(values['lb-port'] ? ['--lb-port', values['lb-port']] : [])];
+      const args = [SIP, 'cluster', 'run', '--state-dir', stateDir, ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []), ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : []), ...(values['lb-port'] ? ['--lb-port', values['lb-port']] : []), ...(values['insecure-shared-identity'] ? ['--insecure-shared-identity'] : [])];
       const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...io.env } as NodeJS.ProcessEnv });
       closeSync(out);
       let exited: number | null | undefined;

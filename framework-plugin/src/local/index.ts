@@ -5,3 +5,4 @@
  * @packageDocumentation
  */
 export { runLocalCluster, awsAgentEnv, type LocalClusterInfo, type RunLocalClusterInit, type RunningLocalCluster } from './stack.js';
+export { isolateTasks, lockStateDir, type TaskIsolation } from './taskIsolation.js';

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rm, writeFile, access } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Isolation } from './launcher/isolation.js';
+import { isolateTasks, lockStateDir } from './taskIsolation.js';
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { Logger } from 'pino';
 import type { Emulator } from './emulator/startEmulator.js';
@@ -26,6 +28,12 @@ export interface RunLocalClusterInit {
   secretsPort?: number;
   /** EdgeLB's HTTP port (the local "public agent load balancer"). Default 10080. */
   lbPort?: number;
+  /**
+   * Run apps with secrets even where tasks cannot be isolated from each
+   * other (not root, or the checkout unreachable for other users): every
+   * task then shares one identity and could read the others' secrets.
+   */
+  insecureSharedIdentity?: boolean;
 }
 
 /** What a running local cluster offers (also written to `<state>/cluster.json`). */
@@ -48,6 +56,10 @@ export interface LocalClusterInfo {
   edgelbStatsUrl: string;
   /** Edge-LB's Pool API (ACS token required), as Admin Router serves it: `…/service/edgelb`. */
   edgelbApiUrl: string;
+  /** Whether tasks run under their own users, and if not why. */
+  isolation: Isolation;
+  /** PATH entries tasks cannot enter (left out of their PATH). */
+  unreachableForTasks: string[];
 }
 
 /** A running local cluster. */
@@ -159,14 +171,13 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     const secrets: SecretsServer = await listen('secrets API', init.secretsPort, (port) => startSecretsServer({ store, token, logger, ...(port ? { port } : {}) }));
     cleanups.push(() => secrets.stop());
 
+    const { isolation, agentEnv, dropped } = await isolateTasks({ stateDir, agentEnv: init.agentEnv, insecure: init.insecureSharedIdentity === true, logger });
     const cluster = createLocalCluster({
       stateDir,
       store,
       logger,
-      agentEnv: {
-        ...init.agentEnv,
-        ...awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint }),
-      },
+      isolation,
+      agentEnv: { ...agentEnv, ...awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint }) },
     });
     await cluster.start();
     cleanups.push(() => cluster.stop());
@@ -194,8 +205,11 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       edgelbUrl: `http://127.0.0.1:${lbPort}`,
       edgelbStatsUrl: `http://127.0.0.1:${statsPort}`,
       edgelbApiUrl: `${edgelbApi.url}${EDGELB_BASE_PATH}`,
+      isolation,
+      unreachableForTasks: dropped,
     };
-    await writeFile(join(stateDir, 'cluster.json'), JSON.stringify(info, null, 2));
+    await writeFile(join(stateDir, 'cluster.json'), JSON.stringify(info, null, 2), { mode: 0o600 });
+    await lockStateDir(stateDir); // what the parts created while starting is closed too
     return { info, cluster, stop };
   } catch (err) {
     await stop();

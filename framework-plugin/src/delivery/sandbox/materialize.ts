@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, realpath, rename, rmdir, unlink } from 'node:fs/promises';
+import { chown, mkdir, open, realpath, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { SipError } from '../../core/errors/SipError.js';
 import { isSandboxPath } from '../../core/marathon/appDefinition.js';
@@ -22,10 +22,12 @@ const inside = (root: string, p: string): boolean => p === root || p.startsWith(
  *
  * All or nothing: on any failure everything written so far is removed.
  * Paths that are absolute, climb out with `..`, or resolve outside the
- * sandbox through a symlink are refused.
+ * sandbox through a symlink are refused. With `owner`, files and the
+ * directories created for them belong to the task's user (0400 for it
+ * alone), as Mesos hands a sandbox to the task's user.
  * @throws SipError `SIP_MATERIALIZE_FAILED` naming the container path, never the value.
  */
-export async function materialize(plan: MountPlan, sandbox: string): Promise<Materialized> {
+export async function materialize(plan: MountPlan, sandbox: string, owner?: { uid: number; gid: number }): Promise<Materialized> {
   const root = await realpath(sandbox);
   const written: string[] = [];
   const createdDirs: string[] = [];
@@ -52,6 +54,7 @@ export async function materialize(plan: MountPlan, sandbox: string): Promise<Mat
         try {
           await mkdir(current, { mode: 0o700 });
           createdDirs.push(current);
+          if (owner) await chown(current, owner.uid, owner.gid);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         }
@@ -62,6 +65,7 @@ export async function materialize(plan: MountPlan, sandbox: string): Promise<Mat
       const tmp = join(realParent, `.sip-${randomBytes(6).toString('hex')}`);
       const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o400);
       try {
+        if (owner) await fh.chown(owner.uid, owner.gid);
         await fh.writeFile(file.bytes);
         await fh.sync();
       } finally {

@@ -8,12 +8,19 @@ export interface AutoPoolOptions {
   bindAddress?: string;
   /** Where a frontend asking for port 80 (the default HTTP port) binds locally, e.g. 10080. */
   httpPort: number;
+  /**
+   * Hosts already routed, and to which app (from the previous render): an
+   * app keeps its hosts while it lives and claims them, whatever its id.
+   */
+  claims?: ReadonlyMap<string, string>;
 }
 
 /** The pools derived from the apps, and the apps whose labels are wrong. */
 export interface AutoPoolResult {
   readonly pools: Pool[];
   readonly errors: ReadonlyArray<{ appId: string; errors: LabelError[] }>;
+  /** Which app each `hostEq` host is routed to now; pass it to the next render. */
+  readonly claims: ReadonlyMap<string, string>;
 }
 
 const DEFAULT_GROUP = '__default__';
@@ -55,9 +62,12 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
   const bindAddress = options.bindAddress ?? '127.0.0.1';
   const errors: Array<{ appId: string; errors: LabelError[] }> = [];
   const pools = new Map<string, { frontends: Map<number, FrontendDraft>; backends: Map<string, PoolBackend> }>();
+  const parsedApps = [...apps]
+    .sort((a, b) => a.version.localeCompare(b.version) || a.id.localeCompare(b.id))
+    .map((app) => ({ app, parsed: parseTaskLabels(app.labels) }));
+  const claims = hostClaims(parsedApps, options.claims ?? new Map());
 
-  for (const app of [...apps].sort((a, b) => a.id.localeCompare(b.id))) {
-    const parsed = parseTaskLabels(app.labels);
+  for (const { app, parsed } of parsedApps) {
     if (!parsed.ok) {
       errors.push({ appId: app.id, errors: parsed.errors });
       continue;
@@ -88,6 +98,12 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
         continue;
       }
       const bindPort = requested === 80 ? options.httpPort : requested;
+      // A host another app is routed to stays that app's: a later claim is refused, never ordered first.
+      const taken = (g.frontend?.rules ?? []).map((r) => r.hostEq).find((h) => h !== undefined && claims.get(h) !== app.id);
+      if (taken) {
+        appErrors.push({ label: `edgelb.${group}.frontend.rules`, message: `host ${taken} is already routed to app ${claims.get(taken)}` });
+        continue;
+      }
       const endpoint = g.backend?.endpoint;
       let servers: PoolServer[];
       if (endpoint?.type === 'ADDRESS') {
@@ -120,6 +136,7 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
 
   return {
     errors,
+    claims,
     pools: [...pools].map(([name, p]) => ({
       name,
       frontends: [...p.frontends].sort(([a], [b]) => a - b).map(([port, f]): PoolFrontend => ({
@@ -133,6 +150,28 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
       backends: [...p.backends.values()],
     })),
   };
+}
+
+/**
+ * Who holds each `hostEq` host: previous holders keep theirs while they
+ * exist and still ask for it; a free host goes to the first app asking, in
+ * order of last change (an app deployed later cannot take a host).
+ */
+function hostClaims(apps: ReadonlyArray<{ app: AppView; parsed: ReturnType<typeof parseTaskLabels> }>, previous: ReadonlyMap<string, string>): Map<string, string> {
+  const wants = new Map<string, Set<string>>();
+  for (const { app, parsed } of apps) {
+    if (!parsed.ok || parsed.labels.expose !== 'true') continue;
+    const hosts = new Set<string>();
+    for (const [k, g] of Object.entries(parsed.labels)) {
+      if (k === 'expose' || k === 'template' || typeof g === 'string') continue;
+      for (const r of g.frontend?.rules ?? []) if (r.hostEq) hosts.add(r.hostEq);
+    }
+    wants.set(app.id, hosts);
+  }
+  const claims = new Map<string, string>();
+  for (const [host, appId] of previous) if (wants.get(appId)?.has(host)) claims.set(host, appId);
+  for (const [appId, hosts] of wants) for (const h of hosts) if (!claims.has(h)) claims.set(h, appId);
+  return claims;
 }
 
 function specificity(r: Rule): number {

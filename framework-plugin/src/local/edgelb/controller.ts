@@ -93,18 +93,20 @@ function merge(pools: Pool[]): Pool {
  * else keeps serving.
  */
 export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
-  await mkdir(init.workDir, { recursive: true });
+  await mkdir(init.workDir, { recursive: true, mode: 0o700 });
   const runtime = { statsSocket: join(init.workDir, 'stats.sock'), statsPort: init.statsPort };
   const registry = await openPoolRegistry({ dir: join(init.workDir, 'pools'), httpPort: init.httpPort, reservedPorts: [init.statsPort] });
-  let last: AutoPoolResult = { pools: [], errors: [] };
+  let last: AutoPoolResult = { pools: [], errors: [], claims: new Map() };
   let served: Pool[] = [];
   let lastConfig = '';
   let reloads = 0;
   const reported = new Map<string, string>();
+  let claims: ReadonlyMap<string, string> = new Map();
 
   const compute = (): string => {
     const apps = init.source.listApps(true);
-    last = autoPools(apps, { httpPort: init.httpPort });
+    last = autoPools(apps, { httpPort: init.httpPort, claims });
+    claims = last.claims;
     for (const e of last.errors) {
       const text = JSON.stringify(e.errors);
       if (reported.get(e.appId) === text) continue;

@@ -27,6 +27,8 @@ export interface DockerTaskSpec {
   readonly mounts: ReadonlyArray<{ source: string; target: string; readOnly: boolean }>;
   /** Marathon `cmd` (run with `/bin/sh -c`, as Mesos does) or `args` (appended to the image's entrypoint). */
   readonly command: { cmd: string } | { args: readonly string[] } | undefined;
+  /** Run as this numeric user instead of the image's (`docker run --user`). */
+  readonly user?: { uid: number; gid: number };
 }
 
 /** The Docker engine as the local cluster uses it. */
@@ -85,6 +87,7 @@ export function createDockerEngine(binary = 'docker'): DockerEngine {
       args.push('-v', `${spec.sandbox}:${CONTAINER_SANDBOX}`);
       for (const m of spec.mounts) args.push('-v', `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`);
       for (const k of Object.keys(spec.env)) args.push('-e', k); // value taken from our environment
+      if (spec.user) args.push('--user', `${spec.user.uid}:${spec.user.gid}`);
       if (spec.command && 'cmd' in spec.command) args.push('--entrypoint', '/bin/sh', spec.image, '-c', spec.command.cmd);
       else args.push(spec.image, ...(spec.command?.args ?? []));
 

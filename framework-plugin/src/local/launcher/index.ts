@@ -7,3 +7,5 @@ export { createDockerEngine, shareWithContainerUser, CONTAINER_SANDBOX, MANAGED_
 export { createPortAllocator, type PortAllocator } from './ports.js';
 export { probe, type ProbeResult, type ProbeTarget } from './healthCheck.js';
 export { startTaskProcess, type TaskCommand, type TaskExit, type TaskProcess } from './taskProcess.js';
+export { appIdentity, FIRST_APP_UID, type TaskUser } from './identity.js';
+export { detectIsolation, blockedAncestor, taskPath, type Isolation } from './isolation.js';

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, fchownSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TaskUser } from './identity.js';
 
 /** How a task process ended. */
 export interface TaskExit {
@@ -21,14 +22,19 @@ export type TaskCommand = { cmd: string } | { args: readonly string[] };
 
 /**
  * Starts a task as a process group in `sandbox`, stdout/stderr going to the
- * `stdout` and `stderr` files there (as on Mesos). The group is killed with
- * the cluster process if that dies.
+ * `stdout` and `stderr` files there (as on Mesos), as `user` when given (the
+ * files then belong to it). The group is killed with the cluster process if
+ * that dies.
  */
-export function startTaskProcess(command: TaskCommand, sandbox: string, env: Record<string, string>): TaskProcess {
-  const out = openSync(join(sandbox, 'stdout'), 'a');
-  const err = openSync(join(sandbox, 'stderr'), 'a');
+export function startTaskProcess(command: TaskCommand, sandbox: string, env: Record<string, string>, user?: TaskUser): TaskProcess {
+  const out = openSync(join(sandbox, 'stdout'), 'a', 0o600);
+  const err = openSync(join(sandbox, 'stderr'), 'a', 0o600);
+  if (user) {
+    fchownSync(out, user.uid, user.gid);
+    fchownSync(err, user.uid, user.gid);
+  }
   const [file, args] = 'cmd' in command ? ['/bin/sh', ['-c', command.cmd]] : [command.args[0] ?? 'true', command.args.slice(1)];
-  const child = spawn(file, args, { cwd: sandbox, env, stdio: ['ignore', out, err], detached: true });
+  const child = spawn(file, args, { cwd: sandbox, env, stdio: ['ignore', out, err], detached: true, ...(user ? { uid: user.uid, gid: user.gid } : {}) });
   closeSync(out);
   closeSync(err);
   const pid = child.pid ?? -1;

@@ -7,6 +7,8 @@ import { parseAppDefinition, type ValidatedApp } from '../../core/marathon/appDe
 export interface StoredApp {
   readonly app: ValidatedApp;
   readonly version: string;
+  /** The app's user id, kept so its tasks keep their identity across restarts. */
+  readonly uid?: number;
 }
 
 /** Where the scheduler keeps its apps across restarts. */
@@ -34,14 +36,14 @@ export function createFileAppStore(file: string): AppStore {
         throw new SipError('SIP_STATE_INVALID', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
       }
       try {
-        const saved = JSON.parse(text) as Array<{ app: unknown; version: unknown }>;
-        return saved.map((s) => ({ app: parseAppDefinition(s.app), version: String(s.version) }));
+        const saved = JSON.parse(text) as Array<{ app: unknown; version: unknown; uid?: unknown }>;
+        return saved.map((s) => ({ app: parseAppDefinition(s.app), version: String(s.version), ...(Number.isInteger(s.uid) ? { uid: s.uid as number } : {}) }));
       } catch (err) {
         throw new SipError('SIP_STATE_INVALID', `cannot read ${file}: ${(err as Error).message}`);
       }
     },
     async save(apps) {
-      await mkdir(dirname(file), { recursive: true });
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       const tmp = `${file}.tmp-${process.pid}`;
       await writeFile(tmp, JSON.stringify(apps, null, 2));
       await rename(tmp, file);

@@ -10,7 +10,9 @@ import type { SecretStore } from '../../core/secrets/SecretStore.js';
 import { createDeployment, planOf, type DeploymentAction } from './deployments.js';
 import { createEventBus, type EventBus } from '../../core/marathon/events.js';
 import type { AppView, Deployment, TaskFailure, TaskView } from '../../core/marathon/views.js';
-import { createFileAppStore, type AppStore } from './appStore.js';
+import { appIdentity, type TaskUser } from '../launcher/identity.js';
+import type { Isolation } from '../launcher/isolation.js';
+import { createFileAppStore, type AppStore, type StoredApp } from './appStore.js';
 import { every, systemClock, type Clock, type Timer } from './clock.js';
 import { backoffDelayMs, reconcile, type Action } from './reconcile.js';
 import { runTask, type TaskRunner } from './taskRunner.js';
@@ -28,6 +30,12 @@ export interface LocalClusterInit {
   events?: EventBus;
   /** Time for backoff, health checks and the reconcile tick. Default: the system clock. */
   clock?: Clock;
+  /**
+   * Whether tasks run under their own users (one per app, sandbox 0700,
+   * secrets 0400 theirs). When not, apps with secrets are refused unless
+   * `insecure` says the operator accepts tasks sharing one identity.
+   */
+  isolation: Isolation;
   /** Where apps are persisted. Default: `<stateDir>/marathon/apps.json`. */
   appStore?: AppStore;
   /** Reconcile interval, ms. Default 200. */
@@ -79,6 +87,8 @@ interface Entry {
   removed: boolean;
   deployment?: Deployment;
   lastTaskFailure?: TaskFailure;
+  /** The app's own user and group: every task of the app runs as it. */
+  user: TaskUser;
 }
 
 const taskIdFor = (appId: string): string => `${appId.slice(1).replace(/\//g, '_')}.instance-${randomUUID()}._app.1`;
@@ -124,8 +134,8 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
    * Saves the apps as they will be after a change, before the change is
    * applied: a failed save changes nothing and launches nothing.
    */
-  const saveWith = (change: { set: { app: ValidatedApp; version: string } } | { remove: string }): Promise<void> => {
-    const apps = [...entries.values()].filter((e) => !e.removed).map((e) => ({ app: e.app, version: e.version }));
+  const saveWith = (change: { set: StoredApp } | { remove: string }): Promise<void> => {
+    const apps = [...entries.values()].filter((e) => !e.removed).map((e) => ({ app: e.app, version: e.version, uid: e.user.uid }));
     const id = 'set' in change ? change.set.app.id : change.remove;
     const kept = apps.filter((a) => a.app.id !== id);
     return store.save('set' in change ? [...kept, change.set] : kept);
@@ -156,7 +166,8 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   };
 
   const launch = (e: Entry): void => {
-    const task = runTask(e.app, e.version, taskIdFor(e.app.id), {
+    const task = runTask(e.app, e.version, taskIdFor(e.app.id), e.user, {
+      isolation: init.isolation,
       docker,
       store: init.store,
       events,
@@ -237,13 +248,17 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     if (!e || e.removed) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`, { expose: true });
     return e;
   };
-  const newEntry = (app: ValidatedApp, version: string): Entry => ({ app, version, tasks: new Map(), failures: 0, nextLaunchAt: 0, removed: false });
+  /** A new entry with its own user: the persisted one when it is still free, else a fresh one no other app holds. */
+  const newEntry = (app: ValidatedApp, version: string, uid?: number): Entry => {
+    const taken = new Set([...entries.values()].filter((e) => e.app.id !== app.id && !e.removed).map((e) => e.user.uid));
+    return { app, version, tasks: new Map(), failures: 0, nextLaunchAt: 0, removed: false, user: appIdentity(app.id, taken, uid) };
+  };
   /** Adds an app: saved first; only a saved app gets tasks. */
   const add = async (app: ValidatedApp): Promise<{ app: AppView; deployment: Deployment }> => {
     const existing = entries.get(app.id);
     if (existing && !existing.removed) throw new SipError('SIP_APP_EXISTS', `An app with id [${app.id}] already exists.`, { expose: true });
     const e = newEntry(app, now().toISOString());
-    await saveWith({ set: { app, version: e.version } });
+    await saveWith({ set: { app, version: e.version, uid: e.user.uid } });
     entries.set(app.id, e);
     const deployment = startDeployment(e, 'StartApplication');
     step(e);
@@ -253,7 +268,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   return {
     events,
     async start() {
-      for (const s of await store.load()) entries.set(s.app.id, newEntry(s.app, s.version));
+      for (const s of await store.load()) entries.set(s.app.id, newEntry(s.app, s.version, s.uid));
       timer = every(clock, init.tickMs ?? 200, () => entries.forEach(step));
       entries.forEach(step);
     },
@@ -274,7 +289,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
         // Only `instances` changed: a scale, as in Marathon — running tasks stay.
         const scaleOnly = JSON.stringify({ ...existing.app, instances: 0 }) === JSON.stringify({ ...app, instances: 0 });
         const version = scaleOnly ? existing.version : now().toISOString();
-        await saveWith({ set: { app, version } });
+        await saveWith({ set: { app, version, uid: existing.user.uid } });
         existing.app = app;
         existing.version = version;
         existing.blocked = undefined;
@@ -299,7 +314,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       return serial(async () => {
         const e = entryOf(id);
         const version = now().toISOString();
-        await saveWith({ set: { app: e.app, version } });
+        await saveWith({ set: { app: e.app, version, uid: e.user.uid } });
         e.version = version;
         e.blocked = undefined;
         const d = startDeployment(e, 'RestartApplication');

@@ -1,8 +1,11 @@
 import { isRetryable } from '../../core/errors/catalogue.js';
-import { mkdir } from 'node:fs/promises';
+import { chown, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { probe } from '../launcher/healthCheck.js';
+import type { TaskUser } from '../launcher/identity.js';
+import type { Isolation } from '../launcher/isolation.js';
+import { secretRefs } from '../../core/resolver/refs.js';
 import type { Clock } from './clock.js';
 import { monitorHealth, type HealthMonitor } from './healthMonitor.js';
 import type { PortAllocator } from '../launcher/ports.js';
@@ -33,6 +36,8 @@ export interface TaskRunnerDeps {
   host: string;
   slaveId: string;
   clock: Clock;
+  /** Whether tasks run under their own users; when not, apps with secrets are refused unless the operator chose otherwise. */
+  isolation: Isolation;
 }
 
 /** How a task ended, for the cluster's bookkeeping. */
@@ -66,7 +71,8 @@ const iso = (d: Date): string => d.toISOString();
  * no process at all), materialise them in a fresh sandbox, spawn the command,
  * run its health checks, and clean the secrets away when it ends.
  */
-export function runTask(app: ValidatedApp, version: string, taskId: string, deps: TaskRunnerDeps): TaskRunner {
+export function runTask(app: ValidatedApp, version: string, taskId: string, user: TaskUser, deps: TaskRunnerDeps): TaskRunner {
+  const isolated = deps.isolation.enabled;
   const stagedAt = iso(deps.clock.now());
   let status: TaskStatus = 'TASK_STAGING';
   let startedAt: string | null = null;
@@ -164,6 +170,11 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
 
   const launch = async (): Promise<void> => {
     publishStatus();
+    if (!deps.isolation.enabled && !deps.isolation.insecure && secretRefs(app).length > 0) {
+      // Without isolation any task could read this one's secrets: refuse before anything is fetched.
+      const message = `this cluster cannot isolate tasks (${deps.isolation.reason}); apps with secrets are refused unless it is started with --insecure-shared-identity`;
+      return finish({ status: 'TASK_FAILED', message, failure: true, blocking: true });
+    }
     const docker = app.container?.type === 'DOCKER' ? await dockerReady() : undefined;
     if (typeof docker === 'string') return finish({ status: 'TASK_FAILED', message: docker, failure: true, blocking: true });
     let plan;
@@ -178,11 +189,13 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
     }
     if (killRequested) return finish({ status: 'TASK_KILLED', message: killRequested, failure: false, blocking: false });
     try {
-      await mkdir(sandbox, { recursive: true, mode: 0o750 });
+      // The sandbox belongs to the task's user alone (0700), as Mesos hands it over.
+      await mkdir(sandbox, { recursive: true, mode: 0o700 });
+      if (isolated) await chown(sandbox, user.uid, user.gid);
       ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
-      materialized = await materialize(plan, sandbox);
+      materialized = await materialize(plan, sandbox, isolated ? user : undefined);
       if (docker) {
-        await shareWithContainerUser(sandbox, materialized.files, docker.user);
+        if (!isolated) await shareWithContainerUser(sandbox, materialized.files, docker.user);
         // Inside the container: the sandbox at /mnt/mesos/sandbox, and of the
         // agent's environment only the AWS endpoints (never its PATH or HOME).
         const agentAws = Object.fromEntries(Object.entries(deps.agentEnv).filter(([k]) => k.startsWith('AWS_')));
@@ -195,11 +208,14 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, deps
           sandbox,
           mounts: materialized.files.map((f) => ({ source: f, target: join(CONTAINER_SANDBOX, relative(sandbox, f)), readOnly: true })),
           command: app.args !== undefined ? { args: app.args } : app.cmd !== undefined ? { cmd: app.cmd } : undefined,
+          // Isolated: the app's own user, never the image's (which may be root).
+          ...(isolated ? { user } : {}),
         });
       } else {
         env = taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, plan.env);
+        if (isolated) env.HOME = sandbox; // the agent's HOME is not the task user's
         const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
-        proc = startTaskProcess(command, sandbox, env);
+        proc = startTaskProcess(command, sandbox, env, isolated ? user : undefined);
       }
     } catch (err) {
       const message = `could not start: ${(err as Error).message}`;
