@@ -166,6 +166,50 @@ cli('down, then up again: the apps come back', async () => {
   assert.is(await get(poolPort).catch((err: Error) => (err.cause as { code?: string })?.code), 'ECONNREFUSED', 'its frontend no longer listens');
 });
 
+cli('kill -9 of the daemon: the next up stops what it left, removes old sandboxes, runs one HAProxy and brings /web back', async () => {
+  const info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8')) as { pid: number; edgelbUrl: string };
+  const before = (JSON.parse((await sip(['marathon', 'task', 'list', '/web', '--json'])).out) as Array<{ id: string }>)[0]!;
+  const recorded = JSON.parse(readFileSync(join(state, 'processes.json'), 'utf8')) as { processes: Array<{ what: string; pid: number }> };
+  const pidOf = (what: string): number => recorded.processes.find((p) => p.what === what)?.pid ?? -1;
+  const [taskPid, haproxyPid, motoPid] = [pidOf(`task ${before.id}`), pidOf('haproxy'), pidOf('aws emulator')];
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  process.kill(info.pid, 'SIGKILL');
+  await waitFor(async () => !alive(info.pid), { what: 'the daemon gone', timeoutMs: 5000, intervalMs: 50 });
+  assert.ok([taskPid, haproxyPid, motoPid].every((p) => p > 0 && alive(p)), 'the task, HAProxy and the emulator outlived the daemon (what this test is about)');
+
+  const up = await sip(['cluster', 'up']);
+  assert.is(up.code, 0, up.err);
+  assert.equal([taskPid, haproxyPid, motoPid].filter(alive), [], 'left-over processes still running');
+  assert.not.ok(existsSync(join(state, 'sandboxes', before.id)), 'the old sandbox (and its files) is gone');
+  await waitFor(
+    async () => {
+      const apps = JSON.parse((await sip(['marathon', 'app', 'list', '--json'])).out) as Array<{ id: string; tasksHealthy: number; tasksRunning: number }>;
+      const web = apps.find((a) => a.id === '/web');
+      return web?.tasksHealthy === 1 && web.tasksRunning === 1;
+    },
+    { what: '/web healthy again, once', timeoutMs: 30_000, intervalMs: 500 },
+  );
+  const haproxies = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0')[0]?.endsWith('haproxy') && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(state);
+      } catch {
+        return false;
+      }
+    });
+  assert.ok(haproxies.length >= 1 && haproxies.length <= 2, `HAProxy processes of this cluster: ${haproxies.length} (master and worker)`);
+  const master = JSON.parse(readFileSync(join(state, 'processes.json'), 'utf8')) as { processes: Array<{ what: string; pid: number }> };
+  assert.is(master.processes.filter((p) => p.what === 'haproxy').length, 1, 'one HAProxy recorded');
+});
+
 cli('app update (rolling, 2 instances), restart and remove, each followed with --wait', async () => {
   const update = await sip(['marathon', 'app', 'update', '/web', '-', '--wait'], WEB.replace('"id":"/web",', '"id":"/web","instances":2,'));
   assert.is(update.code, 0, update.err);

@@ -146,6 +146,20 @@ iso('labels: prototype pollution, a newline in a value and another app’s host 
   await ctx.tc.call('DELETE', '/v2/apps/hostile/labels');
 });
 
+iso('a malformed AWS config (a missing newline) is refused without its value in any answer, event or output', async () => {
+  const MARK = `Marker-External-Id-${Date.now()}`;
+  const config = `[default]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/app external_id = ${MARK}\ncredential_source = Ec2InstanceMetadata\n`;
+  await createLocalStore({ dir: join(ctx.tc.stateDir, 'secrets') }).create('leaky/aws-config', config);
+  const app = { id: '/leaky/app', cmd: 'exec sleep 30', secrets: { aws: { source: 'leaky/aws-config' } }, container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'aws' }] } };
+  const posted = await ctx.tc.call('POST', '/v2/apps', app);
+  assert.is(posted.status, 201);
+  const failed = await ctx.tc.events.waitFor((e) => e.eventType === 'deployment_failed' && JSON.stringify(e).includes('/leaky/app'), 15_000, 'the refusal');
+  assert.match(String(failed.reason), 'role_arn (line 3): is not an IAM role ARN');
+  const views = [JSON.stringify(posted.json), JSON.stringify((await ctx.tc.call('GET', '/v2/apps/leaky/app')).json), JSON.stringify((await ctx.tc.call('GET', '/v2/apps?embed=apps.tasks')).json)];
+  assertNoLeaks({ 'the API answers': views.join('\n'), 'the event stream': ctx.tc.events.raw() }, [{ kind: 'external id', value: MARK }]);
+  await ctx.tc.call('DELETE', '/v2/apps/leaky/app');
+});
+
 iso('the victim was reachable through EdgeLB the whole time, and its secret is still its alone', async () => {
   assert.equal(ctx.lbFailures, [], 'requests to the victim that failed during the attacks');
   if (notChecked('the victim’s secret file belongs to its own user')) return;

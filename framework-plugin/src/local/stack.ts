@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Isolation } from './launcher/isolation.js';
+import { clusterLabel, forgetProcesses, reapLeftovers, recordProcesses } from './crashRecovery.js';
 import { isolateTasks, lockStateDir } from './taskIsolation.js';
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { Logger } from 'pino';
@@ -150,10 +151,13 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       expose: true,
     });
   }
+  // A daemon killed with kill -9 left tasks, HAProxy, the emulator and secret files: clear them first.
+  await reapLeftovers(stateDir, logger);
   const cleanups: Array<() => Promise<void>> = [];
   const stop = async (): Promise<void> => {
     for (const c of cleanups.splice(0).reverse()) await c().catch((err: Error) => logger.error({ err: { message: err.message } }, 'stop failed'));
     await rm(join(stateDir, 'cluster.json'), { force: true });
+    await forgetProcesses(stateDir);
   };
   try {
     const emulator = await openEmulator({ logger, ...(init.python ? { python: init.python } : {}) });
@@ -177,6 +181,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       store,
       logger,
       isolation,
+      clusterLabel: clusterLabel(stateDir),
       agentEnv: { ...agentEnv, ...awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint }) },
     });
     await cluster.start();
@@ -208,6 +213,26 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       isolation,
       unreachableForTasks: dropped,
     };
+    // What runs now, kept current, so a kill -9 of this daemon leaves nothing the next start cannot find.
+    let recording: Promise<void> = Promise.resolve();
+    const record = (): void => {
+      const processes = [
+        ...cluster.processes().map((p) => ({ what: `task ${p.taskId}`, pid: p.pid, group: true })),
+        ...(edgelb.status().haproxyPid ? [{ what: 'haproxy', pid: edgelb.status().haproxyPid!, group: true }] : []),
+        ...(emulator.pid ? [{ what: 'aws emulator', pid: emulator.pid, group: true }] : []),
+      ];
+      recording = recording.then(() => recordProcesses(stateDir, processes)).catch((err: Error) => logger.error({ err: { message: err.message } }, 'recording processes failed'));
+    };
+    record();
+    const unsubscribe = cluster.events.subscribe((e) => {
+      if (e.eventType === 'status_update_event') record();
+    });
+    const tick = setInterval(record, 2000);
+    cleanups.push(async () => {
+      clearInterval(tick);
+      unsubscribe();
+      await recording;
+    });
     await writeFile(join(stateDir, 'cluster.json'), JSON.stringify(info, null, 2), { mode: 0o600 });
     await lockStateDir(stateDir); // what the parts created while starting is closed too
     return { info, cluster, stop };

@@ -107,7 +107,8 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
   };
 
   const launch = (): void => {
-    const c = spawn(binary, ['-W', '-S', `${masterSocket},mode,600`, '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group (master and workers): after a kill -9 of the daemon, the next start stops all of it at once.
+    const c = spawn(binary, ['-W', '-S', `${masterSocket},mode,600`, '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child = c;
     const keep = (d: Buffer): void => void (output = (output + d.toString()).slice(-4000));
     c.stdout?.on('data', keep);

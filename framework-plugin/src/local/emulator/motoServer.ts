@@ -76,6 +76,7 @@ async function launch(init: MotoServerInit & { host: string; port: number }): Pr
   const child = spawn(python, [LAUNCHER, '-H', init.host, '-p', String(init.port)], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group: a restart after a crash stops it whole
   });
   const killOnExit = (): void => {
     child.kill('SIGKILL');

@@ -32,6 +32,8 @@ export interface Emulator {
   readonly admin: EmulatorIdentity;
   /** Stand-in for the EC2 service; the agent role must trust its ARN. */
   readonly ec2Service: EmulatorIdentity;
+  /** The emulator's own process, when it runs as one here (for crash recovery). */
+  readonly pid?: number;
   /**
    * Starts an IMDSv2 endpoint handing out sessions of `agentRoleArn`, assumed
    * for real through the emulator's STS and refreshed before expiry. Stopped
@@ -55,7 +57,7 @@ export async function startEmulator(init: EmulatorInit): Promise<Emulator> {
     const ids = await bootstrapIdentities(moto.endpoint, region);
     await moto.enforceIam();
     init.logger.info({ component: 'emulator', endpoint: moto.endpoint }, 'IAM enforcement on');
-    return assembleEmulator({ endpoint: moto.endpoint, region, ...ids, logger: init.logger, stopBackend: () => moto.stop() });
+    return { ...assembleEmulator({ endpoint: moto.endpoint, region, ...ids, logger: init.logger, stopBackend: () => moto.stop() }), pid: moto.pid };
   } catch (err) {
     await moto.stop();
     throw err;

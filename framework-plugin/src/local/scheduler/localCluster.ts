@@ -42,6 +42,8 @@ export interface LocalClusterInit {
   tickMs?: number;
   /** Runs DOCKER apps. Default: the `docker` CLI ({@link createDockerEngine}). */
   docker?: DockerEngine;
+  /** Label value (`sip.cluster`) on this cluster's containers, so a restart after a crash finds exactly them. */
+  clusterLabel?: string;
   /**
    * What the local agent offers, as a Mesos agent advertises its resources:
    * a task launches only when its app's `cpus` and `mem` fit what running
@@ -75,6 +77,8 @@ export interface LocalCluster {
   deployments(): Deployment[];
   /** Registers a hook run before a task is signalled to stop (after TASK_KILLING). */
   onBeforeKill(hook: (task: TaskView) => Promise<void>): void;
+  /** The OS processes of live tasks (process-group leaders), for crash recovery. */
+  processes(): Array<{ taskId: string; pid: number }>;
 }
 
 interface Entry {
@@ -179,6 +183,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       host: '127.0.0.1',
       slaveId,
       clock,
+      ...(init.clusterLabel ? { clusterLabel: init.clusterLabel } : {}),
     });
     e.tasks.set(task.id, task);
     void task.ended.then((end) => {
@@ -334,6 +339,9 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     },
     deployments() {
       return [...entries.values()].flatMap((e) => (e.deployment ? [e.deployment] : []));
+    },
+    processes() {
+      return [...entries.values()].flatMap((e) => [...e.tasks.values()].flatMap((t) => (t.pid() ? [{ taskId: t.id, pid: t.pid()! }] : [])));
     },
     onBeforeKill(hook) {
       beforeKillHooks.push(hook);

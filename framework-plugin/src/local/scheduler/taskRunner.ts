@@ -38,6 +38,8 @@ export interface TaskRunnerDeps {
   clock: Clock;
   /** Whether tasks run under their own users; when not, apps with secrets are refused unless the operator chose otherwise. */
   isolation: Isolation;
+  /** `sip.cluster` label of the containers this cluster starts. */
+  clusterLabel?: string;
 }
 
 /** How a task ended, for the cluster's bookkeeping. */
@@ -203,7 +205,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
         proc = deps.docker.start({
           name: `sip-${taskId}`.replace(/[^A-Za-z0-9_.-]/g, '_'),
           image: docker.image,
-          labels: { 'sip.task': taskId, 'sip.app': app.id },
+          labels: { 'sip.task': taskId, 'sip.app': app.id, ...(deps.clusterLabel ? { 'sip.cluster': deps.clusterLabel } : {}) },
           env,
           sandbox,
           mounts: materialized.files.map((f) => ({ source: f, target: join(CONTAINER_SANDBOX, relative(sandbox, f)), readOnly: true })),
