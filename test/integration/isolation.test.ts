@@ -146,6 +146,21 @@ iso('labels: prototype pollution, a newline in a value and another app’s host 
   await ctx.tc.call('DELETE', '/v2/apps/hostile/labels');
 });
 
+iso('an app whose part HAProxy refuses is left out with the reason; apps deployed afterwards are still routed', async () => {
+  // A regular expression JavaScript accepts and HAProxy's PCRE refuses (\k without a name).
+  const bad = { id: '/hostile/pcre', cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1', portDefinitions: [{ port: 0 }], labels: { 'edgelb.expose': 'true', 'edgelb.p.frontend.rules': 'hostEq:pcre.example.com|pathReg:^/a\\k' } };
+  assert.is((await ctx.tc.call('POST', '/v2/apps', bad)).status, 201);
+  await waitFor(async () => ctx.tc.edgelb.status().errors.some((e) => e.appId === '/hostile/pcre'), { what: 'the app reported', timeoutMs: 20_000, intervalMs: 200 });
+  const reason = ctx.tc.edgelb.status().errors.find((e) => e.appId === '/hostile/pcre')?.errors[0]?.message ?? '';
+  assert.match(reason, 'HAProxy refuses this app');
+  const late = { id: '/late/app', cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1', portDefinitions: [{ port: 0 }], labels: { 'edgelb.expose': 'true', 'edgelb.l.frontend.rules': 'hostEq:late.example.com' } };
+  assert.is((await ctx.tc.call('POST', '/v2/apps', late)).status, 201);
+  await waitFor(async () => (await viaHost(ctx.tc.lbPort, 'GET', '/', 'late.example.com')).status === 200, { what: 'the app deployed afterwards routed', timeoutMs: 30_000, intervalMs: 300 });
+  assert.is((await viaHost(ctx.tc.lbPort, 'GET', '/ping', HOST)).status, 200);
+  await ctx.tc.call('DELETE', '/v2/apps/hostile/pcre');
+  await ctx.tc.call('DELETE', '/v2/apps/late/app');
+});
+
 iso('a malformed AWS config (a missing newline) is refused without its value in any answer, event or output', async () => {
   const MARK = `Marker-External-Id-${Date.now()}`;
   const config = `[default]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/app external_id = ${MARK}\ncredential_source = Ec2InstanceMetadata\n`;

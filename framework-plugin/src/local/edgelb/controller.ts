@@ -1,14 +1,14 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventBus } from '../../core/marathon/events.js';
 import type { AppView, TaskView } from '../../core/marathon/views.js';
-import { SipError } from '../../core/errors/SipError.js';
+import { isSipError, SipError } from '../../core/errors/SipError.js';
 import type { PoolStatus, V2Pool } from '../../clients/edgelb/types.js';
 import { autoPools, type AutoPoolResult } from './autopool.js';
 import { explicitPool } from './explicitPool.js';
 import { renderHaproxyConfig } from './haproxyConfig.js';
-import { haproxyCommand, startHaproxy, type Haproxy } from './haproxyProcess.js';
+import { checkHaproxyConfig, haproxyCommand, startHaproxy, type Haproxy } from './haproxyProcess.js';
 import type { Pool, PoolFrontend } from './pool.js';
 import { openPoolRegistry, type PoolRegistry } from './poolRegistry.js';
 
@@ -102,11 +102,16 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
   let reloads = 0;
   const reported = new Map<string, string>();
   let claims: ReadonlyMap<string, string> = new Map();
+  /** Apps whose own part HAProxy refused, at the version refused: left out until they change. */
+  const excluded = new Map<string, { version: string; reason: string }>();
 
   const compute = (): string => {
-    const apps = init.source.listApps(true);
-    last = autoPools(apps, { httpPort: init.httpPort, claims });
-    claims = last.claims;
+    const all = init.source.listApps(true);
+    for (const [id, x] of excluded) if (!all.some((a) => a.id === id && a.version === x.version)) excluded.delete(id);
+    const apps = all.filter((a) => !excluded.has(a.id));
+    const auto = autoPools(apps, { httpPort: init.httpPort, claims });
+    claims = auto.claims;
+    last = { ...auto, errors: [...auto.errors, ...[...excluded].map(([appId, x]) => ({ appId, errors: [{ label: 'edgelb', message: x.reason }] }))] };
     for (const e of last.errors) {
       const text = JSON.stringify(e.errors);
       if (reported.get(e.appId) === text) continue;
@@ -157,6 +162,16 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
         try {
           await serve(compute());
         } catch (err) {
+          // One app's part must not freeze the load balancer for all: find the apps
+          // HAProxy refuses on their own, leave them out (reported), serve the rest.
+          if (isSipError(err, 'SIP_HAPROXY_CONFIG_INVALID') && (await excludeRefusedApps()) > 0) {
+            try {
+              await serve(compute());
+              continue;
+            } catch (again) {
+              err = again;
+            }
+          }
           init.logger.error({ component: 'edgelb', code: (err as { code?: string }).code, message: (err as Error).message }, 'config refused; keeping the last good one');
         }
       } while (again);
@@ -164,6 +179,30 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
       running = undefined;
     });
     return running;
+  };
+
+  /** Checks each exposed app's own part with `haproxy -c`; leaves out those refused. @returns how many were left out */
+  const excludeRefusedApps = async (): Promise<number> => {
+    let found = 0;
+    for (const app of init.source.listApps(true)) {
+      if (excluded.has(app.id) || app.labels['edgelb.expose'] !== 'true') continue;
+      const alone = autoPools([app], { httpPort: init.httpPort });
+      if (alone.pools.length === 0) continue;
+      const file = join(init.workDir, `check-${process.pid}.cfg`);
+      try {
+        await writeFile(file, renderHaproxyConfig(merge(alone.pools), runtime), { mode: 0o600 });
+        await checkHaproxyConfig(file);
+      } catch (err) {
+        const reason = `HAProxy refuses this app's part of the config: ${(err as Error).message}`;
+        excluded.set(app.id, { version: app.version, reason });
+        init.logger.warn({ component: 'edgelb', appId: app.id }, 'app left out of EdgeLB: HAProxy refuses its part');
+        init.source.events.publish('edgelb_label_error', { appId: app.id, errors: [{ label: 'edgelb', message: reason }] });
+        found++;
+      } finally {
+        await rm(file, { force: true });
+      }
+    }
+    return found;
   };
 
   let stopped = false;
