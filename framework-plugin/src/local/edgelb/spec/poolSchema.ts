@@ -3,7 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse } from 'yaml';
 
 import type { PoolProblem, V2Pool } from '../../../clients/edgelb/types.js';
-import { FORBIDDEN_KEYS, grammar, hasControl, type Check } from '../grammar.js';
+import { FORBIDDEN_KEYS, grammar, hasControl, type Check } from './grammar.js';
 
 export type { PoolProblem, V2Backend, V2Frontend, V2MapEntry, V2Pool, V2Service } from '../../../clients/edgelb/types.js';
 
