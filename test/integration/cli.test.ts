@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { processAlive } from '@secure-instance-profiles/framework-plugin/local';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
 
@@ -172,14 +173,7 @@ cli('kill -9 of the daemon: the next up stops what it left, removes old sandboxe
   const recorded = JSON.parse(readFileSync(join(state, 'processes.json'), 'utf8')) as { processes: Array<{ what: string; pid: number }> };
   const pidOf = (what: string): number => recorded.processes.find((p) => p.what === what)?.pid ?? -1;
   const [taskPid, haproxyPid, motoPid] = [pidOf(`task ${before.id}`), pidOf('haproxy'), pidOf('aws emulator')];
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const alive = processAlive;
   process.kill(info.pid, 'SIGKILL');
   await waitFor(async () => !alive(info.pid), { what: 'the daemon gone', timeoutMs: 5000, intervalMs: 50 });
   assert.ok([taskPid, haproxyPid, motoPid].every((p) => p > 0 && alive(p)), 'the task, HAProxy and the emulator outlived the daemon (what this test is about)');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
+import { processAlive } from '@secure-instance-profiles/framework-plugin/local';
 import { waitFor } from '@secure-instance-profiles/framework-plugin/net';
 import { createLocalStore } from '@secure-instance-profiles/framework-plugin';
 import { demoAuth, viaHost } from '../src/fixtures/http.js';
@@ -27,14 +28,6 @@ async function startCluster(): Promise<void> {
 const api = (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => tc.call(method, path, body);
 const app = (id: string): Promise<any> => tc.app(id);
 const healthyTask = (id: string, timeoutMs = 30_000): Promise<any> => tc.healthyTask(id, timeoutMs);
-const processAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const cluster = suite('local cluster');
 

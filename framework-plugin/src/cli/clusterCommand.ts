@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SipError } from '../core/errors/SipError.js';
+import { processAlive } from '../local/crashRecovery.js';
 import { createLogger } from '../log/logger.js';
 import { waitFor } from '../net/waitFor.js';
 import { readClusterInfo, stateDirOf, type ClusterInfo } from './clusterState.js';
@@ -31,14 +32,7 @@ options:
 const SIP = fileURLToPath(new URL('../../bin/sip.mjs', import.meta.url));
 const BIN_PATH = fileURLToPath(new URL('../../../node_modules/.bin', import.meta.url));
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 async function health(info: ClusterInfo, token: string): Promise<Record<string, string>> {
   const check = async (fn: () => Promise<Response>, answers = (res: Response): boolean => res.ok): Promise<string> => {

@@ -48,14 +48,16 @@ export async function recordProcesses(stateDir: string, processes: ReadonlyArray
   await rename(tmp, join(stateDir, FILE));
 }
 
-const alive = (pid: number): boolean => {
+/** True while a process with this pid exists (signal 0). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch {
     return false;
   }
-};
+}
+const alive = processAlive;
 
 /** Forgets the record after a clean stop: nothing was left behind. */
 export async function forgetProcesses(stateDir: string): Promise<void> {

@@ -6,3 +6,4 @@
  */
 export { runLocalCluster, awsAgentEnv, type LocalClusterInfo, type RunLocalClusterInit, type RunningLocalCluster } from './stack.js';
 export { isolateTasks, lockStateDir, type TaskIsolation } from './taskIsolation.js';
+export { processAlive } from './crashRecovery.js';
