@@ -149,6 +149,29 @@ cli('edgelb: update re-routes at once (unmatched → 503 from HAProxy)', async (
   assert.is(await get(poolPort, '/only-this'), 404, 'routed to python, which has no such file');
 });
 
+cli('a config HAProxy cannot take (a TCP port in use) is not recorded as applied: status says so until it is gone', async () => {
+  const busy = createServer();
+  const port = await freePort();
+  await new Promise<void>((r) => busy.listen(port, '127.0.0.1', r));
+  try {
+    const app = JSON.stringify({ id: '/tcp-clash', cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1', portDefinitions: [{ port: 0 }], labels: { 'edgelb.expose': 'true', 'edgelb.t.frontend.protocol': 'TCP', 'edgelb.t.frontend.port': String(port), 'edgelb.t.backend.protocol': 'TCP' } });
+    assert.is((await sip(['marathon', 'app', 'add', '-'], app)).code, 0);
+    const stale = await waitFor(
+      async () => {
+        const s = await sip(['cluster', 'status']);
+        return s.code === 1 && /edgelb config\s+stale since/.test(s.out) ? s : undefined;
+      },
+      { what: 'status to report the stale config', timeoutMs: 30_000, intervalMs: 500 },
+    );
+    assert.match(stale.out, 'HAProxy did not take the new configuration');
+    assert.is(await get(poolPort, '/only-this'), 404, 'the config served before still serves (routed to /web, which has no such file)');
+  } finally {
+    await sip(['marathon', 'app', 'remove', '/tcp-clash']);
+    busy.close();
+  }
+  await waitFor(async () => (await sip(['cluster', 'status'])).code === 0, { what: 'status healthy again once the app is gone', timeoutMs: 30_000, intervalMs: 500 });
+});
+
 cli('down, then up again: the apps come back', async () => {
   assert.is((await sip(['cluster', 'down'])).code, 0);
   assert.is((await sip(['cluster', 'status'])).code, 1);

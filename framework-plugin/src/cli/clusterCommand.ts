@@ -52,6 +52,16 @@ async function health(info: ClusterInfo, token: string): Promise<Record<string, 
     // The emulator's admin API is locked (403) to all but the cluster daemon: any answer below 500 means it serves.
     'aws-emulator': await check(() => fetch(`${info.awsEndpoint}/moto-api/data.json`, { signal: t(3000) }), (res) => res.status < 500),
     edgelb: await check(() => fetch(`${info.edgelbStatsUrl}/_haproxy_health_check`, { signal: t(3000) })),
+    // Serving, but is it serving the current config? A refused config or failed reload shows here.
+    'edgelb config': await (async () => {
+      try {
+        const res = await fetch(`${info.edgelbApiUrl}/local/health`, { headers: { authorization: `token=${token}` }, signal: t(3000) });
+        const body = (await res.json()) as { current?: boolean; lastFailure?: { at: string; message: string } };
+        return body.current ? 'healthy' : `stale since ${body.lastFailure?.at}: ${body.lastFailure?.message}`;
+      } catch {
+        return 'unreachable';
+      }
+    })(),
     'instance-metadata': await check(() =>
       fetch(`${info.imdsEndpoint}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' }, signal: t(3000) }),
     ),

@@ -73,6 +73,12 @@ export function createEdgeLbApi(deps: EdgeLbApiDeps): Koa {
         ctx.type = 'text/plain';
         ctx.body = 'pong';
         return;
+      case 'GET /local/health': {
+        // Local extension: whether what EdgeLB serves is current (sip cluster status reads it).
+        const { lastFailure, reloads, restarts, errors } = deps.edgelb.status();
+        ctx.body = { current: !lastFailure, ...(lastFailure ? { lastFailure } : {}), reloads, restarts, appsLeftOut: errors.map((e) => e.appId) };
+        return;
+      }
       case 'GET /v2/config':
         ctx.body = { pools: pools.list() };
         return;

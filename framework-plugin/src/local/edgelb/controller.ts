@@ -37,7 +37,15 @@ export interface EdgeLbInit {
 /** EdgeLB following the local cluster. */
 export interface EdgeLb {
   /** Pools currently served and the apps left out for bad labels. */
-  status(): { pools: Pool[]; errors: AutoPoolResult['errors']; haproxyPid: number | undefined; restarts: number; reloads: number };
+  status(): {
+    pools: Pool[];
+    errors: AutoPoolResult['errors'];
+    haproxyPid: number | undefined;
+    restarts: number;
+    reloads: number;
+    /** Why the last config change was not served (HAProxy refused it or its reload failed); absent once one is. */
+    lastFailure?: { at: string; message: string };
+  };
   /**
    * The Pool API's pools. A create/update/delete is served before it
    * returns; if HAProxy refuses the resulting config the change is undone
@@ -102,6 +110,7 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
   let reloads = 0;
   const reported = new Map<string, string>();
   let claims: ReadonlyMap<string, string> = new Map();
+  let lastFailure: { at: string; message: string } | undefined;
   /** Apps whose own part HAProxy refused, at the version refused: left out until they change. */
   const excluded = new Map<string, { version: string; reason: string }>();
 
@@ -167,13 +176,17 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
           if (isSipError(err, 'SIP_HAPROXY_CONFIG_INVALID') && (await excludeRefusedApps()) > 0) {
             try {
               await serve(compute());
+              lastFailure = undefined;
               continue;
-            } catch (again) {
-              err = again;
+            } catch (retryErr) {
+              err = retryErr;
             }
           }
           init.logger.error({ component: 'edgelb', code: (err as { code?: string }).code, message: (err as Error).message }, 'config refused; keeping the last good one');
+          lastFailure = { at: new Date().toISOString(), message: (err as Error).message };
+          continue;
         }
+        lastFailure = undefined;
       } while (again);
     }).finally(() => {
       running = undefined;
@@ -253,7 +266,7 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
   };
 
   return {
-    status: () => ({ pools: served, errors: last.errors, haproxyPid: haproxy.pid(), restarts: haproxy.restarts(), reloads }),
+    status: () => ({ pools: served, errors: last.errors, haproxyPid: haproxy.pid(), restarts: haproxy.restarts(), reloads, ...(lastFailure ? { lastFailure } : {}) }),
     pools,
     lbConfig(name) {
       const found = servedPool(name);

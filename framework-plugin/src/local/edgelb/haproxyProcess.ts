@@ -142,6 +142,7 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
     );
 
   await install(init.config);
+  let current = init.config;
   launch();
   try {
     await ready();
@@ -163,14 +164,23 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
       // Done when the master counts one more reload and a new worker serves:
       // from then on no new connection reaches the old configuration.
       if (before) {
-        await waitFor(
-          async () => {
-            const now = parseShowProc(await haproxyCommand(masterSocket, 'show proc'));
-            return now !== undefined && now.reloads > before.reloads && now.worker !== before.worker;
-          },
-          { what: 'the haproxy reload', timeoutMs: 5000, intervalMs: 20 },
-        ).catch((err: Error) => init.logger.warn({ component: 'edgelb', message: err.message }, 'reload not confirmed'));
+        try {
+          await waitFor(
+            async () => {
+              const now = parseShowProc(await haproxyCommand(masterSocket, 'show proc'));
+              return now !== undefined && now.reloads > before.reloads && now.worker !== before.worker;
+            },
+            { what: 'the haproxy reload', timeoutMs: 5000, intervalMs: 20 },
+          );
+        } catch {
+          // The old worker still serves the old config (e.g. a port the new one could not bind):
+          // put that config back on disk and say so; the change is not applied.
+          await install(current).catch(() => undefined);
+          const why = output.trim().split('\n').filter((l) => /ALERT|cannot|error/i.test(l)).slice(-2).join(' | ');
+          throw new SipError('SIP_HAPROXY_FAILED', `HAProxy did not take the new configuration; the previous one still serves${why ? `: ${why}` : ''}`);
+        }
       }
+      current = config;
     },
     async stop() {
       stopping = true;
