@@ -48,13 +48,21 @@ export async function recordProcesses(stateDir: string, processes: ReadonlyArray
   await rename(tmp, join(stateDir, FILE));
 }
 
-/** True while a process with this pid exists (signal 0). */
+/**
+ * True while a process with this pid runs. A zombie (killed, not yet reaped:
+ * a daemon whose parent is gone, under an init that does not reap) is dead.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc here: signal 0 is all we know
   }
 }
 const alive = processAlive;
