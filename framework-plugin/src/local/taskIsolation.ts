@@ -41,9 +41,9 @@ export async function lockStateDir(stateDir: string): Promise<void> {
   await chmod(stateDir, 0o711);
   for (const entry of await readdir(stateDir, { withFileTypes: true })) {
     const p = join(stateDir, entry.name);
-    if (entry.name === 'sandboxes' && entry.isDirectory()) await chmod(p, 0o711);
-    else if (entry.isDirectory()) await chmod(p, 0o700);
-    else if (entry.isFile()) await chmod(p, 0o600);
+    const mode = entry.name === 'sandboxes' && entry.isDirectory() ? 0o711 : entry.isDirectory() ? 0o700 : entry.isFile() ? 0o600 : undefined;
+    // A temp file may be renamed away between the listing and the chmod: nothing to close then.
+    if (mode !== undefined) await chmod(p, mode).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
   }
 }
 
