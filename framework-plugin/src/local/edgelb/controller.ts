@@ -8,6 +8,7 @@ import type { PoolStatus, V2Pool } from '../../clients/edgelb/types.js';
 import { autoPools, type AutoPoolResult } from './autopool.js';
 import { explicitPool } from './explicitPool.js';
 import { renderHaproxyConfig } from './haproxyConfig.js';
+import { bindAddresses, canBind } from '../../net/canBind.js';
 import { checkHaproxyConfig, haproxyCommand, startHaproxy, type Haproxy } from './haproxyProcess.js';
 import type { Pool, PoolFrontend } from './pool.js';
 import { openPoolRegistry, type PoolRegistry } from './poolRegistry.js';
@@ -173,7 +174,7 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
         } catch (err) {
           // One app's part must not freeze the load balancer for all: find the apps
           // HAProxy refuses on their own, leave them out (reported), serve the rest.
-          if (isSipError(err, 'SIP_HAPROXY_CONFIG_INVALID') && (await excludeRefusedApps()) > 0) {
+          if ((isSipError(err, 'SIP_HAPROXY_CONFIG_INVALID') || isSipError(err, 'SIP_PORT_IN_USE')) && (await excludeRefusedApps()) > 0) {
             try {
               await serve(compute());
               lastFailure = undefined;
@@ -194,19 +195,30 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
     return running;
   };
 
-  /** Checks each exposed app's own part with `haproxy -c`; leaves out those refused. @returns how many were left out */
+  /**
+   * Checks each exposed app's own part with `haproxy -c`, and that the ports
+   * it would newly bind are free; leaves out those refused.
+   * @returns how many were left out
+   */
   const excludeRefusedApps = async (): Promise<number> => {
     let found = 0;
+    const held = new Set(bindAddresses(lastConfig).map((b) => `${b.host}:${b.port}`));
     for (const app of init.source.listApps(true)) {
       if (excluded.has(app.id) || app.labels['edgelb.expose'] !== 'true') continue;
       const alone = autoPools([app], { httpPort: init.httpPort });
       if (alone.pools.length === 0) continue;
       const file = join(init.workDir, `check-${process.pid}.cfg`);
       try {
-        await writeFile(file, renderHaproxyConfig(merge(alone.pools), runtime), { mode: 0o600 });
+        const own = renderHaproxyConfig(merge(alone.pools), runtime);
+        for (const b of bindAddresses(own)) {
+          if (b.port !== init.statsPort && !held.has(`${b.host}:${b.port}`) && !(await canBind(b.port, b.host))) {
+            throw new SipError('SIP_PORT_IN_USE', `port ${b.host}:${b.port} is in use by another process`);
+          }
+        }
+        await writeFile(file, own, { mode: 0o600 });
         await checkHaproxyConfig(file);
       } catch (err) {
-        const reason = `HAProxy refuses this app's part of the config: ${(err as Error).message}`;
+        const reason = isSipError(err, 'SIP_PORT_IN_USE') ? `this app's frontend cannot bind: ${(err as Error).message}` : `HAProxy refuses this app's part of the config: ${(err as Error).message}`;
         excluded.set(app.id, { version: app.version, reason });
         init.logger.warn({ component: 'edgelb', appId: app.id }, 'app left out of EdgeLB: HAProxy refuses its part');
         init.source.events.publish('edgelb_label_error', { appId: app.id, errors: [{ label: 'edgelb', message: reason }] });

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { canBind } from '../../net/canBind.js';
 import { SipError } from '../../core/errors/SipError.js';
 
 /** Hands out host ports from a range, never one that is in use (by us or anyone). */
@@ -7,12 +7,6 @@ export interface PortAllocator {
   release(ports: readonly number[]): void;
 }
 
-const canBind = (port: number, host: string): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)));
-  });
 
 /** Allocates from `[from, to]`, round-robin, skipping ports held or bound by others. */
 export function createPortAllocator(range: { from: number; to: number; host?: string }): PortAllocator {
