@@ -38,3 +38,9 @@ output "public_agents_loadbalancer" {
   description = "Where to send requests for binapp (Host: binapp.mesosphere.com)."
   value       = var.public_agents_loadbalancer
 }
+
+# The original walk-through's name for the same value (Terraform < 0.12 style).
+output "public-agents-loadbalancer" {
+  description = "Same as public_agents_loadbalancer, under the original post's name."
+  value       = var.public_agents_loadbalancer
+}

@@ -114,4 +114,30 @@ test('the real sip binary: value on stdin, against a DC/OS Secrets API with a to
   }
 });
 
+test('Terraform\'s quoted or heredoc rendering, or an empty pipe, is refused with the fix and stores nothing', async () => {
+  const raw = '[default]\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/app\nexternal_id = Quoted-Id-0123456789\ncredential_source = Ec2InstanceMetadata\n';
+  const forms: Array<[string, string]> = [
+    [JSON.stringify(raw), 'quoted rendering'],
+    [`<<EOT\n${raw}EOT\n`, 'heredoc rendering'],
+    ['', 'is empty'],
+    ['\n', 'is empty'],
+  ];
+  for (const [value, what] of forms) {
+    const r = await sip(['security', 'secrets', 'create', 'team/app/aws-config', ...S()], { stdin: value, tty: false });
+    assert.is(r.code, 1, what);
+    assert.match(r.stderr, what);
+    assert.match(r.stderr, 'terraform -chdir=terraform output -raw secret_aws_conf');
+    assert.not.match(r.stderr, 'Quoted-Id', 'the value was echoed');
+    assert.is((await sip(['security', 'secrets', 'get', 'team/app/aws-config', ...S()])).code, 1, `${what}: something was stored`);
+  }
+  assert.is((await sip(['security', 'secrets', 'create', 'team/app/aws-config', ...S()], { stdin: raw, tty: false })).code, 0, 'the raw form is stored');
+  const def = JSON.stringify({ id: '/app', cmd: 'x' });
+  for (const [text, what] of [[JSON.stringify(def), 'quoted rendering'], [`<<EOT\n${def}\nEOT`, 'heredoc rendering'], ['', 'is empty']] as const) {
+    const r = await sip(['marathon', 'app', 'add', '--marathon-url', 'http://127.0.0.1:1'], { stdin: text, tty: false });
+    assert.is(r.code, 3, what);
+    assert.match(r.stderr, what);
+    assert.match(r.stderr, 'terraform -chdir=terraform output -raw marathon_app_definition');
+  }
+});
+
 test.run();

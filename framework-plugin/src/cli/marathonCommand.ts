@@ -6,6 +6,7 @@ import { createMarathonClient, type MarathonClient } from '../clients/marathon/c
 import { subscribe, type StreamEvent } from '../clients/marathon/eventStream.js';
 import { acsTokenOf, readClusterInfo, stateDirOf } from './clusterState.js';
 import { ExitCode, readAll, UsageError, type CliIo } from './io.js';
+import { refuseRenderedValue } from './renderedValue.js';
 
 /** Usage of `sip marathon`. */
 export const MARATHON_USAGE = `usage: sip marathon <app|task> <command> [args] [options]
@@ -30,15 +31,20 @@ options:
 exit codes: 0 done, 1 failed, 2 usage, 3 invalid definition, 4 conflict (exists), 5 not found, 6 deployment failed`;
 
 async function definitionFrom(arg: string | undefined, io: CliIo): Promise<string> {
+  let text: string;
   if (!arg || arg === '-') {
     if (io.stdin.isTTY) throw new UsageError('give a FILE or pipe the app definition on stdin');
-    return readAll(io.stdin);
+    text = await readAll(io.stdin);
+  } else {
+    try {
+      text = await io.readFile(arg);
+    } catch (err) {
+      throw new SipError('SIP_FILE_UNREADABLE', `cannot read ${arg}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { expose: true });
+    }
   }
-  try {
-    return await io.readFile(arg);
-  } catch (err) {
-    throw new SipError('SIP_FILE_UNREADABLE', `cannot read ${arg}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { expose: true });
-  }
+  // `terraform output marathon_app_definition` without -raw is a quoted JSON string, not the object.
+  refuseRenderedValue(text, 'the app definition', 'marathon_app_definition', 'SIP_MARATHON_INVALID');
+  return text;
 }
 
 /** Follows one deployment on the event stream, printing progress, until it ends. */

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { SecretStoreError } from '../core/secrets/errors.js';
+import { refuseRenderedValue } from './renderedValue.js';
 import { createDcosSecretsClient } from '../stores/dcosSecretsClient.js';
 import { createLocalStore } from '../stores/localStore.js';
 import type { SecretStore } from '../core/secrets/SecretStore.js';
@@ -35,6 +36,12 @@ function storeFrom(values: { 'store-dir'?: string; 'secrets-url'?: string; token
   }
   const dir = values['store-dir'] ?? join(stateDirOf(undefined, io.env), 'secrets');
   return createLocalStore({ dir });
+}
+
+/** A value that is not empty and not Terraform's quoted or heredoc rendering of one. */
+function checked(value: string): string {
+  refuseRenderedValue(value, 'the secret value', 'secret_aws_conf', 'SIP_SECRET_VALUE_INVALID');
+  return value;
 }
 
 async function valueFrom(values: { value?: string; file?: string }, io: CliIo): Promise<string> {
@@ -87,11 +94,11 @@ export async function secretsCommand(argv: string[], io: CliIo): Promise<number>
   const p = path ?? '';
   switch (verb) {
     case 'create':
-      await store.create(p, await valueFrom(values, io));
+      await store.create(p, checked(await valueFrom(values, io)));
       if (values.json) out(JSON.stringify({ path: p, created: true }));
       break;
     case 'update':
-      await store.update(p, await valueFrom(values, io));
+      await store.update(p, checked(await valueFrom(values, io)));
       if (values.json) out(JSON.stringify({ path: p, updated: true }));
       break;
     case 'delete':
