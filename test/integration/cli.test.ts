@@ -52,6 +52,17 @@ cli('cluster up prints its endpoints; status shows every part healthy', async ()
   assert.is((await sip(['cluster', 'up'])).out.split('\n')[0], `local cluster already running (pid ${JSON.parse((await sip(['cluster', 'status', '--json'])).out).pid}, state ${state})`);
 });
 
+cli('eval "$(sip cluster env)" points the AWS CLI at the emulator as its administrator; --unset undoes it', async () => {
+  const unset = await sip(['cluster', 'env', '--unset']);
+  assert.match(unset.out, /^unset AWS_ENDPOINT_URL AWS_REGION AWS_DEFAULT_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY$/m);
+  const aws = await runProcess('sh', ['-c', 'command -v aws'], {});
+  if (aws.code !== 0) return void process.stdout.write('\n  NOT CHECKED (no aws CLI on PATH): the AWS CLI under sip cluster env\n');
+  const script = `eval "$(node ${SIP} cluster env)" && aws s3 mb s3://env-probe >/dev/null && echo foobar | aws s3 cp - s3://env-probe/bin/probe && aws s3 cp s3://env-probe/bin/probe - && aws sts get-caller-identity --query Arn --output text`;
+  const ran = await runProcess('sh', ['-c', script], { env: { ...process.env, SIP_STATE_DIR: state, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_ENDPOINT_URL: '' } });
+  assert.is(ran.code, 0, ran.err);
+  assert.equal(ran.out.trim().split('\n'), ['foobar', 'arn:aws:iam::123456789012:user/sip-admin']);
+});
+
 cli('secrets create, then app add from stdin --wait follows the deployment to success', async () => {
   assert.is((await sip(['security', 'secrets', 'create', '/web/token', '-v', 'tok'])).code, 0);
   const add = await sip(['marathon', 'app', 'add', '--wait'], WEB);

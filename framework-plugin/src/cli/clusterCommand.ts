@@ -12,11 +12,13 @@ import { readClusterInfo, stateDirOf, type ClusterInfo } from './clusterState.js
 import { ExitCode, UsageError, type CliIo } from './io.js';
 
 /** Usage of `sip cluster`. */
-export const CLUSTER_USAGE = `usage: sip cluster <up|down|status> [options]
+export const CLUSTER_USAGE = `usage: sip cluster <up|down|status|env> [options]
 
   up       start the local cluster in the background (Marathon API, secrets API, AWS emulator + metadata endpoint)
   down     stop it (apps are kept and come back with the next 'up')
   status   show each part's health
+  env      print shell exports pointing the AWS CLI, SDKs and Terraform at the cluster's emulator
+           with its admin credentials: eval "$(sip cluster env)"; --unset prints the unsets
 
 options:
   --state-dir DIR        where apps, secrets, sandboxes and logs live (default: $SIP_STATE_DIR, else .state)
@@ -102,6 +104,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       'secrets-port': { type: 'string' },
       'lb-port': { type: 'string' },
       'insecure-shared-identity': { type: 'boolean', default: false },
+      unset: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -197,6 +200,34 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
         process.kill(running.pid, 'SIGKILL');
       }
       io.stdout.write(`local cluster stopped (apps kept in ${stateDir})\n`);
+      return ExitCode.ok;
+    }
+    case 'env': {
+      // As docker-machine env / minikube docker-env: exports for eval, nothing else on stdout.
+      const names = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+      if (values.unset) {
+        io.stdout.write(`unset ${names.join(' ')}\n# Run this command to configure your shell:\n# eval "$(sip cluster env --unset)"\n`);
+        return ExitCode.ok;
+      }
+      if (!running) throw new SipError('SIP_CLUSTER_START_FAILED', `no local cluster running (state ${stateDir}); start one with: sip cluster up`);
+      let admin: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+      try {
+        admin = JSON.parse(readFileSync(join(stateDir, 'aws-admin.json'), 'utf8')) as typeof admin;
+      } catch {
+        throw new SipError('SIP_STATE_INVALID', `cannot read the emulator's admin credentials in ${join(stateDir, 'aws-admin.json')}`);
+      }
+      const q = (v: string): string => `'${v.replace(/'/g, "'\\''")}'`;
+      const lines = [
+        `export AWS_ENDPOINT_URL=${q(admin.endpoint)}`,
+        `export AWS_REGION=${q(admin.region)}`,
+        `export AWS_DEFAULT_REGION=${q(admin.region)}`,
+        `export AWS_ACCESS_KEY_ID=${q(admin.accessKeyId)}`,
+        `export AWS_SECRET_ACCESS_KEY=${q(admin.secretAccessKey)}`,
+        'unset AWS_SESSION_TOKEN AWS_PROFILE',
+        '# Run this command to configure your shell (the local emulator, as its administrator):',
+        '# eval "$(sip cluster env)"',
+      ];
+      io.stdout.write(`${lines.join('\n')}\n`);
       return ExitCode.ok;
     }
     case 'status': {
