@@ -27,7 +27,8 @@ const portMapping = z.looseObject({
 
 const container = z.looseObject({
   type: z.enum(['MESOS', 'DOCKER'], { message: "must be 'MESOS' or 'DOCKER'" }).default('DOCKER'),
-  docker: z.looseObject({ image: nonEmpty }).optional(),
+  // An image reference, never an option of the docker CLI (`--privileged`).
+  docker: z.looseObject({ image: nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, { message: 'must be an image reference (letters, digits, ._/:@-), not starting with "-"' }) }).optional(),
   volumes: z.array(volume).optional(),
   portMappings: z.array(portMapping).optional(),
 });

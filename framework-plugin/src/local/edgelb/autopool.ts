@@ -19,11 +19,14 @@ export interface AutoPoolOptions {
 export interface AutoPoolResult {
   readonly pools: Pool[];
   readonly errors: ReadonlyArray<{ appId: string; errors: LabelError[] }>;
-  /** Which app each `hostEq` host is routed to now; pass it to the next render. */
+  /** Which app each `hostEq` host (and each backend name) is routed to now; pass it to the next render. */
   readonly claims: ReadonlyMap<string, string>;
 }
 
-const DEFAULT_GROUP = '__default__';
+/** An app without label groups gets a backend of its own, named after it (never one shared with other apps). */
+const defaultGroup = (appId: string): string => `default.${appId.slice(1).replace(/\//g, '.')}`;
+/** The claim key of a backend name in a pool: a backend belongs to one app. */
+const backendKey = (pool: string, group: string): string => `backend:${pool}:${group}`;
 
 type FrontendDraft = { protocol: 'HTTP' | 'TCP'; rules: Array<Rule & { backend: string }> };
 
@@ -77,7 +80,7 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
     const pool = pools.get(poolName) ?? { frontends: new Map(), backends: new Map() };
     pools.set(poolName, pool);
     const groups = Object.entries(parsed.labels).filter(([k]) => k !== 'expose' && k !== 'template') as Array<[string, GroupLabels]>;
-    if (groups.length === 0) groups.push([DEFAULT_GROUP, {}]);
+    if (groups.length === 0) groups.push([defaultGroup(app.id), {}]);
     const names = portNames(app);
     const appErrors: LabelError[] = [];
     for (const [group, g] of groups) {
@@ -102,6 +105,24 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
       const taken = (g.frontend?.rules ?? []).map((r) => r.hostEq).find((h) => h !== undefined && claims.get(h) !== app.id);
       if (taken) {
         appErrors.push({ label: `edgelb.${group}.frontend.rules`, message: `host ${taken} is already routed to app ${claims.get(taken)}` });
+        continue;
+      }
+      // A host regex may not reach a host another app holds.
+      const reaching = (g.frontend?.rules ?? []).flatMap((r) => (r.hostReg ? [...claims].filter(([h, owner]) => !h.includes(':') && owner !== app.id && new RegExp(r.hostReg!, 'i').test(h)) : []))[0];
+      if (reaching) {
+        appErrors.push({ label: `edgelb.${group}.frontend.rules`, message: `hostReg matches host ${reaching[0]}, which is routed to app ${reaching[1]}` });
+        continue;
+      }
+      // A backend (label group) belongs to one app: joining another app's backend would take a share of its traffic.
+      const owner = claims.get(backendKey(poolName, group));
+      if (owner !== undefined && owner !== app.id) {
+        appErrors.push({ label: `edgelb.${group}`, message: `group ${group} is already the backend of app ${owner} in pool ${poolName}; choose another group name` });
+        continue;
+      }
+      // One port, one protocol: an HTTP frontend cannot take a TCP app, nor the reverse.
+      const sharedFrontend = pool.frontends.get(bindPort);
+      if (sharedFrontend && sharedFrontend.protocol !== protocol) {
+        appErrors.push({ label: `edgelb.${group}.frontend.port`, message: `port ${requested} already serves ${sharedFrontend.protocol} for other apps` });
         continue;
       }
       const endpoint = g.backend?.endpoint;
@@ -162,10 +183,15 @@ function hostClaims(apps: ReadonlyArray<{ app: AppView; parsed: ReturnType<typeo
   for (const { app, parsed } of apps) {
     if (!parsed.ok || parsed.labels.expose !== 'true') continue;
     const hosts = new Set<string>();
+    const pool = `auto-${parsed.labels.template}`;
+    let groups = 0;
     for (const [k, g] of Object.entries(parsed.labels)) {
       if (k === 'expose' || k === 'template' || typeof g === 'string') continue;
+      groups++;
+      hosts.add(backendKey(pool, k));
       for (const r of g.frontend?.rules ?? []) if (r.hostEq) hosts.add(r.hostEq);
     }
+    if (groups === 0) hosts.add(backendKey(pool, defaultGroup(app.id)));
     wants.set(app.id, hosts);
   }
   const claims = new Map<string, string>();
@@ -174,8 +200,9 @@ function hostClaims(apps: ReadonlyArray<{ app: AppView; parsed: ReturnType<typeo
   return claims;
 }
 
+/** Rule order: an exact host first (so no regex can come before the app that holds the host), then a host regex, then paths. */
 function specificity(r: Rule): number {
-  return (r.hostEq || r.hostReg ? 2 : 0) + (r.pathBeg || r.pathEnd || r.pathReg ? 1 : 0) + (r.pathBeg ? r.pathBeg.length / 1000 : 0);
+  return (r.hostEq ? 4 : r.hostReg ? 2 : 0) + (r.pathBeg || r.pathEnd || r.pathReg ? 1 : 0) + (r.pathBeg ? r.pathBeg.length / 1000 : 0);
 }
 
 function rewrite(path: Record<string, string>): { fromPath: string; toPath: string } {

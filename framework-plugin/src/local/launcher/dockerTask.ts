@@ -1,7 +1,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
 import { chmod, chown } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { SipError } from '../../core/errors/SipError.js';
 import type { TaskExit, TaskProcess } from './taskProcess.js';
@@ -42,13 +42,32 @@ export interface DockerEngine {
   start(spec: DockerTaskSpec): TaskProcess;
 }
 
+/** Where `name` is on the agent's own PATH (resolved once: a task's env must never choose the binary root runs). */
+function resolveBinary(name: string): string {
+  if (name.includes('/')) return name;
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return name; // not found: running it reports ENOENT, as before
+}
+
+/** Variables that steer the docker CLI itself (or the loader): never taken from a task's env for the CLI. */
+const steersTheCli = (name: string): boolean => name === 'PATH' || name === 'HOME' || name.startsWith('LD_') || name.startsWith('DOCKER_');
+
 /**
  * The Docker CLI as the local cluster's containerizer: containers run with
  * host networking (the task's ports are host ports), labelled
  * `sip.managed=true`, removed when they end. The CLI stays attached, so the
  * task's process is the `docker run` client: its exit is the container's.
  */
-export function createDockerEngine(binary = 'docker'): DockerEngine {
+export function createDockerEngine(name = 'docker'): DockerEngine {
+  const binary = resolveBinary(name);
   let checked: { at: number; result: string | undefined } | undefined;
   const rmForce = (name: string): void => {
     try {
@@ -86,14 +105,17 @@ export function createDockerEngine(binary = 'docker'): DockerEngine {
       for (const [k, v] of Object.entries(spec.labels)) args.push('--label', `${k}=${v}`);
       args.push('-v', `${spec.sandbox}:${CONTAINER_SANDBOX}`);
       for (const m of spec.mounts) args.push('-v', `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`);
-      for (const k of Object.keys(spec.env)) args.push('-e', k); // value taken from our environment
+      // Values travel in the CLI's environment (never argv), except the few that steer the CLI itself:
+      // those go in argv, so the CLI runs with the agent's PATH, HOME and Docker settings.
+      for (const [k, v] of Object.entries(spec.env)) args.push('-e', steersTheCli(k) ? `${k}=${v}` : k);
       if (spec.user) args.push('--user', `${spec.user.uid}:${spec.user.gid}`);
       if (spec.command && 'cmd' in spec.command) args.push('--entrypoint', '/bin/sh', spec.image, '-c', spec.command.cmd);
       else args.push(spec.image, ...(spec.command?.args ?? []));
 
       const out = openSync(join(spec.sandbox, 'stdout'), 'a');
       const err = openSync(join(spec.sandbox, 'stderr'), 'a');
-      const child = spawn(binary, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}), ...spec.env }, stdio: ['ignore', out, err] });
+      const taskVars = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !steersTheCli(k)));
+      const child = spawn(binary, args, { env: { ...taskVars, PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) }, stdio: ['ignore', out, err] });
       closeSync(out);
       closeSync(err);
       const onParentExit = (): void => rmForce(spec.name);

@@ -11,6 +11,7 @@ import { createDeployment, planOf, type DeploymentAction } from './deployments.j
 import { createEventBus, type EventBus } from '../../core/marathon/events.js';
 import type { AppView, Deployment, TaskFailure, TaskView } from '../../core/marathon/views.js';
 import { appIdentity, type TaskUser } from '../launcher/identity.js';
+import { killAllOf } from '../launcher/userProcesses.js';
 import type { Isolation } from '../launcher/isolation.js';
 import { createFileAppStore, type AppStore, type StoredApp } from './appStore.js';
 import { every, systemClock, type Clock, type Timer } from './clock.js';
@@ -188,6 +189,11 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     e.tasks.set(task.id, task);
     void task.ended.then((end) => {
       e.tasks.delete(task.id);
+      // The app's last task is gone: nothing may keep running under its user (a task may have escaped its group).
+      if (init.isolation.enabled && e.tasks.size === 0) {
+        const stray = killAllOf(e.user.uid);
+        if (stray > 0) init.logger.warn({ appId: e.app.id, uid: e.user.uid, killed: stray }, 'killed processes left running under the app\'s user');
+      }
       if (end.failure) {
         e.failures++;
         e.nextLaunchAt = clock.now().getTime() + backoffDelayMs(e.app, e.failures);
@@ -255,7 +261,8 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   };
   /** A new entry with its own user: the persisted one when it is still free, else a fresh one no other app holds. */
   const newEntry = (app: ValidatedApp, version: string, uid?: number): Entry => {
-    const taken = new Set([...entries.values()].filter((e) => e.app.id !== app.id && !e.removed).map((e) => e.user.uid));
+    // Removed apps still draining keep their user: no new app may get it while their processes live.
+    const taken = new Set([...entries.values()].filter((e) => e.app.id !== app.id).map((e) => e.user.uid));
     return { app, version, tasks: new Map(), failures: 0, nextLaunchAt: 0, removed: false, user: appIdentity(app.id, taken, uid) };
   };
   /** Adds an app: saved first; only a saved app gets tasks. */

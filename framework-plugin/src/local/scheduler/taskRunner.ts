@@ -117,6 +117,9 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
   const finish = async (end: TaskEnd): Promise<void> => {
     health?.stop();
     await materialized?.cleanup();
+    // The sandbox goes back to root: its logs stay for the operator, and whoever gets this
+    // user later (or a stray process of it) cannot read what the task left.
+    if (isolated) await chown(sandbox, 0, 0).catch(() => undefined);
     deps.ports.release(ports);
     status = end.status;
     publishStatus(end.message);
@@ -126,7 +129,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
   const startHealthChecks = (): void => {
     health = monitorHealth(taskId, app.healthChecks, {
       clock: deps.clock,
-      probe: (hc) => probe(hc, { host: deps.host, ports, sandbox, env }),
+      probe: (hc) => probe(hc, { host: deps.host, ports, sandbox, env, ...(isolated ? { user } : {}) }),
       onChange: (alive) => deps.events.publish('health_status_changed_event', { appId: app.id, taskId, instanceId: taskId, version, alive }),
       onUnhealthy: (reason, failures) => {
         if (status !== 'TASK_RUNNING') return;
