@@ -34,8 +34,6 @@ options:
 const SIP = fileURLToPath(new URL('../../bin/sip.mjs', import.meta.url));
 const BIN_PATH = fileURLToPath(new URL('../../../node_modules/.bin', import.meta.url));
 
-const alive = processAlive;
-
 async function health(info: ClusterInfo, token: string): Promise<Record<string, string>> {
   const check = async (fn: () => Promise<Response>, answers = (res: Response): boolean => res.ok): Promise<string> => {
     try {
@@ -48,7 +46,7 @@ async function health(info: ClusterInfo, token: string): Promise<Record<string, 
   };
   const t = AbortSignal.timeout.bind(AbortSignal);
   return {
-    daemon: alive(info.pid) ? `running (pid ${info.pid})` : 'not running',
+    daemon: processAlive(info.pid) ? `running (pid ${info.pid})` : 'not running',
     marathon: await check(() => fetch(`${info.marathonUrl}/ping`, { signal: t(3000) })),
     secrets: await check(() => fetch(`${info.secretsUrl}/secrets/v1/secret/default/?list=true`, { headers: { authorization: `token=${token}` }, signal: t(3000) })),
     // The emulator's admin API is locked (403) to all but the cluster daemon: any answer below 500 means it serves.
@@ -118,7 +116,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
     return Number(v);
   };
   const info = await readClusterInfo(stateDir);
-  const running = info && alive(info.pid) ? info : undefined;
+  const running = info && processAlive(info.pid) ? info : undefined;
 
   switch (verb) {
     case 'run': {
@@ -195,7 +193,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       }
       process.kill(running.pid, 'SIGTERM');
       try {
-        await waitFor(async () => !alive(running.pid), { what: `cluster pid ${running.pid} to stop`, timeoutMs: 60_000, intervalMs: 200 });
+        await waitFor(async () => !processAlive(running.pid), { what: `cluster pid ${running.pid} to stop`, timeoutMs: 60_000, intervalMs: 200 });
       } catch {
         process.kill(running.pid, 'SIGKILL');
       }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { SipError } from '../core/errors/SipError.js';
 import { createEdgeLbClient, EdgeLbApiError } from '../clients/edgelb/client.js';
 import { acsTokenOf, readClusterInfo, stateDirOf } from './clusterState.js';
-import { ExitCode, readAll, UsageError, type CliIo } from './io.js';
+import { ExitCode, readInput, UsageError, type CliIo } from './io.js';
 
 /** Usage of `sip edgelb`. */
 export const EDGELB_USAGE = `usage: sip edgelb <command> [NAME|FILE] [options]   (like 'dcos edgelb')
@@ -25,17 +25,7 @@ options:
 exit codes: 0 done, 1 failed, 2 usage error, 3 invalid pool, 4 pool exists, 5 pool not found`;
 
 async function poolDocument(arg: string | undefined, io: CliIo): Promise<unknown> {
-  let text: string;
-  if (!arg || arg === '-') {
-    if (io.stdin.isTTY) throw new UsageError('give a pool FILE or pipe it on stdin');
-    text = await readAll(io.stdin);
-  } else {
-    try {
-      text = await io.readFile(arg);
-    } catch (err) {
-      throw new SipError('SIP_EDGELB_POOL_INVALID', `cannot read ${arg}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { expose: true });
-    }
-  }
+  const text = await readInput(arg, io, 'give a pool FILE or pipe it on stdin', 'SIP_EDGELB_POOL_INVALID');
   try {
     return JSON.parse(text);
   } catch (err) {

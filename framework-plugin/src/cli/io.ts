@@ -1,4 +1,4 @@
-import { exitCodeOf } from '../core/errors/catalogue.js';
+import { exitCodeOf, type SipErrorCode } from '../core/errors/catalogue.js';
 import { SipError } from '../core/errors/SipError.js';
 
 /** What a CLI command may touch: injected so commands run in tests without a process. */
@@ -27,6 +27,23 @@ export class UsageError extends SipError {
   constructor(message: string) {
     super('SIP_USAGE', message);
     this.name = 'UsageError';
+  }
+}
+
+/**
+ * A command's document: the file `arg` names, or stdin when it is absent or
+ * `-` (a terminal on stdin is a usage error, not a hang).
+ * @throws UsageError with `ttyHint`; SipError `unreadable` when the file cannot be read
+ */
+export async function readInput(arg: string | undefined, io: CliIo, ttyHint: string, unreadable: SipErrorCode): Promise<string> {
+  if (!arg || arg === '-') {
+    if (io.stdin.isTTY) throw new UsageError(ttyHint);
+    return readAll(io.stdin);
+  }
+  try {
+    return await io.readFile(arg);
+  } catch (err) {
+    throw new SipError(unreadable, `cannot read ${arg}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { expose: true });
   }
 }
 

@@ -5,7 +5,7 @@ import { SipError } from '../core/errors/SipError.js';
 import { createMarathonClient, type MarathonClient } from '../clients/marathon/client.js';
 import { subscribe, type StreamEvent } from '../clients/marathon/eventStream.js';
 import { acsTokenOf, readClusterInfo, stateDirOf } from './clusterState.js';
-import { ExitCode, readAll, UsageError, type CliIo } from './io.js';
+import { ExitCode, readInput, UsageError, type CliIo } from './io.js';
 import { refuseRenderedValue } from './renderedValue.js';
 
 /** Usage of `sip marathon`. */
@@ -31,17 +31,7 @@ options:
 exit codes: 0 done, 1 failed, 2 usage, 3 invalid definition, 4 conflict (exists), 5 not found, 6 deployment failed`;
 
 async function definitionFrom(arg: string | undefined, io: CliIo): Promise<string> {
-  let text: string;
-  if (!arg || arg === '-') {
-    if (io.stdin.isTTY) throw new UsageError('give a FILE or pipe the app definition on stdin');
-    text = await readAll(io.stdin);
-  } else {
-    try {
-      text = await io.readFile(arg);
-    } catch (err) {
-      throw new SipError('SIP_FILE_UNREADABLE', `cannot read ${arg}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { expose: true });
-    }
-  }
+  const text = await readInput(arg, io, 'give a FILE or pipe the app definition on stdin', 'SIP_FILE_UNREADABLE');
   // `terraform output marathon_app_definition` without -raw is a quoted JSON string, not the object.
   refuseRenderedValue(text, 'the app definition', 'marathon_app_definition', 'SIP_MARATHON_INVALID');
   return text;

@@ -65,7 +65,6 @@ export function processAlive(pid: number): boolean {
     return true; // no /proc here: signal 0 is all we know
   }
 }
-const alive = processAlive;
 
 /** Forgets the record after a clean stop: nothing was left behind. */
 export async function forgetProcesses(stateDir: string): Promise<void> {
@@ -87,7 +86,7 @@ export async function reapLeftovers(stateDir: string, logger: Logger): Promise<s
   } catch {
     // nothing recorded: a first start, or a clean stop (which removes the record)
   }
-  if (recorded?.daemon !== undefined && recorded.daemon !== process.pid && startTimeOf(recorded.daemon) !== undefined && alive(recorded.daemon)) {
+  if (recorded?.daemon !== undefined && recorded.daemon !== process.pid && startTimeOf(recorded.daemon) !== undefined && processAlive(recorded.daemon)) {
     // Its daemon still runs: nothing here is left over.
     return done;
   }
@@ -122,7 +121,7 @@ export async function reapLeftovers(stateDir: string, logger: Logger): Promise<s
   for (const dir of [stateDir, join(stateDir, 'secrets'), join(stateDir, 'secrets', 'data'), join(stateDir, 'marathon')]) {
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const m = /\.tmp-(\d+)/.exec(name);
-      if (m && !alive(Number(m[1]))) {
+      if (m && !processAlive(Number(m[1]))) {
         await rm(join(dir, name), { force: true });
         done.push(`removed temp file ${join(dir, name)}`);
       }

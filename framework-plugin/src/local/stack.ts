@@ -216,9 +216,10 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     // What runs now, kept current, so a kill -9 of this daemon leaves nothing the next start cannot find.
     let recording: Promise<void> = Promise.resolve();
     const record = (): void => {
+      const haproxyPid = edgelb.status().haproxyPid;
       const processes = [
         ...cluster.processes().map((p) => ({ what: `task ${p.taskId}`, pid: p.pid, group: true })),
-        ...(edgelb.status().haproxyPid ? [{ what: 'haproxy', pid: edgelb.status().haproxyPid!, group: true }] : []),
+        ...(haproxyPid ? [{ what: 'haproxy', pid: haproxyPid, group: true }] : []),
         ...(emulator.pid ? [{ what: 'aws emulator', pid: emulator.pid, group: true }] : []),
       ];
       recording = recording.then(() => recordProcesses(stateDir, processes)).catch((err: Error) => logger.error({ err: { message: err.message } }, 'recording processes failed'));

@@ -9,4 +9,4 @@ export { readBody, BodyTooLargeError } from './readBody.js';
 export { acsTokenCheck } from './acsToken.js';
 export { decodePath } from './decodePath.js';
 export { sendRequest, type HttpAnswer, type HttpRequestInit } from './httpRequest.js';
-export { canBind, bindAddresses } from './canBind.js';
+export { canBind, bindAddresses, busyNewBind } from './canBind.js';

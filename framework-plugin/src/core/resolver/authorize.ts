@@ -18,14 +18,11 @@ export function authorizeRefs(app: ValidatedApp, refs: readonly SecretRef[], rec
   for (const ref of refs) {
     if (paths.has(ref.secret)) continue;
     const decision = authorizeSecret(app.id, ref.source);
-    let path = ref.source;
-    if (decision.allow) path = canonicalSecretPath(ref.source);
-    else {
-      try {
-        path = canonicalSecretPath(ref.source);
-      } catch {
-        // not a valid path: the decision says why; audit the path as written
-      }
+    let path = ref.source; // audited as written when it is not a valid path (the decision says why)
+    try {
+      path = canonicalSecretPath(ref.source);
+    } catch {
+      // an allowed path is always canonical; a refused one keeps its form
     }
     record(ref.secret, path, decision.allow, decision.reason);
     if (!decision.allow) {

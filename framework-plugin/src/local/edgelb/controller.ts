@@ -8,7 +8,7 @@ import type { PoolStatus, V2Pool } from '../../clients/edgelb/types.js';
 import { autoPools, type AutoPoolResult } from './autopool.js';
 import { explicitPool } from './explicitPool.js';
 import { renderHaproxyConfig } from './haproxyConfig.js';
-import { bindAddresses, canBind } from '../../net/canBind.js';
+import { busyNewBind } from '../../net/canBind.js';
 import { checkHaproxyConfig, haproxyCommand, startHaproxy, type Haproxy } from './haproxyProcess.js';
 import type { Pool, PoolFrontend } from './pool.js';
 import { openPoolRegistry, type PoolRegistry } from './poolRegistry.js';
@@ -202,7 +202,6 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
    */
   const excludeRefusedApps = async (): Promise<number> => {
     let found = 0;
-    const held = new Set(bindAddresses(lastConfig).map((b) => `${b.host}:${b.port}`));
     for (const app of init.source.listApps(true)) {
       if (excluded.has(app.id) || app.labels['edgelb.expose'] !== 'true') continue;
       const alone = autoPools([app], { httpPort: init.httpPort });
@@ -210,11 +209,8 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
       const file = join(init.workDir, `check-${process.pid}.cfg`);
       try {
         const own = renderHaproxyConfig(merge(alone.pools), runtime);
-        for (const b of bindAddresses(own)) {
-          if (b.port !== init.statsPort && !held.has(`${b.host}:${b.port}`) && !(await canBind(b.port, b.host))) {
-            throw new SipError('SIP_PORT_IN_USE', `port ${b.host}:${b.port} is in use by another process`);
-          }
-        }
+        const busy = await busyNewBind(own, lastConfig);
+        if (busy) throw new SipError('SIP_PORT_IN_USE', `port ${busy} is in use by another process`);
         await writeFile(file, own, { mode: 0o600 });
         await checkHaproxyConfig(file);
       } catch (err) {

@@ -4,7 +4,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SipError } from '../../core/errors/SipError.js';
-import { bindAddresses, canBind } from '../../net/canBind.js';
+import { busyNewBind } from '../../net/canBind.js';
 import { waitFor } from '../../net/waitFor.js';
 
 /** User options of {@link startHaproxy}. */
@@ -155,53 +155,48 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
   started = true;
   init.logger.info({ component: 'edgelb', pid: child?.pid }, 'haproxy running');
 
+  /**
+   * SIGUSR2 to the master, then waits (5 s) until its CLI counts one more
+   * reload, and with `newWorker` a different worker. True when confirmed, or
+   * when the master CLI cannot tell (nothing to compare with).
+   */
+  const signalReload = async (what: string, newWorker: boolean): Promise<boolean> => {
+    const before = parseShowProc(await haproxyCommand(masterSocket, 'show proc').catch(() => ''));
+    child?.kill('SIGUSR2');
+    if (!before) return true;
+    return waitFor(
+      async () => {
+        const now = parseShowProc(await haproxyCommand(masterSocket, 'show proc'));
+        return now !== undefined && now.reloads > before.reloads && (!newWorker || now.worker !== before.worker);
+      },
+      { what, timeoutMs: 5000, intervalMs: 20 },
+    ).then(
+      () => true,
+      () => false,
+    );
+  };
+
   return {
     pid: () => child?.pid,
     restarts: () => restarts,
     async reload(config) {
       // A port the new config binds that HAProxy does not hold yet must be free:
       // otherwise the new worker cannot start. Refuse before reloading.
-      const held = new Set(bindAddresses(current).map((b) => `${b.host}:${b.port}`));
-      for (const b of bindAddresses(config)) {
-        if (!held.has(`${b.host}:${b.port}`) && !(await canBind(b.port, b.host))) {
-          throw new SipError('SIP_PORT_IN_USE', `port ${b.host}:${b.port} is in use by another process; the config that binds it was not applied`);
-        }
-      }
+      const busy = await busyNewBind(config, current);
+      if (busy) throw new SipError('SIP_PORT_IN_USE', `port ${busy} is in use by another process; the config that binds it was not applied`);
       await install(config);
-      const before = parseShowProc(await haproxyCommand(masterSocket, 'show proc').catch(() => ''));
-      child?.kill('SIGUSR2');
       // Done when the master counts one more reload and a new worker serves:
       // from then on no new connection reaches the old configuration.
-      if (before) {
-        try {
-          await waitFor(
-            async () => {
-              const now = parseShowProc(await haproxyCommand(masterSocket, 'show proc'));
-              return now !== undefined && now.reloads > before.reloads && now.worker !== before.worker;
-            },
-            { what: 'the haproxy reload', timeoutMs: 5000, intervalMs: 20 },
-          );
-        } catch {
-          // The new worker did not start (e.g. a port it could not bind): put the
-          // previous config back and reload it, so HAProxy serves what it served
-          // before; the change is not applied, and the caller is told.
-          const failedOutput = output;
-          await install(current).catch(() => undefined);
-          const again = parseShowProc(await haproxyCommand(masterSocket, 'show proc').catch(() => ''));
-          child?.kill('SIGUSR2');
-          if (again) {
-            await waitFor(
-              async () => {
-                const now = parseShowProc(await haproxyCommand(masterSocket, 'show proc'));
-                return now !== undefined && now.reloads > again.reloads;
-              },
-              { what: 'the haproxy rollback', timeoutMs: 5000, intervalMs: 20 },
-            ).catch(() => init.logger.error({ component: 'edgelb' }, 'rolling HAProxy back to the previous config was not confirmed'));
-          }
-          output = failedOutput;
-          const why = output.trim().split('\n').filter((l) => /ALERT|cannot|error/i.test(l)).slice(-2).join(' | ');
-          throw new SipError('SIP_HAPROXY_FAILED', `HAProxy did not take the new configuration; the previous one still serves${why ? `: ${why}` : ''}`);
-        }
+      if (!(await signalReload('the haproxy reload', true))) {
+        // The new worker did not start (e.g. a port it could not bind): put the
+        // previous config back and reload it, so HAProxy serves what it served
+        // before; the change is not applied, and the caller is told.
+        const failedOutput = output;
+        await install(current).catch(() => undefined);
+        if (!(await signalReload('the haproxy rollback', false))) init.logger.error({ component: 'edgelb' }, 'rolling HAProxy back to the previous config was not confirmed');
+        output = failedOutput;
+        const why = output.trim().split('\n').filter((l) => /ALERT|cannot|error/i.test(l)).slice(-2).join(' | ');
+        throw new SipError('SIP_HAPROXY_FAILED', `HAProxy did not take the new configuration; the previous one still serves${why ? `: ${why}` : ''}`);
       }
       current = config;
     },

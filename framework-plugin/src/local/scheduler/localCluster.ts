@@ -118,11 +118,10 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     let usedMem = 0;
     let usedPorts = 0;
     for (const e of entries.values()) {
-      for (const t of e.tasks.values()) {
-        usedCpus += e.app.cpus;
-        usedMem += e.app.mem;
-        usedPorts += t.view().ports.length || portCount(e.app);
-      }
+      // Every task holds its app's cpus, mem and ports (allocated by portCount), staged or running.
+      usedCpus += e.app.cpus * e.tasks.size;
+      usedMem += e.app.mem * e.tasks.size;
+      usedPorts += portCount(e.app) * e.tasks.size;
     }
     return usedCpus + app.cpus <= offered.cpus + 1e-9 && usedMem + app.mem <= offered.mem && usedPorts + portCount(app) <= portRange.to - portRange.from + 1;
   };
@@ -208,7 +207,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
 
   /** One reconcile step for one app: the pure decision, then its actions applied. */
   const step = (e: Entry): void => {
-    const observed = [...e.tasks.values()].map((t) => ({ id: t.id, version: t.version, status: t.status(), healthy: t.healthy(), stagedAt: t.view().stagedAt }));
+    const observed = [...e.tasks.values()].map((t) => ({ id: t.id, version: t.version, status: t.status(), healthy: t.healthy(), stagedAt: t.stagedAt }));
     const state = {
       instances: e.app.instances,
       version: e.version,

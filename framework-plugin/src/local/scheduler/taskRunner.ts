@@ -62,6 +62,8 @@ export interface TaskRunner {
   readonly healthy: () => boolean;
   readonly ended: Promise<TaskEnd>;
   readonly pid: () => number | undefined;
+  /** When the task was staged (ISO time): what scale-down orders by. */
+  readonly stagedAt: string;
   /** Kills the task (SIGTERM, SIGKILL after the grace period). */
   kill(reason: string): void;
 }
@@ -251,6 +253,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     healthy: () => status === 'TASK_RUNNING' && (health?.healthy() ?? app.healthChecks.length === 0),
     ended,
     pid: () => proc?.pid,
+    stagedAt,
     kill,
   };
 }
