@@ -101,6 +101,7 @@ test('the real sip binary: value on stdin, against a DC/OS Secrets API with a to
         child.stdout.on('data', (d: Buffer) => (out += d));
         child.stderr.on('data', (d: Buffer) => (err += d));
         child.once('close', (code) => resolve({ code, out, err }));
+        child.stdin.on('error', () => undefined); // EPIPE when sip exits without reading stdin (get)
         child.stdin.end(input ?? '');
       });
     assert.is((await run(['create', '/instance-profile-app/aws-config'], SECRET)).code, 0);
