@@ -5,6 +5,11 @@ locals {
 provider "aws" {
   region = var.region
 
+  # Null (the default) = the provider's usual credential chain. Set only for
+  # an emulator, e.g. by the local cluster's local.auto.tfvars.json.
+  access_key = var.aws_access_key
+  secret_key = var.aws_secret_key
+
   # Against an emulator: no account lookups, path-style bucket URLs.
   s3_use_path_style           = local.emulated
   skip_credentials_validation = local.emulated

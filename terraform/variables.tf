@@ -10,6 +10,20 @@ variable "aws_endpoint" {
   default     = null
 }
 
+variable "aws_access_key" {
+  description = "Access key for aws_endpoint (an emulator's administrator). Null = the provider's default credential chain; never set it for real AWS."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "aws_secret_key" {
+  description = "Secret key matching aws_access_key. Null = the provider's default credential chain."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
 variable "name_prefix" {
   description = "Prefix of every created name."
   type        = string

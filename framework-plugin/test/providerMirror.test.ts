@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -12,6 +12,7 @@ test('finds the first candidate that holds hashicorp/aws, none when absent', () 
   assert.is(findProviderMirror(undefined, [empty, full]), full);
   assert.is(findProviderMirror(undefined, [empty]), undefined);
   assert.is(findProviderMirror(empty, [full]), undefined, 'an explicit mirror is the only one tried');
+  for (const dir of [empty, full]) rmSync(dir, { recursive: true, force: true });
 });
 
 test('the CLI config installs from the mirror only and disables the checkpoint', () => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,12 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SIP = join(ROOT, 'framework-plugin/bin/sip.mjs');
 const PROBE = join(ROOT, 'test/src/demo/awsProbe.ts');
 const state = mkdtempSync(join(tmpdir(), 'sip-e2e-'));
+// The demo keeps Terraform's state where a user finds it, in terraform/; the
+// suite runs it on a copy of the module (with marathon/ beside it, as in the
+// repository) so a developer's own demo state is never touched.
+const checkout = mkdtempSync(join(tmpdir(), 'sip-e2e-checkout-'));
+const notRunState = (src: string): boolean => !/(^|\/)(\.terraform|\.terraformrc|terraform\.tfstate[^/]*|[^/]*\.auto\.tfvars\.json)$/.test(src);
+for (const dir of ['terraform', 'marathon']) cpSync(join(ROOT, dir), join(checkout, dir), { recursive: true, filter: notRunState });
 const HOST = 'binapp.mesosphere.com';
 let env: NodeJS.ProcessEnv = {};
 let info: Record<string, string> & { pid: number; enforcesIam: boolean };
@@ -35,8 +41,15 @@ async function run(cmd: string, args: string[], opts: { input?: string; env?: No
 }
 const sip = (args: string[], input?: string): Promise<Ran> => run(process.execPath, [SIP, ...args], input === undefined ? {} : { input });
 const npm = (args: string[]): Promise<Ran> => run('npm', args);
-const terraformOutput = (name: string): Promise<Ran> =>
-  run('terraform', ['-chdir=terraform', 'output', '-no-color', `-state=${join(state, 'terraform/terraform.tfstate')}`, '-raw', name], { env: { TF_DATA_DIR: join(state, 'terraform/.terraform') } });
+/** A line as a user types it in a shell at the checkout's root; `sip` stands for `npx sip`. */
+async function byHand(line: string, input?: string): Promise<Ran> {
+  const script = `sip() { "${process.execPath}" "${SIP}" "$@"; }\n${line}`;
+  const ran = await runProcess('bash', ['-c', script], { cwd: checkout, env: { ...process.env, ...env }, ...(input === undefined ? {} : { input }) });
+  outputs.push(ran.out, ran.err);
+  return ran;
+}
+const terraformOutput = (name: string): Promise<Ran> => byHand(`terraform -chdir=terraform output -raw ${name}`);
+let demoOut = '';
 const curl = (args: string[], input?: string): Promise<Ran> => run('curl', ['-sS', '--max-time', '10', ...args], input === undefined ? {} : { input });
 const listening = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -77,13 +90,14 @@ function filesUnder(dir: string): string[] {
 const e2e = suite('walk-through (npm run demo, sip, terraform, curl)');
 
 e2e.before(async () => {
-  env = { SIP_STATE_DIR: state, SIP_LB_PORT: String(await freePort()) };
+  env = { SIP_STATE_DIR: state, SIP_LB_PORT: String(await freePort()), SIP_TERRAFORM_DIR: join(checkout, 'terraform') };
 });
 
 e2e.after(async () => {
   events?.kill();
   if (existsSync(join(state, 'cluster.json'))) await sip(['cluster', 'down']);
   rmSync(state, { recursive: true, force: true });
+  rmSync(checkout, { recursive: true, force: true });
 });
 
 e2e('sip cluster up prints its endpoints; every Marathon event of the run is recorded from here on', async () => {
@@ -101,13 +115,15 @@ e2e('sip cluster up prints its endpoints; every Marathon event of the run is rec
 e2e('npm run demo: every step passes, the object is read back, both refusals happen', async () => {
   const demo = await npm(['run', 'demo']);
   assert.is(demo.code, 0, demo.out.slice(-3000));
+  demoOut = demo.out;
   const steps = [...demo.out.matchAll(/^\[(\d+)\] (.*)$/gm)].map((m) => m[2]);
   assert.equal(steps.length, 9, steps.join('\n'));
   assert.is((demo.out.match(/✓ done in/g) ?? []).length, 9);
   assert.not.match(demo.out, '✗');
   assert.match(steps[0]!, 'npx sip cluster up');
   assert.match(demo.out, 'local cluster already running', 'the demo reuses the running cluster');
-  assert.match(steps[2]!, 'terraform output -raw secret_aws_conf | npx sip security secrets create /instance-profile-app/aws-config');
+  assert.match(steps[1]!, `terraform -chdir=${checkout}/terraform apply -auto-approve -input=false`);
+  assert.match(steps[2]!, `terraform -chdir=${checkout}/terraform output -raw secret_aws_conf | npx sip security secrets create /instance-profile-app/aws-config`);
   assert.match(demo.out, /\| BinID [\w-]{21}\n/);
   assert.match(demo.out, /sent {3}(\d+) bytes, sha256 (\w+)…\n {4}stored \1 bytes, sha256 \2…\n {4}identical ✓/);
   assert.match(demo.out, 'TASK_FAILED (secret "awsConfig" (instance-profile-app/aws-config) denied: app /other-app is not under the secret\'s namespace /instance-profile-app)');
@@ -141,6 +157,74 @@ e2e('the agent’s own metadata credentials cannot touch the bucket', async () =
   const put = await run(process.execPath, ['--import', 'tsx', PROBE, 'put', bucket.out, 'bin/from-the-agent'], { env: agentEnv });
   assert.is(put.code, 3, put.out + put.err);
   assert.is(put.out.trim(), 'denied: AccessDenied');
+});
+
+e2e('by hand after the demo: the post’s lines as a user types them, with terraform where it looks', async () => {
+  const APP = '/instance-profile-app';
+  // Every terraform command the demo printed is the one it ran: each replays as printed.
+  const printed = [...demoOut.matchAll(/^ {4}\$ (.*terraform .*)$/gm)].map((m) => m[1]!);
+  assert.ok(printed.some((l) => / init /.test(l)) && printed.some((l) => / apply /.test(l)), printed.join('\n'));
+  for (const line of printed) {
+    const again = await byHand(line);
+    assert.is(again.code, 0, `${line}\n${again.err}`);
+    if (/ apply /.test(line)) assert.match(again.out, /No changes|0 added, 0 changed, 0 destroyed/);
+  }
+  assert.is((await byHand('terraform -chdir=terraform apply -auto-approve')).code, 0, 'plain apply re-applies the same state');
+
+  // The secret from Terraform's raw output, then the app as the post adds it, and the post's jq loop.
+  const updated = await byHand('terraform -chdir=terraform output -raw secret_aws_conf | sip security secrets update /instance-profile-app/aws-config');
+  assert.is(updated.code, 0, updated.err);
+  assert.is((await byHand(`sip marathon app remove ${APP} --wait`)).code, 0);
+  const added = await byHand('terraform -chdir=terraform output -raw marathon_app_definition | sip marathon app add');
+  assert.is(added.code, 0, added.err);
+  const loop = await byHand(
+    `n=0; until sip marathon app show ${APP} | jq -e '.tasksHealthy==1' >/dev/null; do n=$((n+1)); [ $n -gt 240 ] && exit 9; sleep 0.5; done; echo healthy after $n`,
+  );
+  assert.is(loop.code, 0, `the jq loop never ended: ${loop.out}${loop.err}`);
+  assert.match(loop.out, /^healthy after \d+$/m);
+
+  // The post's curl, with the LB address from the post's own output name.
+  const lb = await terraformOutput('public-agents-loadbalancer');
+  assert.is(lb.out, `127.0.0.1:${env.SIP_LB_PORT}`);
+  let posted: Ran = { code: 1, out: '', err: '' };
+  await waitFor(
+    async () => {
+      posted = await byHand(`echo foobar | curl -sS --fail-with-body --user testuser:password -X POST -H "Host: ${HOST}" -d @- $(terraform -chdir=terraform output -raw public-agents-loadbalancer)/bin`);
+      return posted.code === 0;
+    },
+    { what: 'binapp routed again after the re-add', timeoutMs: 60_000, intervalMs: 250 },
+  ).catch(() => undefined);
+  assert.is(posted.code, 0, posted.out + posted.err);
+  const bin = /^BinID (\S+)$/m.exec(posted.out)?.[1];
+  assert.ok(bin, posted.out);
+
+  // aws s3 cp under the cluster's environment prints what curl sent.
+  if ((await byHand('command -v aws')).code !== 0) {
+    process.stdout.write('\n  NOT CHECKED (no aws CLI on PATH): aws s3 cp under eval "$(sip cluster env)"\n');
+  } else {
+    const cp = await byHand(`eval "$(sip cluster env)"; aws s3 cp s3://$(terraform -chdir=terraform output -raw s3_bucket_name)/bin/${bin} -`);
+    assert.is(cp.code, 0, cp.err);
+    assert.is(cp.out, 'foobar');
+    const unset = await byHand('eval "$(sip cluster env)"; eval "$(sip cluster env --unset)"; echo "${AWS_ENDPOINT_URL-gone}"');
+    assert.is(unset.out.trim(), 'gone');
+  }
+
+  // The post's forms without -raw are refused, naming the fix, and change nothing.
+  const before = await byHand('sip security secrets get /instance-profile-app/aws-config | sha256sum');
+  const refusals: Array<[string, string]> = [
+    ['terraform -chdir=terraform output secret_aws_conf | sip security secrets update /instance-profile-app/aws-config', 'output -raw secret_aws_conf'],
+    ['sip security secrets update /instance-profile-app/aws-config -v "$(terraform -chdir=terraform output secret_aws_conf)"', 'output -raw secret_aws_conf'],
+    ['terraform -chdir=terraform output no_such_output 2>/dev/null | sip security secrets update /instance-profile-app/aws-config', 'empty'],
+    ['terraform -chdir=terraform output marathon_app_definition | sip marathon app add', 'output -raw marathon_app_definition'],
+  ];
+  for (const [line, hint] of refusals) {
+    const r = await byHand(line);
+    assert.is.not(r.code, 0, line);
+    assert.match(r.err, hint, `${line}: ${r.err}`);
+  }
+  assert.is((await byHand('sip security secrets get /instance-profile-app/aws-config | sha256sum')).out, before.out, 'the secret is unchanged');
+  const apps = JSON.parse((await sip(['marathon', 'app', 'list', '--json'])).out) as Array<{ id: string }>;
+  assert.equal(apps.map((a) => a.id), [APP], 'nothing was added');
 });
 
 e2e('no external id in GET /v2/apps/instance-profile-app, the events, the logs, the task sandboxes or any output', async () => {
@@ -188,6 +272,8 @@ e2e('npm run demo -- --down: terraform destroy, then no process, no port, no sec
   assert.equal(processesOf(state), [], 'processes of the run');
   assert.equal((await Promise.all(ports.map(async (p) => [p, await listening(p)]))).filter(([, open]) => open), [], 'ports still open');
   assert.not.ok(existsSync(state), 'the state dir (secrets, sandboxes, mounted aws-config files) is gone');
+  assert.not.ok(existsSync(join(checkout, 'terraform', 'local-cluster.auto.tfvars.json')), 'the local cluster’s variables (endpoint, admin keys) are gone');
+  assert.ok(existsSync(join(checkout, 'terraform', 'terraform.tfstate')), 'the (now empty) state stays where terraform keeps it');
 });
 
 e2e.run();

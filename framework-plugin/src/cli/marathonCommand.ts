@@ -13,7 +13,7 @@ export const MARATHON_USAGE = `usage: sip marathon <app|task> <command> [args] [
 
   app add [FILE|-]          add an app (JSON from FILE or stdin)
   app list                  list apps with their task counts
-  app show ID               show one app
+  app show ID               print one app's JSON (as dcos marathon app show; e.g. | jq .tasksHealthy)
   app update ID [FILE|-]    replace an app's definition (new version, rolling restart)
   app remove ID             remove an app and kill its tasks
   app restart ID            restart an app's tasks
@@ -162,8 +162,9 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
       break;
     }
     case 'app show': {
+      // As `dcos marathon app show`: the app's JSON (tasks, tasksHealthy, …), for jq.
       const app = await client.getApp(arg1 ?? '');
-      out(values.json ? JSON.stringify(app) : `${summary(app)}\n${(app.tasks ?? []).map((t: Record<string, any>) => `  ${t.id}  ${t.state}  ports ${t.ports.join(',')}`).join('\n')}`);
+      out(JSON.stringify(app, null, 2));
       break;
     }
     case 'app list': {

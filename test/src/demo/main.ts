@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,11 @@ const APP_ID = '/instance-profile-app';
 const SECRET = '/instance-profile-app/aws-config';
 const HOST = 'binapp.mesosphere.com';
 const down = process.argv.includes('--down');
+/** The root module; SIP_TERRAFORM_DIR points the demo at a copy (the end-to-end test does). */
+const TF_DIR = process.env.SIP_TERRAFORM_DIR ?? join(ROOT, 'terraform');
+const TF_VARS = 'local-cluster.auto.tfvars.json';
 const steps = createSteps();
-const show = (p: string): string => (p.startsWith(ROOT) ? relative(ROOT, p) || '.' : p);
+const show = (p: string): string => (p.startsWith(process.cwd()) ? relative(process.cwd(), p) || '.' : p);
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex').slice(0, 16);
 
 /** Runs a real command; its output is echoed (indented) unless `quiet`, which is for secret-carrying output. */
@@ -58,22 +61,40 @@ interface ClusterInfo {
 const clusterInfo = async (): Promise<ClusterInfo | undefined> => JSON.parse(await readFile(join(stateDir, 'cluster.json'), 'utf8').catch(() => 'null')) ?? undefined;
 const admin = async (): Promise<{ endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }> => JSON.parse(await readFile(join(stateDir, 'aws-admin.json'), 'utf8'));
 
-async function terraform(): Promise<Terraform> {
-  const a = await admin();
+/**
+ * Terraform in place: state, plugins and the local cluster's variables live in
+ * `terraform/` where plain `terraform -chdir=terraform …` finds them, and each
+ * command is printed exactly as it runs (`$ …`), so any of them can be copied.
+ */
+function terraform(): Terraform {
   return createTerraform({
-    configDir: join(ROOT, 'terraform'),
-    workDir: join(stateDir, 'terraform'),
-    credentials: { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey },
-    onLine: (line) => /(Creation complete|Destruction complete|Apply complete|Destroy complete)/.test(line) && steps.say(`| ${line}`),
+    configDir: TF_DIR,
+    varsFileName: TF_VARS,
+    onCommand: (line) => steps.say(`$ ${line}`),
+    onLine: (line) => /(Creation complete|Destruction complete|Apply complete|Destroy complete|No changes)/.test(line) && steps.say(`| ${line}`),
   });
 }
-const tfVars = (info: ClusterInfo): Record<string, unknown> => ({
-  aws_endpoint: info.awsEndpoint,
-  region: info.region,
-  agent_role_arn: info.agentRoleArn,
-  public_agents_loadbalancer: new URL(info.edgelbUrl).host,
-});
-const tfCmd = (verb: string): string => `terraform -chdir=terraform ${verb} -var-file=${show(join(stateDir, 'terraform/run.auto.tfvars.json'))}  (admin keys of the emulator in the environment)`;
+/** The local cluster's variables, emulator admin keys included (the file is 0600 and git-ignored). */
+const tfVars = async (info: ClusterInfo): Promise<Record<string, unknown>> => {
+  const a = await admin();
+  return {
+    aws_endpoint: info.awsEndpoint,
+    region: info.region,
+    agent_role_arn: info.agentRoleArn,
+    public_agents_loadbalancer: new URL(info.edgelbUrl).host,
+    aws_access_key: a.accessKeyId,
+    aws_secret_key: a.secretAccessKey,
+  };
+};
+/** State an earlier version of the demo kept under the state dir moves to where Terraform looks. */
+async function adoptOldState(): Promise<void> {
+  const old = join(stateDir, 'terraform', 'terraform.tfstate');
+  const now = join(TF_DIR, 'terraform.tfstate');
+  if (existsSync(old) && !existsSync(now)) {
+    await rename(old, now);
+    steps.say(`moved ${show(old)} to ${show(now)}`);
+  }
+}
 
 /** `GET/POST` through EdgeLB with the Host header (Node's fetch would drop it). */
 function viaLb(url: string, path: string): Promise<number> {
@@ -92,17 +113,20 @@ async function walkThrough(): Promise<void> {
   await steps.run('npx sip cluster up', async () => must(await sip(['cluster', 'up', ...(lbPort ? ['--lb-port', lbPort] : [])]), 'sip cluster up'));
   const info = (await clusterInfo())!;
 
-  const tf = await terraform();
-  await steps.run(`${tfCmd('apply -auto-approve')}`, async () => {
-    steps.say(`agent_role_arn = ${info.agentRoleArn} (the cluster's agents), aws_endpoint = ${info.awsEndpoint}`);
+  const tf = terraform();
+  const tfLine = (args: string[]): string => tf.commandLine(args);
+  await steps.run(tfLine(['apply', '-auto-approve', '-input=false']), async () => {
+    await adoptOldState();
+    await writeFile(tf.varsFile, `${JSON.stringify(await tfVars(info), null, 2)}\n`, { mode: 0o600 });
+    steps.say(`wrote ${show(tf.varsFile)} (auto-loaded by terraform; git-ignored, 0600): aws_endpoint = ${info.awsEndpoint}, agent_role_arn = ${info.agentRoleArn} (the cluster's agents), the emulator's admin keys`);
     await tf.init();
-    await tf.apply(tfVars(info));
+    await tf.apply();
   });
   const bucket = await tf.output('s3_bucket_name');
   const appRole = await tf.output('app_role_arn');
   steps.say(`bucket ${bucket}, app role ${appRole}`);
 
-  await steps.run(`terraform output -raw secret_aws_conf | npx sip security secrets create ${SECRET}`, async () => {
+  await steps.run(`${tfLine(['output', '-raw', 'secret_aws_conf'])} | npx sip security secrets create ${SECRET}`, async () => {
     const conf = await tf.output('secret_aws_conf');
     const created = await sip(['security', 'secrets', 'create', SECRET], { input: conf });
     if (created.code === 0) return;
@@ -110,7 +134,7 @@ async function walkThrough(): Promise<void> {
     must(await sip(['security', 'secrets', 'update', SECRET], { input: conf }), 'sip security secrets update');
   });
 
-  await steps.run('terraform output -raw marathon_app_definition | npx sip marathon app add --wait', async () => {
+  await steps.run(`${tfLine(['output', '-raw', 'marathon_app_definition'])} | npx sip marathon app add --wait`, async () => {
     const def = await tf.output('marathon_app_definition');
     const added = await sip(['marathon', 'app', 'add', '--wait'], { input: def });
     if (added.code === 4) {
@@ -185,18 +209,23 @@ async function walkThrough(): Promise<void> {
     }
   });
 
+  const tfDir = show(TF_DIR);
   process.stdout.write(`
-demo complete. Still running, try:
-  curl --user testuser:password -H 'Host: ${HOST}' --data-binary @/etc/hostname ${info.edgelbUrl}/bin
+demo complete. Still running; every line below can be typed as is:
+  echo foobar | curl --user testuser:password -X POST -H 'Host: ${HOST}' -d @- $(terraform -chdir=${tfDir} output -raw public-agents-loadbalancer)/bin
+  eval "$(npx sip cluster env)"      # the AWS CLI, SDKs and terraform now talk to the local emulator
+  aws s3 cp s3://$(terraform -chdir=${tfDir} output -raw s3_bucket_name)/bin/${id} -
+  npx sip marathon app show ${APP_ID} | jq .tasksHealthy
   npx sip marathon app list          npx sip edgelb status auto-default
-  npx sip marathon task list ${APP_ID}
   npm run demo -- --down             (terraform destroy, secrets, cluster, state)
 `);
 }
 
 async function tearDown(): Promise<void> {
   const info = await clusterInfo();
-  const tfState = join(stateDir, 'terraform', 'terraform.tfstate');
+  await adoptOldState();
+  const tf = terraform();
+  const tfState = join(TF_DIR, 'terraform.tfstate');
   if (info) {
     await steps.run(`npx sip marathon app remove ${APP_ID}`, async () => {
       const r = await sip(['marathon', 'app', 'remove', APP_ID, '--wait']);
@@ -204,10 +233,10 @@ async function tearDown(): Promise<void> {
     });
   }
   if (info && existsSync(tfState)) {
-    const tf = await terraform();
-    await steps.run(tfCmd('destroy -auto-approve'), async () => {
+    await steps.run(tf.commandLine(['destroy', '-auto-approve', '-input=false']), async () => {
+      await writeFile(tf.varsFile, `${JSON.stringify(await tfVars(info), null, 2)}\n`, { mode: 0o600 });
       await tf.init();
-      await tf.destroy(tfVars(info));
+      await tf.destroy();
     });
   } else if (existsSync(tfState)) steps.say('the cluster is not running: its emulator (and every AWS resource in it) is already gone');
   await steps.run(`npx sip security secrets delete ${SECRET}`, async () => {
@@ -215,7 +244,10 @@ async function tearDown(): Promise<void> {
     if (r.code !== 0) steps.say('(no such secret)');
   });
   await steps.run('npx sip cluster down', async () => must(await sip(['cluster', 'down']), 'sip cluster down'));
-  await steps.run(`rm -rf ${show(stateDir)}`, () => rm(stateDir, { recursive: true, force: true }));
+  await steps.run(`rm -rf ${show(stateDir)} ${show(tf.varsFile)}`, async () => {
+    await rm(stateDir, { recursive: true, force: true });
+    await rm(tf.varsFile, { force: true }); // its endpoint and keys die with the cluster
+  });
   process.stdout.write('\nall torn down\n');
 }
 
