@@ -9,21 +9,32 @@ import { ExitCode, readInput, UsageError, type CliIo } from './io.js';
 import { refuseRenderedValue } from './renderedValue.js';
 
 /** Usage of `sip marathon`. */
-export const MARATHON_USAGE = `usage: sip marathon <app|task> <command> [args] [options]
+export const MARATHON_USAGE = `usage: sip marathon <app|task|deployment> <command> [args] [options]
 
   app add [FILE|-]          add an app (JSON from FILE or stdin)
-  app list                  list apps with their task counts
+  app list                  list apps (a table; --json for Marathon's JSON)
   app show ID               print one app's JSON (as dcos marathon app show; e.g. | jq .tasksHealthy)
-  app update ID [FILE|-]    replace an app's definition (new version, rolling restart)
+  app update ID [KEY=VALUE…|FILE|-]
+                            update an app: properties (instances=3, env='{"A":"b"}'; values are
+                            JSON, else strings) or a partial JSON definition; what is not given stays
+  app stop ID               scale to 0 instances
+  app start ID [N]          scale to N instances (default 1)
+  app kill ID               kill its tasks (--scale: and lower instances by as many; --host HOST)
   app remove ID             remove an app and kill its tasks
   app restart ID            restart an app's tasks
-  task list [APP_ID]        list tasks
+  app version list ID       list an app's versions, newest first (--max-count N)
+  task list [APP_ID]        list tasks (a table)
+  task kill TASK_ID…        kill tasks (--scale: lower instances; --wipe: as Marathon takes it)
   task log TASK_ID          print a task's stdout (--stderr for stderr; local cluster only)
+  deployment list [APP_ID]  list running deployments
+  deployment rollback ID    revert a running deployment's app to its version before it
+  deployment stop ID        stop a running deployment where it is (no rollback)
 
 options:
   --wait                 follow the deployment until it succeeds or fails
   --timeout SECONDS      give up waiting after this long (default 300)
   --json                 machine-readable output
+  --force                update even while a deployment runs
   --marathon-url URL     Marathon to talk to (default: the local cluster's, or $SIP_MARATHON_URL)
   --token TOKEN          DC/OS ACS token (default: $SIP_ACS_TOKEN, else the local cluster's)
   --state-dir DIR        local cluster state (default: $SIP_STATE_DIR, else .state)
@@ -37,17 +48,49 @@ async function definitionFrom(arg: string | undefined, io: CliIo): Promise<strin
   return text;
 }
 
-/** Follows one deployment on the event stream, printing progress, until it ends. */
-async function follow(events: Awaited<ReturnType<typeof subscribe>>, deploymentId: string, appId: string, timeoutMs: number, io: CliIo): Promise<void> {
+/**
+ * How a deployment that is no longer listed ended, read from the app itself:
+ * the waiter never depends on having seen the event (it may have fired before
+ * the stream attached, or been lost).
+ */
+async function settled(client: MarathonClient, deploymentId: string, appId: string): Promise<StreamEvent | undefined> {
+  const running = await client.deployments().catch(() => undefined);
+  if (!running || running.some((d) => d.id === deploymentId)) return undefined;
+  const app = await client.getApp(appId).catch((err: { code?: string }) => (err.code === 'SIP_MARATHON_NOT_FOUND' ? null : undefined));
+  if (app === undefined) return undefined;
+  if (app === null) return { eventType: 'deployment_success', id: deploymentId }; // removed
+  const current = (app.tasks ?? []).filter((t: Record<string, any>) => t.version === app.versionInfo?.lastConfigChangeAt && t.state === 'TASK_RUNNING');
+  const checks = (app.healthChecks ?? []).length > 0;
+  const ok = current.length === app.instances && (!checks || app.tasksHealthy === app.instances);
+  if (ok) return { eventType: 'deployment_success', id: deploymentId };
+  return { eventType: 'deployment_failed', id: deploymentId, reason: app.lastTaskFailure?.message ?? 'ended without reaching its goal' };
+}
+
+/** Follows one deployment on the event stream, printing progress, until it ends (checking the API every second too). */
+async function follow(
+  events: Awaited<ReturnType<typeof subscribe>>,
+  client: MarathonClient,
+  deploymentId: string,
+  appId: string,
+  timeoutMs: number,
+  io: CliIo,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   io.stdout.write(`waiting for deployment ${deploymentId} of ${appId}…\n`);
   for (;;) {
-    const e: StreamEvent = await events.next(
-      (ev) =>
-        ((ev.eventType === 'deployment_success' || ev.eventType === 'deployment_failed') && ev.id === deploymentId) ||
-        ((ev.eventType === 'status_update_event' || ev.eventType === 'health_status_changed_event' || ev.eventType === 'unhealthy_task_kill_event') && ev.appId === appId),
-      Math.max(1, deadline - Date.now()),
-    );
+    if (Date.now() >= deadline) throw new SipError('SIP_WAIT_TIMEOUT', `deployment ${deploymentId} did not end within ${Math.round(timeoutMs / 1000)} s`, { expose: true });
+    const e: StreamEvent | undefined = await events
+      .next(
+        (ev) =>
+          ((ev.eventType === 'deployment_success' || ev.eventType === 'deployment_failed') && ev.id === deploymentId) ||
+          ((ev.eventType === 'status_update_event' || ev.eventType === 'health_status_changed_event' || ev.eventType === 'unhealthy_task_kill_event') && ev.appId === appId),
+        Math.max(1, Math.min(1000, deadline - Date.now())),
+      )
+      .catch((err: { code?: string }) => {
+        if (err.code === 'SIP_WAIT_TIMEOUT') return settled(client, deploymentId, appId);
+        throw err;
+      });
+    if (!e) continue;
     if (e.eventType === 'deployment_success') {
       io.stdout.write(`deployment ${deploymentId} succeeded\n`);
       return;
@@ -68,9 +111,47 @@ async function follow(events: Awaited<ReturnType<typeof subscribe>>, deploymentI
 /** Marathon ids on the command line may omit the leading slash. */
 const absoluteId = (id: string): string => (id.startsWith('/') ? id : `/${id}`);
 
-function summary(app: Record<string, any>): string {
-  const failure = app.lastTaskFailure ? `  last failure: ${app.lastTaskFailure.message}` : '';
-  return `${app.id}  instances ${app.instances}  running ${app.tasksRunning}  healthy ${app.tasksHealthy}  staged ${app.tasksStaged}  unhealthy ${app.tasksUnhealthy}  deployments ${app.deployments?.length ?? 0}${failure}`;
+/** Rows under a header, columns padded as dcos prints its tables. */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** dcos's `app list` columns. */
+function appRows(apps: Array<Record<string, any>>): string {
+  return table(
+    ['ID', 'MEM', 'CPUS', 'TASKS', 'HEALTH', 'DEPLOYMENT', 'WAITING', 'CONTAINER', 'CMD'],
+    apps.map((a) => [
+      a.id,
+      String(a.mem),
+      String(a.cpus),
+      `${a.tasksRunning}/${a.instances}`,
+      (a.healthChecks ?? []).length ? `${a.tasksHealthy}/${a.tasksRunning}` : '---',
+      a.deployments?.length ? 'deploying' : '---',
+      a.tasksRunning < a.instances && !a.deployments?.length ? 'True' : 'False',
+      a.container?.type ?? 'mesos',
+      String(a.cmd ?? (a.args ?? []).join(' ') ?? ''),
+    ]),
+  );
+}
+
+/** `key=value` properties as dcos takes them: the value as JSON when it parses, else as a string. */
+export function properties(args: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  for (const arg of args) {
+    const i = arg.indexOf('=');
+    if (i <= 0) throw new UsageError(`cannot read ${arg}: properties are KEY=VALUE (e.g. instances=3)`);
+    const key = arg.slice(0, i);
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new UsageError(`${key} is not a property of an app`);
+    const raw = arg.slice(i + 1);
+    try {
+      out[key] = JSON.parse(raw);
+    } catch {
+      out[key] = raw;
+    }
+  }
+  return { ...out };
 }
 
 /**
@@ -87,20 +168,31 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
       timeout: { type: 'string', default: '300' },
       json: { type: 'boolean', default: false },
       stderr: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      scale: { type: 'boolean', default: false },
+      wipe: { type: 'boolean', default: false },
+      host: { type: 'string' },
+      'max-count': { type: 'string' },
       'marathon-url': { type: 'string' },
       token: { type: 'string' },
       'state-dir': { type: 'string' },
     },
   });
   const [noun, verb, arg1, arg2, ...extra] = positionals;
-  if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
+  // Commands that take a list: properties, task ids, `version list ID`.
+  const listCommands = ['app update', 'task kill', 'app version'];
+  if (extra.length > 0 && !listCommands.includes(`${noun} ${verb}`)) throw new UsageError(`unexpected argument: ${extra[0]}`);
   const timeoutMs = Number(values.timeout) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout must be a positive number of seconds');
   const stateDir = stateDirOf(values['state-dir'], io.env);
   const key = `${noun ?? ''} ${verb ?? ''}`;
-  const known = ['app add', 'app list', 'app show', 'app update', 'app remove', 'app restart', 'task list', 'task log'];
+  const known = [
+    'app add', 'app list', 'app show', 'app update', 'app remove', 'app restart', 'app stop', 'app start', 'app kill', 'app version',
+    'task list', 'task log', 'task kill', 'deployment list', 'deployment rollback', 'deployment stop',
+  ];
   if (!known.includes(key)) throw new UsageError(noun ? `unknown command: marathon ${key.trim()}` : 'missing command');
-  const needsId = ['app show', 'app update', 'app remove', 'app restart', 'task log'];
+  if (key === 'app version' && arg1 !== 'list') throw new UsageError('usage: sip marathon app version list ID');
+  const needsId = ['app show', 'app update', 'app remove', 'app restart', 'app stop', 'app start', 'app kill', 'task log', 'task kill', 'deployment rollback', 'deployment stop'];
   if (needsId.includes(key) && !arg1) throw new UsageError(`${key} needs an ${noun === 'task' ? 'TASK_ID' : 'ID'}`);
 
   const out = (s: string): void => void io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -123,11 +215,18 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
     try {
       const result = await action();
       const deploymentId = result.deploymentId ?? result.deployments?.[0]?.id;
-      if (events && deploymentId) await follow(events, deploymentId, appId, timeoutMs, io);
+      if (events && deploymentId) await follow(events, client, deploymentId, appId, timeoutMs, io);
       return result;
     } finally {
       events?.close();
     }
+  };
+
+  const deployed = (r: { deploymentId?: string; version?: string; deployments?: Array<{ id: string }> }): string =>
+    values.json ? JSON.stringify(r) : `Created deployment ${r.deploymentId ?? r.deployments?.[0]?.id ?? '-'}`;
+  const scaleTo = async (id: string, instances: number): Promise<void> => {
+    const r = await withWait(id, () => client.putApp(id, { instances }, { force: values.force }));
+    out(deployed(r));
   };
 
   switch (key) {
@@ -140,25 +239,53 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
         // Marathon answers 400 Invalid JSON below
       }
       const app = await withWait(absoluteId(id), () => client.addApp(text));
-      out(values.json ? JSON.stringify(app) : `created ${app.id} (deployment ${app.deployments[0]?.id ?? '-'})`);
+      out(values.json ? JSON.stringify(app) : `Created deployment ${app.deployments[0]?.id ?? '-'}`);
       break;
     }
     case 'app update': {
       const id = absoluteId(arg1 ?? '');
-      const r = await withWait(id, async () => client.putApp(id, await definitionFrom(arg2, io)));
-      out(values.json ? JSON.stringify(r) : `updated ${id} (deployment ${r.deploymentId})`);
+      const rest = [arg2, ...extra].filter((a): a is string => a !== undefined);
+      // dcos's property form (instances=3 …), else a partial definition from FILE or stdin.
+      const patch = rest.length > 0 && rest.every((a) => /^[^=/]+=/.test(a)) ? JSON.stringify(properties(rest)) : undefined;
+      if (!patch && rest.length > 1) throw new UsageError(`unexpected argument: ${rest[1]}`);
+      const r = await withWait(id, async () => client.putApp(id, patch ?? (await definitionFrom(rest[0], io)), { force: values.force }));
+      out(deployed(r));
+      break;
+    }
+    case 'app stop':
+      await scaleTo(absoluteId(arg1 ?? ''), 0);
+      break;
+    case 'app start': {
+      const n = arg2 === undefined ? 1 : Number(arg2);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError('app start takes a whole number of instances');
+      await scaleTo(absoluteId(arg1 ?? ''), n);
+      break;
+    }
+    case 'app kill': {
+      const id = absoluteId(arg1 ?? '');
+      const r = await client.killAppTasks(id, { scale: values.scale, ...(values.host ? { host: values.host } : {}) });
+      out(values.json ? JSON.stringify(r) : r.deploymentId ? `Created deployment ${r.deploymentId}` : `Killed tasks: ${(r.tasks ?? []).map((t) => t.id).join(' ') || 'none'}`);
       break;
     }
     case 'app remove': {
       const id = absoluteId(arg1 ?? '');
       const r = await withWait(id, () => client.removeApp(id));
-      out(values.json ? JSON.stringify(r) : `removed ${id} (deployment ${r.deploymentId})`);
+      if (values.json) out(JSON.stringify(r));
       break;
     }
     case 'app restart': {
       const id = absoluteId(arg1 ?? '');
       const r = await withWait(id, () => client.restartApp(id));
-      out(values.json ? JSON.stringify(r) : `restarting ${id} (deployment ${r.deploymentId})`);
+      out(deployed(r));
+      break;
+    }
+    case 'app version': {
+      const id = absoluteId(arg2 ?? '');
+      if (!arg2) throw new UsageError('app version list needs an ID');
+      const max = values['max-count'] === undefined ? Infinity : Number(values['max-count']);
+      if (!(max > 0)) throw new UsageError('--max-count must be a positive number');
+      const versions = (await client.versions(id)).slice(0, max);
+      out(JSON.stringify(versions, null, 2));
       break;
     }
     case 'app show': {
@@ -169,12 +296,48 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
     }
     case 'app list': {
       const apps = await client.listApps();
-      out(values.json ? JSON.stringify(apps) : apps.length ? apps.map(summary).join('\n') : 'no apps');
+      out(values.json ? JSON.stringify(apps) : apps.length ? appRows(apps) : 'There are no apps');
       break;
     }
     case 'task list': {
       const tasks = await client.tasks(arg1);
-      out(values.json ? JSON.stringify(tasks) : tasks.length ? tasks.map((t) => `${t.id}  ${t.appId}  ${t.state}  ${t.host}:${(t.ports ?? []).join(',')}`).join('\n') : 'no tasks');
+      const rows = tasks.map((t) => [
+        t.appId,
+        (t.healthCheckResults ?? []).length ? String((t.healthCheckResults as Array<{ alive: boolean }>).every((h) => h.alive)) : 'True',
+        t.startedAt ?? 'N/A',
+        t.host,
+        t.state,
+        t.id,
+      ]);
+      out(values.json ? JSON.stringify(tasks) : tasks.length ? table(['APP', 'HEALTHY', 'STARTED', 'HOST', 'STATE', 'ID'], rows) : 'There are no tasks');
+      break;
+    }
+    case 'task kill': {
+      const ids = [arg1, arg2, ...extra].filter((a): a is string => a !== undefined);
+      const r = await client.killTasks(ids, { scale: values.scale, wipe: values.wipe });
+      out(values.json ? JSON.stringify(r) : r.deploymentId ? `Created deployment ${r.deploymentId}` : `Killed tasks: ${(r.tasks ?? []).map((t) => t.id).join(' ') || 'none'}`);
+      break;
+    }
+    case 'deployment list': {
+      const all = await client.deployments();
+      const mine = arg1 ? all.filter((d) => (d.affectedApps ?? []).includes(absoluteId(arg1))) : all;
+      const rows = mine.map((d) => [
+        (d.affectedApps ?? []).join(','),
+        d.id,
+        `${d.currentStep}/${d.totalSteps}`,
+        (d.currentActions ?? []).map((a: { action: string; app: string }) => `${a.action} ${a.app}`).join(', '),
+      ]);
+      out(values.json ? JSON.stringify(mine) : mine.length ? table(['APP', 'ID', 'STEP', 'ACTION'], rows) : 'There are no deployments');
+      break;
+    }
+    case 'deployment rollback': {
+      const r = await client.cancelDeployment(arg1 ?? '', false);
+      out(values.json ? JSON.stringify(r ?? {}) : `Created deployment ${r?.deploymentId ?? '-'}`);
+      break;
+    }
+    case 'deployment stop': {
+      await client.cancelDeployment(arg1 ?? '', true);
+      if (values.json) out('{}');
       break;
     }
   }

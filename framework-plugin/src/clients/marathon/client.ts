@@ -32,7 +32,17 @@ export interface MarathonClient {
   readonly url: string;
   readonly token: string | undefined;
   addApp(def: unknown): Promise<{ id: string; deployments: Array<{ id: string }> } & Record<string, unknown>>;
-  putApp(id: string, def: unknown): Promise<{ deploymentId: string; version: string }>;
+  /** PUT: a partial update (Marathon's default `partialUpdate=true`): fields given replace the app's; `force` overrides a running deployment. */
+  putApp(id: string, def: unknown, opts?: { force?: boolean }): Promise<{ deploymentId: string; version: string }>;
+  /** Kills an app's tasks (all, or those on `host`); with `scale`, `instances` drops by as many. */
+  killAppTasks(id: string, opts?: { scale?: boolean; host?: string }): Promise<{ tasks?: Array<Record<string, any>>; deploymentId?: string; version?: string }>;
+  /** Kills tasks by id (`POST /v2/tasks/delete`), with `scale` and `wipe` as Marathon takes them. */
+  killTasks(ids: readonly string[], opts?: { scale?: boolean; wipe?: boolean }): Promise<{ tasks?: Array<Record<string, any>>; deploymentId?: string; version?: string }>;
+  /** An app's versions, newest first. */
+  versions(id: string): Promise<string[]>;
+  deployments(): Promise<Array<Record<string, any>>>;
+  /** Rolls a deployment back (a new deployment), or with `force` stops it where it is. */
+  cancelDeployment(id: string, force: boolean): Promise<{ deploymentId?: string; version?: string } | undefined>;
   removeApp(id: string): Promise<{ deploymentId: string; version: string }>;
   restartApp(id: string): Promise<{ deploymentId: string; version: string }>;
   getApp(id: string): Promise<Record<string, any>>;
@@ -65,7 +75,18 @@ export function createMarathonClient(init: MarathonClientInit): MarathonClient {
     url: base,
     token: init.token,
     addApp: (def) => call('POST', '/v2/apps', 'adding the app', def),
-    putApp: (id, def) => call('PUT', appPath(id), `updating ${id}`, def),
+    putApp: (id, def, opts) => call('PUT', `${appPath(id)}${opts?.force ? '?force=true' : ''}`, `updating ${id}`, def),
+    killAppTasks: (id, opts) => {
+      const q = new URLSearchParams({ ...(opts?.scale ? { scale: 'true' } : {}), ...(opts?.host ? { host: opts.host } : {}) }).toString();
+      return call('DELETE', `${appPath(id)}/tasks${q ? `?${q}` : ''}`, `killing the tasks of ${id}`);
+    },
+    killTasks: (ids, opts) => {
+      const q = new URLSearchParams({ ...(opts?.scale ? { scale: 'true' } : {}), ...(opts?.wipe ? { wipe: 'true' } : {}) }).toString();
+      return call('POST', `/v2/tasks/delete${q ? `?${q}` : ''}`, 'killing tasks', { ids });
+    },
+    versions: async (id) => (await call<{ versions: string[] }>('GET', `${appPath(id)}/versions`, `reading the versions of ${id}`)).versions,
+    deployments: () => call('GET', '/v2/deployments', 'listing deployments'),
+    cancelDeployment: async (id, force) => (await call<{ deploymentId?: string; version?: string } | null>('DELETE', `/v2/deployments/${encodeURIComponent(id)}${force ? '?force=true' : ''}`, `canceling deployment ${id}`)) ?? undefined,
     removeApp: (id) => call('DELETE', appPath(id), `removing ${id}`),
     restartApp: (id) => call('POST', `${appPath(id)}/restart`, `restarting ${id}`),
     getApp: async (id) => (await call<{ app: Record<string, any> }>('GET', appPath(id), `reading ${id}`)).app,

@@ -1,6 +1,9 @@
 /** One Marathon path segment: lower-case alphanumerics and dashes, dot-separated labels. */
 export const ID_SEGMENT = /^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
 
+/** Segments the REST API uses after an app id (`/v2/apps/{id}/tasks`): an id holding one would be ambiguous. */
+const RESERVED_SEGMENTS = new Set(['restart', 'tasks', 'versions']);
+
 /** Result of {@link resolveAppId}. */
 export type AppIdResult = { ok: true; id: string } | { ok: false; error: string };
 
@@ -19,6 +22,7 @@ export function resolveAppId(id: string, base = '/'): AppIdResult {
       parts.pop();
       continue;
     }
+    if (RESERVED_SEGMENTS.has(seg)) return { ok: false, error: `'${seg}' is reserved by the API (/v2/apps/{id}/${seg}) and cannot be a path segment` };
     if (!ID_SEGMENT.test(seg)) {
       return {
         ok: false,

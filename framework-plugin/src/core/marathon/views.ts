@@ -20,6 +20,11 @@ export interface TaskView {
   appId: string;
   host: string;
   ports: number[];
+  /** The app's service ports (cluster-wide, for load balancers). */
+  servicePorts: number[];
+  ipAddresses: Array<{ ipAddress: string; protocol: 'IPv4' | 'IPv6' }>;
+  /** The Mesos role the task's resources came from. */
+  role: string;
   slaveId: string;
   stagedAt: string;
   startedAt: string | null;
@@ -53,7 +58,10 @@ export interface Deployment {
 
 /** An app as `GET /v2/apps/{id}` shows it: the definition plus its live counts. */
 export type AppView = AppDefinition & {
+  /** The latest version: changed by every update, scaling included. */
   version: string;
+  /** When the app was last scaled and last changed otherwise (what tasks run). */
+  versionInfo: { lastScalingAt: string; lastConfigChangeAt: string };
   tasksStaged: number;
   tasksRunning: number;
   tasksHealthy: number;
@@ -62,3 +70,21 @@ export type AppView = AppDefinition & {
   lastTaskFailure?: TaskFailure;
   tasks?: TaskView[];
 };
+
+/** Who asked for a change, as `api_post_event` reports it. */
+export interface ApiRequest {
+  clientIp: string;
+  uri: string;
+}
+
+/** An app waiting for launches, as `GET /v2/queue` shows it. */
+export interface QueueItem {
+  app: AppView;
+  count: number;
+  role: string;
+  delay: { timeLeftSeconds: number; overdue: boolean };
+  since: string;
+  processedOffersSummary: { processedOffersCount: number; unusedOffersCount: number };
+  /** Why nothing launches (local cluster): backoff, no room on the agent, or a refusal. */
+  lastUnusedOfferReason?: string;
+}

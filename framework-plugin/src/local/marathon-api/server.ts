@@ -6,27 +6,34 @@ import type { Logger } from 'pino';
 import { publicError, SipError } from '../../core/errors/SipError.js';
 import type { ValidatedApp } from '../../core/marathon/appDefinition.js';
 import type { EventBus } from '../../core/marathon/events.js';
-import type { AppView, Deployment, TaskView } from '../../core/marathon/views.js';
+import type { ApiRequest, AppView, Deployment, QueueItem, TaskView } from '../../core/marathon/views.js';
+import { groupTree, isUnder } from '../../core/marathon/groups.js';
+import { resolveAppId } from '../../core/marathon/appId.js';
 import { parseAppDefinition } from '../../core/marathon/appDefinition.js';
 import { MarathonValidationError } from '../../core/marathon/validationError.js';
 
 /**
- * The scheduler behind the API: what `/v2/apps`, `/v2/tasks`,
- * `/v2/deployments` and `/v2/events` read and change.
+ * The scheduler behind the API: what `/v2/apps`, `/v2/groups`, `/v2/tasks`,
+ * `/v2/deployments`, `/v2/queue` and `/v2/events` read and change.
  */
 export interface MarathonBackend {
   readonly events: Pick<EventBus, 'publish' | 'subscribe'>;
   /** @throws SipError `SIP_APP_EXISTS` */
-  addApp(app: ValidatedApp): Promise<{ app: AppView; deployment: Deployment }>;
-  putApp(app: ValidatedApp): Promise<Deployment>;
+  addApp(app: ValidatedApp, request?: ApiRequest): Promise<{ app: AppView; deployment: Deployment }>;
+  putApp(app: ValidatedApp, request?: ApiRequest): Promise<Deployment>;
   /** @throws SipError `SIP_APP_NOT_FOUND` */
-  removeApp(id: string): Promise<Deployment>;
+  removeApp(id: string, request?: ApiRequest): Promise<Deployment>;
   /** @throws SipError `SIP_APP_NOT_FOUND` */
-  restartApp(id: string): Promise<Deployment>;
+  restartApp(id: string, request?: ApiRequest): Promise<Deployment>;
+  killTasks(appId: string, taskIds: readonly string[], opts: { scale: boolean }): Promise<{ tasks: TaskView[] } | { deployment: Deployment }>;
   getApp(id: string, withTasks?: boolean): AppView | undefined;
   listApps(withTasks?: boolean): AppView[];
+  versions(id: string): string[];
+  appAt(id: string, version: string): AppView | undefined;
   tasks(appId?: string): TaskView[];
   deployments(): Deployment[];
+  cancelDeployment(id: string, force: boolean): Promise<Deployment | undefined>;
+  queue(): QueueItem[];
 }
 
 /** Dependencies of {@link createMarathonApi}. */
@@ -43,14 +50,54 @@ export interface MarathonApiDeps {
 }
 
 const MAX_BODY = 1024 * 1024;
+/** Fields of an app view that are state, not definition: dropped before a partial update is merged. */
+const STATE_FIELDS = ['version', 'versionInfo', 'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'deployments', 'lastTaskFailure', 'tasks'];
+
+/** The definition part of an app view. */
+function definitionOf(view: AppView): Record<string, unknown> {
+  const def: Record<string, unknown> = { ...view };
+  for (const k of STATE_FIELDS) delete def[k];
+  return def;
+}
+
+const truthy = (v: unknown): boolean => [v].flat().some((x) => x === 'true' || x === '1' || x === '');
+const list = (v: string | string[] | undefined): string[] => [v ?? []].flat().flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+const deploymentResult = (d: Deployment): { deploymentId: string; version: string } => ({ deploymentId: d.id, version: d.version });
 
 /**
- * A Marathon-compatible REST API over the local cluster: `/v2/apps`
- * (POST, GET, PUT, DELETE, `/tasks`, `/restart`), `/v2/deployments`,
- * `/v2/info`, `/ping`, and `/v2/events` as Server-Sent Events. Shapes and
- * status codes follow Marathon's (422 validation details, 409, 404). Every
- * route but `/ping` needs the ACS token (401 and an `acsjwt` challenge
- * otherwise), as Admin Router enforces on DC/OS in strict mode.
+ * Marathon's label selector (`?label=`): comma-separated `key`, `key==value`,
+ * `key!=value`, `key in (a, b)`, `key notin (a, b)`; every term must hold.
+ */
+export function matchesLabelSelector(labels: Record<string, string>, selector: string): boolean {
+  const terms = selector.match(/[^,(]+(\([^)]*\))?/g) ?? [];
+  return terms.every((raw) => {
+    const term = raw.trim();
+    if (!term) return true;
+    const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(labels, k);
+    let m = /^(\S+?)\s*(==|!=)\s*(.*)$/.exec(term);
+    if (m) return m[2] === '==' ? has(m[1]!) && labels[m[1]!] === m[3]!.trim() : !has(m[1]!) || labels[m[1]!] !== m[3]!.trim();
+    m = /^(\S+)\s+(in|notin)\s*\((.*)\)$/.exec(term);
+    if (m) {
+      const values = m[3]!.split(',').map((v) => v.trim());
+      const inside = has(m[1]!) && values.includes(labels[m[1]!]!);
+      return m[2] === 'in' ? inside : !inside;
+    }
+    return has(term);
+  });
+}
+
+/**
+ * A Marathon-compatible REST API over the local cluster, as Marathon 1.11's
+ * RAML documents it: `/v2/apps` (GET with `id`/`cmd`/`label` filters and
+ * `embed`, POST, PUT/PATCH of one app or many with `partialUpdate`,
+ * DELETE, `/restart`, `/tasks` kill with `scale`/`wipe`, `/versions`),
+ * `/v2/groups`, `/v2/tasks` (+ `/delete`), `/v2/deployments` (DELETE rolls
+ * back, or stops with `force`), `/v2/queue`, `/v2/info`, `/v2/leader`,
+ * `/ping`, and `/v2/events` as Server-Sent Events. Shapes and status codes
+ * follow Marathon's (422 validation details, 409, 404). A URI it does not
+ * serve answers 404 saying so, never that an app is missing. Every route but
+ * `/ping` needs the ACS token (401 and an `acsjwt` challenge otherwise), as
+ * Admin Router enforces on DC/OS in strict mode.
  */
 export function createMarathonApi(deps: MarathonApiDeps): Koa {
   const app = new Koa();
@@ -82,90 +129,301 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       ctx.set('WWW-Authenticate', 'acsjwt');
       throw new SipError('SIP_UNAUTHORIZED', 'a valid "Authorization: token=<ACS token>" header is required');
     }
-    if (path === '/v2/info' && method === 'GET') {
-      ctx.body = {
-        name: 'marathon',
-        version: '1.11.0-sip-local',
-        elected: true,
-        leader: ctx.host,
-        frameworkId: deps.frameworkId ?? 'sip-local-framework',
-        marathon_config: { features: ['secrets'], local_cluster: true },
-      };
-      return;
-    }
-    if (path === '/v2/deployments' && method === 'GET') {
-      ctx.body = cluster.deployments();
-      return;
-    }
+    const request = (uri: string): ApiRequest => ({ clientIp: ctx.ip, uri });
+    const body = async (): Promise<unknown> => jsonValue((await readBody(ctx.req, MAX_BODY)) || '{}');
+    const found = (id: string): AppView => {
+      const a = cluster.getApp(id, false);
+      if (!a) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
+      return a;
+    };
+    /** PUT/PATCH of one app: merged over the current definition unless `partialUpdate=false`. */
+    const update = async (id: string, given: unknown, partial: boolean): Promise<Deployment> => {
+      const patch = objectOf(given);
+      const current = cluster.getApp(id, false);
+      const merged = partial && current ? { ...definitionOf(current), ...patch, id } : { ...patch, id };
+      return cluster.putApp(parseAppDefinition(merged), request(`/v2/apps${id}`));
+    };
+    const partialUpdate = ctx.query.partialUpdate === undefined ? true : truthy(ctx.query.partialUpdate);
+
+    if (path === '/v2/info' && method === 'GET') return void (ctx.body = info(ctx.host, deps.frameworkId));
+    if (path === '/v2/leader' && method === 'GET') return void (ctx.body = { leader: ctx.host });
+    if (path === '/v2/queue' && method === 'GET') return void (ctx.body = { queue: cluster.queue() });
     if (path === '/v2/events' && method === 'GET') return events(ctx, cluster);
+    if (path === '/v2/deployments' && method === 'GET') return void (ctx.body = cluster.deployments());
+    let m = /^\/v2\/deployments\/([^/]+)$/.exec(path);
+    if (m && method === 'DELETE') {
+      const d = await cluster.cancelDeployment(m[1]!, truthy(ctx.query.force));
+      if (!d) return void (ctx.status = 202);
+      ctx.set('Marathon-Deployment-Id', d.id);
+      return void (ctx.body = deploymentResult(d));
+    }
     if (path === '/v2/tasks' && method === 'GET') {
-      ctx.body = { tasks: cluster.tasks() };
-      return;
+      const wanted = list(ctx.query.status as string | string[] | undefined).map((st) => `TASK_${st.toUpperCase()}`);
+      return void (ctx.body = { tasks: cluster.tasks().filter((t) => wanted.length === 0 || wanted.includes(t.state)) });
+    }
+    if (path === '/v2/tasks/delete' && method === 'POST') {
+      const ids = (objectOf(await body()).ids ?? []) as unknown;
+      if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string')) throw new MarathonValidationError(422, [{ path: '/ids', errors: ['error.expected.jsarray of task ids'] }]);
+      return void (ctx.body = await killMany(cluster, ids as string[], truthy(ctx.query.scale)));
     }
     if (path === '/v2/apps') {
-      if (method === 'GET') {
-        const embed = [ctx.query.embed ?? []].flat();
-        ctx.body = { apps: cluster.listApps(embed.includes('apps.tasks')) };
-        return;
-      }
+      if (method === 'GET') return void (ctx.body = { apps: filterApps(cluster, ctx.query) });
       if (method === 'POST') {
         const def = parseAppDefinition(await readBody(ctx.req, MAX_BODY));
-        const { app, deployment } = await cluster.addApp(def);
-        cluster.events.publish('api_post_event', { clientIp: ctx.ip, uri: `/v2/apps${def.id}`, appDefinition: def });
+        const { app: created, deployment } = await cluster.addApp(def, request(`/v2/apps${def.id}`));
         ctx.status = 201;
         ctx.set('Location', `/v2/apps${def.id}`);
         ctx.set('Marathon-Deployment-Id', deployment.id);
-        ctx.body = { ...app, deployments: [{ id: deployment.id }] };
-        return;
+        return void (ctx.body = { ...created, deployments: [{ id: deployment.id }] });
+      }
+      if (method === 'PUT' || method === 'PATCH') {
+        const given = await body();
+        if (!Array.isArray(given)) throw new MarathonValidationError(400, [{ path: '/', errors: ['error.expected.jsarray'] }]);
+        let last: Deployment | undefined;
+        for (const one of given) {
+          const id = typeof (one as { id?: unknown })?.id === 'string' ? (one as { id: string }).id : '';
+          const resolved = resolveAppId(id);
+          if (!resolved.ok) throw new MarathonValidationError(422, [{ path: '/id', errors: [resolved.error] }]);
+          last = await update(resolved.id, one, method === 'PATCH' || partialUpdate);
+        }
+        return void (ctx.body = last ? deploymentResult(last) : { deploymentId: null, version: new Date().toISOString() });
       }
     }
-    const m = /^\/v2\/apps(\/.+?)(\/tasks|\/restart)?$/.exec(path);
-    if (m?.[1]) {
-      const id = m[1];
-      const suffix = m[2];
-      if (suffix === '/tasks' && method === 'GET') {
-        if (!cluster.getApp(id, false)) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
-        ctx.body = { tasks: cluster.tasks(id) };
-        return;
-      }
-      if (suffix === '/restart' && method === 'POST') {
-        const d = await cluster.restartApp(id);
-        ctx.body = { deploymentId: d.id, version: d.version };
-        return;
-      }
-      if (!suffix && method === 'GET') {
-        const found = cluster.getApp(id, true);
-        if (!found) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
-        ctx.body = { app: found };
-        return;
-      }
-      if (!suffix && method === 'PUT') {
-        const def = parseAppDefinition({ ...jsonObject((await readBody(ctx.req, MAX_BODY)) || '{}'), id });
-        const d = await cluster.putApp(def);
-        cluster.events.publish('api_post_event', { clientIp: ctx.ip, uri: `/v2/apps${id}`, appDefinition: def });
-        ctx.body = { deploymentId: d.id, version: d.version };
-        return;
-      }
-      if (!suffix && method === 'DELETE') {
-        const d = await cluster.removeApp(id);
-        ctx.body = { deploymentId: d.id, version: d.version };
-        return;
+    if ((m = /^\/v2\/apps(\/.+?)\/tasks(?:\/([^/]+))?$/.exec(path))) {
+      const id = m[1]!;
+      const taskId = m[2];
+      found(id);
+      if (method === 'GET' && !taskId) return void (ctx.body = { tasks: cluster.tasks(id) });
+      if (method === 'DELETE') {
+        const host = ctx.query.host as string | undefined;
+        const ids = taskId ? [taskId] : cluster.tasks(id).filter((t) => !host || host === '*' || t.host === host).map((t) => t.id);
+        const r = await cluster.killTasks(id, ids, { scale: truthy(ctx.query.scale) });
+        if ('deployment' in r) return void (ctx.body = deploymentResult(r.deployment));
+        return void (ctx.body = taskId ? { task: r.tasks[0] } : { tasks: r.tasks });
       }
     }
-    ctx.status = 404;
-    ctx.body = { message: 'URI not found' };
+    if ((m = /^\/v2\/apps(\/.+?)\/versions(?:\/([^/]+))?$/.exec(path)) && method === 'GET') {
+      const id = m[1]!;
+      found(id);
+      if (!m[2]) return void (ctx.body = { versions: cluster.versions(id) });
+      const at = cluster.appAt(id, m[2]);
+      if (!at) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist in version ${m[2]}`);
+      return void (ctx.body = definitionWithVersion(at));
+    }
+    if ((m = /^\/v2\/apps(\/.+?)\/restart$/.exec(path)) && method === 'POST') {
+      const d = await cluster.restartApp(m[1]!, request(`/v2/apps${m[1]}/restart`));
+      ctx.set('Marathon-Deployment-Id', d.id);
+      return void (ctx.body = deploymentResult(d));
+    }
+    if ((m = /^\/v2\/apps(\/.+)$/.exec(path)) && !/\/(tasks|versions|restart)(\/|$)/.test(m[1]!)) {
+      const id = m[1]!;
+      if (method === 'GET') {
+        const a = cluster.getApp(id, true);
+        if (!a) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
+        return void (ctx.body = { app: a });
+      }
+      if (method === 'PUT' || method === 'PATCH') {
+        if (method === 'PATCH') found(id);
+        const d = await update(id, await body(), method === 'PATCH' || partialUpdate);
+        ctx.set('Marathon-Deployment-Id', d.id);
+        return void (ctx.body = deploymentResult(d));
+      }
+      if (method === 'DELETE') {
+        const d = await cluster.removeApp(id, request(`/v2/apps${id}`));
+        ctx.set('Marathon-Deployment-Id', d.id);
+        return void (ctx.body = deploymentResult(d));
+      }
+    }
+    if (path === '/v2/groups' || path.startsWith('/v2/groups/')) {
+      const served = await groups(ctx, cluster, path.slice('/v2/groups'.length) || '/', method, body, request);
+      if (served) return;
+    }
+    throw new SipError('SIP_URI_NOT_SUPPORTED', `${method} ${path} is not supported by this Marathon (the local cluster serves /v2/apps, /v2/groups, /v2/tasks, /v2/deployments, /v2/queue, /v2/events, /v2/info, /v2/leader)`);
   });
   return app;
 }
 
-/** A request body that must be a JSON object, or Marathon's 400. */
-function jsonObject(text: string): Record<string, unknown> {
-  let value: unknown;
+/** `/v2/info` as Marathon 1.11 answers it, for the local cluster. */
+function info(host: string, frameworkId: string | undefined): Record<string, unknown> {
+  const [hostname, port] = host.split(':');
+  return {
+    name: 'marathon',
+    version: '1.11.0-sip-local',
+    buildref: 'sip-local',
+    elected: true,
+    leader: host,
+    frameworkId: frameworkId ?? 'sip-local-framework',
+    marathon_config: {
+      access_control_allow_origin: null,
+      checkpoint: true,
+      decline_offer_duration: 120000,
+      default_network_name: null,
+      env_vars_prefix: null,
+      executor: '//cmd',
+      failover_timeout: 604800,
+      features: ['secrets', 'task_killing'],
+      framework_name: 'marathon',
+      ha: false,
+      hostname,
+      launch_token: 100,
+      launch_token_refresh_interval: 30000,
+      leader_proxy_connection_timeout_ms: 5000,
+      leader_proxy_read_timeout_ms: 10000,
+      local_port_max: 20000,
+      local_port_min: 10000,
+      master: 'local',
+      max_instances_per_offer: 5,
+      mesos_bridge_name: 'mesos-bridge',
+      mesos_heartbeat_failure_threshold: 5,
+      mesos_heartbeat_interval: 15000,
+      mesos_leader_ui_url: null,
+      mesos_role: '*',
+      mesos_user: 'root',
+      min_revive_offers_interval: 5000,
+      offer_matching_timeout: 3000,
+      on_elected_prepare_timeout: 180000,
+      reconciliation_initial_delay: 15000,
+      reconciliation_interval: 600000,
+      scale_apps_initial_delay: 15000,
+      scale_apps_interval: 300000,
+      store_cache: true,
+      task_launch_confirm_timeout: 300000,
+      task_launch_timeout: 300000,
+      task_lost_expunge_initial_delay: 300000,
+      task_lost_expunge_interval: 30000,
+      task_reservation_timeout: 20000,
+      webui_url: null,
+      local_cluster: true,
+    },
+    zookeeper_config: {
+      zk: 'none (the local cluster keeps its state in its state directory)',
+      zk_compression: false,
+      zk_compression_threshold: 65536,
+      zk_connection_timeout: 10000,
+      zk_max_node_size: 1024000,
+      zk_max_versions: 50,
+      zk_session_timeout: 10000,
+      zk_timeout: 10000,
+    },
+    http_config: { http_port: Number(port) || 80, https_port: null },
+    event_subscriber: { type: 'http_callback', http_endpoints: [] },
+  };
+}
+
+/** An app at one version, as `/versions/{version}` shows it: the definition with `version`. */
+function definitionWithVersion(view: AppView): Record<string, unknown> {
+  return { ...definitionOf(view), version: view.version, versionInfo: view.versionInfo };
+}
+
+/** `GET /v2/apps` with Marathon's `id` (substring), `cmd` (substring), `label` (selector) filters and `embed`. */
+function filterApps(cluster: MarathonBackend, query: Record<string, string | string[] | undefined>): AppView[] {
+  const one = (k: string): string | undefined => [query[k] ?? []].flat()[0];
+  const embed = list(query.embed);
+  const id = one('id');
+  const cmd = one('cmd');
+  const label = one('label');
+  return cluster
+    .listApps(embed.includes('apps.tasks'))
+    .filter((a) => !id || a.id.toLowerCase().includes(id.toLowerCase()))
+    .filter((a) => !cmd || (a.cmd ?? '').includes(cmd))
+    .filter((a) => !label || matchesLabelSelector(a.labels, label));
+}
+
+/** `POST /v2/tasks/delete`: the tasks grouped by app; ids of no app are ignored, as in Marathon. */
+async function killMany(cluster: MarathonBackend, ids: readonly string[], scale: boolean): Promise<Record<string, unknown>> {
+  const byApp = new Map<string, string[]>();
+  const all = cluster.tasks();
+  for (const id of new Set(ids)) {
+    const t = all.find((x) => x.id === id);
+    if (t) byApp.set(t.appId, [...(byApp.get(t.appId) ?? []), id]);
+  }
+  const killed: TaskView[] = [];
+  let last: Deployment | undefined;
+  for (const [appId, taskIds] of byApp) {
+    const r = await cluster.killTasks(appId, taskIds, { scale });
+    if ('deployment' in r) last = r.deployment;
+    else killed.push(...r.tasks);
+  }
+  if (scale) return last ? deploymentResult(last) : { deploymentId: null, version: new Date().toISOString() };
+  return { tasks: killed };
+}
+
+/** `/v2/groups[/{id}]`: GET the tree, POST/PUT apps into a group, DELETE a group's apps. False when not served. */
+async function groups(
+  ctx: Context,
+  cluster: MarathonBackend,
+  rawId: string,
+  method: string,
+  body: () => Promise<unknown>,
+  request: (uri: string) => ApiRequest,
+): Promise<boolean> {
+  if (/\/versions(\/|$)/.test(rawId)) return false;
+  const resolved = rawId === '/' ? { ok: true as const, id: '/' } : resolveAppId(rawId);
+  if (!resolved.ok) throw new MarathonValidationError(422, [{ path: '/id', errors: [resolved.error] }]);
+  const id = resolved.id;
+  const apps = (): AppView[] => cluster.listApps(true);
+  if (method === 'GET') {
+    const tree = groupTree(apps(), id);
+    if (!tree) throw new SipError('SIP_GROUP_NOT_FOUND', `Group '${id}' does not exist`);
+    ctx.body = tree;
+    return true;
+  }
+  if (method === 'DELETE') {
+    const under = apps().filter((a) => isUnder(a.id, id));
+    if (id !== '/' && under.length === 0) throw new SipError('SIP_GROUP_NOT_FOUND', `Group '${id}' does not exist`);
+    let last: Deployment | undefined;
+    for (const a of under) last = await cluster.removeApp(a.id, request(`/v2/groups${id}`));
+    ctx.body = last ? deploymentResult(last) : { deploymentId: null, version: new Date().toISOString() };
+    return true;
+  }
+  if (method === 'POST' || method === 'PUT') {
+    const given = objectOf(await body());
+    const groupId = method === 'POST' ? (typeof given.id === 'string' ? resolveAppId(given.id, id) : { ok: true as const, id }) : { ok: true as const, id };
+    if (!groupId.ok) throw new MarathonValidationError(422, [{ path: '/id', errors: [groupId.error] }]);
+    if (method === 'POST' && groupTree(apps(), groupId.id) && groupId.id !== '/') {
+      throw new SipError('SIP_APP_EXISTS', `Group ${groupId.id} is already created. Use PUT to change this group.`);
+    }
+    const defs = flattenGroup(given, groupId.id);
+    let last: Deployment | undefined;
+    for (const def of defs) {
+      const app = parseAppDefinition(def.app, { baseGroup: def.group });
+      last = method === 'POST' ? (await cluster.addApp(app, request(`/v2/groups${groupId.id}`))).deployment : await cluster.putApp(app, request(`/v2/groups${groupId.id}`));
+    }
+    ctx.status = method === 'POST' ? 201 : 200;
+    ctx.body = last ? deploymentResult(last) : { deploymentId: null, version: new Date().toISOString() };
+    return true;
+  }
+  return false;
+}
+
+/** The apps of a group document and its subgroups, each with the group its relative id resolves against. */
+function flattenGroup(group: Record<string, unknown>, groupId: string): Array<{ app: unknown; group: string }> {
+  const out: Array<{ app: unknown; group: string }> = [];
+  const walk = (g: Record<string, unknown>, gid: string, depth: number): void => {
+    if (depth > 8) throw new MarathonValidationError(422, [{ path: '/groups', errors: ['groups nest deeper than 8'] }]);
+    for (const a of Array.isArray(g.apps) ? g.apps : []) out.push({ app: a, group: gid });
+    for (const sub of Array.isArray(g.groups) ? g.groups : []) {
+      const o = objectOf(sub);
+      const r = resolveAppId(typeof o.id === 'string' ? o.id : '', gid);
+      if (!r.ok) throw new MarathonValidationError(422, [{ path: '/groups/id', errors: [r.error] }]);
+      walk(o, r.id, depth + 1);
+    }
+  };
+  walk(group, groupId, 0);
+  return out;
+}
+
+/** A request body as JSON, or Marathon's 400. */
+function jsonValue(text: string): unknown {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new MarathonValidationError(400, [{ path: '/', errors: [`error.invalid.json: ${(err as Error).message}`] }]);
   }
+}
+
+/** A value that must be a JSON object, or Marathon's 400. */
+function objectOf(value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MarathonValidationError(400, [{ path: '/', errors: ['error.expected.jsobject'] }]);
   return value as Record<string, unknown>;
 }

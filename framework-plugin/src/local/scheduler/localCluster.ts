@@ -9,7 +9,8 @@ import type { ValidatedApp } from '../../core/marathon/appDefinition.js';
 import type { SecretStore } from '../../core/secrets/SecretStore.js';
 import { createDeployment, planOf, type DeploymentAction } from './deployments.js';
 import { createEventBus, type EventBus } from '../../core/marathon/events.js';
-import type { AppView, Deployment, TaskFailure, TaskView } from '../../core/marathon/views.js';
+import type { ApiRequest, AppView, Deployment, QueueItem, TaskFailure, TaskView } from '../../core/marathon/views.js';
+import { assignServicePorts, servicePortsOf } from '../../core/marathon/servicePorts.js';
 import { appIdentity, type TaskUser } from '../launcher/identity.js';
 import { killAllOf } from '../launcher/userProcesses.js';
 import type { Isolation } from '../launcher/isolation.js';
@@ -17,6 +18,7 @@ import { createFileAppStore, type AppStore, type StoredApp } from './appStore.js
 import { every, systemClock, type Clock, type Timer } from './clock.js';
 import { backoffDelayMs, reconcile, type Action } from './reconcile.js';
 import { runTask, type TaskRunner } from './taskRunner.js';
+import { parentOf } from '../../core/marathon/groups.js';
 
 /** User options of {@link createLocalCluster}. */
 export interface LocalClusterInit {
@@ -65,13 +67,31 @@ export interface LocalCluster {
   /** Kills every task (apps stay persisted). */
   stop(): Promise<void>;
   /** @throws SipError `SIP_APP_EXISTS` */
-  addApp(app: ValidatedApp): Promise<{ app: AppView; deployment: Deployment }>;
-  /** Creates or replaces (new version, rolling restart). */
-  putApp(app: ValidatedApp): Promise<Deployment>;
+  addApp(app: ValidatedApp, request?: ApiRequest): Promise<{ app: AppView; deployment: Deployment }>;
+  /** Creates or replaces (new version; a change of `instances` alone is a scale, tasks stay). */
+  putApp(app: ValidatedApp, request?: ApiRequest): Promise<Deployment>;
   /** @throws SipError `SIP_APP_NOT_FOUND` */
-  removeApp(id: string): Promise<Deployment>;
+  removeApp(id: string, request?: ApiRequest): Promise<Deployment>;
   /** @throws SipError `SIP_APP_NOT_FOUND` */
-  restartApp(id: string): Promise<Deployment>;
+  restartApp(id: string, request?: ApiRequest): Promise<Deployment>;
+  /**
+   * Kills tasks of an app. With `scale`, `instances` drops by as many (a
+   * deployment); without, the tasks are replaced as any lost task.
+   * @throws SipError `SIP_APP_NOT_FOUND`, `SIP_TASK_NOT_FOUND` (a task not of this app; nothing is killed)
+   */
+  killTasks(appId: string, taskIds: readonly string[], opts: { scale: boolean }): Promise<{ tasks: TaskView[] } | { deployment: Deployment }>;
+  /** Every version of an app, newest first (scaling included). @throws SipError `SIP_APP_NOT_FOUND` */
+  versions(id: string): string[];
+  /** The definition an app had at `version`, or undefined. */
+  appAt(id: string, version: string): AppView | undefined;
+  /** Apps waiting for launches. */
+  queue(): QueueItem[];
+  /**
+   * Ends a running deployment: with `force`, stops it where it is; without,
+   * reverts its app to the version before it (a new deployment; an app the
+   * deployment created is removed). @throws SipError `SIP_DEPLOYMENT_NOT_FOUND`
+   */
+  cancelDeployment(id: string, force: boolean): Promise<Deployment | undefined>;
   getApp(id: string, withTasks?: boolean): AppView | undefined;
   listApps(withTasks?: boolean): AppView[];
   tasks(appId?: string): TaskView[];
@@ -84,7 +104,16 @@ export interface LocalCluster {
 
 interface Entry {
   app: ValidatedApp;
+  /** What tasks run: changed by everything but a scale (`versionInfo.lastConfigChangeAt`). */
   version: string;
+  /** Last change of `instances` alone (`versionInfo.lastScalingAt`). */
+  lastScalingAt: string;
+  /** Every version, oldest first: what `/versions` lists and a rollback returns to. */
+  history: Array<{ version: string; app: ValidatedApp }>;
+  /** The definition before the open deployment (undefined: the deployment created the app). */
+  before?: { app: ValidatedApp; version: string } | undefined;
+  /** Since when a launch has been wanted (queue). */
+  waitingSince?: string;
   tasks: Map<string, TaskRunner>;
   failures: number;
   nextLaunchAt: number;
@@ -95,6 +124,11 @@ interface Entry {
   /** The app's own user and group: every task of the app runs as it. */
   user: TaskUser;
 }
+
+/** The latest version of an app: its last change, scaling included. */
+const latest = (e: Entry): string => (e.lastScalingAt > e.version ? e.lastScalingAt : e.version);
+/** The `currentStep` object of deployment events. */
+const currentStepOf = (d: Deployment): { actions: Array<{ type: string; app: string }> } => ({ actions: d.currentActions.map((a) => ({ type: a.action, app: a.app })) });
 
 const taskIdFor = (appId: string): string => `${appId.slice(1).replace(/\//g, '_')}.instance-${randomUUID()}._app.1`;
 
@@ -154,11 +188,21 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
 
   const docker = init.docker ?? createDockerEngine();
 
-  const startDeployment = (e: Entry, action: DeploymentAction): Deployment => {
-    if (e.deployment) events.publish('deployment_failed', { id: e.deployment.id, plan: planOf(e.deployment), reason: 'superseded by a newer deployment' });
-    const d = createDeployment(e.app.id, action, e.version);
+  /**
+   * Marathon's order for a change: `api_post_event` (when an API request made
+   * it), `group_change_success`, then `deployment_info`, before any task moves.
+   */
+  const startDeployment = (e: Entry, action: DeploymentAction, request: ApiRequest | undefined, before: Entry['before']): Deployment => {
+    if (request) events.publish('api_post_event', { clientIp: request.clientIp, uri: request.uri, appDefinition: view(e, false) });
+    events.publish('group_change_success', { groupId: parentOf(e.app.id), version: latest(e) });
+    if (e.deployment) {
+      const old = e.deployment;
+      events.publish('deployment_step_failure', { plan: planOf(old), currentStep: currentStepOf(old) });
+      events.publish('deployment_failed', { id: old.id, plan: planOf(old), reason: 'superseded by a newer deployment' });
+    } else e.before = before;
+    const d = createDeployment(e.app.id, action, latest(e));
     e.deployment = d;
-    events.publish('deployment_info', { plan: planOf(d), currentStep: { actions: d.currentActions.map((a) => ({ type: a.action, app: a.app })) } });
+    events.publish('deployment_info', { plan: planOf(d), currentStep: currentStepOf(d) });
     return d;
   };
 
@@ -166,6 +210,8 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     const d = e.deployment;
     if (!d) return;
     e.deployment = undefined;
+    e.before = undefined;
+    events.publish(ok ? 'deployment_step_success' : 'deployment_step_failure', { plan: planOf(d), currentStep: currentStepOf(d) });
     events.publish(ok ? 'deployment_success' : 'deployment_failed', { id: d.id, plan: planOf(d), ...(reason ? { reason } : {}) });
   };
 
@@ -233,6 +279,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
         return endDeployment(e, true);
       case 'forget':
         entries.delete(e.app.id);
+        events.publish('app_terminated_event', { appId: e.app.id });
         return;
     }
   };
@@ -242,7 +289,8 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     const running = tasks.filter((t) => t.status() === 'TASK_RUNNING');
     return {
       ...e.app,
-      version: e.version,
+      version: latest(e),
+      versionInfo: { lastScalingAt: e.lastScalingAt, lastConfigChangeAt: e.version },
       tasksStaged: tasks.filter((t) => t.status() === 'TASK_STAGING').length,
       tasksRunning: running.length,
       tasksHealthy: e.app.healthChecks.length ? running.filter((t) => t.healthy()).length : 0,
@@ -251,6 +299,24 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       ...(e.lastTaskFailure ? { lastTaskFailure: e.lastTaskFailure } : {}),
       ...(withTasks ? { tasks: tasks.map((t) => t.view()) } : {}),
     };
+  };
+  /** Records a version (bounded, as Marathon's `zk_max_versions`). */
+  const remember = (e: Entry, version: string): void => {
+    e.history.push({ version, app: e.app });
+    if (e.history.length > 50) e.history.shift();
+  };
+  /** The app with Marathon's ports: the default port definition, service ports for port 0. */
+  const withPorts = (app: ValidatedApp, previous?: ValidatedApp): ValidatedApp => {
+    const taken = new Set([...entries.values()].filter((o) => o.app.id !== app.id && !o.removed).flatMap((o) => servicePortsOf(o.app)));
+    const filled = assignServicePorts(app, taken, previous);
+    if (typeof filled === 'string') throw new SipError('SIP_PORTS_EXHAUSTED', filled, { expose: true });
+    return filled;
+  };
+  /** A version stamp later than every earlier one of the app (two changes in one millisecond stay ordered). */
+  const stamp = (e?: Entry): string => {
+    const t = now().toISOString();
+    const last = e ? latest(e) : '';
+    return t > last ? t : new Date(Date.parse(last) + 1).toISOString();
   };
 
   const entryOf = (id: string): Entry => {
@@ -262,16 +328,27 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   const newEntry = (app: ValidatedApp, version: string, uid?: number): Entry => {
     // Removed apps still draining keep their user: no new app may get it while their processes live.
     const taken = new Set([...entries.values()].filter((e) => e.app.id !== app.id).map((e) => e.user.uid));
-    return { app, version, tasks: new Map(), failures: 0, nextLaunchAt: 0, removed: false, user: appIdentity(app.id, taken, uid) };
+    return {
+      app,
+      version,
+      lastScalingAt: version,
+      history: [{ version, app }],
+      tasks: new Map(),
+      failures: 0,
+      nextLaunchAt: 0,
+      removed: false,
+      user: appIdentity(app.id, taken, uid),
+    };
   };
   /** Adds an app: saved first; only a saved app gets tasks. */
-  const add = async (app: ValidatedApp): Promise<{ app: AppView; deployment: Deployment }> => {
-    const existing = entries.get(app.id);
-    if (existing && !existing.removed) throw new SipError('SIP_APP_EXISTS', `An app with id [${app.id}] already exists.`, { expose: true });
-    const e = newEntry(app, now().toISOString());
+  const add = async (given: ValidatedApp, request?: ApiRequest): Promise<{ app: AppView; deployment: Deployment }> => {
+    const existing = entries.get(given.id);
+    if (existing && !existing.removed) throw new SipError('SIP_APP_EXISTS', `An app with id [${given.id}] already exists.`, { expose: true });
+    const app = withPorts(given);
+    const e = newEntry(app, stamp());
     await saveWith({ set: { app, version: e.version, uid: e.user.uid } });
     entries.set(app.id, e);
-    const deployment = startDeployment(e, 'StartApplication');
+    const deployment = startDeployment(e, 'StartApplication', request, undefined);
     step(e);
     return { app: view(e, false), deployment };
   };
@@ -290,45 +367,138 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       all.forEach((t) => t.kill('cluster stopping'));
       await Promise.all(all.map((t) => t.ended));
     },
-    addApp(app) {
-      return serial(() => add(app));
+    addApp(app, request) {
+      return serial(() => add(app, request));
     },
-    putApp(app) {
+    putApp(given, request) {
       return serial(async () => {
-        const existing = entries.get(app.id);
-        if (!existing || existing.removed) return (await add(app)).deployment;
+        const existing = entries.get(given.id);
+        if (!existing || existing.removed) return (await add(given, request)).deployment;
+        const app = withPorts(given, existing.app);
         // Only `instances` changed: a scale, as in Marathon — running tasks stay.
         const scaleOnly = JSON.stringify({ ...existing.app, instances: 0 }) === JSON.stringify({ ...app, instances: 0 });
-        const version = scaleOnly ? existing.version : now().toISOString();
-        await saveWith({ set: { app, version, uid: existing.user.uid } });
+        const version = stamp(existing);
+        await saveWith({ set: { app, version: scaleOnly ? existing.version : version, uid: existing.user.uid } });
+        const before = { app: existing.app, version: existing.version };
         existing.app = app;
-        existing.version = version;
+        if (scaleOnly) existing.lastScalingAt = version;
+        else existing.version = existing.lastScalingAt = version;
+        remember(existing, version);
         existing.blocked = undefined;
         existing.failures = 0;
         existing.nextLaunchAt = 0;
-        const d = startDeployment(existing, scaleOnly ? 'ScaleApplication' : 'RestartApplication');
+        const d = startDeployment(existing, scaleOnly ? 'ScaleApplication' : 'RestartApplication', request, before);
         step(existing);
         return d;
       });
     },
-    removeApp(id) {
+    removeApp(id, request) {
       return serial(async () => {
         const e = entryOf(id);
         await saveWith({ remove: id });
         e.removed = true;
-        const d = startDeployment(e, 'StopApplication');
+        const d = startDeployment(e, 'StopApplication', request, { app: e.app, version: e.version });
         step(e);
         return d;
       });
     },
-    restartApp(id) {
+    restartApp(id, request) {
       return serial(async () => {
         const e = entryOf(id);
-        const version = now().toISOString();
+        const version = stamp(e);
         await saveWith({ set: { app: e.app, version, uid: e.user.uid } });
-        e.version = version;
+        const before = { app: e.app, version: e.version };
+        e.version = e.lastScalingAt = version;
+        remember(e, version);
         e.blocked = undefined;
-        const d = startDeployment(e, 'RestartApplication');
+        const d = startDeployment(e, 'RestartApplication', request, before);
+        step(e);
+        return d;
+      });
+    },
+    killTasks(appId, taskIds, opts) {
+      return serial(async () => {
+        const e = entryOf(appId);
+        const tasks = taskIds.map((id) => e.tasks.get(id));
+        const missing = taskIds.find((_, i) => !tasks[i]);
+        if (missing !== undefined) throw new SipError('SIP_TASK_NOT_FOUND', `Task '${missing}' does not exist`, { expose: true });
+        const live = tasks.filter((t): t is TaskRunner => t !== undefined && (t.status() === 'TASK_STAGING' || t.status() === 'TASK_RUNNING'));
+        if (!opts.scale) {
+          const views = tasks.map((t) => t!.view());
+          live.forEach((t) => t.kill('killed by request'));
+          return { tasks: views };
+        }
+        // Scale down by the killed tasks: these tasks, not the youngest, go.
+        const app = { ...e.app, instances: Math.max(0, e.app.instances - live.length) } as ValidatedApp;
+        const version = stamp(e);
+        await saveWith({ set: { app, version: e.version, uid: e.user.uid } });
+        const before = { app: e.app, version: e.version };
+        e.app = app;
+        e.lastScalingAt = version;
+        remember(e, version);
+        live.forEach((t) => t.kill('killed by request (scale)'));
+        const deployment = startDeployment(e, 'ScaleApplication', undefined, before);
+        step(e);
+        return { deployment };
+      });
+    },
+    versions(id) {
+      return [...entryOf(id).history.map((h) => h.version)].reverse();
+    },
+    appAt(id, version) {
+      const e = entries.get(id);
+      const h = e && !e.removed ? e.history.find((x) => x.version === version) : undefined;
+      if (!e || !h) return undefined;
+      return { ...view(e, false), ...h.app, version: h.version };
+    },
+    queue() {
+      const t = clock.now().getTime();
+      return [...entries.values()]
+        .filter((e) => !e.removed)
+        .flatMap((e): QueueItem[] => {
+          const current = [...e.tasks.values()].filter((x) => x.version === e.version && (x.status() === 'TASK_STAGING' || x.status() === 'TASK_RUNNING')).length;
+          const count = e.app.instances - current;
+          if (count <= 0) {
+            e.waitingSince = undefined;
+            return [];
+          }
+          e.waitingSince ??= now().toISOString();
+          const left = Math.max(0, Math.ceil((e.nextLaunchAt - t) / 1000));
+          const reason = e.blocked ?? (left > 0 ? 'backing off after failures' : fits(e.app) ? undefined : 'the agent has no room left (cpus, mem or ports)');
+          return [{ app: view(e, false), count, role: '*', delay: { timeLeftSeconds: left, overdue: left === 0 }, since: e.waitingSince, processedOffersSummary: { processedOffersCount: 0, unusedOffersCount: 0 }, ...(reason ? { lastUnusedOfferReason: reason } : {}) }];
+        });
+    },
+    cancelDeployment(id, force) {
+      return serial(async () => {
+        const e = [...entries.values()].find((x) => x.deployment?.id === id);
+        if (!e?.deployment) throw new SipError('SIP_DEPLOYMENT_NOT_FOUND', `DeploymentPlan ${id} does not exist`, { expose: true });
+        const before = e.before;
+        if (force) {
+          // Stopped where it is: no rollback, the app keeps its new definition.
+          endDeployment(e, false, 'canceled by request (force)');
+          return undefined;
+        }
+        endDeployment(e, false, 'rolled back by request');
+        if (!before) {
+          // The deployment created the app: rolling back removes it.
+          await saveWith({ remove: e.app.id });
+          e.removed = true;
+          const d = startDeployment(e, 'StopApplication', undefined, undefined);
+          step(e);
+          return d;
+        }
+        const version = stamp(e);
+        const scaleOnly = before.version === e.version;
+        await saveWith({ set: { app: before.app, version: scaleOnly ? e.version : version, uid: e.user.uid } });
+        e.removed = false;
+        e.app = before.app;
+        if (scaleOnly) e.lastScalingAt = version;
+        else e.version = e.lastScalingAt = version;
+        remember(e, version);
+        e.blocked = undefined;
+        e.failures = 0;
+        e.nextLaunchAt = 0;
+        const d = startDeployment(e, scaleOnly ? 'ScaleApplication' : 'RestartApplication', undefined, undefined);
         step(e);
         return d;
       });

@@ -19,6 +19,7 @@ import type { SecretStore } from '../../core/secrets/SecretStore.js';
 import type { EventBus } from '../../core/marathon/events.js';
 import type { TaskStatus, TaskView } from '../../core/marathon/views.js';
 import { taskEnv } from '../../core/marathon/taskEnv.js';
+import { servicePortsOf } from '../../core/marathon/servicePorts.js';
 
 /** What a task needs from the cluster. */
 export interface TaskRunnerDeps {
@@ -69,6 +70,15 @@ export interface TaskRunner {
 }
 
 const iso = (d: Date): string => d.toISOString();
+/** The instance condition Marathon reports beside each task status. */
+const CONDITION: Record<TaskStatus, string> = {
+  TASK_STAGING: 'Staging',
+  TASK_RUNNING: 'Running',
+  TASK_KILLING: 'Killing',
+  TASK_KILLED: 'Killed',
+  TASK_FAILED: 'Failed',
+  TASK_FINISHED: 'Finished',
+};
 
 /**
  * Launches one task: resolve its secrets (fail closed: a refused secret means
@@ -94,6 +104,9 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     appId: app.id,
     host: deps.host,
     ports: [...ports],
+    servicePorts: servicePortsOf(app),
+    ipAddresses: [{ ipAddress: deps.host, protocol: 'IPv4' }],
+    role: '*',
     slaveId: deps.slaveId,
     stagedAt,
     startedAt,
@@ -101,6 +114,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     state: status,
     healthCheckResults: health?.results() ?? [],
   });
+  const instanceId = taskId.replace(/\._app\.\d+$/, '');
   const publishStatus = (message = ''): void => {
     deps.events.publish('status_update_event', {
       slaveId: deps.slaveId,
@@ -111,6 +125,14 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
       host: deps.host,
       ports: [...ports],
       version,
+    });
+    deps.events.publish('instance_changed_event', {
+      instanceId,
+      condition: CONDITION[status],
+      runSpecId: app.id,
+      agentId: deps.slaveId,
+      host: deps.host,
+      runSpecVersion: version,
     });
   };
 
@@ -132,7 +154,10 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     health = monitorHealth(taskId, app.healthChecks, {
       clock: deps.clock,
       probe: (hc) => probe(hc, { host: deps.host, ports, sandbox, env, ...(isolated ? { user } : {}) }),
-      onChange: (alive) => deps.events.publish('health_status_changed_event', { appId: app.id, taskId, instanceId: taskId, version, alive }),
+      onChange: (alive) => {
+        deps.events.publish('instance_health_changed_event', { instanceId, runSpecId: app.id, runSpecVersion: version, healthy: alive });
+        deps.events.publish('health_status_changed_event', { appId: app.id, taskId, instanceId, version, alive });
+      },
       onUnhealthy: (reason, failures) => {
         if (status !== 'TASK_RUNNING') return;
         deps.events.publish('unhealthy_task_kill_event', { appId: app.id, taskId, version, reason, host: deps.host, slaveId: deps.slaveId });
