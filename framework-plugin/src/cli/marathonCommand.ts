@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -248,6 +249,9 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
       // dcos's property form (instances=3 …), else a partial definition from FILE or stdin.
       const patch = rest.length > 0 && rest.every((a) => /^[^=/]+=/.test(a)) ? JSON.stringify(properties(rest)) : undefined;
       if (!patch && rest.length > 1) throw new UsageError(`unexpected argument: ${rest[1]}`);
+      if (!patch && rest[0] !== undefined && rest[0] !== '-' && !existsSync(rest[0])) {
+        throw new UsageError(`cannot read ${rest[0]}: give KEY=VALUE properties (e.g. instances=3), a FILE, or - for stdin`);
+      }
       const r = await withWait(id, async () => client.putApp(id, patch ?? (await definitionFrom(rest[0], io)), { force: values.force }));
       out(deployed(r));
       break;

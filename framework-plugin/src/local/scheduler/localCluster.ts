@@ -125,6 +125,12 @@ interface Entry {
   user: TaskUser;
 }
 
+/** JSON with object keys sorted at every level: two definitions that differ only in key order are the same. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+
 /** The latest version of an app: its last change, scaling included. */
 const latest = (e: Entry): string => (e.lastScalingAt > e.version ? e.lastScalingAt : e.version);
 /** The `currentStep` object of deployment events. */
@@ -376,7 +382,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
         if (!existing || existing.removed) return (await add(given, request)).deployment;
         const app = withPorts(given, existing.app);
         // Only `instances` changed: a scale, as in Marathon — running tasks stay.
-        const scaleOnly = JSON.stringify({ ...existing.app, instances: 0 }) === JSON.stringify({ ...app, instances: 0 });
+        const scaleOnly = canonical({ ...existing.app, instances: 0 }) === canonical({ ...app, instances: 0 });
         const version = stamp(existing);
         await saveWith({ set: { app, version: scaleOnly ? existing.version : version, uid: existing.user.uid } });
         const before = { app: existing.app, version: existing.version };
