@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Ajv from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
+import type AjvDraft04 from 'ajv-draft-04';
+import type AddFormats from 'ajv-formats';
 import { EventSource } from 'eventsource';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -19,6 +19,9 @@ import { runProcess, type Ran } from '../src/fixtures/process.js';
 
 const require = createRequire(import.meta.url);
 // marathon-node is CommonJS: `Marathon(baseUrl, requestOptions)`.
+// ajv-draft-04 and ajv-formats are CommonJS with a `default` export.
+const Ajv = (require('ajv-draft-04') as { default: typeof AjvDraft04.default }).default;
+const addFormats = (require('ajv-formats') as { default: typeof AddFormats.default }).default;
 const Marathon = require('marathon-node') as (url: string, opts: Record<string, unknown>) => MarathonNode;
 interface MarathonNode {
   apps: {
@@ -278,7 +281,8 @@ fidelity('info, deployments, queue and tasks have the reference shapes; an unser
 });
 
 fidelity('jq over sip: the walk-through loop ends, tables have headers, JSON lists pipe', async () => {
-  const add = await sh(`echo '${JSON.stringify({ ...WEB, id: '/fidelity/jq' })}' | sip marathon app add`);
+  const labels = { 'edgelb.expose': 'true', 'edgelb.template': 'default', 'edgelb.web.frontend.rules': 'hostEq:jq.example.com' };
+  const add = await sh(`echo '${JSON.stringify({ ...WEB, id: '/fidelity/jq', labels })}' | sip marathon app add`);
   assert.is(add.code, 0, add.err);
   assert.match(add.out, /^Created deployment [\w-]+$/m);
   const loop = await sh(`n=0; until sip marathon app show /fidelity/jq | jq -e '.tasksHealthy==1' >/dev/null; do n=$((n+1)); [ $n -gt 120 ] && exit 9; sleep 0.5; done; echo ok`);
@@ -290,6 +294,18 @@ fidelity('jq over sip: the walk-through loop ends, tables have headers, JSON lis
   assert.match(listed.out, /\/fidelity\/jq\s+32\s+0\.1\s+1\/1\s+1\/1\s+---/);
   const tasks = await sip(['marathon', 'task', 'list']);
   assert.match(tasks.out.split('\n')[0]!, /^APP\s+HEALTHY\s+STARTED\s+HOST\s+STATE\s+ID$/);
+  // EdgeLB lists and shows the Auto Pool the labels made, as dcos edgelb does.
+  let pools: Ran = { code: 1, out: '', err: '' };
+  await waitFor(async () => /^auto-default$/m.test((pools = await sip(['edgelb', 'list'])).out), { what: 'auto-default listed', timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
+  assert.match(pools.out, /^auto-default$/m, pools.out + pools.err);
+  const shown = await sh(`sip edgelb show auto-default | jq -c '[.autoCreate, .haproxy.frontends[0].linkBackend.map[0].hostEq, (.haproxy.backends[0].services | length)]'`);
+  assert.is(shown.out.trim(), '[true,"jq.example.com",1]', shown.err);
+  // dcos's secrets flags: -j and --store-id default; another store id is refused.
+  assert.is((await sh(`echo s3cr3t-value | sip security secrets create fidelity/jq/token`)).code, 0);
+  assert.is((await sh(`sip security secrets get -j --store-id default fidelity/jq/token | jq -r .value`)).out.trim(), 's3cr3t-value');
+  const otherStore = await sip(['security', 'secrets', 'get', '--store-id', 'vault', 'fidelity/jq/token']);
+  assert.is(otherStore.code, 2);
+  assert.not.match(otherStore.out + otherStore.err, 's3cr3t-value');
   const versions = await sh(`sip marathon app version list /fidelity/jq | jq -r 'length'`);
   assert.is(versions.out.trim(), '1');
   const stop = await sip(['marathon', 'app', 'stop', '/fidelity/jq', '--wait']);

@@ -20,7 +20,8 @@ export const SECRETS_USAGE = `usage: sip security secrets <create|get|list|updat
 options:
   -v, --value VALUE      the value (beware: visible in the process list and your shell history; prefer stdin)
   -f, --file FILE        read the value from FILE
-      --json             machine-readable output
+  -j, --json             machine-readable output ({"value": …} for get, as dcos)
+      --store-id ID      the secret store (only "default", as on DC/OS)
       --store-dir DIR    local encrypted store (default: $SIP_STATE_DIR/secrets, else .state/secrets)
       --secrets-url URL  use a DC/OS Secrets API instead (a real cluster or 'sip cluster up')
       --token TOKEN      ACS token for --secrets-url (default: $SIP_ACS_TOKEN)
@@ -75,7 +76,8 @@ export async function secretsCommand(argv: string[], io: CliIo): Promise<number>
     options: {
       value: { type: 'string', short: 'v' },
       file: { type: 'string', short: 'f' },
-      json: { type: 'boolean', default: false },
+      json: { type: 'boolean', short: 'j', default: false },
+      'store-id': { type: 'string', default: 'default' },
       'store-dir': { type: 'string' },
       'secrets-url': { type: 'string' },
       token: { type: 'string' },
@@ -89,6 +91,8 @@ export async function secretsCommand(argv: string[], io: CliIo): Promise<number>
   if ((verb === 'get' || verb === 'list' || verb === 'delete') && (values.value !== undefined || values.file !== undefined)) {
     throw new UsageError(`${verb} takes no value`);
   }
+  // dcos's --store-id: DC/OS has one secret store, `default`; so does this.
+  if (values['store-id'] !== 'default') throw new UsageError(`--store-id ${values['store-id']}: the only store is "default"`);
   const store = storeFrom(values, io);
   const out = (text: string): void => void io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   const p = path ?? '';

@@ -1,3 +1,4 @@
+import { autoPoolDocument } from '../edgelb/autoPoolDocument.js';
 import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
 import { publicError, SipError } from '../../core/errors/SipError.js';
@@ -83,15 +84,18 @@ export function createEdgeLbApi(deps: EdgeLbApiDeps): Koa {
         ctx.body = { pools: pools.list() };
         return;
       case 'GET /v2/pools':
-        ctx.body = pools.list();
+        // As Edge-LB lists them: the Pool API's pools, then the Auto Pools the labels made.
+        ctx.body = [...pools.list(), ...deps.edgelb.autoPools().map(autoPoolDocument)];
         return;
       case 'POST /v2/pools':
         ctx.body = await pools.create(await jsonBody(ctx));
         deps.logger.info({ component: 'edgelb-api', pool: (ctx.body as { name: string }).name }, 'pool created');
         return;
-      case 'GET /v2/pools/{name}':
-        ctx.body = pools.get(name) ?? notFound();
+      case 'GET /v2/pools/{name}': {
+        const auto = deps.edgelb.autoPools().find((p) => p.name === name);
+        ctx.body = pools.get(name) ?? (auto ? autoPoolDocument(auto) : notFound());
         return;
+      }
       case 'PUT /v2/pools/{name}':
         ctx.body = await pools.update(name, await jsonBody(ctx));
         deps.logger.info({ component: 'edgelb-api', pool: name }, 'pool updated');

@@ -55,6 +55,8 @@ export interface EdgeLb {
   readonly pools: PoolRegistry;
   /** A pool's frontends and its servers' state as HAProxy reports it (`show stat`). */
   poolStatus(name: string): Promise<PoolStatus | undefined>;
+  /** The Auto Pools the apps' labels currently make (read-only; listed beside the Pool API's). */
+  autoPools(): Pool[];
   /** The HAProxy config a pool renders to, alone (Edge-LB's `lbconfig`). */
   lbConfig(name: string): string | undefined;
   /** Re-renders now (normally driven by cluster events). */
@@ -276,6 +278,7 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
   return {
     status: () => ({ pools: served, errors: last.errors, haproxyPid: haproxy.pid(), restarts: haproxy.restarts(), reloads, ...(lastFailure ? { lastFailure } : {}) }),
     pools,
+    autoPools: () => [...last.pools],
     lbConfig(name) {
       const found = servedPool(name);
       return found && renderHaproxyConfig(found.pool, runtime);
