@@ -38,6 +38,23 @@ function lineOf(text: string, profile: string, key: string): string {
 }
 
 /**
+ * Parses AWS shared-config text with the AWS SDK's own loader (exactly as the
+ * default chain reads a file): profile name → its keys. The loader reads
+ * files only, so the text goes through a private temp file, removed at once.
+ */
+export async function loadProfiles(text: string): Promise<Record<string, Record<string, string | undefined>>> {
+  const dir = await mkdtemp(join(tmpdir(), 'sip-awsconf-'));
+  const file = join(dir, 'config');
+  try {
+    await writeFile(file, text, { mode: 0o600 });
+    const loaded = await loadSharedConfigFiles({ configFilepath: file, filepath: join(dir, 'none'), ignoreCache: true });
+    return loaded.configFile as Record<string, Record<string, string | undefined>>;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * Checks a secret meant as an AWS shared config file, parsed by the AWS
  * SDK's own loader (exactly as the default chain will read it), for the
  * profile the task will use (`default` unless given).
@@ -50,18 +67,7 @@ function lineOf(text: string, profile: string, key: string): string {
  * external id when a newline is missing).
  */
 export async function validateAwsConfig(text: string, profile = 'default'): Promise<AwsConfigCheck> {
-  // The loader reads files only: a private temp file, removed at once.
-  const dir = await mkdtemp(join(tmpdir(), 'sip-awsconf-'));
-  const file = join(dir, 'config');
-  let profiles: Record<string, Record<string, string | undefined>>;
-  try {
-    await writeFile(file, text, { mode: 0o600 });
-    const loaded = await loadSharedConfigFiles({ configFilepath: file, filepath: join(dir, 'none'), ignoreCache: true });
-    profiles = loaded.configFile as Record<string, Record<string, string | undefined>>;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-
+  const profiles = await loadProfiles(text);
   const problems: string[] = [];
   for (const [name, values] of Object.entries(profiles)) {
     for (const key of STATIC_KEYS) {

@@ -55,6 +55,12 @@ export const CATALOGUE = {
   SIP_SECRET_CONTENT_INVALID: { status: 422, exit: 1, what: "a secret's content is not what its kind requires" },
   SIP_MATERIALIZE_FAILED: { status: 500, exit: 1, what: 'a secret file could not be placed in the sandbox', retry: true },
   // Edge-LB
+  SIP_AGENT_UNKNOWN_CALLER: { status: 403, exit: 1, what: 'the caller of the credential agent is not a running task' },
+  SIP_AGENT_TOKEN_INVALID: { status: 403, exit: 1, what: "the request's task token does not match the calling task" },
+  SIP_AGENT_NO_ROLE: { status: 403, exit: 1, what: "the calling task's app has no role it may use" },
+  SIP_AGENT_DENIED: { status: 403, exit: 1, what: "STS refused the app's role" },
+  SIP_AGENT_STS_UNAVAILABLE: { status: 503, exit: 1, what: 'STS cannot be reached and no cached credentials are left', retry: true },
+  SIP_AGENT_CONFIG_INVALID: { status: 500, exit: 2, what: 'the credential agent is configured wrong' },
   SIP_EDGELB_POOL_INVALID: { status: 400, exit: 3, what: 'a pool document is not valid' },
   SIP_HAPROXY_CONFIG_INVALID: { status: 400, exit: 3, what: 'HAProxy refuses the configuration a change would give' },
   SIP_EDGELB_POOL_EXISTS: { status: 409, exit: 4, what: 'a pool with this name exists' },
