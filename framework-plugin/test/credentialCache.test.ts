@@ -109,7 +109,7 @@ test('STS down: cached credentials until they expire, then SIP_AGENT_STS_UNAVAIL
   h.advance(60_001);
   const err = await h.cache.get(request()).catch((e: { code: string; message: string }) => e);
   assert.is((err as { code: string }).code, 'SIP_AGENT_STS_UNAVAILABLE');
-  assert.not.match((err as Error).message, 't-web', 'no credential in the reason');
+  assert.not.match((err as { message: string }).message, 't-web', 'no credential in the reason');
 });
 
 test('a task that ends loses its credentials; the cap on STS calls per second queues the rest', async () => {

@@ -29,6 +29,9 @@ options:
                          run apps with secrets even where tasks cannot get their own users
                          (not root, or the checkout unreachable for others): any task could read
                          any other's secrets ($SIP_INSECURE_SHARED_IDENTITY=1 does the same)
+  --aws-credentials MODE how apps without the sip.aws.credentials label get AWS credentials:
+                         file (their aws-config in the sandbox, the default) or endpoint (sip agent;
+                         the external id never enters the task) ($SIP_AWS_CREDENTIALS does the same)
   --json                 machine-readable output`;
 
 const SIP = fileURLToPath(new URL('../../bin/sip.mjs', import.meta.url));
@@ -85,6 +88,12 @@ function printInfo(info: ClusterInfo, io: CliIo): void {
       `instance metadata  ${info.imdsEndpoint}  (agent role ${info.agentRoleArn})`,
       `edgelb             ${info.edgelbUrl}  (stats ${info.edgelbStatsUrl}/haproxy?stats)`,
       `isolation          ${isolationLine(info)}`,
+      ...(info.credentials
+        ? [
+            `credential agent   ${info.credentials.url}/v1/credentials  (default mode ${info.credentials.defaultMode}; metrics ${info.credentials.metricsUrl}/metrics)`,
+            `task cgroups       ${info.cgroups.available ? `/${info.cgroups.root}/<container>` : `OFF: ${info.cgroups.reason} (endpoint mode is refused)`}`,
+          ]
+        : []),
       '',
     ].join('\n'),
   );
@@ -102,6 +111,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       'secrets-port': { type: 'string' },
       'lb-port': { type: 'string' },
       'insecure-shared-identity': { type: 'boolean', default: false },
+      'aws-credentials': { type: 'string' },
       unset: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -115,6 +125,8 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
     if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new UsageError(`--${name} must be a port number`);
     return Number(v);
   };
+  const mode = values['aws-credentials'] ?? io.env.SIP_AWS_CREDENTIALS;
+  if (mode !== undefined && mode !== 'file' && mode !== 'endpoint') throw new UsageError('--aws-credentials must be file or endpoint');
   const info = await readClusterInfo(stateDir);
   const running = info && processAlive(info.pid) ? info : undefined;
 
@@ -135,6 +147,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
         ...(secretsPort ? { secretsPort } : {}),
         ...(lbPort ? { lbPort } : {}),
         insecureSharedIdentity: values['insecure-shared-identity'] === true || io.env.SIP_INSECURE_SHARED_IDENTITY === '1',
+        ...(mode ? { awsCredentials: mode } : {}),
       });
       logger.info({ ...handle.info }, 'local cluster up');
       await new Promise<void>((resolve) => {
@@ -159,7 +172,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       } catch (err) {
         throw new SipError('SIP_STATE_DIR_INVALID', `cannot write ${logFile} (${(err as NodeJS.ErrnoException).code}); pass --state-dir DIR`, { expose: true });
       }
-      const args = [SIP, 'cluster', 'run', '--state-dir', stateDir, ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []), ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : []), ...(values['lb-port'] ? ['--lb-port', values['lb-port']] : []), ...(values['insecure-shared-identity'] ? ['--insecure-shared-identity'] : [])];
+      const args = [SIP, 'cluster', 'run', '--state-dir', stateDir, ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []), ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : []), ...(values['lb-port'] ? ['--lb-port', values['lb-port']] : []), ...(values['insecure-shared-identity'] ? ['--insecure-shared-identity'] : []), ...(mode ? ['--aws-credentials', mode] : [])];
       const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...io.env } as NodeJS.ProcessEnv });
       closeSync(out);
       let exited: number | null | undefined;

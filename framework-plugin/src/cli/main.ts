@@ -10,6 +10,7 @@ export const USAGE = `usage: sip <command> …
   sip marathon <app|task> …                                  apps and tasks (like 'dcos marathon')
   sip edgelb <create|update|delete|show|list|status|ping> …   load-balancer pools (like 'dcos edgelb')
   sip security secrets <create|get|list|update|delete> …   manage per-app secrets (like 'dcos security secrets')
+  sip agent [options]                                        per-task AWS credentials on a Mesos agent (ECS credentials protocol)
 
 Run a command with --help for its options.`;
 
@@ -64,6 +65,10 @@ async function loadCommand(group: string | undefined, sub: string | undefined): 
     case 'cluster': {
       const m = await import('./clusterCommand.js');
       return { usage: m.CLUSTER_USAGE, run: m.clusterCommand };
+    }
+    case 'agent': {
+      const m = await import('./agentCommand.js');
+      return { usage: m.AGENT_USAGE, run: m.agentCommand };
     }
     case 'edgelb': {
       const m = await import('./edgelbCommand.js');

@@ -17,6 +17,10 @@ import { freePort } from '../net/freePort.js';
 import { startSecretsServer, type SecretsServer } from './secrets-api/server.js';
 import { createLocalStore } from '../stores/localStore.js';
 import { createLocalCluster, type LocalCluster } from './scheduler/localCluster.js';
+import { detectCgroups, sweepCgroups } from './launcher/cgroups.js';
+import { startCredentialAgent, taskTokenKey } from './credentialAgent.js';
+import { startMesosAgentApi } from './mesos-api/server.js';
+import type { CredentialMode } from '../core/marathon/credentialMode.js';
 
 /** User options of {@link runLocalCluster}. */
 export interface RunLocalClusterInit {
@@ -35,6 +39,8 @@ export interface RunLocalClusterInit {
    * task then shares one identity and could read the others' secrets.
    */
   insecureSharedIdentity?: boolean;
+  /** How apps without the `sip.aws.credentials` label get AWS credentials. Default `file`. */
+  awsCredentials?: CredentialMode;
 }
 
 /** What a running local cluster offers (also written to `<state>/cluster.json`). */
@@ -61,6 +67,12 @@ export interface LocalClusterInfo {
   isolation: Isolation;
   /** PATH entries tasks cannot enter (left out of their PATH). */
   unreachableForTasks: string[];
+  /** The Mesos agent operator API subset (`POST /api/v1` GET_CONTAINERS; ACS token). */
+  mesosAgentUrl: string;
+  /** `sip agent`: where endpoint-mode tasks get credentials, its metrics, and the default mode. */
+  credentials: { url: string; metricsUrl: string; defaultMode: CredentialMode };
+  /** Per-task cgroups (`/<root>/<containerId>` under memory and pids), or why not. */
+  cgroups: { available: true; root: string } | { available: false; reason: string };
 }
 
 /** A running local cluster. */
@@ -124,7 +136,8 @@ async function ensureAgentRole(em: Emulator): Promise<string> {
         PolicyName: 'assume-app-roles-only',
         PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:aws:iam::${em.accountId}:role/sip-apps/*` }],
+          // AssumeRole, and for sip agent the session tags and source identity it sets (the app role's trust must allow them too).
+          Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'], Resource: `arn:aws:iam::${em.accountId}:role/sip-apps/*` }],
         }),
       }),
     );
@@ -176,13 +189,23 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     cleanups.push(() => secrets.stop());
 
     const { isolation, agentEnv, dropped } = await isolateTasks({ stateDir, agentEnv: init.agentEnv, insecure: init.insecureSharedIdentity === true, logger });
+    // Tasks in cgroups named as Mesos names them, so sip agent finds callers as on a real agent.
+    const cgroupsRoot = `sip-${clusterLabel(stateDir)}/mesos`;
+    sweepCgroups(cgroupsRoot);
+    const cgroups = detectCgroups(cgroupsRoot);
+    const tokenKey = await taskTokenKey(stateDir);
+    const agentPort = await freePort();
+    const defaultMode = init.awsCredentials ?? 'file';
+    const awsEnv = awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint });
     const cluster = createLocalCluster({
       stateDir,
       store,
       logger,
       isolation,
       clusterLabel: clusterLabel(stateDir),
-      agentEnv: { ...agentEnv, ...awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint }) },
+      agentEnv: { ...agentEnv, ...awsEnv },
+      cgroups,
+      credentials: { url: `http://127.0.0.1:${agentPort}`, tokenKey, defaultMode },
     });
     await cluster.start();
     cleanups.push(() => cluster.stop());
@@ -194,6 +217,20 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     cleanups.push(() => edgelbApi.stop());
     const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) => startMarathonServer({ cluster, token, logger, ...(port ? { port } : {}) }));
     cleanups.push(() => marathon.stop());
+    const mesosApi = await startMesosAgentApi({ source: cluster, token, logger });
+    cleanups.push(() => mesosApi.stop());
+    const agent = await startCredentialAgent({
+      stateDir,
+      logger,
+      port: agentPort,
+      marathonUrl: marathon.url,
+      mesosAgentUrl: mesosApi.url,
+      secretsUrl: secrets.url,
+      cgroupsRoot,
+      env: { ...(process.env as Record<string, string>), ...awsEnv, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      events: cluster.events,
+    });
+    cleanups.push(() => agent.stop());
 
     const info: LocalClusterInfo = {
       pid: process.pid,
@@ -212,6 +249,9 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       edgelbApiUrl: `${edgelbApi.url}${EDGELB_BASE_PATH}`,
       isolation,
       unreachableForTasks: dropped,
+      mesosAgentUrl: mesosApi.url,
+      credentials: { url: agent.url, metricsUrl: agent.metricsUrl, defaultMode },
+      cgroups: cgroups.available ? { available: true, root: cgroups.root } : { available: false, reason: cgroups.reason },
     };
     // What runs now, kept current, so a kill -9 of this daemon leaves nothing the next start cannot find.
     let recording: Promise<void> = Promise.resolve();
@@ -221,6 +261,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
         ...cluster.processes().map((p) => ({ what: `task ${p.taskId}`, pid: p.pid, group: true })),
         ...(haproxyPid ? [{ what: 'haproxy', pid: haproxyPid, group: true }] : []),
         ...(emulator.pid ? [{ what: 'aws emulator', pid: emulator.pid, group: true }] : []),
+        { what: 'sip agent', pid: agent.pid, group: true },
       ];
       recording = recording.then(() => recordProcesses(stateDir, processes)).catch((err: Error) => logger.error({ err: { message: err.message } }, 'recording processes failed'));
     };

@@ -29,7 +29,7 @@ data "aws_iam_policy_document" "assume_app_roles" {
   statement {
     sid       = "AssumeAppRolesOnly"
     effect    = "Allow"
-    actions   = ["sts:AssumeRole"]
+    actions   = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
     resources = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role${var.app_role_path}*"]
   }
 }

@@ -18,6 +18,21 @@ data "aws_iam_policy_document" "trust" {
       values   = [var.external_id]
     }
   }
+
+  # sip agent (endpoint mode) names the session after the task, sets the app id
+  # as SourceIdentity and tags the session with app and task (CloudTrail shows
+  # them). These never grant the role by themselves: AssumeRole above still
+  # needs the external id.
+  statement {
+    sid     = "AgentSessionTagsAndSourceIdentity"
+    effect  = "Allow"
+    actions = ["sts:TagSession", "sts:SetSourceIdentity"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [var.trusted_role_arn]
+    }
+  }
 }
 
 data "aws_iam_policy_document" "access" {

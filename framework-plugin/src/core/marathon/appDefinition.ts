@@ -1,3 +1,4 @@
+import { CREDENTIAL_MODES, CREDENTIALS_LABEL, isCredentialMode } from './credentialMode.js';
 import { z } from 'zod';
 import { resolveAppId } from './appId.js';
 import { DetailCollector, MarathonValidationError } from './validationError.js';
@@ -227,6 +228,10 @@ export function validateAppDefinition(app: AppDefinition, options: ParseAppOptio
   for (const name of Object.keys(app.secrets)) {
     if (!used.has(name)) problems.add(`/secrets/${name}`, 'is declared but referenced by no env variable or volume');
   }
+
+  // How the task gets AWS credentials (sip agent's endpoint, or its config file in the sandbox).
+  const mode = app.labels[CREDENTIALS_LABEL];
+  if (mode !== undefined && !isCredentialMode(mode)) problems.add(`/labels/${CREDENTIALS_LABEL}`, `must be one of ${CREDENTIAL_MODES.join(', ')}`);
 
   const ports = [...(app.portDefinitions ?? []).map((p, i) => [p.name, `/portDefinitions/${i}/name`] as const), ...(app.container?.portMappings ?? []).map((p, i) => [p.name, `/container/portMappings/${i}/name`] as const)];
   const portNames = new Set<string>();

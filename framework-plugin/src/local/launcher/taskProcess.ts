@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, fchownSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskUser } from './identity.js';
+import type { TaskCgroup } from './cgroups.js';
 
 /** How a task process ended. */
 export interface TaskExit {
@@ -26,18 +27,32 @@ export type TaskCommand = { cmd: string } | { args: readonly string[] };
  * files then belong to it). The group is killed with the cluster process if
  * that dies.
  */
-export function startTaskProcess(command: TaskCommand, sandbox: string, env: Record<string, string>, user?: TaskUser): TaskProcess {
+export function startTaskProcess(command: TaskCommand, sandbox: string, env: Record<string, string>, user?: TaskUser, cgroup?: TaskCgroup): TaskProcess {
   const out = openSync(join(sandbox, 'stdout'), 'a', 0o600);
   const err = openSync(join(sandbox, 'stderr'), 'a', 0o600);
   if (user) {
     fchownSync(out, user.uid, user.gid);
     fchownSync(err, user.uid, user.gid);
   }
-  const [file, args] = 'cmd' in command ? ['/bin/sh', ['-c', command.cmd]] : [command.args[0] ?? 'true', command.args.slice(1)];
-  const child = spawn(file, args, { cwd: sandbox, env, stdio: ['ignore', out, err], detached: true, ...(user ? { uid: user.uid, gid: user.gid } : {}) });
+  const [task, taskArgs] = 'cmd' in command ? ['/bin/sh', ['-c', command.cmd]] : [command.args[0] ?? 'true', command.args.slice(1)];
+  // With a cgroup, the process waits on fd 3 until it has been moved in, then closes it and
+  // execs the task: nothing the task runs (or forks) is ever outside its container.
+  const [file, args] = cgroup ? ['/bin/sh', ['-c', 'read _ <&3 || exit 111; exec 3<&-; exec "$@"', 'sip-task', task, ...taskArgs]] : [task, taskArgs];
+  const child = spawn(file, args, { cwd: sandbox, env, stdio: ['ignore', out, err, ...(cgroup ? ['pipe' as const] : [])], detached: true, ...(user ? { uid: user.uid, gid: user.gid } : {}) });
   closeSync(out);
   closeSync(err);
   const pid = child.pid ?? -1;
+  if (cgroup) {
+    const gate = child.stdio[3] as import('node:stream').Writable | null;
+    try {
+      if (pid > 0) cgroup.add(pid);
+      gate?.end('\n');
+    } catch {
+      // Not in its container: it must not run at all.
+      gate?.destroy();
+      if (pid > 0) process.kill(-pid, 'SIGKILL');
+    }
+  }
   const killGroup = (signal: NodeJS.Signals): void => {
     try {
       process.kill(-pid, signal);

@@ -18,6 +18,8 @@ import { createFileAppStore, type AppStore, type StoredApp } from './appStore.js
 import { every, systemClock, type Clock, type Timer } from './clock.js';
 import { backoffDelayMs, reconcile, type Action } from './reconcile.js';
 import { runTask, type TaskRunner } from './taskRunner.js';
+import type { Cgroups } from '../launcher/cgroups.js';
+import type { CredentialMode } from '../../core/marathon/credentialMode.js';
 import { parentOf } from '../../core/marathon/groups.js';
 
 /** User options of {@link createLocalCluster}. */
@@ -54,6 +56,10 @@ export interface LocalClusterInit {
    * stands in for an agent, so CPU is overcommitted) and its memory.
    */
   resources?: { cpus: number; mem: number };
+  /** Per-task cgroups (Mesos's naming); absent or unavailable: tasks run without. */
+  cgroups?: Cgroups;
+  /** The credential agent endpoint-mode tasks call, its token key, and the cluster's default mode. */
+  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode };
 }
 
 /** Host ports a task of `app` takes. */
@@ -100,6 +106,8 @@ export interface LocalCluster {
   onBeforeKill(hook: (task: TaskView) => Promise<void>): void;
   /** The OS processes of live tasks (process-group leaders), for crash recovery. */
   processes(): Array<{ taskId: string; pid: number }>;
+  /** Live tasks' Mesos containers, as the agent operator API's `GET_CONTAINERS` lists them. */
+  containers(): Array<{ containerId: string; taskId: string; frameworkId: string }>;
 }
 
 interface Entry {
@@ -130,6 +138,9 @@ const canonical = (v: unknown): string =>
   JSON.stringify(v, (_k, x: unknown) =>
     x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
   );
+
+/** The framework id the local Marathon reports (`/v2/info`, `GET_CONTAINERS`). */
+export const FRAMEWORK_ID = 'sip-local-framework';
 
 /** The latest version of an app: its last change, scaling included. */
 const latest = (e: Entry): string => (e.lastScalingAt > e.version ? e.lastScalingAt : e.version);
@@ -236,6 +247,8 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       slaveId,
       clock,
       ...(init.clusterLabel ? { clusterLabel: init.clusterLabel } : {}),
+      ...(init.cgroups ? { cgroups: init.cgroups } : {}),
+      ...(init.credentials ? { credentials: init.credentials } : {}),
     });
     e.tasks.set(task.id, task);
     void task.ended.then((end) => {
@@ -524,6 +537,11 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     },
     processes() {
       return [...entries.values()].flatMap((e) => [...e.tasks.values()].flatMap((t) => (t.pid() ? [{ taskId: t.id, pid: t.pid()! }] : [])));
+    },
+    containers() {
+      return [...entries.values()].flatMap((e) =>
+        [...e.tasks.values()].filter((t) => t.status() === 'TASK_RUNNING' || t.status() === 'TASK_KILLING').map((t) => ({ containerId: t.containerId, taskId: t.id, frameworkId: FRAMEWORK_ID })),
+      );
     },
     onBeforeKill(hook) {
       beforeKillHooks.push(hook);

@@ -19,6 +19,12 @@ import type { SecretStore } from '../../core/secrets/SecretStore.js';
 import type { EventBus } from '../../core/marathon/events.js';
 import type { TaskStatus, TaskView } from '../../core/marathon/views.js';
 import { taskEnv } from '../../core/marathon/taskEnv.js';
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { CREDENTIALS_LABEL, credentialModeOf, type CredentialMode } from '../../core/marathon/credentialMode.js';
+import { withoutAwsConfig } from '../../delivery/endpoint/withoutAwsConfig.js';
+import { CREDENTIALS_PATH, taskToken } from '../../delivery/endpoint/taskToken.js';
+import type { Cgroups, TaskCgroup } from '../launcher/cgroups.js';
 import { servicePortsOf } from '../../core/marathon/servicePorts.js';
 
 /** What a task needs from the cluster. */
@@ -41,6 +47,10 @@ export interface TaskRunnerDeps {
   isolation: Isolation;
   /** `sip.cluster` label of the containers this cluster starts. */
   clusterLabel?: string;
+  /** Per-task cgroups (Mesos's naming): reliable kill, `mem` enforced, and how `sip agent` tells tasks apart. */
+  cgroups?: Cgroups;
+  /** The credential agent tasks in endpoint mode call, the key of their tokens, and the cluster's default mode. */
+  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode };
 }
 
 /** How a task ended, for the cluster's bookkeeping. */
@@ -65,6 +75,8 @@ export interface TaskRunner {
   readonly pid: () => number | undefined;
   /** When the task was staged (ISO time): what scale-down orders by. */
   readonly stagedAt: string;
+  /** The Mesos container id of the task (its cgroup's name). */
+  readonly containerId: string;
   /** Kills the task (SIGTERM, SIGKILL after the grace period). */
   kill(reason: string): void;
 }
@@ -98,6 +110,8 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
   let unhealthyKill = false;
   let health: HealthMonitor | undefined;
   const sandbox = join(deps.sandboxRoot, taskId);
+  const containerId = randomUUID();
+  let cgroup: TaskCgroup | undefined;
 
   const view = (): TaskView => ({
     id: taskId,
@@ -140,6 +154,9 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
   const ended = new Promise<TaskEnd>((r) => (resolveEnd = r));
   const finish = async (end: TaskEnd): Promise<void> => {
     health?.stop();
+    // Whatever the task forked or detached goes with it.
+    cgroup?.killAll();
+    cgroup?.remove();
     await materialized?.cleanup();
     // The sandbox goes back to root: its logs stay for the operator, and whoever gets this
     // user later (or a stray process of it) cannot read what the task left.
@@ -209,6 +226,17 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     }
     const docker = app.container?.type === 'DOCKER' ? await dockerReady() : undefined;
     if (typeof docker === 'string') return finish({ status: 'TASK_FAILED', message: docker, failure: true, blocking: true });
+    const mode = credentialModeOf(app, deps.credentials?.defaultMode ?? 'file');
+    if (mode === 'endpoint') {
+      const why = !deps.credentials
+        ? 'this cluster runs no credential agent'
+        : deps.cgroups?.available !== true
+          ? `the credential agent tells tasks apart by their cgroups, which this cluster cannot create (${deps.cgroups?.available === false ? deps.cgroups.reason : 'none'})`
+          : docker
+            ? 'DOCKER containers are not yet placed in per-task cgroups here; use a MESOS container or the file mode'
+            : undefined;
+      if (why) return finish({ status: 'TASK_FAILED', message: `${CREDENTIALS_LABEL}=endpoint cannot be served: ${why}`, failure: true, blocking: true });
+    }
     let plan;
     try {
       plan = await resolve(app, { taskId }, { store: deps.store, audit: (r) => deps.logger.info({ audit: r }, 'secret access decision'), now: () => deps.clock.now() });
@@ -225,7 +253,20 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
       await mkdir(sandbox, { recursive: true, mode: 0o700 });
       if (isolated) await chown(sandbox, user.uid, user.gid);
       ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
-      materialized = await materialize(plan, sandbox, isolated ? user : undefined);
+      // Endpoint mode: the AWS config (its external id) stays with sip agent; the task gets the endpoint and its token.
+      materialized = await materialize(mode === 'endpoint' ? withoutAwsConfig(plan, app) : plan, sandbox, isolated ? user : undefined);
+      const endpointEnv: Record<string, string> = {};
+      if (mode === 'endpoint' && deps.credentials) {
+        const tokenFile = join(sandbox, '.sip', 'credentials-token');
+        await mkdir(join(sandbox, '.sip'), { recursive: true, mode: 0o700 });
+        await writeFile(tokenFile, taskToken(deps.credentials.tokenKey, taskId), { mode: 0o400 });
+        if (isolated) {
+          await chown(join(sandbox, '.sip'), user.uid, user.gid);
+          await chown(tokenFile, user.uid, user.gid);
+        }
+        endpointEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI = `${deps.credentials.url}${CREDENTIALS_PATH}`;
+        endpointEnv.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = tokenFile;
+      }
       if (docker) {
         if (!isolated) await shareWithContainerUser(sandbox, materialized.files, docker.user);
         // Inside the container: the sandbox at /mnt/mesos/sandbox, and of the
@@ -244,10 +285,11 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
           ...(isolated ? { user } : {}),
         });
       } else {
-        env = taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, plan.env);
+        env = { ...taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, mode === 'endpoint' ? withoutAwsConfig(plan, app).env : plan.env), ...endpointEnv };
         if (isolated) env.HOME = sandbox; // the agent's HOME is not the task user's
         const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
-        proc = startTaskProcess(command, sandbox, env, isolated ? user : undefined);
+        if (deps.cgroups?.available) cgroup = deps.cgroups.create(containerId, app.mem);
+        proc = startTaskProcess(command, sandbox, env, isolated ? user : undefined, cgroup);
       }
     } catch (err) {
       const message = `could not start: ${(err as Error).message}`;
@@ -279,6 +321,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     ended,
     pid: () => proc?.pid,
     stagedAt,
+    containerId,
     kill,
   };
 }

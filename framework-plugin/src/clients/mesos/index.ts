@@ -1,0 +1,5 @@
+/**
+ * The Mesos agent operator API (the `GET_CONTAINERS` subset `sip agent` uses).
+ * @packageDocumentation
+ */
+export { createMesosAgentClient, type MesosAgentClient, type MesosAgentClientInit, type MesosContainer } from './agentClient.js';

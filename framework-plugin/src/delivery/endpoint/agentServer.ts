@@ -1,0 +1,185 @@
+import { timingSafeEqual } from 'node:crypto';
+import { CREDENTIALS_PATH, taskToken } from './taskToken.js';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CredentialCache } from '../../core/agent/credentialCache.js';
+import { AgentError } from '../../core/agent/errors.js';
+import { roleSessionName, tagValue } from '../../core/agent/sessionName.js';
+import { publicError } from '../../core/errors/SipError.js';
+import type { AppRoles } from './appRole.js';
+import type { Caller, TaskLocator } from './taskLocator.js';
+
+
+/** A denial as the agent reports it (audit, events on the app). Never a credential. */
+export interface Denial {
+  readonly appId?: string;
+  readonly taskId?: string;
+  readonly roleArn?: string;
+  readonly code: string;
+  readonly reason: string;
+}
+
+/** Ports and options of {@link createAgentHandler}. */
+export interface AgentDeps {
+  locator: TaskLocator;
+  roles: AppRoles;
+  cache: CredentialCache;
+  /** Audit lines (one per issue and per denial) go here. */
+  logger: Logger;
+  /**
+   * Key of the per-task tokens (`HMAC-SHA256(key, taskId)`, base64url) the
+   * launcher put in `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`. When set, a
+   * request must carry its task's token; without, the connection alone decides.
+   */
+  taskTokenKey?: Buffer;
+  /** Called for every denial (the local cluster turns them into events on the app). */
+  onDenied?: (denial: Denial) => void;
+  /** Metrics registry; default a new one. */
+  registry?: Registry;
+}
+
+
+/** The agent's HTTP handler and its metrics registry. */
+export interface AgentHandler {
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly registry: Registry;
+}
+
+/**
+ * The ECS container-credentials protocol for Mesos tasks: `GET
+ * /v1/credentials` answers `{AccessKeyId, SecretAccessKey, Token,
+ * Expiration, RoleArn}` for the calling task's app role, which every AWS SDK's
+ * default chain reads through `AWS_CONTAINER_CREDENTIALS_FULL_URI`. Who calls
+ * is found from the connection (never from anything the caller says); the
+ * token, when tokens are on, must also match. Denials answer 403, STS
+ * trouble 503, both as JSON `{code, message}` with the reason.
+ */
+export function createAgentHandler(deps: AgentDeps): AgentHandler {
+  const registry = deps.registry ?? new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sip_agent_' });
+  const issued = new Counter({ name: 'sip_agent_credentials_issued_total', help: 'Credentials answered to tasks', labelNames: ['cached'], registers: [registry] });
+  const denied = new Counter({ name: 'sip_agent_denials_total', help: 'Requests refused, by code', labelNames: ['code'], registers: [registry] });
+  const latency = new Histogram({
+    name: 'sip_agent_request_duration_seconds',
+    help: 'Time to answer a credentials request',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1, 5],
+    registers: [registry],
+  });
+  new Counter({
+    name: 'sip_agent_sts_calls_total',
+    help: 'AssumeRole calls made',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(deps.cache.stats().stsCalls);
+    },
+  });
+  new Counter({
+    name: 'sip_agent_sts_failures_total',
+    help: 'AssumeRole calls that failed',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(deps.cache.stats().stsFailures);
+    },
+  });
+  new Counter({
+    name: 'sip_agent_cache_hits_total',
+    help: 'Requests answered from the cache',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(deps.cache.stats().hits);
+    },
+  });
+
+  const send = (res: ServerResponse, status: number, body: unknown): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+  };
+  const tokenMatches = (header: string | undefined, taskId: string): boolean => {
+    if (!deps.taskTokenKey) return true;
+    const want = Buffer.from(taskToken(deps.taskTokenKey, taskId));
+    const got = Buffer.from(header ?? '');
+    return got.length === want.length && timingSafeEqual(got, want);
+  };
+
+  const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint();
+    let caller: Caller | undefined;
+    let roleArn: string | undefined;
+    try {
+      const path = (req.url ?? '').split('?')[0];
+      if (req.method !== 'GET' || path !== CREDENTIALS_PATH) return send(res, 404, { code: 'SIP_AGENT_NOT_FOUND', message: `only GET ${CREDENTIALS_PATH} is served` });
+      caller = await deps.locator.locate(req.socket);
+      if (!tokenMatches(req.headers.authorization, caller.taskId)) {
+        throw new AgentError('SIP_AGENT_TOKEN_INVALID', `the request does not carry the token of task ${caller.taskId} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)`);
+      }
+      const { app, role } = await deps.roles.roleFor(caller);
+      roleArn = role.roleArn;
+      const sessionName = roleSessionName(app.id, caller.taskId);
+      const { credentials, cached } = await deps.cache.get({
+        roleArn: role.roleArn,
+        externalId: role.externalId,
+        sessionName,
+        sourceIdentity: tagValue(app.id).replace(/[^\w+=,.@-]/g, '.').slice(0, 64),
+        tags: { 'marathon-app': tagValue(app.id), 'mesos-task': tagValue(caller.taskId) },
+        taskId: caller.taskId,
+      });
+      send(res, 200, {
+        AccessKeyId: credentials.accessKeyId,
+        SecretAccessKey: credentials.secretAccessKey,
+        Token: credentials.sessionToken,
+        Expiration: credentials.expiration.toISOString(),
+        RoleArn: role.roleArn,
+      });
+      issued.inc({ cached: String(cached) });
+      // The audit line: who got which role as which session; never a credential.
+      if (!cached) deps.logger.info({ audit: { decision: 'issue', appId: app.id, taskId: caller.taskId, roleArn: role.roleArn, session: sessionName, expires: credentials.expiration.toISOString() } }, 'credentials issued');
+    } catch (err) {
+      const { status, code, message } = publicError(err);
+      const denial: Denial = { code: code ?? 'SIP_INTERNAL', reason: message, ...(caller ? { appId: caller.appId, taskId: caller.taskId } : {}), ...(roleArn ? { roleArn } : {}) };
+      denied.inc({ code });
+      deps.logger.warn({ audit: { decision: 'deny', ...denial, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}` } }, 'credentials denied');
+      deps.onDenied?.(denial);
+      send(res, status, { code, message });
+    } finally {
+      latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+  return {
+    registry,
+    handle: (req, res) => {
+      void answer(req, res);
+    },
+  };
+}
+
+/** A listening agent. */
+export interface AgentServer {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/** Serves a handler on `host:port` (loopback; port 0 = a free one). */
+export async function listenAgent(handle: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number): Promise<AgentServer> {
+  const server = createServer({ keepAliveTimeout: 60_000 }, handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${a.port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,101 @@
+import { AgentError } from '../../core/agent/errors.js';
+import { decideByPolicy, type RolePolicy } from '../../core/agent/policy.js';
+import { assumeRoleOf, type AssumeRoleConfig } from '../../core/awsconfig/assumeRoleOf.js';
+import { parseAppDefinition, type ValidatedApp } from '../../core/marathon/appDefinition.js';
+import type { AuditSink } from '../../core/resolver/audit.js';
+import { ResolveError } from '../../core/resolver/errors.js';
+import { resolve } from '../../core/resolver/resolve.js';
+import { isAwsConfigSecret } from '../../core/resolver/validate.js';
+import type { SecretStore } from '../../core/secrets/SecretStore.js';
+import type { Caller } from './taskLocator.js';
+
+/** The Marathon calls {@link createAppRoles} makes (the project's Marathon client fits). */
+export interface MarathonReader {
+  getApp(id: string): Promise<Record<string, any>>;
+}
+
+/** Where an app's role comes from: its `aws-config` secret through the resolver, or a policy file. */
+export type RoleSource = { kind: 'secrets'; store: SecretStore; audit: AuditSink } | { kind: 'policy'; policy: RolePolicy };
+
+/** The role one task may use. */
+export interface TaskRole {
+  readonly app: ValidatedApp;
+  readonly role: AssumeRoleConfig;
+}
+
+/** User options of {@link createAppRoles}. */
+export interface AppRolesInit {
+  marathon: MarathonReader;
+  source: RoleSource;
+  /** How long a task's decision is reused, ms. Default 10 s (a task's end drops it at once). */
+  ttlMs?: number;
+  now?: () => number;
+}
+
+/** Decides, per task, which role it gets. */
+export interface AppRoles {
+  /**
+   * The role for a calling task: its app from Marathon (the task must be
+   * running), then the app's `aws-config` secret through the same resolver
+   * as file mode (path rule, validation, audit), or the policy file.
+   * @throws AgentError `SIP_AGENT_UNKNOWN_CALLER` (not a running task of a
+   *   Marathon app), `SIP_AGENT_NO_ROLE` (no role, or the secret is denied, with the reason).
+   */
+  roleFor(caller: Caller): Promise<TaskRole>;
+  /** Drops what is held for a task (it ended). */
+  forgetTask(taskId: string): void;
+}
+
+/** A directory of task → role decisions, reused briefly and dropped when tasks end. */
+export function createAppRoles(init: AppRolesInit): AppRoles {
+  const now = init.now ?? Date.now;
+  const ttl = init.ttlMs ?? 10_000;
+  const memo = new Map<string, { until: number; answer: Promise<TaskRole> }>();
+
+  const decide = async (caller: Caller): Promise<TaskRole> => {
+    const raw = await init.marathon.getApp(caller.appId).catch((err: { code?: string }) => {
+      throw err.code === 'SIP_MARATHON_NOT_FOUND' ? new AgentError('SIP_AGENT_UNKNOWN_CALLER', `app ${caller.appId} of task ${caller.taskId} does not exist`) : err;
+    });
+    const task = ((raw.tasks ?? []) as Array<{ id: string; state: string }>).find((t) => t.id === caller.taskId);
+    if (task?.state !== 'TASK_RUNNING') throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} is not running (${task?.state ?? 'unknown to Marathon'})`);
+    const { tasks: _t, tasksStaged: _a, tasksRunning: _b, tasksHealthy: _c, tasksUnhealthy: _d, deployments: _e, lastTaskFailure: _f, versionInfo: _g, version: _h, ...definition } = raw;
+    const app = parseAppDefinition(definition);
+    if (init.source.kind === 'policy') {
+      const d = decideByPolicy(init.source.policy, app.id);
+      if (!d.allow) throw new AgentError('SIP_AGENT_NO_ROLE', d.reason);
+      return { app, role: Object.freeze({ roleArn: d.rule.roleArn, externalId: d.rule.externalId }) };
+    }
+    let plan;
+    try {
+      plan = await resolve(app, { taskId: caller.taskId }, { store: init.source.store, audit: init.source.audit });
+    } catch (err) {
+      if (err instanceof ResolveError) throw new AgentError('SIP_AGENT_NO_ROLE', err.message);
+      throw err;
+    }
+    const file = plan.files.find((f) => isAwsConfigSecret(f.source));
+    const envValue = Object.entries(plan.env).find(([, v]) => /^\s*role_arn\s*=/m.test(v))?.[1];
+    const text = file ? file.bytes.toString('utf8') : envValue;
+    if (text === undefined) throw new AgentError('SIP_AGENT_NO_ROLE', `app ${app.id} references no aws-config secret`);
+    const parsed = await assumeRoleOf(text);
+    if (!parsed.ok) throw new AgentError('SIP_AGENT_NO_ROLE', `the aws-config of ${app.id} is not valid: ${parsed.problems.join('; ')}`);
+    return { app, role: parsed.config };
+  };
+
+  return {
+    roleFor(caller) {
+      const t = now();
+      const hit = memo.get(caller.taskId);
+      if (hit && hit.until > t) return hit.answer;
+      const answer = decide(caller);
+      memo.set(caller.taskId, { until: t + ttl, answer });
+      // A refusal holds for the task (until it ends or the TTL passes); a transient failure is asked again.
+      answer.catch((err: { code?: string }) => {
+        if (err.code !== 'SIP_AGENT_NO_ROLE') memo.delete(caller.taskId);
+      });
+      return answer;
+    },
+    forgetTask(taskId) {
+      memo.delete(taskId);
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * Credential-endpoint delivery (`sip.aws.credentials=endpoint`): `sip agent`
+ * serves the ECS container-credentials protocol to the tasks of its Mesos
+ * agent, finding each caller from its connection, so the external id never
+ * enters a task.
+ * @packageDocumentation
+ */
+export { CREDENTIALS_PATH, taskToken } from './taskToken.js';
+export { withoutAwsConfig } from './withoutAwsConfig.js';
+export { createAgentHandler, listenAgent, type AgentDeps, type AgentHandler, type AgentServer, type Denial } from './agentServer.js';
+export { createAppRoles, type AppRoles, type AppRolesInit, type MarathonReader, type RoleSource, type TaskRole } from './appRole.js';
+export { createTaskLocator, appIdOfTask, type Caller, type TaskLocator, type TaskLocatorInit } from './taskLocator.js';
+export { createStsAssumer, type StsAssumerInit } from './stsAssumer.js';
+export { peerProcesses, findSocket, procNetAddress, type ConnectionEnds, type PeerProcesses } from './peerProcess.js';
+export { containerIdOf, containerOfPid } from './containerOf.js';

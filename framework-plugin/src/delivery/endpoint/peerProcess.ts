@@ -1,0 +1,81 @@
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
+
+/** Both ends of an accepted TCP connection, as the server's socket sees them. */
+export interface ConnectionEnds {
+  /** The server's end (where the agent listens). */
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** The caller's end. */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/** The processes holding the caller's socket, and the socket's owner. */
+export interface PeerProcesses {
+  readonly uid: number;
+  readonly inode: string;
+  readonly pids: readonly number[];
+}
+
+/** `127.0.0.1:8080` as `/proc/net/tcp` writes it (`0100007F:1F90`); IPv4-mapped in `tcp6`. */
+export function procNetAddress(address: string, port: number, v6: boolean): string | undefined {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (!isIPv4(v4)) return undefined;
+  const le = v4
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase())
+    .reverse()
+    .join('');
+  const hexPort = port.toString(16).padStart(4, '0').toUpperCase();
+  return v6 ? `0000000000000000FFFF0000${le}:${hexPort}` : `${le}:${hexPort}`;
+}
+
+/**
+ * The caller's socket in `/proc/net/tcp{,6}` (local = the caller's end,
+ * remote = ours): its inode and owning uid. Pure over the tables' text.
+ */
+export function findSocket(tables: ReadonlyArray<{ text: string; v6: boolean }>, ends: ConnectionEnds): { inode: string; uid: number } | undefined {
+  for (const { text, v6 } of tables) {
+    const caller = procNetAddress(ends.remoteAddress, ends.remotePort, v6);
+    const server = procNetAddress(ends.localAddress, ends.localPort, v6);
+    if (!caller || !server) continue;
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[1] === caller && f[2] === server && f[9] && f[9] !== '0') return { inode: f[9], uid: Number(f[7]) };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Which processes hold the caller's end of a loopback connection: the socket
+ * from `/proc/net/tcp{,6}`, then every process with a descriptor on it
+ * (`/proc/<pid>/fd/* → socket:[inode]`). Needs root to see other users'
+ * descriptors. Undefined when the socket is gone (the caller closed it).
+ */
+export async function peerProcesses(ends: ConnectionEnds, proc = '/proc'): Promise<PeerProcesses | undefined> {
+  const tables = await Promise.all(
+    [
+      { file: `${proc}/net/tcp`, v6: false },
+      { file: `${proc}/net/tcp6`, v6: true },
+    ].map(async ({ file, v6 }) => ({ text: await readFile(file, 'utf8').catch(() => ''), v6 })),
+  );
+  const socket = findSocket(tables, ends);
+  if (!socket) return undefined;
+  const target = `socket:[${socket.inode}]`;
+  const pids: number[] = [];
+  const all = (await readdir(proc)).filter((d) => /^\d+$/.test(d));
+  await Promise.all(
+    all.map(async (pid) => {
+      const fds = await readdir(`${proc}/${pid}/fd`).catch(() => [] as string[]);
+      for (const fd of fds) {
+        if ((await readlink(`${proc}/${pid}/fd/${fd}`).catch(() => '')) === target) {
+          pids.push(Number(pid));
+          return;
+        }
+      }
+    }),
+  );
+  return { uid: socket.uid, inode: socket.inode, pids: pids.sort((a, b) => a - b) };
+}

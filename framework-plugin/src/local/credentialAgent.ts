@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { EventBus } from '../core/marathon/events.js';
+import { SipError } from '../core/errors/SipError.js';
+import { waitFor } from '../net/waitFor.js';
+
+const SIP = fileURLToPath(new URL('../../bin/sip.mjs', import.meta.url));
+
+/** User options of {@link startCredentialAgent}. */
+export interface CredentialAgentInit {
+  stateDir: string;
+  logger: Logger;
+  /** Where tasks will call (chosen before the scheduler starts, so tasks know it). */
+  port: number;
+  marathonUrl: string;
+  mesosAgentUrl: string;
+  secretsUrl: string;
+  cgroupsRoot: string;
+  /** The agent's own environment: the AWS SDK's default chain finds the agent's instance profile through it. */
+  env: Record<string, string>;
+  /** Denials become events on the app (`sip_credentials_denied`). */
+  events: Pick<EventBus, 'publish'>;
+}
+
+/** A running `sip agent`. */
+export interface CredentialAgent {
+  readonly url: string;
+  readonly metricsUrl: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** The per-task token key of a state dir (32 random bytes, base64url, 0600), created once. */
+export async function taskTokenKey(stateDir: string): Promise<Buffer> {
+  const file = join(stateDir, 'agent-token.key');
+  const existing = await readFile(file, 'utf8').catch(() => '');
+  if (existing.trim()) return Buffer.from(existing.trim(), 'base64url');
+  const key = randomBytes(32);
+  await writeFile(file, key.toString('base64url'), { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+  return Buffer.from((await readFile(file, 'utf8')).trim(), 'base64url');
+}
+
+/**
+ * Starts `sip agent` for the local cluster as its own process, exactly as
+ * on a Mesos agent: against the local Marathon, Mesos operator API and
+ * secrets API, with the ACS token and per-task token key from the state dir
+ * and the agent's instance-profile environment. Its audit lines go to the
+ * cluster log; its denials to the app's events.
+ * @throws SipError `SIP_CLUSTER_START_FAILED` when it does not come up.
+ */
+export async function startCredentialAgent(init: CredentialAgentInit): Promise<CredentialAgent> {
+  const ready = join(init.stateDir, 'agent.ready');
+  await rm(ready, { force: true });
+  const args = [
+    SIP,
+    'agent',
+    '--listen',
+    `127.0.0.1:${init.port}`,
+    '--metrics-listen',
+    '127.0.0.1:0',
+    '--marathon-url',
+    init.marathonUrl,
+    '--mesos-agent-url',
+    init.mesosAgentUrl,
+    '--secrets-url',
+    init.secretsUrl,
+    '--token-file',
+    join(init.stateDir, 'acs-token'),
+    '--task-token-key-file',
+    join(init.stateDir, 'agent-token.key'),
+    '--cgroups-root',
+    init.cgroupsRoot,
+    '--ready-file',
+    ready,
+  ];
+  const child = spawn(process.execPath, args, { env: init.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let entry: { audit?: { decision?: string; appId?: string; taskId?: string; code?: string; reason?: string }; msg?: string } | undefined;
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      return void init.logger.info({ component: 'sip-agent', line: line.slice(0, 500) }, 'sip agent');
+    }
+    init.logger.info({ component: 'sip-agent', ...entry }, entry?.msg ?? 'sip agent');
+    const a = entry?.audit;
+    if (a?.decision === 'deny' && a.appId) init.events.publish('sip_credentials_denied', { appId: a.appId, taskId: a.taskId, code: a.code, reason: a.reason });
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => init.logger.warn({ component: 'sip-agent', line: line.slice(0, 500) }, 'sip agent stderr'));
+  const stop = async (): Promise<void> => {
+    if (exited) return;
+    const gone = new Promise<void>((r) => child.once('exit', () => r()));
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, 5000);
+    await gone;
+    clearTimeout(timer);
+  };
+  try {
+    await waitFor(async () => exited || (await readFile(ready, 'utf8').catch(() => '')).includes('\n'), { what: 'sip agent listening', timeoutMs: 20_000, intervalMs: 50 });
+    if (exited) throw new Error('it exited');
+  } catch (err) {
+    await stop();
+    throw new SipError('SIP_CLUSTER_START_FAILED', `the credential agent (sip agent) did not start: ${(err as Error).message}; see the cluster log`, { expose: true });
+  }
+  const [url, metricsUrl] = (await readFile(ready, 'utf8')).split('\n');
+  return { url: url!, metricsUrl: metricsUrl ?? '', pid: child.pid!, stop };
+}

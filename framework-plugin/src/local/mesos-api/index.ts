@@ -1,0 +1,6 @@
+/**
+ * The local cluster's Mesos agent operator API subset (`GET_CONTAINERS`), so
+ * `sip agent` runs the same code against it as against a real agent.
+ * @packageDocumentation
+ */
+export { createMesosAgentApi, startMesosAgentApi, type ContainerSource, type MesosAgentApiDeps } from './server.js';
