@@ -17,7 +17,7 @@ import { freePort } from '../net/freePort.js';
 import { startSecretsServer, type SecretsServer } from './secrets-api/server.js';
 import { createLocalStore } from '../stores/localStore.js';
 import { createLocalCluster, type LocalCluster } from './scheduler/localCluster.js';
-import { detectCgroups, sweepCgroups } from './launcher/cgroups.js';
+import { detectCgroups, removeCgroupRoot, sweepCgroups } from './launcher/cgroups.js';
 import { startCredentialAgent, taskTokenKey } from './credentialAgent.js';
 import { startMesosAgentApi } from './mesos-api/server.js';
 import type { CredentialMode } from '../core/marathon/credentialMode.js';
@@ -193,6 +193,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     const cgroupsRoot = `sip-${clusterLabel(stateDir)}/mesos`;
     sweepCgroups(cgroupsRoot);
     const cgroups = detectCgroups(cgroupsRoot);
+    if (cgroups.available) cleanups.push(async () => removeCgroupRoot(cgroupsRoot));
     const tokenKey = await taskTokenKey(stateDir);
     const agentPort = await freePort();
     const defaultMode = init.awsCredentials ?? 'file';

@@ -27,6 +27,13 @@ const APP_ID = '/instance-profile-app';
 const SECRET = '/instance-profile-app/aws-config';
 const HOST = 'binapp.mesosphere.com';
 const down = process.argv.includes('--down');
+// --credentials endpoint: binapp from marathon/binapp-endpoint.json, credentials from sip agent (the external id never in the task).
+const credArg = process.argv.indexOf('--credentials');
+const credentials = credArg >= 0 ? process.argv[credArg + 1] : 'file';
+if (credentials !== 'file' && credentials !== 'endpoint') {
+  process.stderr.write('usage: npm run demo [-- --credentials file|endpoint] [-- --down]\n');
+  process.exit(2);
+}
 /** The root module; SIP_TERRAFORM_DIR points the demo at a copy (the end-to-end test does). */
 const TF_DIR = process.env.SIP_TERRAFORM_DIR ?? join(ROOT, 'terraform');
 const TF_VARS = 'local-cluster.auto.tfvars.json';
@@ -82,6 +89,7 @@ const tfVars = async (info: ClusterInfo): Promise<Record<string, unknown>> => {
     region: info.region,
     agent_role_arn: info.agentRoleArn,
     public_agents_loadbalancer: new URL(info.edgelbUrl).host,
+    ...(credentials === 'endpoint' ? { app_definition_file: join(TF_DIR, '..', 'marathon', 'binapp-endpoint.json') } : {}),
     aws_access_key: a.accessKeyId,
     aws_secret_key: a.secretAccessKey,
   };
@@ -141,6 +149,7 @@ async function walkThrough(): Promise<void> {
       steps.say(`${APP_ID} exists from an earlier run → npx sip marathon app update ${APP_ID} --wait (fresh tasks read the current secret)`);
       must(await sip(['marathon', 'app', 'update', APP_ID, '-', '--wait'], { input: def }), 'sip marathon app update');
     } else must(added, 'sip marathon app add');
+    if (credentials === 'endpoint') steps.say('endpoint mode (sip.aws.credentials=endpoint): the task got AWS_CONTAINER_CREDENTIALS_FULL_URI and a token, no aws-config; sip agent assumes the role for it');
   });
 
   await steps.run(`wait until EdgeLB routes Host: ${HOST} (curl -H "Host: ${HOST}" ${info.edgelbUrl}/ping)`, async () => {

@@ -101,6 +101,8 @@ const pointer = (path: readonly PropertyKey[]): string => `/${path.map(String).j
 
 /** Deepest nesting an app definition may have (real ones stay under 10); checked before anything else reads it. */
 export const MAX_DEPTH = 32;
+/** Most ports one app may ask for (each takes a cluster-wide service port and a host port per task). */
+export const MAX_PORTS = 64;
 /** Longest app id: a task's sandbox directory is named after it (plus ~55 characters), and must fit a file name. */
 export const MAX_ID_LENGTH = 180;
 /** Environment variable names (the pattern of Marathon's `EnvVars` type). */
@@ -229,6 +231,9 @@ export function validateAppDefinition(app: AppDefinition, options: ParseAppOptio
     if (!used.has(name)) problems.add(`/secrets/${name}`, 'is declared but referenced by no env variable or volume');
   }
 
+  // Ports are a shared resource (service ports cluster-wide, host ports per agent): a bounded number per app.
+  if ((app.portDefinitions?.length ?? 0) > MAX_PORTS) problems.add('/portDefinitions', `at most ${MAX_PORTS} ports per app`);
+  if ((app.container?.portMappings?.length ?? 0) > MAX_PORTS) problems.add('/container/portMappings', `at most ${MAX_PORTS} ports per app`);
   // How the task gets AWS credentials (sip agent's endpoint, or its config file in the sandbox).
   const mode = app.labels[CREDENTIALS_LABEL];
   if (mode !== undefined && !isCredentialMode(mode)) problems.add(`/labels/${CREDENTIALS_LABEL}`, `must be one of ${CREDENTIAL_MODES.join(', ')}`);

@@ -3,6 +3,15 @@ import type { AppDefinition } from './appDefinition.js';
 /** Marathon's service-port range (`local_port_min`..`local_port_max`). */
 export const SERVICE_PORT_RANGE = { from: 10000, to: 20000 } as const;
 
+/** Why ports could not be assigned. */
+export interface PortProblem {
+  readonly kind: 'conflict' | 'exhausted';
+  /** JSON pointer of the offending port (conflicts). */
+  readonly path?: string;
+  readonly message: string;
+}
+const EXHAUSTED: PortProblem = { kind: 'exhausted', message: `no service port left in ${SERVICE_PORT_RANGE.from}-${SERVICE_PORT_RANGE.to}` };
+
 /** What Marathon gives a host-networked app that declares no ports: one port named `default`. */
 const DEFAULT_PORT_DEFINITIONS = [{ port: 0, protocol: 'tcp', name: 'default' }];
 
@@ -18,10 +27,23 @@ export function servicePortsOf(app: AppDefinition): number[] {
  * service port 0 gets a cluster-wide unique one from {@link SERVICE_PORT_RANGE}
  * (`taken` holds the other apps' ports). On an update, a port 0 keeps the
  * service port the previous version had at the same index.
- * @returns the app with its ports filled in, or a message when the range is exhausted.
+ * A port asked for explicitly must be free: another app's, or twice in one
+ * app, is a conflict.
+ * @returns the app with its ports filled in, or the problem (a conflict with its path, or the range exhausted).
  */
-export function assignServicePorts<T extends AppDefinition>(app: T, taken: ReadonlySet<number>, previous?: AppDefinition): T | string {
+export function assignServicePorts<T extends AppDefinition>(app: T, taken: ReadonlySet<number>, previous?: AppDefinition): { ok: true; app: T } | { ok: false; problem: PortProblem } {
   const used = new Set(taken);
+  const mappingsGiven = !app.portDefinitions && (app.container?.portMappings?.length ?? 0) > 0;
+  const explicit = mappingsGiven ? (app.container?.portMappings ?? []).map((m) => m.servicePort ?? 0) : (app.portDefinitions ?? []).map((d) => d.port ?? 0);
+  const seen = new Set<number>();
+  for (const [i, p] of explicit.entries()) {
+    if (p <= 0) continue;
+    const path = mappingsGiven ? `/container/portMappings/${i}/servicePort` : `/portDefinitions/${i}/port`;
+    if (taken.has(p)) return { ok: false, problem: { kind: 'conflict', path, message: `service port ${p} is already used by another app` } };
+    if (seen.has(p)) return { ok: false, problem: { kind: 'conflict', path, message: `service port ${p} is given twice` } };
+    seen.add(p);
+    used.add(p);
+  }
   const before = previous ? servicePortsOf(previous) : [];
   const next = (i: number): number | undefined => {
     const kept = before[i];
@@ -37,11 +59,11 @@ export function assignServicePorts<T extends AppDefinition>(app: T, taken: Reado
   const mappings = app.container?.portMappings;
   if (!app.portDefinitions && mappings && mappings.length > 0) {
     const filled = mappings.map((m, i) => ({ ...m, servicePort: fill(m.servicePort, i) }));
-    if (filled.some((m) => m.servicePort === undefined)) return 'no service port left in 10000-20000';
-    return { ...app, container: { ...app.container!, portMappings: filled } };
+    if (filled.some((m) => m.servicePort === undefined)) return { ok: false, problem: EXHAUSTED };
+    return { ok: true, app: { ...app, container: { ...app.container!, portMappings: filled } } };
   }
   const defs = app.portDefinitions ?? DEFAULT_PORT_DEFINITIONS;
   const filled = defs.map((d, i) => ({ ...d, port: fill(d.port, i) }));
-  if (filled.some((d) => d.port === undefined)) return 'no service port left in 10000-20000';
-  return { ...app, portDefinitions: filled as NonNullable<AppDefinition['portDefinitions']> };
+  if (filled.some((d) => d.port === undefined)) return { ok: false, problem: EXHAUSTED };
+  return { ok: true, app: { ...app, portDefinitions: filled as NonNullable<AppDefinition['portDefinitions']> } };
 }

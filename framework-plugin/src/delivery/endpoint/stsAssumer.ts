@@ -23,7 +23,12 @@ const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'InvalidClientT
  * on without. Failures reject with `{ failure }` (denied or unavailable).
  */
 export function createStsAssumer(init: StsAssumerInit = {}): (request: AssumeRequest) => Promise<RoleCredentials> {
-  const client = init.client ?? new STSClient({ region: init.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1', maxAttempts: 2 });
+  const client = init.client ?? new STSClient({
+      region: init.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      maxAttempts: 2,
+      // An STS that accepts and never answers must end in a 503, not a hung task.
+      requestHandler: { connectionTimeout: 2000, requestTimeout: 4000, throwOnRequestTimeout: true },
+    });
   const untaggable = new Set<string>();
   const call = async (r: AssumeRequest, extras: boolean): Promise<RoleCredentials> => {
     const out = await client.send(

@@ -95,6 +95,21 @@ export function detectCgroups(root: string, base = '/sys/fs/cgroup'): Cgroups {
   };
 }
 
+/** Removes a cluster's cgroup root (`sip-<cluster>/mesos` and its parents up to the hierarchy) once empty. */
+export function removeCgroupRoot(root: string, base = '/sys/fs/cgroup'): void {
+  sweepCgroups(root, base);
+  for (const h of TASK_HIERARCHIES) {
+    const parts = root.split('/').filter(Boolean);
+    for (let i = parts.length; i > 0; i--) {
+      try {
+        rmdirSync(join(base, h, ...parts.slice(0, i)));
+      } catch {
+        break; // busy or gone
+      }
+    }
+  }
+}
+
 /** Removes a cluster's leftover task groups (after a crash), killing what is still in them. */
 export function sweepCgroups(root: string, base = '/sys/fs/cgroup'): void {
   for (const h of TASK_HIERARCHIES) {

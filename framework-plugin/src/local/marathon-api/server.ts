@@ -64,25 +64,69 @@ const truthy = (v: unknown): boolean => [v].flat().some((x) => x === 'true' || x
 const list = (v: string | string[] | undefined): string[] => [v ?? []].flat().flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
 const deploymentResult = (d: Deployment): { deploymentId: string; version: string } => ({ deploymentId: d.id, version: d.version });
 
+/** Longest `?label=` selector taken. */
+const MAX_SELECTOR = 2048;
+
+/** One term of a label selector. */
+type SelectorTerm = { key: string; op: 'exists' | '==' | '!=' | 'in' | 'notin'; values: string[] };
+
 /**
- * Marathon's label selector (`?label=`): comma-separated `key`, `key==value`,
- * `key!=value`, `key in (a, b)`, `key notin (a, b)`; every term must hold.
+ * Parses Marathon's label selector (`?label=`): comma-separated `key`,
+ * `key==value`, `key!=value`, `key in (a, b)`, `key notin (a, b)`. Linear
+ * (no backtracking regex) and bounded.
+ * @throws MarathonValidationError 400 for one over {@link MAX_SELECTOR} characters.
  */
-export function matchesLabelSelector(labels: Record<string, string>, selector: string): boolean {
-  const terms = selector.match(/[^,(]+(\([^)]*\))?/g) ?? [];
-  return terms.every((raw) => {
-    const term = raw.trim();
-    if (!term) return true;
-    const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(labels, k);
-    let m = /^(\S+?)\s*(==|!=)\s*(.*)$/.exec(term);
-    if (m) return m[2] === '==' ? has(m[1]!) && labels[m[1]!] === m[3]!.trim() : !has(m[1]!) || labels[m[1]!] !== m[3]!.trim();
-    m = /^(\S+)\s+(in|notin)\s*\((.*)\)$/.exec(term);
-    if (m) {
-      const values = m[3]!.split(',').map((v) => v.trim());
-      const inside = has(m[1]!) && values.includes(labels[m[1]!]!);
-      return m[2] === 'in' ? inside : !inside;
+export function parseLabelSelector(selector: string): SelectorTerm[] {
+  if (selector.length > MAX_SELECTOR) throw new MarathonValidationError(400, [{ path: '/label', errors: [`a label selector is at most ${MAX_SELECTOR} characters`] }]);
+  const terms: SelectorTerm[] = [];
+  let i = 0;
+  while (i < selector.length) {
+    // A term ends at a comma outside parentheses.
+    let depth = 0;
+    let j = i;
+    for (; j < selector.length; j++) {
+      const c = selector[j];
+      if (c === '(') depth++;
+      else if (c === ')') depth = Math.max(0, depth - 1);
+      else if (c === ',' && depth === 0) break;
     }
-    return has(term);
+    const term = selector.slice(i, j).trim();
+    i = j + 1;
+    if (!term) continue;
+    const eq = term.indexOf('==');
+    const ne = term.indexOf('!=');
+    const open = term.indexOf('(');
+    if (eq > 0 && (ne < 0 || eq < ne)) terms.push({ key: term.slice(0, eq).trim(), op: '==', values: [term.slice(eq + 2).trim()] });
+    else if (ne > 0) terms.push({ key: term.slice(0, ne).trim(), op: '!=', values: [term.slice(ne + 2).trim()] });
+    else if (open > 0 && term.endsWith(')')) {
+      const head = term.slice(0, open).trim();
+      const sp = head.lastIndexOf(' ');
+      const op = head.slice(sp + 1);
+      const values = term.slice(open + 1, -1).split(',').map((v) => v.trim());
+      if (sp > 0 && (op === 'in' || op === 'notin')) terms.push({ key: head.slice(0, sp).trim(), op, values });
+      else terms.push({ key: term, op: 'exists', values: [] });
+    } else terms.push({ key: term, op: 'exists', values: [] });
+  }
+  return terms;
+}
+
+/** Whether labels satisfy every term of a parsed selector. */
+export function matchesLabelSelector(labels: Record<string, string>, terms: readonly SelectorTerm[]): boolean {
+  const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(labels, k);
+  return terms.every((t) => {
+    const v = has(t.key) ? labels[t.key] : undefined;
+    switch (t.op) {
+      case 'exists':
+        return v !== undefined;
+      case '==':
+        return v === t.values[0];
+      case '!=':
+        return v !== t.values[0];
+      case 'in':
+        return v !== undefined && t.values.includes(v);
+      case 'notin':
+        return v === undefined || !t.values.includes(v);
+    }
   });
 }
 
@@ -136,13 +180,13 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       if (!a) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
       return a;
     };
-    /** PUT/PATCH of one app: merged over the current definition unless `partialUpdate=false`. */
-    const update = async (id: string, given: unknown, partial: boolean): Promise<Deployment> => {
+    /** PUT/PATCH of one app, validated: merged over the current definition unless `partialUpdate=false`. */
+    const merged = (id: string, given: unknown, partial: boolean): ValidatedApp => {
       const patch = objectOf(given);
       const current = cluster.getApp(id, false);
-      const merged = partial && current ? { ...definitionOf(current), ...patch, id } : { ...patch, id };
-      return cluster.putApp(parseAppDefinition(merged), request(`/v2/apps${id}`));
+      return parseAppDefinition(partial && current ? { ...definitionOf(current), ...patch, id } : { ...patch, id });
     };
+    const update = (def: ValidatedApp): Promise<Deployment> => cluster.putApp(def, request(`/v2/apps${def.id}`));
     const partialUpdate = ctx.query.partialUpdate === undefined ? true : truthy(ctx.query.partialUpdate);
 
     if (path === '/v2/info' && method === 'GET') return void (ctx.body = info(ctx.host, deps.frameworkId));
@@ -179,18 +223,20 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       if (method === 'PUT' || method === 'PATCH') {
         const given = await body();
         if (!Array.isArray(given)) throw new MarathonValidationError(400, [{ path: '/', errors: ['error.expected.jsarray'] }]);
-        let last: Deployment | undefined;
-        for (const one of given) {
+        // Every app is checked before any is changed: a bad one changes nothing.
+        const defs = given.map((one, i) => {
           const id = typeof (one as { id?: unknown })?.id === 'string' ? (one as { id: string }).id : '';
           const resolved = resolveAppId(id);
-          if (!resolved.ok) throw new MarathonValidationError(422, [{ path: '/id', errors: [resolved.error] }]);
-          last = await update(resolved.id, one, method === 'PATCH' || partialUpdate);
-        }
+          if (!resolved.ok) throw new MarathonValidationError(422, [{ path: `/${i}/id`, errors: [resolved.error] }]);
+          return merged(resolved.id, one, method === 'PATCH' || partialUpdate);
+        });
+        let last: Deployment | undefined;
+        for (const def of defs) last = await update(def);
         return void (ctx.body = last ? deploymentResult(last) : { deploymentId: null, version: new Date().toISOString() });
       }
     }
     if ((m = /^\/v2\/apps(\/.+?)\/tasks(?:\/([^/]+))?$/.exec(path))) {
-      const id = m[1]!;
+      const id = canonical(m[1]!);
       const taskId = m[2];
       found(id);
       if (method === 'GET' && !taskId) return void (ctx.body = { tasks: cluster.tasks(id) });
@@ -203,7 +249,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       }
     }
     if ((m = /^\/v2\/apps(\/.+?)\/versions(?:\/([^/]+))?$/.exec(path)) && method === 'GET') {
-      const id = m[1]!;
+      const id = canonical(m[1]!);
       found(id);
       if (!m[2]) return void (ctx.body = { versions: cluster.versions(id) });
       const at = cluster.appAt(id, m[2]);
@@ -211,12 +257,12 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       return void (ctx.body = definitionWithVersion(at));
     }
     if ((m = /^\/v2\/apps(\/.+?)\/restart$/.exec(path)) && method === 'POST') {
-      const d = await cluster.restartApp(m[1]!, request(`/v2/apps${m[1]}/restart`));
+      const d = await cluster.restartApp(canonical(m[1]!), request(`/v2/apps${m[1]}/restart`));
       ctx.set('Marathon-Deployment-Id', d.id);
       return void (ctx.body = deploymentResult(d));
     }
     if ((m = /^\/v2\/apps(\/.+)$/.exec(path)) && !/\/(tasks|versions|restart)(\/|$)/.test(m[1]!)) {
-      const id = m[1]!;
+      const id = canonical(m[1]!);
       if (method === 'GET') {
         const a = cluster.getApp(id, true);
         if (!a) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
@@ -224,7 +270,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       }
       if (method === 'PUT' || method === 'PATCH') {
         if (method === 'PATCH') found(id);
-        const d = await update(id, await body(), method === 'PATCH' || partialUpdate);
+        const d = await update(merged(id, await body(), method === 'PATCH' || partialUpdate));
         ctx.set('Marathon-Deployment-Id', d.id);
         return void (ctx.body = deploymentResult(d));
       }
@@ -241,6 +287,13 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     throw new SipError('SIP_URI_NOT_SUPPORTED', `${method} ${path} is not supported by this Marathon (the local cluster serves /v2/apps, /v2/groups, /v2/tasks, /v2/deployments, /v2/queue, /v2/events, /v2/info, /v2/leader)`);
   });
   return app;
+}
+
+/** An app id from a URL: canonical only (`/a/../b` or `/a/./b` would bypass the lookup that partial updates merge over). */
+function canonical(raw: string): string {
+  const r = resolveAppId(raw);
+  if (!r.ok || r.id !== raw) throw new MarathonValidationError(422, [{ path: '/id', errors: [r.ok ? `'${raw}' is not in canonical form (${r.id})` : r.error] }]);
+  return r.id;
 }
 
 /** `/v2/info` as Marathon 1.11 answers it, for the local cluster. */
@@ -322,11 +375,12 @@ function filterApps(cluster: MarathonBackend, query: Record<string, string | str
   const id = one('id');
   const cmd = one('cmd');
   const label = one('label');
+  const terms = label ? parseLabelSelector(label) : [];
   return cluster
     .listApps(embed.includes('apps.tasks'))
     .filter((a) => !id || a.id.toLowerCase().includes(id.toLowerCase()))
     .filter((a) => !cmd || (a.cmd ?? '').includes(cmd))
-    .filter((a) => !label || matchesLabelSelector(a.labels, label));
+    .filter((a) => terms.length === 0 || matchesLabelSelector(a.labels, terms));
 }
 
 /** `POST /v2/tasks/delete`: the tasks grouped by app; ids of no app are ignored, as in Marathon. */
@@ -335,7 +389,8 @@ async function killMany(cluster: MarathonBackend, ids: readonly string[], scale:
   const all = cluster.tasks();
   for (const id of new Set(ids)) {
     const t = all.find((x) => x.id === id);
-    if (t) byApp.set(t.appId, [...(byApp.get(t.appId) ?? []), id]);
+    // Tasks of an app being removed are already going: left out, so no other app is changed and then an error thrown.
+    if (t && cluster.getApp(t.appId, false)) byApp.set(t.appId, [...(byApp.get(t.appId) ?? []), id]);
   }
   const killed: TaskView[] = [];
   let last: Deployment | undefined;
@@ -383,10 +438,14 @@ async function groups(
     if (method === 'POST' && groupTree(apps(), groupId.id) && groupId.id !== '/') {
       throw new SipError('SIP_APP_EXISTS', `Group ${groupId.id} is already created. Use PUT to change this group.`);
     }
-    const defs = flattenGroup(given, groupId.id);
-    let last: Deployment | undefined;
-    for (const def of defs) {
+    // Every app is checked (and must lie under the group) before any is changed.
+    const checked = flattenGroup(given, groupId.id).map((def, i) => {
       const app = parseAppDefinition(def.app, { baseGroup: def.group });
+      if (!isUnder(app.id, groupId.id) || app.id === groupId.id) throw new MarathonValidationError(422, [{ path: `/apps/${i}/id`, errors: [`${app.id} is not under the group ${groupId.id}`] }]);
+      return app;
+    });
+    let last: Deployment | undefined;
+    for (const app of checked) {
       last = method === 'POST' ? (await cluster.addApp(app, request(`/v2/groups${groupId.id}`))).deployment : await cluster.putApp(app, request(`/v2/groups${groupId.id}`));
     }
     ctx.status = method === 'POST' ? 201 : 200;

@@ -21,6 +21,7 @@ import { runTask, type TaskRunner } from './taskRunner.js';
 import type { Cgroups } from '../launcher/cgroups.js';
 import type { CredentialMode } from '../../core/marathon/credentialMode.js';
 import { parentOf } from '../../core/marathon/groups.js';
+import { MarathonValidationError } from '../../core/marathon/validationError.js';
 
 /** User options of {@link createLocalCluster}. */
 export interface LocalClusterInit {
@@ -56,6 +57,8 @@ export interface LocalClusterInit {
    * stands in for an agent, so CPU is overcommitted) and its memory.
    */
   resources?: { cpus: number; mem: number };
+  /** At most this many tasks at once, whatever they ask for (an app of `cpus: 0, mem: 0` cannot launch without end). Default 256. */
+  maxTasks?: number;
   /** Per-task cgroups (Mesos's naming); absent or unavailable: tasks run without. */
   cgroups?: Cgroups;
   /** The credential agent endpoint-mode tasks call, its token key, and the cluster's default mode. */
@@ -163,19 +166,30 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   const portRange = init.portRange ?? { from: 31000, to: 32000 };
   const ports = createPortAllocator(portRange);
   const offered = init.resources ?? { cpus: Math.max(8, cpus().length * 4), mem: Math.floor(totalmem() / 1024 / 1024) };
-  /** Whether one more task of `app` fits what the agent has left. */
-  const fits = (app: ValidatedApp): boolean => {
-    let usedCpus = 0;
-    let usedMem = 0;
-    let usedPorts = 0;
-    for (const e of entries.values()) {
-      // Every task holds its app's cpus, mem and ports (allocated by portCount), staged or running.
-      usedCpus += e.app.cpus * e.tasks.size;
-      usedMem += e.app.mem * e.tasks.size;
-      usedPorts += portCount(e.app) * e.tasks.size;
-    }
-    return usedCpus + app.cpus <= offered.cpus + 1e-9 && usedMem + app.mem <= offered.mem && usedPorts + portCount(app) <= portRange.to - portRange.from + 1;
+  const maxTasks = init.maxTasks ?? 256;
+  // What live tasks hold, kept as totals (each task's cost as launched): a check is O(1), however many apps there are.
+  const used = { cpus: 0, mem: 0, ports: 0, tasks: 0 };
+  const costs = new Map<string, { cpus: number; mem: number; ports: number }>();
+  const hold = (taskId: string, app: ValidatedApp): void => {
+    const c = { cpus: app.cpus, mem: app.mem, ports: portCount(app) };
+    costs.set(taskId, c);
+    used.cpus += c.cpus;
+    used.mem += c.mem;
+    used.ports += c.ports;
+    used.tasks++;
   };
+  const release = (taskId: string): void => {
+    const c = costs.get(taskId);
+    if (!c) return;
+    costs.delete(taskId);
+    used.cpus -= c.cpus;
+    used.mem -= c.mem;
+    used.ports -= c.ports;
+    used.tasks--;
+  };
+  /** Whether one more task of `app` fits what the agent has left (cpus, mem, ports, and a cap on tasks). */
+  const fits = (app: ValidatedApp): boolean =>
+    used.tasks < maxTasks && used.cpus + app.cpus <= offered.cpus + 1e-9 && used.mem + app.mem <= offered.mem && used.ports + portCount(app) <= portRange.to - portRange.from + 1;
   const store = init.appStore ?? createFileAppStore(join(init.stateDir, 'marathon', 'apps.json'));
   const slaveId = `sip-local-agent-${randomUUID().slice(0, 8)}`;
   let timer: Timer | undefined;
@@ -216,7 +230,9 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       const old = e.deployment;
       events.publish('deployment_step_failure', { plan: planOf(old), currentStep: currentStepOf(old) });
       events.publish('deployment_failed', { id: old.id, plan: planOf(old), reason: 'superseded by a newer deployment' });
-    } else e.before = before;
+    }
+    // A rollback of this deployment returns to what was there just before it (nothing: it created the app).
+    e.before = before;
     const d = createDeployment(e.app.id, action, latest(e));
     e.deployment = d;
     events.publish('deployment_info', { plan: planOf(d), currentStep: currentStepOf(d) });
@@ -251,8 +267,10 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       ...(init.credentials ? { credentials: init.credentials } : {}),
     });
     e.tasks.set(task.id, task);
+    hold(task.id, e.app);
     void task.ended.then((end) => {
       e.tasks.delete(task.id);
+      release(task.id);
       // The app's last task is gone: nothing may keep running under its user (a task may have escaped its group).
       if (init.isolation.enabled && e.tasks.size === 0) {
         const stray = killAllOf(e.user.uid);
@@ -328,8 +346,9 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   const withPorts = (app: ValidatedApp, previous?: ValidatedApp): ValidatedApp => {
     const taken = new Set([...entries.values()].filter((o) => o.app.id !== app.id && !o.removed).flatMap((o) => servicePortsOf(o.app)));
     const filled = assignServicePorts(app, taken, previous);
-    if (typeof filled === 'string') throw new SipError('SIP_PORTS_EXHAUSTED', filled, { expose: true });
-    return filled;
+    if (filled.ok) return filled.app;
+    if (filled.problem.kind === 'exhausted') throw new SipError('SIP_PORTS_EXHAUSTED', filled.problem.message, { expose: true });
+    throw new MarathonValidationError(422, [{ path: filled.problem.path ?? '/portDefinitions', errors: [filled.problem.message] }]);
   };
   /** A version stamp later than every earlier one of the app (two changes in one millisecond stay ordered). */
   const stamp = (e?: Entry): string => {
@@ -363,6 +382,10 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   const add = async (given: ValidatedApp, request?: ApiRequest): Promise<{ app: AppView; deployment: Deployment }> => {
     const existing = entries.get(given.id);
     if (existing && !existing.removed) throw new SipError('SIP_APP_EXISTS', `An app with id [${given.id}] already exists.`, { expose: true });
+    // Still stopping: its tasks (and its user) are alive; a new app of that id waits, as Marathon's lock makes it.
+    if (existing) throw new SipError('SIP_APP_EXISTS', `App '${given.id}' is being removed and its tasks are still stopping (deployment ${existing.deployment?.id ?? '-'}); add it again once it is gone.`, { expose: true });
+    const clash = [...entries.values()].find((o) => !o.removed && (o.app.id.startsWith(`${given.id}/`) || given.id.startsWith(`${o.app.id}/`)));
+    if (clash) throw new MarathonValidationError(422, [{ path: '/id', errors: [`${given.id} and the app ${clash.app.id} cannot both exist: an app id cannot also be a group of apps`] }]);
     const app = withPorts(given);
     const e = newEntry(app, stamp());
     await saveWith({ set: { app, version: e.version, uid: e.user.uid } });
@@ -492,6 +515,8 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
         const e = [...entries.values()].find((x) => x.deployment?.id === id);
         if (!e?.deployment) throw new SipError('SIP_DEPLOYMENT_NOT_FOUND', `DeploymentPlan ${id} does not exist`, { expose: true });
         const before = e.before;
+        // Its service ports may have gone to another app meanwhile: a rollback that would share one is refused before anything changes.
+        const restored = before && !force ? withPorts(before.app, before.app) : undefined;
         if (force) {
           // Stopped where it is: no rollback, the app keeps its new definition.
           endDeployment(e, false, 'canceled by request (force)');
@@ -508,16 +533,18 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
         }
         const version = stamp(e);
         const scaleOnly = before.version === e.version;
-        await saveWith({ set: { app: before.app, version: scaleOnly ? e.version : version, uid: e.user.uid } });
+        const current = { app: e.app, version: e.version };
+        await saveWith({ set: { app: restored!, version: scaleOnly ? e.version : version, uid: e.user.uid } });
         e.removed = false;
-        e.app = before.app;
+        e.app = restored!;
         if (scaleOnly) e.lastScalingAt = version;
         else e.version = e.lastScalingAt = version;
         remember(e, version);
         e.blocked = undefined;
         e.failures = 0;
         e.nextLaunchAt = 0;
-        const d = startDeployment(e, scaleOnly ? 'ScaleApplication' : 'RestartApplication', undefined, undefined);
+        // A rollback can itself be rolled back: to the definition it replaced.
+        const d = startDeployment(e, scaleOnly ? 'ScaleApplication' : 'RestartApplication', undefined, current);
         step(e);
         return d;
       });

@@ -82,6 +82,8 @@ export interface TaskRunner {
 }
 
 const iso = (d: Date): string => d.toISOString();
+/** The longest `taskKillGracePeriodSeconds` honoured before SIGKILL. */
+const MAX_KILL_GRACE_SECONDS = 300;
 /** The instance condition Marathon reports beside each task status. */
 const CONDITION: Record<TaskStatus, string> = {
   TASK_STAGING: 'Staging',
@@ -191,7 +193,9 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     health?.stop(); // a task being killed is no longer probed
     status = 'TASK_KILLING';
     publishStatus(reason);
-    const grace = Number((app as { taskKillGracePeriodSeconds?: unknown }).taskKillGracePeriodSeconds ?? 3) * 1000;
+    // Bounded: a task that ignores SIGTERM must not keep its user (and what it holds) alive for days.
+    const asked = Number((app as { taskKillGracePeriodSeconds?: unknown }).taskKillGracePeriodSeconds ?? 3);
+    const grace = Math.min(Number.isFinite(asked) && asked >= 0 ? asked : 3, MAX_KILL_GRACE_SECONDS) * 1000;
     const p = proc;
     // Drain first (bounded), then signal: load balancers stop sending before the app stops accepting.
     const drained = deps.beforeKill
