@@ -139,6 +139,8 @@ agent('binapp from binapp-endpoint.json uploads through EdgeLB; its sandbox, env
   assert.not.match(places[`/proc/${pids[0]}/environ`]!, 'AWS_CONFIG_FILE=');
   assertNoLeaks(places, [{ kind: 'external id', value: externalId }], { awsShapes: false });
   for (const [where, text] of Object.entries(places)) assert.not.match(text, /role_arn\s*=/, `${where} holds no AWS config`);
+  // The next apps live under the group /instance-profile-app (the secret's namespace); an app cannot also be that group.
+  assert.is((await sip(['marathon', 'app', 'remove', APP, '--wait'])).code, 0);
 });
 
 agent('the AWS CLI, boto3 and the JavaScript SDK inside a task get the app role through their unmodified default chains', async () => {
