@@ -6,6 +6,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { startBinapp } from '../src/fixtures/binappProcess.js';
 import { demoAuth, streamUpload } from '../src/fixtures/http.js';
 import { startStack } from '../src/fixtures/stack.js';
+import { benchAgent } from './agent.js';
 import { measureLbOverhead } from './lbOverhead.js';
 import { compareWallTimes, stubMarathon, timeToReady } from './startup.js';
 
@@ -17,6 +18,7 @@ import { compareWallTimes, stubMarathon, timeToReady } from './startup.js';
 //    SDK upload of the same bytes to the same emulator, same part size and
 //    concurrency, median of several rounds, printed as a ratio.
 // 2. binapp's peak RSS while streaming a 1 GiB body, in a fresh process (target ≤ 128 MiB).
+// 3. sip agent: cached-credential req/s and p99 from a task, round trips per credential resolution, time to first credentials and STS calls per task, file vs endpoint mode.
 // All traffic stays on 127.0.0.1.
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -155,3 +157,6 @@ try {
 } finally {
   await stack.stop();
 }
+
+// 3. sip agent, from inside real tasks of a real local cluster (its own emulator).
+process.stdout.write(`${(await benchAgent()).join('\n')}\n`);
