@@ -96,6 +96,7 @@ const keyOf = (r: AssumeRequest): string => JSON.stringify([r.roleArn, r.externa
  */
 export function createCredentialCache(deps: CredentialCacheDeps): CredentialCache {
   const entries = new Map<string, Entry>();
+  const keys = new WeakMap<AssumeRequest, string>(); // a caller that reuses its request object skips re-serialising the key
   const random = deps.random ?? Math.random;
   const refreshBefore = deps.refreshBeforeMs ?? 5 * 60_000;
   const deniedMs = deps.deniedMs ?? 5_000;
@@ -160,7 +161,8 @@ export function createCredentialCache(deps: CredentialCacheDeps): CredentialCach
 
   return {
     async get(request) {
-      const key = keyOf(request);
+      let key = keys.get(request);
+      if (key === undefined) keys.set(request, (key = keyOf(request)));
       let e = entries.get(key);
       if (!e) {
         e = { refreshAt: 0, taskId: request.taskId };

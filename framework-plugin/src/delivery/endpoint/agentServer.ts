@@ -4,11 +4,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CredentialCache } from '../../core/agent/credentialCache.js';
+import type { AssumeRequest, CredentialCache, RoleCredentials } from '../../core/agent/credentialCache.js';
 import { AgentError } from '../../core/agent/errors.js';
 import { roleSessionName, tagValue } from '../../core/agent/sessionName.js';
 import { publicError } from '../../core/errors/SipError.js';
-import type { AppRoles } from './appRole.js';
+import type { AppRoles, TaskRole } from './appRole.js';
 import type { Caller, TaskLocator } from './taskLocator.js';
 
 
@@ -95,14 +95,53 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     },
   });
 
+  const issuedCached = issued.labels({ cached: 'true' });
+  const issuedFresh = issued.labels({ cached: 'false' });
+  // Per task (and its decision), the STS request is built once; per credentials, the answer is serialised once.
+  const requests = new WeakMap<TaskRole, AssumeRequest>();
+  const requestFor = (t: TaskRole, taskId: string): AssumeRequest => {
+    let r = requests.get(t);
+    if (!r) {
+      r = {
+        roleArn: t.role.roleArn,
+        externalId: t.role.externalId,
+        sessionName: roleSessionName(t.app.id, taskId),
+        sourceIdentity: tagValue(t.app.id).replace(/[^\w+=,.@-]/g, '.').slice(0, 64),
+        tags: { 'marathon-app': tagValue(t.app.id), 'mesos-task': tagValue(taskId) },
+        taskId,
+      };
+      requests.set(t, r);
+    }
+    return r;
+  };
+  const bodies = new WeakMap<RoleCredentials, Buffer>();
+  const bodyOf = (c: RoleCredentials, role: string): Buffer => {
+    let b = bodies.get(c);
+    if (!b) {
+      b = Buffer.from(JSON.stringify({ AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: c.expiration.toISOString(), RoleArn: role }));
+      bodies.set(c, b);
+    }
+    return b;
+  };
+  const sendBody = (res: ServerResponse, body: Buffer): void => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
+    res.end(body);
+  };
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
     res.end(text);
   };
+  // Each task's expected token, computed once (bounded: a task id is only ever one the locator found running).
+  const expected = new Map<string, Buffer>();
   const tokenMatches = (header: string | undefined, taskId: string): boolean => {
     if (!deps.taskTokenKey) return true;
-    const want = Buffer.from(taskToken(deps.taskTokenKey, taskId));
+    let want = expected.get(taskId);
+    if (!want) {
+      if (expected.size > 10_000) expected.clear();
+      want = Buffer.from(taskToken(deps.taskTokenKey, taskId));
+      expected.set(taskId, want);
+    }
     const got = Buffer.from(header ?? '');
     return got.length === want.length && timingSafeEqual(got, want);
   };
@@ -118,27 +157,14 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       if (!tokenMatches(req.headers.authorization, caller.taskId)) {
         throw new AgentError('SIP_AGENT_TOKEN_INVALID', `the request does not carry the token of task ${caller.taskId} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)`);
       }
-      const { app, role } = await deps.roles.roleFor(caller);
-      roleArn = role.roleArn;
-      const sessionName = roleSessionName(app.id, caller.taskId);
-      const { credentials, cached } = await deps.cache.get({
-        roleArn: role.roleArn,
-        externalId: role.externalId,
-        sessionName,
-        sourceIdentity: tagValue(app.id).replace(/[^\w+=,.@-]/g, '.').slice(0, 64),
-        tags: { 'marathon-app': tagValue(app.id), 'mesos-task': tagValue(caller.taskId) },
-        taskId: caller.taskId,
-      });
-      send(res, 200, {
-        AccessKeyId: credentials.accessKeyId,
-        SecretAccessKey: credentials.secretAccessKey,
-        Token: credentials.sessionToken,
-        Expiration: credentials.expiration.toISOString(),
-        RoleArn: role.roleArn,
-      });
-      issued.inc({ cached: String(cached) });
+      const taskRole = await deps.roles.roleFor(caller);
+      roleArn = taskRole.role.roleArn;
+      const request = requestFor(taskRole, caller.taskId);
+      const { credentials, cached } = await deps.cache.get(request);
+      sendBody(res, bodyOf(credentials, roleArn));
+      (cached ? issuedCached : issuedFresh).inc();
       // The audit line: who got which role as which session; never a credential.
-      if (!cached) deps.logger.info({ audit: { decision: 'issue', appId: app.id, taskId: caller.taskId, roleArn: role.roleArn, session: sessionName, expires: credentials.expiration.toISOString() } }, 'credentials issued');
+      if (!cached) deps.logger.info({ audit: { decision: 'issue', appId: taskRole.app.id, taskId: caller.taskId, roleArn, session: request.sessionName, expires: credentials.expiration.toISOString() } }, 'credentials issued');
     } catch (err) {
       const { status, code, message } = publicError(err);
       const denial: Denial = { code: code ?? 'SIP_INTERNAL', reason: message, ...(caller ? { appId: caller.appId, taskId: caller.taskId } : {}), ...(roleArn ? { roleArn } : {}) };
