@@ -152,7 +152,7 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     let roleArn: string | undefined;
     try {
       const path = (req.url ?? '').split('?')[0];
-      if (req.method !== 'GET' || path !== CREDENTIALS_PATH) return send(res, 404, { code: 'SIP_AGENT_NOT_FOUND', message: `only GET ${CREDENTIALS_PATH} is served` });
+      if (req.method !== 'GET' || path !== CREDENTIALS_PATH) return send(res, 404, { code: 'SIP_URI_NOT_SUPPORTED', message: `only GET ${CREDENTIALS_PATH} is served` });
       caller = await deps.locator.locate(req.socket);
       if (!tokenMatches(req.headers.authorization, caller.taskId)) {
         throw new AgentError('SIP_AGENT_TOKEN_INVALID', `the request does not carry the token of task ${caller.taskId} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)`);
@@ -167,7 +167,7 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       if (!cached) deps.logger.info({ audit: { decision: 'issue', appId: taskRole.app.id, taskId: caller.taskId, roleArn, session: request.sessionName, expires: credentials.expiration.toISOString() } }, 'credentials issued');
     } catch (err) {
       const { status, code, message } = publicError(err);
-      const denial: Denial = { code: code ?? 'SIP_INTERNAL', reason: message, ...(caller ? { appId: caller.appId, taskId: caller.taskId } : {}), ...(roleArn ? { roleArn } : {}) };
+      const denial: Denial = { code: code ?? 'internal', reason: message, ...(caller ? { appId: caller.appId, taskId: caller.taskId } : {}), ...(roleArn ? { roleArn } : {}) };
       denied.inc({ code });
       deps.logger.warn({ audit: { decision: 'deny', ...denial, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}` } }, 'credentials denied');
       deps.onDenied?.(denial);
