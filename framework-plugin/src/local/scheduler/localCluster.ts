@@ -378,6 +378,25 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       user: appIdentity(app.id, taken, uid),
     };
   };
+  /**
+   * Gives an app a new definition: saved first, then a new version (a scale
+   * keeps the version its tasks run) and the deployment that rolls it out.
+   */
+  const replace = async (e: Entry, app: ValidatedApp, scaleOnly: boolean, request: ApiRequest | undefined, before: Entry['before']): Promise<Deployment> => {
+    const version = stamp(e);
+    await saveWith({ set: { app, version: scaleOnly ? e.version : version, uid: e.user.uid } });
+    e.removed = false;
+    e.app = app;
+    if (scaleOnly) e.lastScalingAt = version;
+    else e.version = e.lastScalingAt = version;
+    remember(e, version);
+    e.blocked = undefined;
+    e.failures = 0;
+    e.nextLaunchAt = 0;
+    const d = startDeployment(e, scaleOnly ? 'ScaleApplication' : 'RestartApplication', request, before);
+    step(e);
+    return d;
+  };
   /** Adds an app: saved first; only a saved app gets tasks. */
   const add = async (given: ValidatedApp, request?: ApiRequest): Promise<{ app: AppView; deployment: Deployment }> => {
     const existing = entries.get(given.id);
@@ -419,19 +438,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
         const app = withPorts(given, existing.app);
         // Only `instances` changed: a scale, as in Marathon — running tasks stay.
         const scaleOnly = canonical({ ...existing.app, instances: 0 }) === canonical({ ...app, instances: 0 });
-        const version = stamp(existing);
-        await saveWith({ set: { app, version: scaleOnly ? existing.version : version, uid: existing.user.uid } });
-        const before = { app: existing.app, version: existing.version };
-        existing.app = app;
-        if (scaleOnly) existing.lastScalingAt = version;
-        else existing.version = existing.lastScalingAt = version;
-        remember(existing, version);
-        existing.blocked = undefined;
-        existing.failures = 0;
-        existing.nextLaunchAt = 0;
-        const d = startDeployment(existing, scaleOnly ? 'ScaleApplication' : 'RestartApplication', request, before);
-        step(existing);
-        return d;
+        return replace(existing, app, scaleOnly, request, { app: existing.app, version: existing.version });
       });
     },
     removeApp(id, request) {
@@ -531,22 +538,8 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
           step(e);
           return d;
         }
-        const version = stamp(e);
-        const scaleOnly = before.version === e.version;
-        const current = { app: e.app, version: e.version };
-        await saveWith({ set: { app: restored!, version: scaleOnly ? e.version : version, uid: e.user.uid } });
-        e.removed = false;
-        e.app = restored!;
-        if (scaleOnly) e.lastScalingAt = version;
-        else e.version = e.lastScalingAt = version;
-        remember(e, version);
-        e.blocked = undefined;
-        e.failures = 0;
-        e.nextLaunchAt = 0;
         // A rollback can itself be rolled back: to the definition it replaced.
-        const d = startDeployment(e, scaleOnly ? 'ScaleApplication' : 'RestartApplication', undefined, current);
-        step(e);
-        return d;
+        return replace(e, restored!, before.version === e.version, undefined, { app: e.app, version: e.version });
       });
     },
     getApp(id, withTasks = true) {
