@@ -114,4 +114,16 @@ test('apps of cpus 0 and mem 0 cannot launch without end: at most maxTasks at on
   await c.stop();
 });
 
+test('a task log planted as a symlink is never followed by root: the task does not start, the target is untouched', async () => {
+  const { startTaskProcess } = await import('../src/local/launcher/taskProcess.js');
+  const { symlinkSync, writeFileSync, readFileSync, mkdtempSync: mk } = await import('node:fs');
+  const dir = mk(join(tmpdir(), 'sip-plant-'));
+  const target = join(dir, 'precious');
+  writeFileSync(target, 'root-owned content\n');
+  const sandbox = mk(join(tmpdir(), 'sip-plant-sandbox-'));
+  symlinkSync(target, join(sandbox, 'stdout'));
+  assert.throws(() => startTaskProcess({ cmd: 'echo owned' }, sandbox, { PATH: '/usr/bin:/bin' }), /ELOOP|EEXIST/);
+  assert.is(readFileSync(target, 'utf8'), 'root-owned content\n');
+});
+
 test.run();

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,9 @@ agent('binapp from binapp-endpoint.json uploads through EdgeLB; its sandbox, env
   const sandbox = join(state, 'sandboxes', task.id);
   const files = readdirSync(sandbox, { recursive: true, encoding: 'utf8' }).map((f) => join(sandbox, f)).filter((f) => statSync(f).isFile());
   assert.not.ok(existsSync(join(sandbox, 'aws-config')), 'no aws-config file in the sandbox');
+  // The token is a regular file of the task's user, written before the sandbox was handed over.
+  const tokenStat = lstatSync(join(sandbox, '.sip', 'credentials-token'));
+  assert.ok(tokenStat.isFile() && tokenStat.uid === statSync(sandbox).uid && (tokenStat.mode & 0o777) === 0o400);
   const pids = readFileSync(join('/sys/fs/cgroup/pids', info.cgroups.root, (await containerOf(task.id))!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
   assert.ok(pids.length > 0, 'the task has processes in its cgroup');
   const places: Record<string, string> = { 'GET /v2/apps': JSON.stringify(await app(APP)), 'cluster log': readFileSync(join(state, 'cluster.log'), 'utf8') };
@@ -170,11 +173,13 @@ agent('the AWS CLI, boto3 and the JavaScript SDK inside a task get the app role 
 });
 
 agent('a process outside every task, a task of an app without a role, a token of another task: 403 with the reason, never a role', async () => {
+  // Without a running task's token: refused before any lookup (a flood of these costs the agent a map lookup each).
   const outside = await fromOutside();
   assert.is(outside.status, 403);
-  assert.is(outside.body.code, 'SIP_AGENT_UNKNOWN_CALLER');
-  assert.match(outside.body.message, 'in no container');
+  assert.is(outside.body.code, 'SIP_AGENT_TOKEN_INVALID');
   assert.not.ok(outside.body.AccessKeyId);
+  const forged = await Promise.all(Array.from({ length: 200 }, () => fromOutside({ authorization: 'x'.repeat(43) })));
+  assert.ok(forged.every((r) => r.status === 403 && r.body.code === 'SIP_AGENT_TOKEN_INVALID'));
 
   // An app of its own with no aws-config secret: its tasks are who they are, and get nothing.
   const roleless = { id: '/tenant/roleless', cmd: `curl -s -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo; exec sleep 600`, mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' } };

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SipError } from '../core/errors/SipError.js';
@@ -200,7 +200,13 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
   if (key === 'task log') {
     const file = join(stateDir, 'sandboxes', arg1 ?? '', values.stderr ? 'stderr' : 'stdout');
     try {
-      io.stdout.write(await readFile(file, 'utf8'));
+      // Never through a symlink the task may have put in its sandbox (this runs as root).
+      const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        io.stdout.write(await fh.readFile('utf8'));
+      } finally {
+        await fh.close();
+      }
     } catch {
       throw new SipError('SIP_TASK_NOT_FOUND', `no sandbox for task ${arg1} in ${stateDir} (task log reads the local cluster's sandboxes)`, { expose: true });
     }

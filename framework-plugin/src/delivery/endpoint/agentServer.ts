@@ -127,6 +127,19 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
     res.end(body);
   };
+  /** Whether a header is the token of some task the Mesos agent runs (the list asked again at most once per TTL on a miss). */
+  let tokens = new Map<string, string>();
+  let tokensOf: readonly string[] | undefined;
+  const knownToken = async (header: string | undefined): Promise<boolean> => {
+    if (!header || header.length > 100) return false;
+    if (tokens.has(header)) return true;
+    const ids = await deps.locator.taskIds(true);
+    if (ids !== tokensOf) {
+      tokens = new Map(ids.map((id) => [taskToken(deps.taskTokenKey!, id), id]));
+      tokensOf = ids;
+    }
+    return tokens.has(header);
+  };
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
@@ -153,6 +166,11 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     try {
       const path = (req.url ?? '').split('?')[0];
       if (req.method !== 'GET' || path !== CREDENTIALS_PATH) return send(res, 404, { code: 'SIP_URI_NOT_SUPPORTED', message: `only GET ${CREDENTIALS_PATH} is served` });
+      // With tokens on, a request without a running task's token is refused before any /proc lookup:
+      // a flood of anonymous or forged requests costs a map lookup each.
+      if (deps.taskTokenKey && !(await knownToken(req.headers.authorization))) {
+        throw new AgentError('SIP_AGENT_TOKEN_INVALID', 'the request carries no token of a running task (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)');
+      }
       caller = await deps.locator.locate(req.socket);
       if (!tokenMatches(req.headers.authorization, caller.taskId)) {
         throw new AgentError('SIP_AGENT_TOKEN_INVALID', `the request does not carry the token of task ${caller.taskId} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)`);
@@ -193,7 +211,9 @@ export interface AgentServer {
 
 /** Serves a handler on `host:port` (loopback; port 0 = a free one). */
 export async function listenAgent(handle: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number): Promise<AgentServer> {
-  const server = createServer({ keepAliveTimeout: 60_000 }, handle);
+  // Bounded: connections (a task holding thousands open must not starve the others), idle time, slow headers.
+  const server = createServer({ keepAliveTimeout: 5_000, headersTimeout: 5_000, requestTimeout: 10_000, maxHeaderSize: 8192 }, handle);
+  server.maxConnections = 1024;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -1,4 +1,4 @@
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
 
 /** Both ends of an accepted TCP connection, as the server's socket sees them. */
@@ -66,8 +66,12 @@ export async function peerProcesses(ends: ConnectionEnds, proc = '/proc'): Promi
   const target = `socket:[${socket.inode}]`;
   const pids: number[] = [];
   const all = (await readdir(proc)).filter((d) => /^\d+$/.test(d));
+  // Only processes of the socket's owner can hold it (short of one handing it to another user, which the
+  // container check refuses anyway): a caller's lookups cost in proportion to its own processes.
+  const candidates =
+    socket.uid === 0 ? all : (await Promise.all(all.map(async (pid) => ((await stat(`${proc}/${pid}`).catch(() => undefined))?.uid === socket.uid ? pid : undefined)))).filter((p): p is string => p !== undefined);
   await Promise.all(
-    all.map(async (pid) => {
+    candidates.map(async (pid) => {
       const fds = await readdir(`${proc}/${pid}/fd`).catch(() => [] as string[]);
       for (const fd of fds) {
         if ((await readlink(`${proc}/${pid}/fd/${fd}`).catch(() => '')) === target) {

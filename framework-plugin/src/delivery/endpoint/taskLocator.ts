@@ -26,6 +26,8 @@ export interface TaskLocatorInit {
 
 /** Finds which task is calling, from the connection alone. */
 export interface TaskLocator {
+  /** Task ids of the agent's containers (the list is asked again, at most once per TTL, when `refresh`); the same array until it changes. */
+  taskIds(refresh: boolean): Promise<readonly string[]>;
   /**
    * The task behind a connection: the peer socket's processes, their cgroup
    * (which must name one Mesos container), and that container's executor
@@ -52,6 +54,7 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
   const now = init.now ?? Date.now;
   const ttl = init.containersTtlMs ?? 1000;
   let containers: Map<string, string> = new Map();
+  let ids: readonly string[] = []; // the same array until the list changes (callers may cache what they derive)
   let fetchedAt = -Infinity;
   let fetching: Promise<void> | undefined;
   const refresh = (): Promise<void> =>
@@ -59,6 +62,7 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
       .getContainers()
       .then((list) => {
         containers = new Map(list.map((c) => [c.containerId, c.executorId]));
+        ids = Object.freeze(list.map((c) => c.executorId));
         fetchedAt = now();
       })
       .finally(() => (fetching = undefined)));
@@ -88,6 +92,10 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
   };
 
   return {
+    async taskIds(again) {
+      if (again && now() - fetchedAt > ttl) await refresh();
+      return ids;
+    },
     locate(socket) {
       let p = memo.get(socket);
       if (!p) {

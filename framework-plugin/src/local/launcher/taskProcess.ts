@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, fchownSync, openSync } from 'node:fs';
+import { closeSync, constants, fchownSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskUser } from './identity.js';
 import type { TaskCgroup } from './cgroups.js';
@@ -28,8 +28,10 @@ export type TaskCommand = { cmd: string } | { args: readonly string[] };
  * that dies.
  */
 export function startTaskProcess(command: TaskCommand, sandbox: string, env: Record<string, string>, user?: TaskUser, cgroup?: TaskCgroup): TaskProcess {
-  const out = openSync(join(sandbox, 'stdout'), 'a', 0o600);
-  const err = openSync(join(sandbox, 'stderr'), 'a', 0o600);
+  // Created new, never through a symlink: the sandbox may already be the task user's.
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | constants.O_NOFOLLOW;
+  const out = openSync(join(sandbox, 'stdout'), flags, 0o600);
+  const err = openSync(join(sandbox, 'stderr'), flags, 0o600);
   if (user) {
     fchownSync(out, user.uid, user.gid);
     fchownSync(err, user.uid, user.gid);

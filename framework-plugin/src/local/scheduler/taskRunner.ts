@@ -253,9 +253,9 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     }
     if (killRequested) return finish({ status: 'TASK_KILLED', message: killRequested, failure: false, blocking: false });
     try {
-      // The sandbox belongs to the task's user alone (0700), as Mesos hands it over.
+      // The sandbox stays root's while root writes into it (secrets, token): the task's user — or
+      // another task of its app — cannot plant a symlink for root to follow. It is handed over last.
       await mkdir(sandbox, { recursive: true, mode: 0o700 });
-      if (isolated) await chown(sandbox, user.uid, user.gid);
       ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
       // Endpoint mode: the AWS config (its external id) stays with sip agent; the task gets the endpoint and its token.
       materialized = await materialize(mode === 'endpoint' ? withoutAwsConfig(plan, app) : plan, sandbox, isolated ? user : undefined);
@@ -263,7 +263,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
       if (mode === 'endpoint' && deps.credentials) {
         const tokenFile = join(sandbox, '.sip', 'credentials-token');
         await mkdir(join(sandbox, '.sip'), { recursive: true, mode: 0o700 });
-        await writeFile(tokenFile, taskToken(deps.credentials.tokenKey, taskId), { mode: 0o400 });
+        await writeFile(tokenFile, taskToken(deps.credentials.tokenKey, taskId), { mode: 0o400, flag: 'wx' });
         if (isolated) {
           await chown(join(sandbox, '.sip'), user.uid, user.gid);
           await chown(tokenFile, user.uid, user.gid);
@@ -271,6 +271,8 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
         endpointEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI = `${deps.credentials.url}${CREDENTIALS_PATH}`;
         endpointEnv.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = tokenFile;
       }
+      // The sandbox belongs to the task's user alone (0700), as Mesos hands it over.
+      if (isolated) await chown(sandbox, user.uid, user.gid);
       if (docker) {
         if (!isolated) await shareWithContainerUser(sandbox, materialized.files, docker.user);
         // Inside the container: the sandbox at /mnt/mesos/sandbox, and of the
