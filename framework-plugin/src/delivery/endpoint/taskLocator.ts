@@ -26,7 +26,7 @@ export interface TaskLocatorInit {
 
 /** Finds which task is calling, from the connection alone. */
 export interface TaskLocator {
-  /** Task ids of the agent's containers (the list is asked again, at most once per TTL, when `refresh`); the same array until it changes. */
+  /** Task ids of the agent's containers (with `refresh`, asked again: at most one call per 100 ms); the same array until it changes. */
   taskIds(refresh: boolean): Promise<readonly string[]>;
   /**
    * The task behind a connection: the peer socket's processes, their cgroup
@@ -49,6 +49,9 @@ export function appIdOfTask(taskId: string): string | undefined {
   return `/${head.replace(/_/g, '/')}`;
 }
 
+/** Least time between two container lists asked because of a miss. */
+const MIN_REFRESH_MS = 100;
+
 /** A {@link TaskLocator} over `/proc`, cgroups and the Mesos agent operator API. */
 export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
   const now = init.now ?? Date.now;
@@ -62,7 +65,8 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
       .getContainers()
       .then((list) => {
         containers = new Map(list.map((c) => [c.containerId, c.executorId]));
-        ids = Object.freeze(list.map((c) => c.executorId));
+        const next = list.map((c) => c.executorId);
+        if (next.join('\n') !== ids.join('\n')) ids = Object.freeze(next);
         fetchedAt = now();
       })
       .finally(() => (fetching = undefined)));
@@ -93,7 +97,12 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
 
   return {
     async taskIds(again) {
-      if (again && now() - fetchedAt > ttl) await refresh();
+      if (again) {
+        // A task that just started is asked for at once; a flood of misses shares one call per 100 ms.
+        const wait = fetchedAt + MIN_REFRESH_MS - now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        await refresh();
+      }
       return ids;
     },
     locate(socket) {
