@@ -168,7 +168,8 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       if (req.method !== 'GET' || path !== CREDENTIALS_PATH) return send(res, 404, { code: 'SIP_URI_NOT_SUPPORTED', message: `only GET ${CREDENTIALS_PATH} is served` });
       // With tokens on, a request without a running task's token is refused before any /proc lookup:
       // a flood of anonymous or forged requests costs a map lookup each.
-      if (deps.taskTokenKey && !(await knownToken(req.headers.authorization))) {
+      const header = req.headers.authorization;
+      if (deps.taskTokenKey && !(header !== undefined && tokens.has(header)) && !(await knownToken(header))) {
         throw new AgentError('SIP_AGENT_TOKEN_INVALID', 'the request carries no token of a running task (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)');
       }
       caller = await deps.locator.locate(req.socket);
