@@ -112,8 +112,10 @@ export function createDockerEngine(name = 'docker'): DockerEngine {
       if (spec.command && 'cmd' in spec.command) args.push('--entrypoint', '/bin/sh', spec.image, '-c', spec.command.cmd);
       else args.push(spec.image, ...(spec.command?.args ?? []));
 
-      const out = openSync(join(spec.sandbox, 'stdout'), 'a');
-      const err = openSync(join(spec.sandbox, 'stderr'), 'a');
+      // Created new, never through a symlink: the sandbox may already be the task user's.
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | constants.O_NOFOLLOW;
+      const out = openSync(join(spec.sandbox, 'stdout'), flags, 0o600);
+      const err = openSync(join(spec.sandbox, 'stderr'), flags, 0o600);
       const taskVars = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !steersTheCli(k)));
       const child = spawn(binary, args, { env: { ...taskVars, PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) }, stdio: ['ignore', out, err] });
       closeSync(out);
