@@ -231,6 +231,9 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
 
   const deployed = (r: { deploymentId?: string; version?: string; deployments?: Array<{ id: string }> }): string =>
     values.json ? JSON.stringify(r) : `Created deployment ${r.deploymentId ?? r.deployments?.[0]?.id ?? '-'}`;
+  /** A kill's answer: the deployment it started (with scale), else the tasks killed. */
+  const killed = (r: { tasks?: Array<Record<string, any>>; deploymentId?: string }): string =>
+    values.json ? JSON.stringify(r) : r.deploymentId ? `Created deployment ${r.deploymentId}` : `Killed tasks: ${(r.tasks ?? []).map((t) => t.id).join(' ') || 'none'}`;
   const scaleTo = async (id: string, instances: number): Promise<void> => {
     const r = await withWait(id, () => client.putApp(id, { instances }, { force: values.force }));
     out(deployed(r));
@@ -274,7 +277,7 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
     case 'app kill': {
       const id = absoluteId(arg1 ?? '');
       const r = await client.killAppTasks(id, { scale: values.scale, ...(values.host ? { host: values.host } : {}) });
-      out(values.json ? JSON.stringify(r) : r.deploymentId ? `Created deployment ${r.deploymentId}` : `Killed tasks: ${(r.tasks ?? []).map((t) => t.id).join(' ') || 'none'}`);
+      out(killed(r));
       break;
     }
     case 'app remove': {
@@ -325,7 +328,7 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
     case 'task kill': {
       const ids = [arg1, arg2, ...extra].filter((a): a is string => a !== undefined);
       const r = await client.killTasks(ids, { scale: values.scale, wipe: values.wipe });
-      out(values.json ? JSON.stringify(r) : r.deploymentId ? `Created deployment ${r.deploymentId}` : `Killed tasks: ${(r.tasks ?? []).map((t) => t.id).join(' ') || 'none'}`);
+      out(killed(r));
       break;
     }
     case 'deployment list': {

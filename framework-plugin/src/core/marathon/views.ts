@@ -71,6 +71,16 @@ export type AppView = AppDefinition & {
   tasks?: TaskView[];
 };
 
+/** Fields of an app view that are state, not definition (counts, tasks, deployments, versions). */
+const STATE_FIELDS = ['version', 'versionInfo', 'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'deployments', 'lastTaskFailure', 'tasks'] as const;
+
+/** The definition part of an app as Marathon shows it: what a partial update merges over, what gets validated again. */
+export function definitionOf(view: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const def: Record<string, unknown> = { ...view };
+  for (const k of STATE_FIELDS) delete def[k];
+  return def;
+}
+
 /** Who asked for a change, as `api_post_event` reports it. */
 export interface ApiRequest {
   clientIp: string;

@@ -1,10 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
 import { CREDENTIALS_PATH, taskToken } from './taskToken.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AssumeRequest, CredentialCache, RoleCredentials } from '../../core/agent/credentialCache.js';
+import type { AssumeRequest, CacheStats, CredentialCache, RoleCredentials } from '../../core/agent/credentialCache.js';
 import { AgentError } from '../../core/agent/errors.js';
 import { roleSessionName, tagValue } from '../../core/agent/sessionName.js';
 import { publicError } from '../../core/errors/SipError.js';
@@ -67,33 +66,23 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1, 5],
     registers: [registry],
   });
-  new Counter({
-    name: 'sip_agent_sts_calls_total',
-    help: 'AssumeRole calls made',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(deps.cache.stats().stsCalls);
-    },
-  });
-  new Counter({
-    name: 'sip_agent_sts_failures_total',
-    help: 'AssumeRole calls that failed',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(deps.cache.stats().stsFailures);
-    },
-  });
-  new Counter({
-    name: 'sip_agent_cache_hits_total',
-    help: 'Requests answered from the cache',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(deps.cache.stats().hits);
-    },
-  });
+  // The cache's own counters, read when Prometheus scrapes.
+  const fromCache: Array<[string, string, keyof CacheStats]> = [
+    ['sip_agent_sts_calls_total', 'AssumeRole calls made', 'stsCalls'],
+    ['sip_agent_sts_failures_total', 'AssumeRole calls that failed', 'stsFailures'],
+    ['sip_agent_cache_hits_total', 'Requests answered from the cache', 'hits'],
+  ];
+  for (const [name, help, stat] of fromCache) {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(deps.cache.stats()[stat]);
+      },
+    });
+  }
 
   const issuedCached = issued.labels({ cached: 'true' });
   const issuedFresh = issued.labels({ cached: 'false' });
@@ -123,40 +112,25 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     }
     return b;
   };
-  const sendBody = (res: ServerResponse, body: Buffer): void => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
+  const sendBody = (res: ServerResponse, status: number, body: Buffer): void => {
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
     res.end(body);
   };
-  /** Whether a header is the token of some task the Mesos agent runs (the list asked again at most once per TTL on a miss). */
+  const send = (res: ServerResponse, status: number, body: unknown): void => sendBody(res, status, Buffer.from(JSON.stringify(body)));
+  // The tokens of the tasks the Mesos agent runs, token → task id: built when the task list changes.
   let tokens = new Map<string, string>();
   let tokensOf: readonly string[] | undefined;
-  const knownToken = async (header: string | undefined): Promise<boolean> => {
-    if (!header || header.length > 100) return false;
-    if (tokens.has(header)) return true;
+  /** The task whose token a header is; on a miss the list is asked again (at most one call per 100 ms). */
+  const taskOfToken = async (header: string | undefined): Promise<string | undefined> => {
+    if (!header || header.length > 100) return undefined;
+    const hit = tokens.get(header);
+    if (hit !== undefined) return hit;
     const ids = await deps.locator.taskIds(true);
     if (ids !== tokensOf) {
       tokens = new Map(ids.map((id) => [taskToken(deps.taskTokenKey!, id), id]));
       tokensOf = ids;
     }
-    return tokens.has(header);
-  };
-  const send = (res: ServerResponse, status: number, body: unknown): void => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-    res.end(text);
-  };
-  // Each task's expected token, computed once (bounded: a task id is only ever one the locator found running).
-  const expected = new Map<string, Buffer>();
-  const tokenMatches = (header: string | undefined, taskId: string): boolean => {
-    if (!deps.taskTokenKey) return true;
-    let want = expected.get(taskId);
-    if (!want) {
-      if (expected.size > 10_000) expected.clear();
-      want = Buffer.from(taskToken(deps.taskTokenKey, taskId));
-      expected.set(taskId, want);
-    }
-    const got = Buffer.from(header ?? '');
-    return got.length === want.length && timingSafeEqual(got, want);
+    return tokens.get(header);
   };
 
   const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -169,18 +143,20 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       // With tokens on, a request without a running task's token is refused before any /proc lookup:
       // a flood of anonymous or forged requests costs a map lookup each.
       const header = req.headers.authorization;
-      if (deps.taskTokenKey && !(header !== undefined && tokens.has(header)) && !(await knownToken(header))) {
+      const tokenTask = deps.taskTokenKey ? ((header !== undefined && tokens.get(header)) || (await taskOfToken(header))) : undefined;
+      if (deps.taskTokenKey && tokenTask === undefined) {
         throw new AgentError('SIP_AGENT_TOKEN_INVALID', 'the request carries no token of a running task (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)');
       }
       caller = await deps.locator.locate(req.socket);
-      if (!tokenMatches(req.headers.authorization, caller.taskId)) {
+      // The token must be the calling task's own, not another running task's.
+      if (deps.taskTokenKey && tokenTask !== caller.taskId) {
         throw new AgentError('SIP_AGENT_TOKEN_INVALID', `the request does not carry the token of task ${caller.taskId} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)`);
       }
       const taskRole = await deps.roles.roleFor(caller);
       roleArn = taskRole.role.roleArn;
       const request = requestFor(taskRole, caller.taskId);
       const { credentials, cached } = await deps.cache.get(request);
-      sendBody(res, bodyOf(credentials, roleArn));
+      sendBody(res, 200, bodyOf(credentials, roleArn));
       (cached ? issuedCached : issuedFresh).inc();
       // The audit line: who got which role as which session; never a credential.
       if (!cached) deps.logger.info({ audit: { decision: 'issue', appId: taskRole.app.id, taskId: caller.taskId, roleArn, session: request.sessionName, expires: credentials.expiration.toISOString() } }, 'credentials issued');

@@ -2,6 +2,7 @@ import { AgentError } from '../../core/agent/errors.js';
 import { decideByPolicy, type RolePolicy } from '../../core/agent/policy.js';
 import { assumeRoleOf, type AssumeRoleConfig } from '../../core/awsconfig/assumeRoleOf.js';
 import { parseAppDefinition, type ValidatedApp } from '../../core/marathon/appDefinition.js';
+import { definitionOf } from '../../core/marathon/views.js';
 import type { AuditSink } from '../../core/resolver/audit.js';
 import { ResolveError } from '../../core/resolver/errors.js';
 import { resolve } from '../../core/resolver/resolve.js';
@@ -58,8 +59,7 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
     });
     const task = ((raw.tasks ?? []) as Array<{ id: string; state: string }>).find((t) => t.id === caller.taskId);
     if (task?.state !== 'TASK_RUNNING') throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} is not running (${task?.state ?? 'unknown to Marathon'})`);
-    const { tasks: _t, tasksStaged: _a, tasksRunning: _b, tasksHealthy: _c, tasksUnhealthy: _d, deployments: _e, lastTaskFailure: _f, versionInfo: _g, version: _h, ...definition } = raw;
-    const app = parseAppDefinition(definition);
+    const app = parseAppDefinition(definitionOf(raw));
     if (init.source.kind === 'policy') {
       const d = decideByPolicy(init.source.policy, app.id);
       if (!d.allow) throw new AgentError('SIP_AGENT_NO_ROLE', d.reason);

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { publicError, SipError } from '../../core/errors/SipError.js';
 import type { ValidatedApp } from '../../core/marathon/appDefinition.js';
 import type { EventBus } from '../../core/marathon/events.js';
-import type { ApiRequest, AppView, Deployment, QueueItem, TaskView } from '../../core/marathon/views.js';
+import { definitionOf, type ApiRequest, type AppView, type Deployment, type QueueItem, type TaskView } from '../../core/marathon/views.js';
 import { groupTree, isUnder } from '../../core/marathon/groups.js';
 import { resolveAppId } from '../../core/marathon/appId.js';
 import { parseAppDefinition } from '../../core/marathon/appDefinition.js';
@@ -50,15 +50,6 @@ export interface MarathonApiDeps {
 }
 
 const MAX_BODY = 1024 * 1024;
-/** Fields of an app view that are state, not definition: dropped before a partial update is merged. */
-const STATE_FIELDS = ['version', 'versionInfo', 'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'deployments', 'lastTaskFailure', 'tasks'];
-
-/** The definition part of an app view. */
-function definitionOf(view: AppView): Record<string, unknown> {
-  const def: Record<string, unknown> = { ...view };
-  for (const k of STATE_FIELDS) delete def[k];
-  return def;
-}
 
 const truthy = (v: unknown): boolean => [v].flat().some((x) => x === 'true' || x === '1' || x === '');
 const list = (v: string | string[] | undefined): string[] => [v ?? []].flat().flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
@@ -175,8 +166,8 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     }
     const request = (uri: string): ApiRequest => ({ clientIp: ctx.ip, uri });
     const body = async (): Promise<unknown> => jsonValue((await readBody(ctx.req, MAX_BODY)) || '{}');
-    const found = (id: string): AppView => {
-      const a = cluster.getApp(id, false);
+    const found = (id: string, withTasks = false): AppView => {
+      const a = cluster.getApp(id, withTasks);
       if (!a) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
       return a;
     };
@@ -264,9 +255,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     if ((m = /^\/v2\/apps(\/.+)$/.exec(path)) && !/\/(tasks|versions|restart)(\/|$)/.test(m[1]!)) {
       const id = canonical(m[1]!);
       if (method === 'GET') {
-        const a = cluster.getApp(id, true);
-        if (!a) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
-        return void (ctx.body = { app: a });
+        return void (ctx.body = { app: found(id, true) });
       }
       if (method === 'PUT' || method === 'PATCH') {
         if (method === 'PATCH') found(id);

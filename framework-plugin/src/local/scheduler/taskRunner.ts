@@ -258,7 +258,8 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
       await mkdir(sandbox, { recursive: true, mode: 0o700 });
       ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
       // Endpoint mode: the AWS config (its external id) stays with sip agent; the task gets the endpoint and its token.
-      materialized = await materialize(mode === 'endpoint' ? withoutAwsConfig(plan, app) : plan, sandbox, isolated ? user : undefined);
+      const delivered = mode === 'endpoint' ? withoutAwsConfig(plan, app) : plan;
+      materialized = await materialize(delivered, sandbox, isolated ? user : undefined);
       const endpointEnv: Record<string, string> = {};
       if (mode === 'endpoint' && deps.credentials) {
         const tokenFile = join(sandbox, '.sip', 'credentials-token');
@@ -278,7 +279,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
         // Inside the container: the sandbox at /mnt/mesos/sandbox, and of the
         // agent's environment only the AWS endpoints (never its PATH or HOME).
         const agentAws = Object.fromEntries(Object.entries(deps.agentEnv).filter(([k]) => k.startsWith('AWS_')));
-        env = taskEnv(app, version, taskId, CONTAINER_SANDBOX, deps.host, ports, agentAws, plan.env);
+        env = taskEnv(app, version, taskId, CONTAINER_SANDBOX, deps.host, ports, agentAws, delivered.env);
         proc = deps.docker.start({
           name: `sip-${taskId}`.replace(/[^A-Za-z0-9_.-]/g, '_'),
           image: docker.image,
@@ -291,7 +292,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
           ...(isolated ? { user } : {}),
         });
       } else {
-        env = { ...taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, mode === 'endpoint' ? withoutAwsConfig(plan, app).env : plan.env), ...endpointEnv };
+        env = { ...taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, delivered.env), ...endpointEnv };
         if (isolated) env.HOME = sandbox; // the agent's HOME is not the task user's
         const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
         if (deps.cgroups?.available) cgroup = deps.cgroups.create(containerId, app.mem);
