@@ -28,7 +28,7 @@ export const CHECKS: readonly Check[] = [
       const work = await mkdtemp(join(tmpdir(), 'sip-tf-validate-'));
       try {
         for (const dir of ['terraform', 'terraform/modules/app-role', 'terraform/modules/agent-profile']) {
-          const tf = createTerraform({ configDir: join(root, dir), workDir: join(work, dir.replace(/\//g, '_')) });
+          const tf = createTerraform({ configDir: join(root, dir), workDir: join(work, dir.replace(/\//g, '_')), ...(dir === 'terraform' ? { siblings: ['marathon'] } : {}) });
           if (dir === 'terraform') await tf.fmtCheck();
           await tf.init();
           await tf.validate();

@@ -4,4 +4,5 @@
  * @packageDocumentation
  */
 export { createTerraform, type Terraform, type TerraformInit, type TerraformVars } from './terraform.js';
+export { copyModule, isRunState } from './moduleCopy.js';
 export { findProviderMirror, mirrorCliConfig, MIRROR_CANDIDATES } from './providerMirror.js';

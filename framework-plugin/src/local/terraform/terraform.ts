@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import { SipError } from '../../core/errors/SipError.js';
 import type { AwsCredentials } from '../emulator/credentials.js';
+import { copyModule } from './moduleCopy.js';
 import { findProviderMirror, mirrorCliConfig } from './providerMirror.js';
 
 /** User options of {@link createTerraform}. */
@@ -11,11 +12,19 @@ export interface TerraformInit {
   configDir: string;
   /**
    * Directory for this run's `.terraform`, state, var files and CLI config,
-   * keeping the source tree clean (tests). Omitted: Terraform's own defaults
-   * in `configDir` (`.terraform/`, `terraform.tfstate`, auto-loaded
+   * keeping the source tree clean (tests, the bench). The module runs from a
+   * copy made there on first use, without the variable files Terraform
+   * auto-loads or any run state found in `configDir` (a running demo's
+   * endpoint and keys are never read). Omitted: Terraform's own defaults in
+   * `configDir` (`.terraform/`, `terraform.tfstate`, auto-loaded
    * `*.auto.tfvars.json`), so a user can replay every command by hand.
    */
   workDir?: string;
+  /**
+   * With a `workDir`: directories beside `configDir` the module reads through
+   * `../` (e.g. `marathon`), linked beside the copy.
+   */
+  siblings?: readonly string[];
   /**
    * In-place mode: the `*.auto.tfvars.json` file (in `configDir`) that
    * {@link Terraform.apply} writes its variables to. Default
@@ -87,6 +96,10 @@ export function createTerraform(init: TerraformInit): Terraform {
   const varsFile = inPlace ? join(init.configDir, init.varsFileName ?? 'local.auto.tfvars.json') : join(home, 'run.auto.tfvars.json');
   const cliConfig = join(home, '.terraformrc');
   const mirror = findProviderMirror(init.providerMirror);
+  // Where commands run: the module itself in place, else a private copy of it.
+  const moduleDir = inPlace ? init.configDir : join(home, 'module', basename(init.configDir));
+  let copied: Promise<unknown> | undefined;
+  const ready = (): Promise<unknown> => (inPlace ? Promise.resolve() : (copied ??= mkdir(home, { recursive: true }).then(() => copyModule(init.configDir, join(home, 'module'), init.siblings))));
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (!inPlace) Object.assign(env, { TF_DATA_DIR: join(home, '.terraform'), TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1' });
@@ -113,12 +126,13 @@ export function createTerraform(init: TerraformInit): Terraform {
     [
       ...(needsCliConfig(args) ? [`TF_CLI_CONFIG_FILE=${shellWord(fromCwd(cliConfig))}`] : []),
       'terraform',
-      `-chdir=${shellWord(fromCwd(init.configDir))}`,
+      `-chdir=${shellWord(fromCwd(moduleDir))}`,
       ...flags(args).map(shellWord),
     ].join(' ');
 
   const run = async (args: string[], quiet = false): Promise<string> => {
-    const full = [`-chdir=${init.configDir}`, ...flags(args)];
+    await ready();
+    const full = [`-chdir=${moduleDir}`, ...flags(args)];
     const childEnv = { ...env };
     if (!needsCliConfig(args) && inPlace) delete childEnv.TF_CLI_CONFIG_FILE;
     if (!quiet) init.onCommand?.(commandLine(args));
