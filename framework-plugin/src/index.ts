@@ -12,6 +12,7 @@ export { allow, deny, type Decision } from './core/authz/decision.js';
 export { authorizeSecret } from './core/authz/secretPathRule.js';
 export { validateAwsConfig, type AwsConfigCheck, type AwsConfigSummary } from './core/awsconfig/validateAwsConfig.js';
 export { SipError, isSipError } from './core/errors/SipError.js';
+export { CATALOGUE, exitCodeOf, isSipErrorCode, type SipErrorCode } from './core/errors/catalogue.js';
 export {
   parseAppDefinition,
   readAppDefinition,

@@ -14,6 +14,8 @@ import { runProcess, type Ran } from '../src/fixtures/process.js';
 const SIP = fileURLToPath(new URL('../../framework-plugin/bin/sip.mjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const state = mkdtempSync(join(tmpdir(), 'sip-cli-state-'));
+// Never EdgeLB's default port: a developer's `npm run demo` may hold it while the suites run.
+const lbPort = String(await freePort());
 const WEB = JSON.stringify({
   id: '/web',
   cmd: 'echo web started on $PORT0; exec python3 -u -m http.server $PORT0 --bind 127.0.0.1',
@@ -23,7 +25,7 @@ const WEB = JSON.stringify({
   healthChecks: [{ protocol: 'MESOS_HTTP', path: '/', intervalSeconds: 1, delaySeconds: 0 }],
 });
 
-const sip = (args: string[], input?: string): Promise<Ran> => runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state }, ...(input === undefined ? {} : { input }) });
+const sip = (args: string[], input?: string): Promise<Ran> => runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state, SIP_LB_PORT: lbPort }, ...(input === undefined ? {} : { input }) });
 
 const cli = suite('sip cli');
 

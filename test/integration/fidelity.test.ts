@@ -8,7 +8,7 @@ import type AddFormats from 'ajv-formats';
 import { EventSource } from 'eventsource';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { waitFor } from '@secure-instance-profiles/framework-plugin/net';
+import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
 
 // Marathon fidelity: the local cluster driven by a published Marathon client
@@ -51,6 +51,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REF = join(ROOT, 'framework-plugin/test/reference/marathon/api/v2');
 const SIP = join(ROOT, 'framework-plugin/bin/sip.mjs');
 const state = mkdtempSync(join(tmpdir(), 'sip-fidelity-'));
+// Never EdgeLB's default port: a developer's `npm run demo` may hold it while the suites run.
+const lbPort = String(await freePort());
 const ID = '/fidelity/web';
 const WEB = {
   id: ID,
@@ -96,8 +98,8 @@ function assertShape(ours: Record<string, unknown>, example: Record<string, unkn
 }
 const example = (name: string): any => JSON.parse(readFileSync(join(REF, 'examples', name), 'utf8'));
 
-const sip = (args: string[]): Promise<Ran> => runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state } });
-const sh = (line: string): Promise<Ran> => runProcess('bash', ['-c', `sip() { "${process.execPath}" "${SIP}" "$@"; }\n${line}`], { env: { ...process.env, SIP_STATE_DIR: state } });
+const sip = (args: string[]): Promise<Ran> => runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state, SIP_LB_PORT: lbPort } });
+const sh = (line: string): Promise<Ran> => runProcess('bash', ['-c', `sip() { "${process.execPath}" "${SIP}" "$@"; }\n${line}`], { env: { ...process.env, SIP_STATE_DIR: state, SIP_LB_PORT: lbPort } });
 
 let marathon: MarathonNode;
 let url = '';

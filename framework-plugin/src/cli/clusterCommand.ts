@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isSipErrorCode } from '../core/errors/catalogue.js';
 import { SipError } from '../core/errors/SipError.js';
 import { processAlive } from '../local/crashRecovery.js';
 import { createLogger } from '../log/logger.js';
@@ -24,7 +25,8 @@ options:
   --state-dir DIR        where apps, secrets, sandboxes and logs live (default: $SIP_STATE_DIR, else .state)
   --marathon-port PORT   Marathon API port (default: a free one)
   --secrets-port PORT    secrets API port (default: a free one)
-  --lb-port PORT         EdgeLB (HAProxy) HTTP port, the local public agent LB (default 10080)
+  --lb-port PORT         EdgeLB (HAProxy) HTTP port, the local public agent LB (default: $SIP_LB_PORT,
+                         else 10080; taken by another cluster, e.g. npm run demo's: choose another)
   --insecure-shared-identity
                          run apps with secrets even where tasks cannot get their own users
                          (not root, or the checkout unreachable for others): any task could read
@@ -120,9 +122,9 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
   if (extra.length) throw new UsageError(`unexpected argument: ${extra[0]}`);
   const stateDir = stateDirOf(values['state-dir'], io.env);
   const port = (name: 'marathon-port' | 'secrets-port' | 'lb-port'): number | undefined => {
-    const v = values[name];
+    const v = values[name] ?? (name === 'lb-port' ? io.env.SIP_LB_PORT || undefined : undefined);
     if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new UsageError(`--${name} must be a port number`);
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new UsageError(`--${name}${name === 'lb-port' ? ' ($SIP_LB_PORT)' : ''} must be a port number`);
     return Number(v);
   };
   const mode = values['aws-credentials'] ?? io.env.SIP_AWS_CREDENTIALS;
@@ -164,6 +166,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
         printInfo(running, io);
         return ExitCode.ok;
       }
+      const lbPort = port('lb-port');
       await mkdir(stateDir, { recursive: true, mode: 0o700 }).catch(() => undefined);
       const logFile = join(stateDir, 'cluster.log');
       let out: number;
@@ -172,7 +175,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       } catch (err) {
         throw new SipError('SIP_STATE_DIR_INVALID', `cannot write ${logFile} (${(err as NodeJS.ErrnoException).code}); pass --state-dir DIR`, { expose: true });
       }
-      const args = [SIP, 'cluster', 'run', '--state-dir', stateDir, ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []), ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : []), ...(values['lb-port'] ? ['--lb-port', values['lb-port']] : []), ...(values['insecure-shared-identity'] ? ['--insecure-shared-identity'] : []), ...(mode ? ['--aws-credentials', mode] : [])];
+      const args = [SIP, 'cluster', 'run', '--state-dir', stateDir, ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []), ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : []), ...(lbPort ? ['--lb-port', String(lbPort)] : []), ...(values['insecure-shared-identity'] ? ['--insecure-shared-identity'] : []), ...(mode ? ['--aws-credentials', mode] : [])];
       const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...io.env } as NodeJS.ProcessEnv });
       closeSync(out);
       let exited: number | null | undefined;
@@ -189,7 +192,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
             what: 'the local cluster',
             timeoutMs: 90_000,
             intervalMs: 200,
-            abortIf: () => (exited !== undefined ? new SipError('SIP_CLUSTER_START_FAILED', `the cluster exited (code ${exited}):\n${tail(logFile)}`, { expose: true }) : undefined),
+            abortIf: () => (exited !== undefined ? startFailure(logFile, exited) : undefined),
           },
         );
         printInfo(up, io);
@@ -265,6 +268,18 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
     default:
       throw new UsageError(verb ? `unknown command: cluster ${verb}` : 'missing command');
   }
+}
+
+/**
+ * Why the daemon exited at start: the catalogue's error it printed last
+ * (`sip: … (SIP_…)`), as one line with its own code and exit code, and the
+ * log for the rest; otherwise the log's last lines.
+ */
+function startFailure(logFile: string, exited: number | null): SipError {
+  const text = tail(logFile);
+  const last = [...text.matchAll(/^sip: (.*) \((SIP_[A-Z_]+)\)$/gm)].pop();
+  if (last && isSipErrorCode(last[2]!)) return new SipError(last[2], `${last[1]} (the cluster did not start; log: ${logFile})`, { expose: true });
+  return new SipError('SIP_CLUSTER_START_FAILED', `the cluster exited (code ${exited}):\n${text}`, { expose: true });
 }
 
 function tail(file: string): string {

@@ -9,7 +9,7 @@ import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } fr
 import type { Logger } from 'pino';
 import type { Emulator } from './emulator/startEmulator.js';
 import { openEmulator } from './emulator/openEmulator.js';
-import { SipError } from '../core/errors/SipError.js';
+import { isSipError, SipError } from '../core/errors/SipError.js';
 import { startEdgeLb } from './edgelb/controller.js';
 import { EDGELB_BASE_PATH, startEdgeLbApi } from './edgelb-api/server.js';
 import { startMarathonServer, type MarathonServer } from './marathon-api/server.js';
@@ -212,7 +212,13 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     cleanups.push(() => cluster.stop());
     const lbPort = init.lbPort ?? 10080;
     const statsPort = await freePort();
-    const edgelb = await listen('EdgeLB', lbPort, () => startEdgeLb({ source: cluster, workDir: join(stateDir, 'edgelb'), httpPort: lbPort, statsPort, logger }));
+    const edgelb = await listen('EdgeLB', lbPort, () => startEdgeLb({ source: cluster, workDir: join(stateDir, 'edgelb'), httpPort: lbPort, statsPort, logger })).catch((err: unknown) => {
+      // The default port is the one two clusters (the demo's and another) both reach for.
+      if (init.lbPort === undefined && isSipError(err, 'SIP_PORT_IN_USE')) {
+        throw new SipError('SIP_PORT_IN_USE', `${err.message} (${lbPort} is EdgeLB's default port: another local cluster, such as npm run demo's, may hold it; start with --lb-port PORT or SIP_LB_PORT=PORT)`, { expose: true });
+      }
+      throw err;
+    });
     cleanups.push(() => edgelb.stop());
     const edgelbApi = await startEdgeLbApi({ edgelb, token, logger });
     cleanups.push(() => edgelbApi.stop());

@@ -84,6 +84,11 @@ export type SipErrorCode = keyof typeof CATALOGUE;
 type Entry = { status: number; also?: readonly number[]; exit: number; what: string; retry?: boolean };
 const entry = (code: SipErrorCode): Entry => CATALOGUE[code] as Entry;
 
+/** True when `code` is one of the catalogue's codes (e.g. read back from a log line). */
+export function isSipErrorCode(code: string): code is SipErrorCode {
+  return Object.hasOwn(CATALOGUE, code);
+}
+
 /** The HTTP status a server answers with `code`. */
 export function statusOf(code: SipErrorCode): number {
   return entry(code).status;

@@ -142,6 +142,11 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
       { what: `haproxy on stats port ${init.statsPort}`, timeoutMs: 10_000, intervalMs: 50, abortIf: () => earlyExit },
     );
 
+  // HAProxy binds with SO_REUSEPORT, so a port another HAProxy holds (another
+  // local cluster's EdgeLB) would be shared silently and half its requests
+  // stolen: refuse a busy port before starting.
+  const busy = await busyNewBind(init.config, '');
+  if (busy) throw new SipError('SIP_PORT_IN_USE', `haproxy cannot bind ${busy}: the port is in use; choose another`, { expose: true });
   await install(init.config);
   let current = init.config;
   launch();
