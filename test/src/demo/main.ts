@@ -2,12 +2,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsAgentEnv } from '@secure-instance-profiles/framework-plugin/local';
 import { createTerraform, type Terraform } from '@secure-instance-profiles/framework-plugin/local/terraform';
 import { runProcess, type Ran } from '../fixtures/process.js';
+import { reportFailure } from '../script/failure.js';
+import { holdRunLock } from '../script/runLock.js';
 import { createSteps } from './steps.js';
 
 // npm run demo            the walk-through on one machine, as a DC/OS user types it
@@ -261,16 +264,23 @@ async function tearDown(): Promise<void> {
 }
 
 try {
+  // One demo at a time per Terraform directory: its state and variables are in place, shared by nature.
+  holdRunLock(join(TF_DIR, '.terraform', 'sip-demo.lock'), `npm run demo on ${show(TF_DIR)}`);
+} catch (err) {
+  process.stderr.write(`npm run demo: ${(err as Error).message}\n`);
+  process.exit(1);
+}
+try {
   await (down ? tearDown() : walkThrough());
   process.exit(0);
 } catch (err) {
-  if (!(err as { reported?: boolean }).reported) process.stdout.write(`\ndemo failed: ${(err as Error).message}\n`);
+  const code = reportFailure(`npm run demo${down ? ' -- --down' : ''}`, err, existsSync(stateDir) ? join(stateDir, 'demo.log') : join(tmpdir(), 'sip-demo.log'), process.stdout);
   process.stdout.write(`
-${err instanceof Error ? err.message : 'failed'}. Everything is left running for inspection:
+Everything is left running for inspection:
   npx sip cluster status             npx sip marathon app show ${APP_ID}
   npx sip marathon task list         npx sip marathon task log <task-id> --stderr
   npx sip edgelb status auto-default cat ${show(join(stateDir, 'cluster.log'))}
   npm run demo -- --down             to tear it all down
 `);
-  process.exit(1);
+  process.exit(code);
 }
