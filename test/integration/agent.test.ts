@@ -176,17 +176,17 @@ agent('a process outside every task, a task of an app without a role, a token of
   // Without a running task's token: refused before any lookup (a flood of these costs the agent a map lookup each).
   const outside = await fromOutside();
   assert.is(outside.status, 403);
-  assert.is(outside.body.code, 'SIP_AGENT_TOKEN_INVALID');
+  assert.is(outside.body.Code, 'SIP_AGENT_TOKEN_INVALID');
   assert.not.ok(outside.body.AccessKeyId);
   const forged = await Promise.all(Array.from({ length: 200 }, () => fromOutside({ authorization: 'x'.repeat(43) })));
-  assert.ok(forged.every((r) => r.status === 403 && r.body.code === 'SIP_AGENT_TOKEN_INVALID'));
+  assert.ok(forged.every((r) => r.status === 403 && r.body.Code === 'SIP_AGENT_TOKEN_INVALID'));
 
   // An app of its own with no aws-config secret: its tasks are who they are, and get nothing.
   const roleless = { id: '/tenant/roleless', cmd: `curl -s -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo; exec sleep 600`, mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' } };
   assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(roleless))).code, 0);
   const t1 = await runningTask(roleless.id);
-  const out1 = await waitForLog(t1.id, /"code"/, 'the roleless task got an answer');
-  assert.match(out1, '"code":"SIP_AGENT_NO_ROLE"');
+  const out1 = await waitForLog(t1.id, /"Code"/, 'the roleless task got an answer');
+  assert.match(out1, '"Code":"SIP_AGENT_NO_ROLE"');
   assert.match(out1, 'references no aws-config secret');
   assert.not.match(out1, 'AccessKeyId');
 
@@ -196,13 +196,13 @@ agent('a process outside every task, a task of an app without a role, a token of
   const thief = { id: '/tenant/thief', cmd: `curl -s -H "Authorization: ${stolen}" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo; exec sleep 600`, mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' } };
   assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(thief))).code, 0);
   const t2 = await runningTask(thief.id);
-  const out2 = await waitForLog(t2.id, /"code"/, 'the thief got an answer');
-  assert.match(out2, '"code":"SIP_AGENT_TOKEN_INVALID"');
+  const out2 = await waitForLog(t2.id, /"Code"/, 'the thief got an answer');
+  assert.match(out2, '"Code":"SIP_AGENT_TOKEN_INVALID"');
   // The stolen token from outside every task: still no task, no role.
-  assert.is((await fromOutside({ authorization: stolen })).body.code, 'SIP_AGENT_UNKNOWN_CALLER');
+  assert.is((await fromOutside({ authorization: stolen })).body.Code, 'SIP_AGENT_UNKNOWN_CALLER');
   // Denials are events on the app (Marathon's event stream, as every other event).
   await waitFor(async () => eventText.includes('"appId":"/tenant/roleless"') && eventText.includes('"appId":"/tenant/thief"'), { what: 'denial events', timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
-  assert.match(eventText, /event: sip_credentials_denied\ndata: \{[^\n]*"appId":"\/tenant\/roleless"[^\n]*"code":"SIP_AGENT_NO_ROLE"/);
+  assert.match(eventText, /event: sip_credentials_denied\r\ndata: \{[^\n]*"appId":"\/tenant\/roleless"[^\n]*"code":"SIP_AGENT_NO_ROLE"/);
   assert.match(eventText, /"appId":"\/tenant\/thief"[^\n]*"code":"SIP_AGENT_TOKEN_INVALID"/);
 });
 
@@ -231,8 +231,8 @@ agent('a killed task’s credentials are dropped; STS down: cached credentials s
     const fresh = { ...probe, id: `${APP}/fresh`, cmd: `curl -s --max-time 30 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo; exec sleep 600` };
     assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(fresh))).code, 0);
     const t = await runningTask(fresh.id);
-    const out = await waitForLog(t.id, /"code"/, 'the fresh task got an answer');
-    assert.match(out, '"code":"SIP_AGENT_STS_UNAVAILABLE"');
+    const out = await waitForLog(t.id, /"Code"/, 'the fresh task got an answer');
+    assert.match(out, '"Code":"SIP_AGENT_STS_UNAVAILABLE"');
   } finally {
     process.kill(-emulator.pid, 'SIGCONT');
   }

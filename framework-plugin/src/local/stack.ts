@@ -19,6 +19,7 @@ import { createLocalStore } from '../stores/localStore.js';
 import { createLocalCluster, type LocalCluster } from './scheduler/localCluster.js';
 import { detectCgroups, removeCgroupRoot, sweepCgroups } from './launcher/cgroups.js';
 import { startCredentialAgent, taskTokenKey } from './credentialAgent.js';
+import { tokenAuthenticator } from './mesos-api/authenticators.js';
 import { startMesosAgentApi } from './mesos-api/server.js';
 import type { CredentialMode } from '../core/marathon/credentialMode.js';
 
@@ -224,7 +225,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     cleanups.push(() => edgelbApi.stop());
     const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) => startMarathonServer({ cluster, token, logger, ...(port ? { port } : {}) }));
     cleanups.push(() => marathon.stop());
-    const mesosApi = await startMesosAgentApi({ source: cluster, token, logger });
+    const mesosApi = await startMesosAgentApi({ source: cluster, authenticator: tokenAuthenticator(token), logger });
     cleanups.push(() => mesosApi.stop());
     const agent = await startCredentialAgent({
       stateDir,

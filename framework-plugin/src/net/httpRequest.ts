@@ -1,5 +1,6 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { UpstreamAuth } from './upstreamAuth.js';
 
 /** What a server answered. */
 export interface HttpAnswer {
@@ -21,6 +22,11 @@ export interface HttpRequestInit {
   timeoutMs: number;
   /** Largest answer read; a longer one fails. Default 8 MiB. */
   maxBytes?: number;
+  /**
+   * Who the client is: its `Authorization` header is sent, and on a 401 the
+   * source is renewed once (a new DC/OS login) and the request sent again.
+   */
+  auth?: UpstreamAuth;
 }
 
 /**
@@ -30,7 +36,16 @@ export interface HttpRequestInit {
  * whole command may take. Any status resolves; only transport failures
  * (refused, reset, timed out, too large) reject, with Node's error `code`.
  */
-export function sendRequest(url: string, init: HttpRequestInit): Promise<HttpAnswer> {
+export async function sendRequest(url: string, init: HttpRequestInit): Promise<HttpAnswer> {
+  if (!init.auth) return sendOnce(url, init);
+  const withAuth = (value: string | undefined): HttpRequestInit => ({ ...init, headers: { ...init.headers, ...(value === undefined ? {} : { authorization: value }) } });
+  const sent = await init.auth.header();
+  const first = await sendOnce(url, withAuth(sent));
+  if (first.status !== 401 || !(await init.auth.renew(sent))) return first;
+  return sendOnce(url, withAuth(await init.auth.header()));
+}
+
+function sendOnce(url: string, init: HttpRequestInit): Promise<HttpAnswer> {
   const u = new URL(url);
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
   const maxBytes = init.maxBytes ?? 8 * 1024 * 1024;

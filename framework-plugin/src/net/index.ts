@@ -9,4 +9,5 @@ export { readBody, BodyTooLargeError } from './readBody.js';
 export { acsTokenCheck } from './acsToken.js';
 export { decodePath } from './decodePath.js';
 export { sendRequest, type HttpAnswer, type HttpRequestInit } from './httpRequest.js';
+export { tokenAuth, basicAuth, type UpstreamAuth } from './upstreamAuth.js';
 export { canBind, bindAddresses, busyNewBind } from './canBind.js';

@@ -1,4 +1,5 @@
 import { sendRequest } from '../net/httpRequest.js';
+import { tokenAuth, type UpstreamAuth } from '../net/upstreamAuth.js';
 import { codeForStatus } from '../core/errors/catalogue.js';
 import { SecretErrorCode, SecretStoreError } from '../core/secrets/errors.js';
 import { canonicalSecretFolder, canonicalSecretPath } from '../core/secrets/secretPath.js';
@@ -9,7 +10,9 @@ export interface DcosSecretsClientInit {
   /** Cluster URL, e.g. `https://dcos.example.com` (or the local cluster's secrets API). */
   url: string;
   /** ACS token (`dcos config show core.dcos_acs_token`). */
-  token: string;
+  token?: string;
+  /** Any other way in (a renewing service-account login); wins over `token`. */
+  auth?: UpstreamAuth;
   /** Store name. Default `default` (the only one DC/OS supports). */
   store?: string;
   /** Per-request timeout, ms. Default 10 000. */
@@ -29,7 +32,8 @@ const encodePath = (path: string): string => path.split('/').map(encodeURICompon
  */
 export function createDcosSecretsClient(init: DcosSecretsClientInit): SecretStore {
   const base = `${init.url.replace(/\/+$/, '')}/secrets/v1/secret/${encodeURIComponent(init.store ?? 'default')}/`;
-  const headers = { authorization: `token=${init.token}`, 'content-type': 'application/json', accept: 'application/json' };
+  const headers = { 'content-type': 'application/json', accept: 'application/json' };
+  const auth = init.auth ?? (init.token ? tokenAuth(init.token) : undefined);
   const timeoutMs = init.timeoutMs ?? 10_000;
 
   const call = async (method: 'get' | 'put' | 'patch' | 'delete', path: string, what: string, data?: unknown, params?: Record<string, string>) => {
@@ -37,7 +41,7 @@ export function createDcosSecretsClient(init: DcosSecretsClientInit): SecretStor
     try {
       const query = params ? `?${new URLSearchParams(params).toString()}` : '';
       const body = data === undefined ? undefined : JSON.stringify(data);
-      res = await sendRequest(`${base}${encodePath(path)}${query}`, { method: method.toUpperCase(), headers, timeoutMs, ...(body !== undefined ? { body } : {}) });
+      res = await sendRequest(`${base}${encodePath(path)}${query}`, { method: method.toUpperCase(), headers, timeoutMs, ...(auth ? { auth } : {}), ...(body !== undefined ? { body } : {}) });
     } catch (err) {
       throw new SecretStoreError(SecretErrorCode.unavailable, `secrets API at ${init.url} is unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`, {
         cause: err,

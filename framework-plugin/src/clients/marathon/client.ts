@@ -1,4 +1,5 @@
 import { sendRequest } from '../../net/httpRequest.js';
+import { tokenAuth, type UpstreamAuth } from '../../net/upstreamAuth.js';
 import { codeForStatus } from '../../core/errors/catalogue.js';
 import { SipError } from '../../core/errors/SipError.js';
 import type { MarathonErrorBody } from '../../core/marathon/validationError.js';
@@ -9,6 +10,8 @@ export interface MarathonClientInit {
   url: string;
   /** DC/OS ACS token, sent as `Authorization: token=<token>`. */
   token?: string;
+  /** Any other way in (HTTP Basic for `--http_credentials`, a renewing service-account login); wins over `token`. */
+  auth?: UpstreamAuth;
   timeoutMs?: number;
 }
 
@@ -48,6 +51,8 @@ export interface MarathonClient {
   getApp(id: string): Promise<Record<string, any>>;
   listApps(): Promise<Array<Record<string, any>>>;
   tasks(id?: string): Promise<Array<Record<string, any>>>;
+  /** `GET /v2/info` (`frameworkId`, `leader`, `marathon_config`, …). */
+  info(): Promise<Record<string, any>>;
   ping(): Promise<boolean>;
 }
 
@@ -56,13 +61,14 @@ const appPath = (id: string): string => `/v2/apps/${id.replace(/^\/+/, '')}`;
 /** A client for Marathon's REST API (local cluster or DC/OS), on Node's own HTTP. */
 export function createMarathonClient(init: MarathonClientInit): MarathonClient {
   const base = init.url.replace(/\/+$/, '');
-  const headers = { 'content-type': 'application/json', accept: 'application/json', ...(init.token ? { authorization: `token=${init.token}` } : {}) };
+  const headers = { 'content-type': 'application/json', accept: 'application/json' };
+  const auth = init.auth ?? (init.token ? tokenAuth(init.token) : undefined);
   const timeoutMs = init.timeoutMs ?? 15_000;
   const call = async <T>(method: string, path: string, what: string, data?: unknown): Promise<T> => {
     let res;
     try {
       const body = typeof data === 'string' ? data : data === undefined ? undefined : JSON.stringify(data);
-      res = await sendRequest(`${base}${path}`, { method, headers, timeoutMs, ...(body !== undefined ? { body } : {}) });
+      res = await sendRequest(`${base}${path}`, { method, headers, timeoutMs, ...(auth ? { auth } : {}), ...(body !== undefined ? { body } : {}) });
     } catch (err) {
       throw new SipError('SIP_MARATHON_UNREACHABLE', `Marathon at ${base} is unreachable (${(err as { code?: string }).code ?? (err as Error).message}); is the cluster up? (sip cluster up)`, {
         expose: true,
@@ -91,10 +97,11 @@ export function createMarathonClient(init: MarathonClientInit): MarathonClient {
     restartApp: (id) => call('POST', `${appPath(id)}/restart`, `restarting ${id}`),
     getApp: async (id) => (await call<{ app: Record<string, any> }>('GET', appPath(id), `reading ${id}`)).app,
     listApps: async () => (await call<{ apps: Array<Record<string, any>> }>('GET', '/v2/apps?embed=apps.tasks', 'listing apps')).apps,
+    info: () => call('GET', '/v2/info', 'reading Marathon\'s info'),
     tasks: async (id) => (await call<{ tasks: Array<Record<string, any>> }>('GET', id ? `${appPath(id)}/tasks` : '/v2/tasks', 'listing tasks')).tasks,
     ping: async () => {
       try {
-        return (await sendRequest(`${base}/ping`, { headers, timeoutMs })).status === 200;
+        return (await sendRequest(`${base}/ping`, { headers, timeoutMs, ...(auth ? { auth } : {}) })).status === 200;
       } catch {
         return false;
       }

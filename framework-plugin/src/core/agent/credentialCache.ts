@@ -67,6 +67,8 @@ export interface CredentialCache {
   get(request: AssumeRequest): Promise<CacheAnswer>;
   /** Forgets everything held for a task (it ended). */
   forgetTask(taskId: string): void;
+  /** The tasks it holds credentials (or denials) for. */
+  tasks(): Set<string>;
   stats(): CacheStats;
 }
 
@@ -182,6 +184,7 @@ export function createCredentialCache(deps: CredentialCacheDeps): CredentialCach
       for (const [k, e] of entries) if (e.taskId === taskId) entries.delete(k);
       stats.entries = entries.size;
     },
+    tasks: () => new Set([...entries.values()].map((e) => e.taskId)),
     stats: () => ({ ...stats }),
   };
 }

@@ -15,8 +15,10 @@ export interface AwsConfigSummary {
 /** Result of {@link validateAwsConfig}: the summary, or every problem found. */
 export type AwsConfigCheck = { ok: true; summary: AwsConfigSummary } | { ok: false; problems: string[] };
 
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+/** An IAM role ARN (what `role_arn` and a policy rule name). */
+export const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+/** What STS takes as an external id (2-1224 of `[\w+=,.@:/-]`). */
+export const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const CREDENTIAL_SOURCES = ['Ec2InstanceMetadata', 'EcsContainer', 'Environment'];
 const STATIC_KEYS = ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'];
 

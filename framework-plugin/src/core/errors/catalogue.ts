@@ -61,6 +61,8 @@ export const CATALOGUE = {
   SIP_AGENT_DENIED: { status: 403, exit: 1, what: "STS refused the app's role" },
   SIP_AGENT_STS_UNAVAILABLE: { status: 503, exit: 1, what: 'STS cannot be reached and no cached credentials are left', retry: true },
   SIP_AGENT_CONFIG_INVALID: { status: 500, exit: 2, what: 'the credential agent is configured wrong' },
+  SIP_AGENT_FOREIGN_HOST: { status: 403, exit: 1, what: 'a request not addressed to the credential agent itself (a proxy, DNS rebinding)' },
+  SIP_AGENT_UPSTREAM_FAILED: { status: 503, exit: 1, what: 'the Mesos agent or Marathon cannot be asked who a caller is', retry: true },
   SIP_EDGELB_POOL_INVALID: { status: 400, exit: 3, what: 'a pool document is not valid' },
   SIP_HAPROXY_CONFIG_INVALID: { status: 400, exit: 3, what: 'HAProxy refuses the configuration a change would give' },
   SIP_EDGELB_POOL_EXISTS: { status: 409, exit: 4, what: 'a pool with this name exists' },

@@ -1,6 +1,7 @@
 import { CREDENTIALS_PATH, taskToken } from './taskToken.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { chmod, rm } from 'node:fs/promises';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AssumeRequest, CacheStats, CredentialCache, RoleCredentials } from '../../core/agent/credentialCache.js';
@@ -39,6 +40,17 @@ export interface AgentDeps {
   registry?: Registry;
 }
 
+
+/** True when the request's Host names the address it reached (or localhost) on the port it reached. */
+function ownHost(req: IncomingMessage): boolean {
+  const host = req.headers.host;
+  if (!host) return false;
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
+  if (!m || Number(m[2] ?? 80) !== req.socket.localPort) return false;
+  const name = m[1]!.replace(/^\[|\]$/g, '').toLowerCase();
+  const local = (req.socket.localAddress ?? '').replace(/^::ffff:/, '');
+  return name === local || name === 'localhost';
+}
 
 /** The agent's HTTP handler and its metrics registry. */
 export interface AgentHandler {
@@ -138,8 +150,13 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     let caller: Caller | undefined;
     let roleArn: string | undefined;
     try {
+      // No deputies: a request must be addressed to the agent itself (DNS rebinding sends a foreign Host,
+      // an open proxy the absolute form), so a page or a forwarding service cannot lend a task's role.
+      if (!(req.url ?? '').startsWith('/') || !ownHost(req)) {
+        throw new AgentError('SIP_AGENT_FOREIGN_HOST', `requests must be addressed to the agent itself (Host ${req.socket.localAddress}:${req.socket.localPort} or localhost), not through a proxy or another name`);
+      }
       const path = (req.url ?? '').split('?')[0];
-      if (req.method !== 'GET' || path !== CREDENTIALS_PATH) return send(res, 404, { code: 'SIP_URI_NOT_SUPPORTED', message: `only GET ${CREDENTIALS_PATH} is served` });
+      if (req.method !== 'GET' || path !== CREDENTIALS_PATH) return send(res, 404, { Code: 'SIP_URI_NOT_SUPPORTED', Message: `only GET ${CREDENTIALS_PATH} is served` });
       // With tokens on, a request without a running task's token is refused before any /proc lookup:
       // a flood of anonymous or forged requests costs a map lookup each.
       const header = req.headers.authorization;
@@ -166,7 +183,8 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       denied.inc({ code });
       deps.logger.warn({ audit: { decision: 'deny', ...denial, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}` } }, 'credentials denied');
       deps.onDenied?.(denial);
-      send(res, status, { code, message });
+      // The ECS protocol's error shape (what the AWS SDKs read: Code, Message); the catalogue's code and reason.
+      send(res, status, { Code: code ?? 'internal', Message: message });
     } finally {
       latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
@@ -179,25 +197,64 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
   };
 }
 
+/** Where a server listens: loopback TCP, or a Unix socket (mode 0600). */
+export type ListenAt = { host: string; port: number } | { socket: string };
+
 /** A listening agent. */
 export interface AgentServer {
+  /** `http://host:port`, or `unix:/path` for a Unix socket. */
   readonly url: string;
   readonly server: Server;
   close(): Promise<void>;
 }
 
-/** Serves a handler on `host:port` (loopback; port 0 = a free one). */
-export async function listenAgent(handle: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number): Promise<AgentServer> {
-  // Bounded: connections (a task holding thousands open must not starve the others), idle time, slow headers.
-  const server = createServer({ keepAliveTimeout: 5_000, headersTimeout: 5_000, requestTimeout: 10_000, maxHeaderSize: 8192 }, handle);
+/** How long a connection may sit without a request in flight before it is closed, ms. */
+const IDLE_MS = 5_000;
+
+/**
+ * Serves a handler on loopback TCP (port 0 = a free one) or on a Unix socket
+ * (created mode 0600, for root only: metrics no task may read). Bounded, so a
+ * neighbour holding sockets open cannot starve the others: at most 1024
+ * connections; a connection with no request in flight is closed after 5 s
+ * of silence (also one that never sends a byte); headers must arrive within
+ * 5 s and a request end within 10 s.
+ */
+export async function listenAgent(handle: (req: IncomingMessage, res: ServerResponse) => void, at: ListenAt): Promise<AgentServer> {
+  const server = createServer({ keepAliveTimeout: IDLE_MS, headersTimeout: IDLE_MS, requestTimeout: 10_000, maxHeaderSize: 8192, connectionsCheckingInterval: 1000 }, handle);
   server.maxConnections = 1024;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
+  const inflight = new WeakMap<Socket, number>();
+  server.on('connection', (socket: Socket) => {
+    inflight.set(socket, 0);
+    socket.setTimeout(IDLE_MS, () => {
+      if (!inflight.get(socket)) socket.destroy();
+    });
   });
-  const a = server.address() as AddressInfo;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    inflight.set(socket, (inflight.get(socket) ?? 0) + 1);
+    res.once('close', () => inflight.set(socket, Math.max(0, (inflight.get(socket) ?? 1) - 1)));
+  });
+  if ('socket' in at) {
+    await rm(at.socket, { force: true });
+    const old = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(at.socket, () => resolve());
+      });
+    } finally {
+      process.umask(old);
+    }
+    await chmod(at.socket, 0o600);
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at.port, at.host, () => resolve());
+    });
+  }
+  const a = server.address();
   return {
-    url: `http://${host}:${a.port}`,
+    url: 'socket' in at ? `unix:${at.socket}` : `http://${at.host}:${(a as AddressInfo).port}`,
     server,
     close: () =>
       new Promise<void>((resolve) => {

@@ -13,6 +13,8 @@ import type { Caller } from './taskLocator.js';
 /** The Marathon calls {@link createAppRoles} makes (the project's Marathon client fits). */
 export interface MarathonReader {
   getApp(id: string): Promise<Record<string, any>>;
+  /** `GET /v2/info`: Marathon's own facts, `frameworkId` among them. */
+  info(): Promise<Record<string, any>>;
 }
 
 /** Where an app's role comes from: its `aws-config` secret through the resolver, or a policy file. */
@@ -28,6 +30,8 @@ export interface TaskRole {
 export interface AppRolesInit {
   marathon: MarathonReader;
   source: RoleSource;
+  /** This agent's Mesos id (`GET_AGENT`), as Marathon's tasks name it (`slaveId`). */
+  agentId(): Promise<string>;
   /** How long a task's decision is reused, ms. Default 10 s (a task's end drops it at once). */
   ttlMs?: number;
   now?: () => number;
@@ -45,20 +49,51 @@ export interface AppRoles {
   roleFor(caller: Caller): Promise<TaskRole>;
   /** Drops what is held for a task (it ended). */
   forgetTask(taskId: string): void;
+  /** The tasks it holds decisions for. */
+  tasks(): Set<string>;
+}
+
+/** Errors that say an upstream is down, not that the caller is wrong. */
+const OUTAGE = new Set(['SIP_MARATHON_UNREACHABLE', 'SIP_MARATHON_FAILED', 'SIP_AGENT_UPSTREAM_FAILED', 'SIP_SECRET_STORE_UNAVAILABLE']);
+
+/** A task's decision, and the last good one (served through an outage). */
+interface MemoEntry {
+  until: number;
+  answer: Promise<TaskRole>;
+  last?: TaskRole;
 }
 
 /** A directory of task → role decisions, reused briefly and dropped when tasks end. */
 export function createAppRoles(init: AppRolesInit): AppRoles {
   const now = init.now ?? Date.now;
   const ttl = init.ttlMs ?? 10_000;
-  const memo = new Map<string, { until: number; answer: Promise<TaskRole> }>();
+  const memo = new Map<string, MemoEntry>();
+
+  // Marathon's framework id changes only with a new Marathon: read once, again after a miss (at most once a minute).
+  let framework: { id: Promise<string>; at: number } | undefined;
+  const marathonFramework = (fresh: boolean): Promise<string> => {
+    if (!framework || (fresh && now() - framework.at > 60_000)) {
+      const id = init.marathon.info().then((i) => (typeof i.frameworkId === 'string' ? i.frameworkId : ''));
+      framework = { id, at: now() };
+      id.catch(() => (framework = undefined));
+    }
+    return framework.id;
+  };
 
   const decide = async (caller: Caller): Promise<TaskRole> => {
+    // Only Marathon's containers: another framework may name its executor after a Marathon task.
+    if (caller.frameworkId !== (await marathonFramework(false)) && caller.frameworkId !== (await marathonFramework(true))) {
+      throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} was not launched by Marathon (framework ${caller.frameworkId})`);
+    }
     const raw = await init.marathon.getApp(caller.appId).catch((err: { code?: string }) => {
       throw err.code === 'SIP_MARATHON_NOT_FOUND' ? new AgentError('SIP_AGENT_UNKNOWN_CALLER', `app ${caller.appId} of task ${caller.taskId} does not exist`) : err;
     });
-    const task = ((raw.tasks ?? []) as Array<{ id: string; state: string }>).find((t) => t.id === caller.taskId);
+    // Marathon's record, not the task id, says whose task it is and where it runs.
+    const task = ((raw.tasks ?? []) as Array<{ id: string; state: string; appId?: string; slaveId?: string }>).find((t) => t.id === caller.taskId);
     if (task?.state !== 'TASK_RUNNING') throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} is not running (${task?.state ?? 'unknown to Marathon'})`);
+    if (task.appId !== undefined && task.appId !== raw.id) throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `Marathon reports task ${caller.taskId} under ${task.appId}, not ${String(raw.id)}`);
+    const here = await init.agentId();
+    if (task.slaveId !== here) throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `Marathon reports task ${caller.taskId} on agent ${task.slaveId ?? '(none)'}, not on this agent (${here})`);
     const app = parseAppDefinition(definitionOf(raw));
     if (init.source.kind === 'policy') {
       const d = decideByPolicy(init.source.policy, app.id);
@@ -86,16 +121,25 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
       const t = now();
       const hit = memo.get(caller.taskId);
       if (hit && hit.until > t) return hit.answer;
-      const answer = decide(caller);
-      memo.set(caller.taskId, { until: t + ttl, answer });
-      // A refusal holds for the task (until it ends or the TTL passes); a transient failure is asked again.
-      answer.catch((err: { code?: string }) => {
-        if (err.code !== 'SIP_AGENT_NO_ROLE') memo.delete(caller.taskId);
-      });
-      return answer;
+      const last = hit?.last;
+      const entry: MemoEntry = { until: t + ttl, answer: Promise.resolve() as never, ...(last ? { last } : {}) };
+      entry.answer = decide(caller).then(
+        (role) => ((entry.last = role), role),
+        (err: { code?: string }) => {
+          // A refusal holds for the task (until it ends or the TTL passes); a transient failure is asked again.
+          if (err.code !== 'SIP_AGENT_NO_ROLE' && err.code !== 'SIP_AGENT_UNKNOWN_CALLER') entry.until = 0;
+          // Marathon or the agent down: a task decided before keeps its role (it is still in the agent's
+          // container list, the locator checked), until its credentials expire or it ends.
+          if (last && OUTAGE.has(err.code ?? '')) return last;
+          throw err;
+        },
+      );
+      memo.set(caller.taskId, entry);
+      return entry.answer;
     },
     forgetTask(taskId) {
       memo.delete(taskId);
     },
+    tasks: () => new Set(memo.keys()),
   };
 }

@@ -1,26 +1,38 @@
 import type { Socket } from 'node:net';
-import type { MesosAgentClient } from '../../clients/mesos/agentClient.js';
+import type { DockerInspector } from '../../clients/docker/engineInspector.js';
+import type { MesosAgentClient, MesosContainer } from '../../clients/mesos/agentClient.js';
 import { AgentError } from '../../core/agent/errors.js';
-import { containerOfPid } from './containerOf.js';
+import { parseTaskId } from '../../core/marathon/taskId.js';
+import { placeOfPid, startTimeOf, type CgroupPlace } from './containerOf.js';
 import { peerProcesses } from './peerProcess.js';
 
-/** The task a connection comes from. */
+/** The task a connection comes from, as this agent's kernel and Mesos agent say. */
 export interface Caller {
   readonly taskId: string;
+  /** The app the task id names: a claim until Marathon confirms it (see `appRole.ts`). */
   readonly appId: string;
   readonly containerId: string;
+  /** The framework that launched the container (Marathon's, or not). */
+  readonly frameworkId: string;
   readonly pid: number;
+  /** The caller socket's owner. */
+  readonly uid: number;
 }
+
 
 /** User options of {@link createTaskLocator}. */
 export interface TaskLocatorInit {
   mesos: MesosAgentClient;
   /** Mesos's `--cgroups_root` (default `mesos`). */
   cgroupsRoot: string;
+  /** Resolves DOCKER tasks' containers (`mesos-<containerId>`); without, they are refused with the reason. */
+  docker?: DockerInspector;
   /** Where `/proc` is (tests). */
   proc?: string;
   /** How long the container list is reused before a miss asks again, ms. Default 1000. */
   containersTtlMs?: number;
+  /** How long a failed lookup is remembered for its connection, ms. Default 1000. */
+  failureTtlMs?: number;
   now?: () => number;
 }
 
@@ -29,34 +41,28 @@ export interface TaskLocator {
   /** Task ids of the agent's containers (with `refresh`, asked again: at most one call per 100 ms); the same array until it changes. */
   taskIds(refresh: boolean): Promise<readonly string[]>;
   /**
-   * The task behind a connection: the peer socket's processes, their cgroup
-   * (which must name one Mesos container), and that container's executor
-   * (the task) from the agent's `GET_CONTAINERS`. Remembered per connection.
+   * The task behind a connection: the peer socket's processes, their cgroups
+   * (which must name one Mesos container at its own level, or one Docker
+   * container named `mesos-<containerId>`), that container's executor (the
+   * task) and framework from the agent's `GET_CONTAINERS`, and the processes'
+   * start times unchanged throughout. Remembered per connection (a failure
+   * for `failureTtlMs`).
    * @throws AgentError `SIP_AGENT_UNKNOWN_CALLER` with the reason.
    */
   locate(socket: Socket): Promise<Caller>;
 }
 
-/**
- * The app a Marathon task id belongs to: `team_web.instance-<uuid>._app.1`
- * → `/team/web` (app ids never hold `_`, so the mapping is exact), also the
- * older `team_web.<uuid>` form.
- */
-export function appIdOfTask(taskId: string): string | undefined {
-  const i = taskId.lastIndexOf('.instance-');
-  const head = i > 0 ? taskId.slice(0, i) : /^(.+)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.exec(taskId)?.[1];
-  if (!head || !/^[a-z0-9][a-z0-9._-]*$/.test(head)) return undefined;
-  return `/${head.replace(/_/g, '/')}`;
-}
-
 /** Least time between two container lists asked because of a miss. */
 const MIN_REFRESH_MS = 100;
+/** The Docker containerizer names a task's container `mesos-<containerId>` (apache/mesos src/docker/docker.hpp, `DOCKER_NAME_PREFIX`). */
+const DOCKER_NAME = /^mesos-([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
 
 /** A {@link TaskLocator} over `/proc`, cgroups and the Mesos agent operator API. */
 export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
   const now = init.now ?? Date.now;
   const ttl = init.containersTtlMs ?? 1000;
-  let containers: Map<string, string> = new Map();
+  const failureTtl = init.failureTtlMs ?? 1000;
+  let containers = new Map<string, MesosContainer>();
   let ids: readonly string[] = []; // the same array until the list changes (callers may cache what they derive)
   let fetchedAt = -Infinity;
   let fetching: Promise<void> | undefined;
@@ -64,55 +70,82 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
     (fetching ??= init.mesos
       .getContainers()
       .then((list) => {
-        containers = new Map(list.map((c) => [c.containerId, c.executorId]));
-        const next = list.map((c) => c.executorId);
+        containers = new Map(list.map((c) => [c.containerId, c]));
+        const next = list.flatMap((c) => (c.executorId ? [c.executorId] : []));
         if (next.join('\n') !== ids.join('\n')) ids = Object.freeze(next);
         fetchedAt = now();
       })
       .finally(() => (fetching = undefined)));
-  const executorOf = async (containerId: string): Promise<string | undefined> => {
-    if (now() - fetchedAt > ttl || !containers.has(containerId)) await refresh();
+  /** The agent's container; a miss asks the agent again, at most once per 100 ms whoever asks. */
+  const containerOf = async (containerId: string): Promise<MesosContainer | undefined> => {
+    if (now() - fetchedAt > ttl) await refresh();
+    if (!containers.has(containerId)) await refreshSoon();
     return containers.get(containerId);
   };
-  const memo = new WeakMap<Socket, Promise<Caller>>();
+  const refreshSoon = async (): Promise<void> => {
+    const wait = fetchedAt + MIN_REFRESH_MS - now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await refresh();
+  };
+  const memo = new WeakMap<Socket, { until: number; answer: Promise<Caller> }>();
+
+  const unknown = (why: string): never => {
+    throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `the caller is not a running task: ${why}`);
+  };
+
+  /** The Mesos container of a place: its own, or the one a Docker container is named after. */
+  const mesosContainerOf = async (place: CgroupPlace): Promise<string> => {
+    if (place.kind === 'container') return place.containerId;
+    if (place.kind === 'none') return unknown(place.reason);
+    if (place.kind === 'nested') {
+      return unknown(`it runs in nested container ${place.childId} of ${place.containerId}: a pod's task, which sip agent does not serve yet (use an app, or file mode)`);
+    }
+    if (!init.docker) return unknown(`it runs in Docker container ${place.dockerId.slice(0, 12)} and this agent was started without --docker-socket`);
+    const d = await init.docker.inspect(place.dockerId);
+    const m = d && DOCKER_NAME.exec(d.name);
+    if (!d || !m) return unknown(`Docker container ${place.dockerId.slice(0, 12)} is not one the Mesos agent launched (its name is not mesos-<containerId>)`);
+    return m[1]!;
+  };
 
   const locate = async (socket: Socket): Promise<Caller> => {
-    const unknown = (why: string): never => {
-      throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `the caller is not a running task: ${why}`);
-    };
     const ends = { localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
     const peer = await peerProcesses(ends, init.proc);
     if (!peer || peer.pids.length === 0) return unknown('its socket has no process on this agent');
+    // Start times first: a pid that dies and is reused while we look is noticed at the end.
+    const started = await Promise.all(peer.pids.map((p) => startTimeOf(p, init.proc)));
     // Every process holding the socket must be in the same container: a descriptor handed out cannot borrow a task's identity.
-    const ids = new Set(await Promise.all(peer.pids.map((p) => containerOfPid(p, init.cgroupsRoot, init.proc))));
-    if (ids.has(undefined)) return unknown(`process ${peer.pids.find(Boolean)} is in no container under /${init.cgroupsRoot}`);
-    if (ids.size !== 1) return unknown('the socket is shared by processes of different containers');
-    const containerId = [...ids][0]!;
-    const taskId = await executorOf(containerId);
-    if (!taskId) return unknown(`container ${containerId} is not one the Mesos agent runs`);
-    const appId = appIdOfTask(taskId);
-    if (!appId) return unknown(`task ${taskId} is not a Marathon task`);
-    return { taskId, appId, containerId, pid: peer.pids[0]! };
+    const places = await Promise.all(peer.pids.map((p) => placeOfPid(p, init.cgroupsRoot, init.proc)));
+    const containerIds = new Set(await Promise.all(places.map(mesosContainerOf)));
+    if (containerIds.size !== 1) return unknown('the socket is shared by processes of different containers');
+    const containerId = [...containerIds][0]!;
+    const container = await containerOf(containerId);
+    if (!container) return unknown(`container ${containerId} is not one the Mesos agent lists: it does not run it, or the agent's principal may not view it (grant VIEW_CONTAINER: dcos:mesos:agent:container:app_id for the Marathon apps)`);
+    const taskId = container.executorId;
+    if (!taskId || !container.frameworkId) return unknown(`container ${containerId} is not an executor's`);
+    const parsed = parseTaskId(taskId);
+    if (!parsed) return unknown(`executor ${taskId} is not a Marathon task (a pod's default executor, or another framework's)`);
+    if (parsed.container) return unknown(`task ${taskId} is a pod's task (container ${parsed.container}), which sip agent does not serve yet`);
+    const again = await Promise.all(peer.pids.map((p) => startTimeOf(p, init.proc)));
+    if (again.some((t, i) => t === undefined || t !== started[i])) return unknown('its process ended while it was identified');
+    return { taskId, appId: parsed.appId, containerId, frameworkId: container.frameworkId, pid: peer.pids[0]!, uid: peer.uid };
   };
 
   return {
     async taskIds(again) {
-      if (again) {
-        // A task that just started is asked for at once; a flood of misses shares one call per 100 ms.
-        const wait = fetchedAt + MIN_REFRESH_MS - now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        await refresh();
-      }
+      // A task that just started is asked for at once; a flood of misses shares one call per 100 ms.
+      if (again) await refreshSoon();
       return ids;
     },
     locate(socket) {
-      let p = memo.get(socket);
-      if (!p) {
-        p = locate(socket);
-        memo.set(socket, p);
-        p.catch(() => memo.delete(socket)); // a failure is not remembered: the next request looks again
-      }
-      return p;
+      const t = now();
+      const hit = memo.get(socket);
+      if (hit && hit.until > t) return hit.answer;
+      const answer = locate(socket);
+      const entry = { until: Infinity, answer };
+      memo.set(socket, entry);
+      // A failure is remembered briefly: a flood on one connection costs one lookup per second.
+      answer.catch(() => (entry.until = now() + failureTtl));
+      return answer;
     },
   };
 }

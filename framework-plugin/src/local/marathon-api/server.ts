@@ -47,6 +47,8 @@ export interface MarathonApiDeps {
   logger: Logger;
   /** Reported by `/v2/info`. */
   frameworkId?: string;
+  /** The event stream's heartbeat period, ms (Jetty's `heartBeatPeriod`; default 10 s). */
+  heartbeatMs?: number;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -183,7 +185,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     if (path === '/v2/info' && method === 'GET') return void (ctx.body = info(ctx.host, deps.frameworkId));
     if (path === '/v2/leader' && method === 'GET') return void (ctx.body = { leader: ctx.host });
     if (path === '/v2/queue' && method === 'GET') return void (ctx.body = { queue: cluster.queue() });
-    if (path === '/v2/events' && method === 'GET') return events(ctx, cluster);
+    if (path === '/v2/events' && method === 'GET') return events(ctx, cluster, deps.heartbeatMs ?? 10_000);
     if (path === '/v2/deployments' && method === 'GET') return void (ctx.body = cluster.deployments());
     let m = /^\/v2\/deployments\/([^/]+)$/.exec(path);
     if (m && method === 'DELETE') {
@@ -476,27 +478,47 @@ function objectOf(value: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** `GET /v2/events`: Server-Sent Events, first `event_stream_attached`, `?event_type=` filters. */
-function events(ctx: Context, cluster: MarathonBackend): void {
-  if (!(ctx.get('accept') || '').includes('text/event-stream')) {
+/** Jetty's `EventSourceServlet` (which Marathon's `HttpEventStreamServlet` extends): every line ends CRLF. */
+const CRLF = '\r\n';
+
+/**
+ * `GET /v2/events`: Server-Sent Events framed byte for byte as Marathon
+ * serves them through Jetty's `EventSourceServlet`
+ * (jetty-servlets/…/EventSourceServlet.java; Marathon's
+ * core/event/impl/stream/HttpEventStreamServlet.scala): only when an `Accept`
+ * header line is exactly `text/event-stream` (else 405, as `HttpServlet`
+ * answers a GET it does not serve); `Connection: close` and no chunking;
+ * `event: <type>\r\ndata: <json>\r\n\r\n`; a heartbeat of `\r` and
+ * `\n`, written and flushed separately, every `heartbeatMs` (Jetty's
+ * `heartBeatPeriod`, 10 s). First `event_stream_attached`; `?event_type=` filters.
+ */
+function events(ctx: Context, cluster: MarathonBackend, heartbeatMs: number): void {
+  if (!ctx.req.headersDistinct.accept?.includes('text/event-stream')) {
     ctx.status = 405;
-    ctx.body = { message: 'use Accept: text/event-stream' };
+    ctx.type = 'text/html';
+    ctx.body = '<html><body><h2>HTTP ERROR 405</h2><p>HTTP method GET is not supported by this URL</p></body></html>';
     return;
   }
   const wanted = new Set([ctx.query.event_type ?? []].flat());
   ctx.respond = false;
   const res = ctx.res;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  const write = (e: { eventType: string }): void => void res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(e)}\n\n`);
+  // As Jetty with `Connection: close`: the body is not chunked and ends when the connection does.
+  res.useChunkedEncodingByDefault = false;
+  res.shouldKeepAlive = false;
+  res.writeHead(200, { 'Content-Type': 'text/event-stream;charset=utf-8', Connection: 'close' });
+  const write = (e: { eventType: string }): void => void res.write(`event: ${e.eventType}${CRLF}data: ${JSON.stringify(e)}${CRLF}${CRLF}`);
   const send = (e: { eventType: string }): void => {
     if (wanted.size === 0 || wanted.has(e.eventType)) write(e);
   };
   // Always sent first, whatever the filter: tells the client it is attached.
   write({ eventType: 'event_stream_attached', remoteAddress: ctx.ip, timestamp: new Date().toISOString() } as { eventType: string });
   const unsubscribe = cluster.events.subscribe(send);
-  const keepAlive = setInterval(() => res.write('\n'), 15_000);
-  ctx.req.once('close', () => {
-    clearInterval(keepAlive);
+  const heartbeat = setInterval(() => {
+    res.write('\r');
+    setImmediate(() => res.write('\n'));
+  }, heartbeatMs);
+  ctx.req.socket.once('close', () => {
+    clearInterval(heartbeat);
     unsubscribe();
   });
 }

@@ -3,4 +3,5 @@
  * `sip agent` runs the same code against it as against a real agent.
  * @packageDocumentation
  */
-export { createMesosAgentApi, startMesosAgentApi, type ContainerSource, type MesosAgentApiDeps } from './server.js';
+export { createMesosAgentApi, startMesosAgentApi, commandExecutorName, type ContainerSource, type LocalContainer, type MesosAgentApiDeps, type MesosAuthenticator } from './server.js';
+export { basicAuthenticator, tokenAuthenticator } from './authenticators.js';

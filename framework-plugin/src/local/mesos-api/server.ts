@@ -1,70 +1,132 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import { publicError, SipError } from '../../core/errors/SipError.js';
-import { acsTokenCheck } from '../../net/acsToken.js';
 import { readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
 
-/** What the operator API reads from the scheduler: live tasks' containers. */
-export interface ContainerSource {
-  containers(): Array<{ containerId: string; taskId: string; frameworkId: string }>;
+/** A live executor container on the local agent, as the scheduler knows it. */
+export interface LocalContainer {
+  readonly containerId: string;
+  readonly taskId: string;
+  readonly frameworkId: string;
+  /** The task's command (Marathon's `cmd`; run by `sh -c`), for the executor's name. */
+  readonly command?: string;
+  /** The executor's pid (the task's first process here), when running. */
+  readonly pid?: number;
 }
+
+/** What the operator API reads from the scheduler: live tasks' containers, the agent's id. */
+export interface ContainerSource {
+  containers(): LocalContainer[];
+  readonly agentId: string;
+}
+
+/**
+ * Who may call, as the Mesos agent decides it: nobody asked (open-source
+ * default), HTTP Basic (`--authenticate_http_readwrite` with
+ * `--http_credentials`), or DC/OS's ACS token through its authenticator.
+ * Returns the caller's principal, or undefined when the header does not prove one.
+ */
+export type MesosAuthenticator = { kind: 'none' } | { kind: 'basic' | 'token'; check(authorization: string | undefined): string | undefined };
 
 /** Dependencies of {@link createMesosAgentApi}. */
 export interface MesosAgentApiDeps {
   source: ContainerSource;
-  /** The ACS token callers must send (`Authorization: token=…`), as behind Admin Router. */
-  token: string;
+  authenticator: MesosAuthenticator;
+  /**
+   * Which containers a principal may view (`VIEW_CONTAINER`); default all.
+   * Mesos leaves the others out of `GET_CONTAINERS` without a word.
+   */
+  mayView?: (principal: string | undefined, container: LocalContainer) => boolean;
   logger: Logger;
-  /** The agent id reported in container statuses. */
-  agentId?: string;
 }
 
 /**
- * The subset of the Mesos agent operator API (v1, JSON) that `sip agent`
- * uses, over the local cluster: `POST /api/v1` with `{"type":
- * "GET_CONTAINERS"}` answers every live task's container as a Mesos agent
- * does for command tasks (the executor id is the task id). Other calls
- * answer 501 naming the call.
+ * The executor name Mesos gives a command task's executor
+ * (apache/mesos src/slave/slave.cpp, `getExecutorInfo`): shell commands
+ * longer than 15 characters are cut to 12 and `...`.
+ */
+export function commandExecutorName(taskId: string, command: string | undefined): string {
+  const what = command === undefined ? 'NO COMMAND' : `sh -c '${command.length > 15 ? `${command.slice(0, 12)}...` : command}'`;
+  return `Command Executor (Task: ${taskId}) (Command: ${what})`;
+}
+
+/** Mesos's realm for `/api/v1` (src/slave/constants.hpp `READWRITE_HTTP_AUTHENTICATION_REALM`). */
+const REALM = 'mesos-agent-readwrite';
+/** What the agent says to a call type it knows but the local agent does not serve. */
+const KNOWN_CALLS = new Set(['GET_HEALTH', 'GET_FLAGS', 'GET_VERSION', 'GET_METRICS', 'GET_LOGGING_LEVEL', 'SET_LOGGING_LEVEL', 'LIST_FILES', 'READ_FILE', 'GET_STATE', 'GET_FRAMEWORKS', 'GET_EXECUTORS', 'GET_OPERATIONS', 'GET_TASKS', 'GET_AGENT', 'GET_RESOURCE_PROVIDERS', 'GET_CONTAINERS', 'LAUNCH_NESTED_CONTAINER', 'WAIT_NESTED_CONTAINER', 'KILL_NESTED_CONTAINER', 'REMOVE_NESTED_CONTAINER', 'LAUNCH_NESTED_CONTAINER_SESSION', 'ATTACH_CONTAINER_INPUT', 'ATTACH_CONTAINER_OUTPUT', 'LAUNCH_CONTAINER', 'WAIT_CONTAINER', 'KILL_CONTAINER', 'REMOVE_CONTAINER', 'ADD_RESOURCE_PROVIDER_CONFIG', 'UPDATE_RESOURCE_PROVIDER_CONFIG', 'REMOVE_RESOURCE_PROVIDER_CONFIG', 'MARK_RESOURCE_PROVIDER_GONE', 'PRUNE_IMAGES']);
+
+/**
+ * The part of the Mesos agent operator API (v1, JSON; apache/mesos
+ * include/mesos/v1/agent/agent.proto, src/slave/http.cpp) that `sip agent`
+ * uses, over the local cluster, answering what a Mesos 1.11 agent answers
+ * and nothing more:
+ *
+ * - `POST /api/v1` `{"type":"GET_CONTAINERS","get_containers":{"show_nested":…}}`:
+ *   each live executor container with `framework_id`, `executor_id` (the
+ *   task id, as for Mesos's command executor), `executor_name` in the
+ *   command executor's form, `container_id`, `container_status`
+ *   (`container_id`, `executor_pid`). No nested containers run here, so
+ *   `show_nested` adds none. Containers the caller may not view are left out
+ *   silently, as Mesos does.
+ * - `GET_AGENT`: `agent_info` with the agent's `id` and `hostname`.
+ * - Errors as Mesos writes them: plain text (`Failed to parse body into
+ *   Call: …`, `Expecting one of { 'POST' }, but received 'GET'`), an empty
+ *   401 with a `WWW-Authenticate` challenge (`Basic realm="mesos-agent-readwrite"`,
+ *   or `acsjwt` behind DC/OS's authenticator).
  */
 export function createMesosAgentApi(deps: MesosAgentApiDeps): Koa {
   const app = new Koa();
   app.silent = true;
-  const authorized = acsTokenCheck(deps.token);
+  const text = (ctx: Koa.Context, status: number, body: string): void => {
+    ctx.status = status;
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.body = body;
+  };
   app.use(async (ctx) => {
     try {
-      if (!authorized(ctx.get('authorization'))) throw new SipError('SIP_UNAUTHORIZED', 'a valid "Authorization: token=<ACS token>" header is required', { expose: true });
-      if (ctx.path !== '/api/v1') throw new SipError('SIP_URI_NOT_SUPPORTED', `${ctx.path} is not served (only POST /api/v1)`, { expose: true });
-      if (ctx.method !== 'POST') throw new SipError('SIP_METHOD_NOT_ALLOWED', 'use POST /api/v1', { expose: true });
-      let call: { type?: unknown };
-      try {
-        call = JSON.parse(await readBody(ctx.req, 64 * 1024)) as { type?: unknown };
-      } catch {
-        throw new SipError('SIP_BAD_REQUEST', 'the body must be a JSON call, e.g. {"type": "GET_CONTAINERS"}', { expose: true });
+      if (ctx.path !== '/api/v1') return text(ctx, 404, '');
+      let principal: string | undefined;
+      if (deps.authenticator.kind !== 'none') {
+        principal = deps.authenticator.check(ctx.get('authorization') || undefined);
+        if (principal === undefined) {
+          ctx.set('WWW-Authenticate', deps.authenticator.kind === 'basic' ? `Basic realm="${REALM}"` : 'acsjwt');
+          return text(ctx, 401, '');
+        }
       }
-      if (call?.type !== 'GET_CONTAINERS') {
-        ctx.status = 501;
-        ctx.body = { message: `call ${typeof call?.type === 'string' ? call.type.slice(0, 64) : '?'} is not served by the local agent (only GET_CONTAINERS)` };
+      if (ctx.method !== 'POST') return text(ctx, 405, `Expecting one of { 'POST' }, but received '${ctx.method}'`);
+      const type = ctx.get('content-type').split(';')[0]!.trim();
+      if (type !== 'application/json' && type !== 'application/x-protobuf') return text(ctx, 415, "Expecting 'Content-Type' of application/json or application/x-protobuf");
+      if (type === 'application/x-protobuf') return text(ctx, 415, 'Expecting \'Content-Type\' of application/json (the local agent reads JSON only)');
+      let call: Record<string, any>;
+      try {
+        call = JSON.parse(await readBody(ctx.req, 64 * 1024)) as Record<string, any>;
+        if (typeof call !== 'object' || call === null || typeof call.type !== 'string') throw new Error('Missing required fields: type');
+      } catch (err) {
+        return text(ctx, 400, `Failed to parse body into Call: ${(err as Error).message}`);
+      }
+      if (!KNOWN_CALLS.has(call.type)) return text(ctx, 400, `Failed to convert JSON into Call protobuf: Failed to find enum for '${String(call.type).slice(0, 64)}'`);
+      ctx.type = 'application/json';
+      if (call.type === 'GET_AGENT') {
+        ctx.body = { type: 'GET_AGENT', get_agent: { agent_info: { id: { value: deps.source.agentId }, hostname: '127.0.0.1', port: 5051 } } };
         return;
       }
+      if (call.type !== 'GET_CONTAINERS') return text(ctx, 501, `${call.type} is not served by the local agent (only GET_CONTAINERS and GET_AGENT)`);
+      const viewable = deps.source.containers().filter((c) => deps.mayView?.(principal, c) ?? true);
       ctx.body = {
         type: 'GET_CONTAINERS',
         get_containers: {
-          containers: deps.source.containers().map((c) => ({
+          containers: viewable.map((c) => ({
             framework_id: { value: c.frameworkId },
             executor_id: { value: c.taskId },
-            executor_name: `Command Executor (Task: ${c.taskId})`,
+            executor_name: commandExecutorName(c.taskId, c.command),
             container_id: { value: c.containerId },
-            container_status: { container_id: { value: c.containerId }, executor_pid: 0 },
-            ...(deps.agentId ? { agent_id: { value: deps.agentId } } : {}),
+            container_status: { container_id: { value: c.containerId }, ...(c.pid ? { executor_pid: c.pid } : {}) },
           })),
         },
       };
     } catch (err) {
-      const { status, message } = publicError(err);
-      ctx.status = status;
-      ctx.body = { message };
-      if (status >= 500) deps.logger.error({ component: 'mesos-api', err: { message: (err as Error).message } }, 'mesos agent api error');
+      deps.logger.error({ component: 'mesos-api', err: { message: (err as Error).message } }, 'mesos agent api error');
+      text(ctx, 500, 'Internal Server Error');
     }
   });
   return app;

@@ -1,3 +1,4 @@
+import type { LocalContainer } from '../mesos-api/server.js';
 import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
 import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
@@ -110,7 +111,9 @@ export interface LocalCluster {
   /** The OS processes of live tasks (process-group leaders), for crash recovery. */
   processes(): Array<{ taskId: string; pid: number }>;
   /** Live tasks' Mesos containers, as the agent operator API's `GET_CONTAINERS` lists them. */
-  containers(): Array<{ containerId: string; taskId: string; frameworkId: string }>;
+  containers(): LocalContainer[];
+  /** This agent's Mesos id, as tasks name it (`slaveId`). */
+  readonly agentId: string;
 }
 
 interface Entry {
@@ -560,9 +563,12 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     },
     containers() {
       return [...entries.values()].flatMap((e) =>
-        [...e.tasks.values()].filter((t) => t.status() === 'TASK_RUNNING' || t.status() === 'TASK_KILLING').map((t) => ({ containerId: t.containerId, taskId: t.id, frameworkId: FRAMEWORK_ID })),
+        [...e.tasks.values()]
+          .filter((t) => t.status() === 'TASK_RUNNING' || t.status() === 'TASK_KILLING')
+          .map((t) => ({ containerId: t.containerId, taskId: t.id, frameworkId: FRAMEWORK_ID, ...(e.app.cmd ? { command: e.app.cmd } : {}), ...(t.pid() ? { pid: t.pid()! } : {}) })),
       );
     },
+    agentId: slaveId,
     onBeforeKill(hook) {
       beforeKillHooks.push(hook);
     },

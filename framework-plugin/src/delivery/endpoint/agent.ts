@@ -1,0 +1,120 @@
+import type { Logger } from 'pino';
+import { createDockerInspector } from '../../clients/docker/engineInspector.js';
+import { createMarathonClient } from '../../clients/marathon/client.js';
+import { createMesosAgentClient } from '../../clients/mesos/agentClient.js';
+import { createCredentialCache } from '../../core/agent/credentialCache.js';
+import type { RolePolicy } from '../../core/agent/policy.js';
+import type { UpstreamAuth } from '../../net/upstreamAuth.js';
+import { createDcosSecretsClient } from '../../stores/dcosSecretsClient.js';
+import { createAgentHandler, listenAgent, type AgentServer, type Denial, type ListenAt } from './agentServer.js';
+import { createAppRoles, type RoleSource } from './appRole.js';
+import { metricsHandler } from './metricsServer.js';
+import { createStsAssumer } from './stsAssumer.js';
+import { followTaskEnds } from './taskEnds.js';
+import { createTaskLocator } from './taskLocator.js';
+import { checkUpstreamUrl, guardLoopback, type UpstreamTrust } from './upstreamTrust.js';
+
+/** Everything `sip agent` runs with, validated at the edge (`cli/agentCommand.ts`). */
+export interface AgentConfig {
+  /** Where tasks call (loopback). */
+  listen: { host: string; port: number };
+  /** Prometheus metrics (`GET /metrics`); off when absent. */
+  metrics?: ListenAt;
+  /** Marathon (on the masters; no default). */
+  marathonUrl: string;
+  /** This node's Mesos agent. */
+  mesosAgentUrl: string;
+  /** Roles from each app's AWS config secret (the DC/OS Secrets API) or from a policy file. */
+  roles: { kind: 'secrets'; secretsUrl: string } | { kind: 'policy'; policy: RolePolicy };
+  /** How the agent proves itself to Marathon, the Mesos agent and the Secrets API. */
+  auth?: UpstreamAuth;
+  /** Which upstreams may be sent the credential. */
+  trust: UpstreamTrust;
+  /** Mesos's `--cgroups_root`. */
+  cgroupsRoot: string;
+  /** The Docker Engine socket, read-only, to resolve DOCKER tasks. */
+  dockerSocket?: string;
+  /** Key of the per-task tokens; when set, every request must carry its task's. */
+  taskTokenKey?: Buffer;
+  durationSeconds: number;
+  maxStsCallsPerSecond: number;
+}
+
+/** A running agent. */
+export interface RunningAgent {
+  readonly url: string;
+  readonly metricsUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires and starts the credential agent of one Mesos agent: the upstream
+ * clients (each guarded, see {@link guardLoopback}), the task locator, the
+ * role directory, the credential cache, the ECS endpoint, the metrics
+ * endpoint and the follower that drops an ended task's credentials.
+ * @throws SipError `SIP_AGENT_CONFIG_INVALID` for an upstream it may not trust.
+ */
+export async function startAgent(config: AgentConfig, logger: Logger, hooks: { onDenied?: (d: Denial) => void } = {}): Promise<RunningAgent> {
+  const guarded = (what: string, url: string): UpstreamAuth | undefined => guardLoopback(what, checkUpstreamUrl(what, url, config.trust), config.auth, config.trust);
+  const marathonAuth = guarded('Marathon', config.marathonUrl);
+  const mesosAuth = guarded('the Mesos agent', config.mesosAgentUrl);
+  const marathon = createMarathonClient({ url: config.marathonUrl, ...(marathonAuth ? { auth: marathonAuth } : {}) });
+  const mesos = createMesosAgentClient({ url: config.mesosAgentUrl, ...(mesosAuth ? { auth: mesosAuth } : {}) });
+  let source: RoleSource;
+  if (config.roles.kind === 'policy') source = { kind: 'policy', policy: config.roles.policy };
+  else {
+    const secretsAuth = guarded('the Secrets API', config.roles.secretsUrl);
+    source = {
+      kind: 'secrets',
+      store: createDcosSecretsClient({ url: config.roles.secretsUrl, ...(secretsAuth ? { auth: secretsAuth } : {}) }),
+      audit: (record) => logger.info({ audit: record }, 'secret access decision'),
+    };
+  }
+  // This agent's id: asked once, again after a failure.
+  let agentId: Promise<string> | undefined;
+  const thisAgent = (): Promise<string> => {
+    agentId ??= mesos.getAgentId();
+    agentId.catch(() => (agentId = undefined));
+    return agentId;
+  };
+  const roles = createAppRoles({ marathon, source, agentId: thisAgent });
+  const cache = createCredentialCache({ assume: createStsAssumer({ durationSeconds: config.durationSeconds }), now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond });
+  const locator = createTaskLocator({ mesos, cgroupsRoot: config.cgroupsRoot, ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}) });
+  const handler = createAgentHandler({
+    locator,
+    roles,
+    cache,
+    logger,
+    ...(config.taskTokenKey ? { taskTokenKey: config.taskTokenKey } : {}),
+    ...(hooks.onDenied ? { onDenied: hooks.onDenied } : {}),
+  });
+  const server = await listenAgent(handler.handle, config.listen);
+  let metrics: AgentServer | undefined;
+  try {
+    if (config.metrics) metrics = await listenAgent(metricsHandler(handler.registry), config.metrics);
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  const ends = followTaskEnds({
+    marathonUrl: config.marathonUrl,
+    ...(marathonAuth ? { auth: marathonAuth } : {}),
+    forget(taskId, why) {
+      cache.forgetTask(taskId);
+      roles.forgetTask(taskId);
+      logger.info({ audit: { decision: 'forget', taskId, reason: why } }, 'task ended: its credentials are dropped');
+    },
+    held: () => new Set([...cache.tasks(), ...roles.tasks()]),
+    running: () => locator.taskIds(true),
+    logger,
+  });
+  return {
+    url: server.url,
+    metricsUrl: metrics?.url,
+    async stop() {
+      ends.stop();
+      await server.close();
+      await metrics?.close();
+    },
+  };
+}
