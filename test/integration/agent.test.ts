@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTerraform, type Terraform } from '@secure-instance-profiles/framework-plugin/local/terraform';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
+import { buildBinappImage } from '@secure-instance-profiles/binapp/image';
 import { assertNoLeaks } from '../src/fixtures/leaks.js';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
 import { pythonClients } from '../src/fixtures/pythonClients.js';
@@ -37,7 +38,8 @@ let events: ChildProcess | undefined;
 let eventText = '';
 
 const sip = async (args: string[], input?: string): Promise<Ran> => {
-  const r = await runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state }, ...(input === undefined ? {} : { input }) });
+  // Tokens that expire during the suite: sip agent's service-account login must renew.
+  const r = await runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state, SIP_TOKEN_LIFETIME_SECONDS: '20' }, ...(input === undefined ? {} : { input }) });
   outputs.push(r.out, r.err);
   return r;
 };
@@ -206,6 +208,36 @@ agent('a process outside every task, a task of an app without a role, a token of
   assert.match(eventText, /"appId":"\/tenant\/thief"[^\n]*"code":"SIP_AGENT_TOKEN_INVALID"/);
 });
 
+agent('a DOCKER app in endpoint mode: its container is found through Docker (mesos-<containerId>, MESOS_TASK_ID) and binapp uploads with its role', async () => {
+  await buildBinappImage();
+  const def = JSON.parse(readFileSync(join(ROOT, 'marathon/binapp-docker.json'), 'utf8'));
+  def.id = `${APP}/docker`;
+  def.env.BINAPP_BUCKET = await tf.output('s3_bucket_name');
+  def.env.AWS_REGION = info.region;
+  delete def.env.AWS_CONFIG_FILE;
+  def.labels = { ...def.labels, 'sip.aws.credentials': 'endpoint', 'edgelb.first.frontend.rules': 'hostEq:docker.binapp.example' };
+  const added = await sip(['marathon', 'app', 'add', '--wait', '--timeout', '120'], JSON.stringify(def));
+  assert.is(added.code, 0, added.out + added.err);
+  const task = await runningTask(def.id);
+  const cid = (await containerOf(task.id))!;
+  const inspect = JSON.parse(execFileSync('docker', ['inspect', `mesos-${cid}`], { encoding: 'utf8' }))[0];
+  assert.is(inspect.Config.Labels.MESOS_TASK_ID, task.id, "named and labelled as Mesos's Docker containerizer and Marathon do");
+  let posted: Ran = { code: 1, out: '', err: '' };
+  await waitFor(
+    async () => (posted = await runProcess('curl', ['-sS', '--fail-with-body', '--max-time', '10', '--user', 'testuser:password', '-X', 'POST', '-H', 'Host: docker.binapp.example', '--data-binary', 'from a DOCKER task in endpoint mode', `http://127.0.0.1:${lbPort}/bin`])).code === 0,
+    { what: 'the DOCKER binapp routed', timeoutMs: 60_000, intervalMs: 500 },
+  ).catch(() => undefined);
+  assert.is(posted.code, 0, posted.out + posted.err + (await taskLog(task.id, true)));
+  const id = /^BinID (\S+)$/m.exec(posted.out)![1]!;
+  const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
+  const s3 = new S3Client({ endpoint: info.awsEndpoint, region: info.region, forcePathStyle: true, credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey } });
+  const obj = await s3.send(new GetObjectCommand({ Bucket: def.env.BINAPP_BUCKET, Key: `bin/${id}` }));
+  assert.is(await obj.Body!.transformToString(), 'from a DOCKER task in endpoint mode');
+  s3.destroy();
+  assert.match(readFileSync(join(state, 'cluster.log'), 'utf8'), new RegExp(`"decision":"issue","appId":"${def.id}"`), 'issued by sip agent, not from a file');
+  assert.is((await sip(['marathon', 'app', 'remove', def.id, '--wait'])).code, 0);
+});
+
 agent('an app outside the secret’s path is denied with the reason before it starts, as in file mode', async () => {
   const outsider = { id: '/other-app', cmd: 'exec sleep 600', mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' }, secrets: { c: { source: `${APP.slice(1)}/aws-config` } }, container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'c' }] } };
   const r = await sip(['marathon', 'app', 'add', '--wait', '--timeout', '60'], JSON.stringify(outsider));
@@ -232,7 +264,7 @@ agent('a killed task’s credentials are dropped; STS down: cached credentials s
     assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(fresh))).code, 0);
     const t = await runningTask(fresh.id);
     const out = await waitForLog(t.id, /"Code"/, 'the fresh task got an answer');
-    assert.match(out, '"Code":"SIP_AGENT_STS_UNAVAILABLE"');
+    assert.match(out, '"Code":"SIP_AGENT_STS_UNAVAILABLE"', out + (await taskLog(t.id, true)));
   } finally {
     process.kill(-emulator.pid, 'SIGCONT');
   }

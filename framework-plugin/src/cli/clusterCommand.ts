@@ -34,6 +34,9 @@ options:
   --aws-credentials MODE how apps without the sip.aws.credentials label get AWS credentials:
                          file (their aws-config in the sandbox, the default) or endpoint (sip agent;
                          the external id never enters the task) ($SIP_AWS_CREDENTIALS does the same)
+  (env) SIP_TOKEN_LIFETIME_SECONDS
+                         lifetime of the tokens service accounts (sip agent's) log in for
+                         (default 432000, five days as on open DC/OS)
   --json                 machine-readable output`;
 
 const SIP = fileURLToPath(new URL('../../bin/sip.mjs', import.meta.url));
@@ -129,6 +132,9 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
   };
   const mode = values['aws-credentials'] ?? io.env.SIP_AWS_CREDENTIALS;
   if (mode !== undefined && mode !== 'file' && mode !== 'endpoint') throw new UsageError('--aws-credentials must be file or endpoint');
+  const lifetime = io.env.SIP_TOKEN_LIFETIME_SECONDS;
+  if (lifetime !== undefined && !/^[1-9]\d{0,6}$/.test(lifetime)) throw new UsageError('$SIP_TOKEN_LIFETIME_SECONDS must be a number of seconds');
+  const tokenLifetime = lifetime === undefined ? undefined : Number(lifetime);
   const info = await readClusterInfo(stateDir);
   const running = info && processAlive(info.pid) ? info : undefined;
 
@@ -150,6 +156,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
         ...(lbPort ? { lbPort } : {}),
         insecureSharedIdentity: values['insecure-shared-identity'] === true || io.env.SIP_INSECURE_SHARED_IDENTITY === '1',
         ...(mode ? { awsCredentials: mode } : {}),
+        ...(tokenLifetime ? { tokenLifetimeSeconds: tokenLifetime } : {}),
       });
       logger.info({ ...handle.info }, 'local cluster up');
       await new Promise<void>((resolve) => {

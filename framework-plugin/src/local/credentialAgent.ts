@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,7 +20,11 @@ export interface CredentialAgentInit {
   marathonUrl: string;
   mesosAgentUrl: string;
   secretsUrl: string;
+  /** The DC/OS service account it logs in as (its key file, the IAM's URL): tokens that expire and are renewed. */
+  serviceAccount: { uid: string; keyFile: string; clusterUrl: string };
   cgroupsRoot: string;
+  /** The Docker engine's socket, to resolve DOCKER tasks. */
+  dockerSocket?: string;
   /** The agent's own environment: the AWS SDK's default chain finds the agent's instance profile through it. */
   env: Record<string, string>;
   /** Denials become events on the app (`sip_credentials_denied`). */
@@ -46,9 +50,24 @@ export async function taskTokenKey(stateDir: string): Promise<Buffer> {
 }
 
 /**
+ * A service account's RSA key pair in the state dir (`<uid>.service-account.key`,
+ * PKCS#8 PEM, 0600), created once, as `dcos security org service-accounts keypair` does.
+ */
+export async function serviceAccountKey(stateDir: string, uid: string): Promise<{ uid: string; keyFile: string; publicKey: string }> {
+  const keyFile = join(stateDir, `${uid}.service-account.key`);
+  let pem = await readFile(keyFile, 'utf8').catch(() => '');
+  if (!pem) {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    await writeFile(keyFile, pair.privateKey, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    pem = await readFile(keyFile, 'utf8');
+  }
+  return { uid, keyFile, publicKey: createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/**
  * Starts `sip agent` for the local cluster as its own process, exactly as
  * on a Mesos agent: against the local Marathon, Mesos operator API and
- * secrets API, with the ACS token and per-task token key from the state dir
+ * secrets API, logged in as a DC/OS service account, with the per-task token key from the state dir
  * and the agent's instance-profile environment. Its audit lines go to the
  * cluster log; its denials to the app's events.
  * @throws SipError `SIP_CLUSTER_START_FAILED` when it does not come up.
@@ -69,14 +88,19 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     init.mesosAgentUrl,
     '--secrets-url',
     init.secretsUrl,
-    '--token-file',
-    join(init.stateDir, 'acs-token'),
+    '--service-account',
+    init.serviceAccount.uid,
+    '--service-account-key',
+    init.serviceAccount.keyFile,
+    '--cluster-url',
+    init.serviceAccount.clusterUrl,
     '--task-token-key-file',
     join(init.stateDir, 'agent-token.key'),
     '--cgroups-root',
     init.cgroupsRoot,
     '--ready-file',
     ready,
+    ...(init.dockerSocket ? ['--docker-socket', init.dockerSocket] : []),
   ];
   const child = spawn(process.execPath, args, { env: init.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let exited = false;

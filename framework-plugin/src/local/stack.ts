@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Isolation } from './launcher/isolation.js';
@@ -18,8 +18,10 @@ import { startSecretsServer, type SecretsServer } from './secrets-api/server.js'
 import { createLocalStore } from '../stores/localStore.js';
 import { createLocalCluster, type LocalCluster } from './scheduler/localCluster.js';
 import { detectCgroups, removeCgroupRoot, sweepCgroups } from './launcher/cgroups.js';
-import { startCredentialAgent, taskTokenKey } from './credentialAgent.js';
-import { tokenAuthenticator } from './mesos-api/authenticators.js';
+import { serviceAccountKey, startCredentialAgent, taskTokenKey } from './credentialAgent.js';
+import { startIamApi } from './iam-api/server.js';
+import { createTokenIssuer } from './iam-api/tokenIssuer.js';
+import { acsAuthenticator } from '../net/httpAuthenticator.js';
 import { startMesosAgentApi } from './mesos-api/server.js';
 import type { CredentialMode } from '../core/marathon/credentialMode.js';
 
@@ -42,6 +44,8 @@ export interface RunLocalClusterInit {
   insecureSharedIdentity?: boolean;
   /** How apps without the `sip.aws.credentials` label get AWS credentials. Default `file`. */
   awsCredentials?: CredentialMode;
+  /** Lifetime of the tokens service accounts log in for, seconds. Default five days (open DC/OS). */
+  tokenLifetimeSeconds?: number;
 }
 
 /** What a running local cluster offers (also written to `<state>/cluster.json`). */
@@ -70,6 +74,10 @@ export interface LocalClusterInfo {
   unreachableForTasks: string[];
   /** The Mesos agent operator API subset (`POST /api/v1` GET_CONTAINERS; ACS token). */
   mesosAgentUrl: string;
+  /** DC/OS IAM's stand-in: service-account logins (`/acs/api/v1/auth/login`). */
+  iamUrl: string;
+  /** How long a login's token lasts, seconds. */
+  tokenLifetimeSeconds: number;
   /** `sip agent`: where endpoint-mode tasks get credentials, its metrics, and the default mode. */
   credentials: { url: string; metricsUrl: string; defaultMode: CredentialMode };
   /** Per-task cgroups (`/<root>/<containerId>` under memory and pids), or why not. */
@@ -186,7 +194,13 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
 
     const store = createLocalStore({ dir: join(stateDir, 'secrets') });
     const token = await acsToken(stateDir);
-    const secrets: SecretsServer = await listen('secrets API', init.secretsPort, (port) => startSecretsServer({ store, token, logger, ...(port ? { port } : {}) }));
+    // DC/OS IAM for service accounts: sip agent logs in as one, with tokens that expire (five days as on open DC/OS, unless told).
+    const issuer = createTokenIssuer({ key: randomBytes(32), lifetimeSeconds: init.tokenLifetimeSeconds ?? 432_000 });
+    const agentAccount = await serviceAccountKey(stateDir, 'sip-agent');
+    const iam = await startIamApi({ accounts: new Map([[agentAccount.uid, agentAccount.publicKey]]), issuer, token, logger });
+    cleanups.push(() => iam.stop());
+    const issued = issuer.verify;
+    const secrets: SecretsServer = await listen('secrets API', init.secretsPort, (port) => startSecretsServer({ store, token, issued, logger, ...(port ? { port } : {}) }));
     cleanups.push(() => secrets.stop());
 
     const { isolation, agentEnv, dropped } = await isolateTasks({ stateDir, agentEnv: init.agentEnv, insecure: init.insecureSharedIdentity === true, logger });
@@ -198,6 +212,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     const tokenKey = await taskTokenKey(stateDir);
     const agentPort = await freePort();
     const defaultMode = init.awsCredentials ?? 'file';
+    // DOCKER tasks in endpoint mode: sip agent resolves their containers through the engine (read-only).
+    const dockerSocket = existsSync(DOCKER_SOCKET) ? DOCKER_SOCKET : undefined;
     const awsEnv = awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint });
     const cluster = createLocalCluster({
       stateDir,
@@ -207,7 +223,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       clusterLabel: clusterLabel(stateDir),
       agentEnv: { ...agentEnv, ...awsEnv },
       cgroups,
-      credentials: { url: `http://127.0.0.1:${agentPort}`, tokenKey, defaultMode },
+      credentials: { url: `http://127.0.0.1:${agentPort}`, tokenKey, defaultMode, docker: dockerSocket !== undefined },
     });
     await cluster.start();
     cleanups.push(() => cluster.stop());
@@ -223,9 +239,9 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     cleanups.push(() => edgelb.stop());
     const edgelbApi = await startEdgeLbApi({ edgelb, token, logger });
     cleanups.push(() => edgelbApi.stop());
-    const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) => startMarathonServer({ cluster, token, logger, ...(port ? { port } : {}) }));
+    const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) => startMarathonServer({ cluster, token, issued, logger, ...(port ? { port } : {}) }));
     cleanups.push(() => marathon.stop());
-    const mesosApi = await startMesosAgentApi({ source: cluster, authenticator: tokenAuthenticator(token), logger });
+    const mesosApi = await startMesosAgentApi({ source: cluster, authenticator: acsAuthenticator(token, issued), logger });
     cleanups.push(() => mesosApi.stop());
     const agent = await startCredentialAgent({
       stateDir,
@@ -234,6 +250,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       marathonUrl: marathon.url,
       mesosAgentUrl: mesosApi.url,
       secretsUrl: secrets.url,
+      serviceAccount: { uid: agentAccount.uid, keyFile: agentAccount.keyFile, clusterUrl: iam.url },
+      ...(dockerSocket ? { dockerSocket } : {}),
       cgroupsRoot,
       env: { ...(process.env as Record<string, string>), ...awsEnv, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       events: cluster.events,
@@ -258,6 +276,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       isolation,
       unreachableForTasks: dropped,
       mesosAgentUrl: mesosApi.url,
+      iamUrl: iam.url,
+      tokenLifetimeSeconds: init.tokenLifetimeSeconds ?? 432_000,
       credentials: { url: agent.url, metricsUrl: agent.metricsUrl, defaultMode },
       cgroups: cgroups.available ? { available: true, root: cgroups.root } : { available: false, reason: cgroups.reason },
     };
@@ -291,6 +311,9 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     throw err;
   }
 }
+
+/** Where the Docker engine answers (the Docker containerizer's). */
+const DOCKER_SOCKET = '/var/run/docker.sock';
 
 async function listen<T>(what: string, port: number | undefined, start: (port: number | undefined) => Promise<T>): Promise<T> {
   try {

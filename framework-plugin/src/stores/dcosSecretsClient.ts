@@ -1,3 +1,4 @@
+import { SipError } from '../core/errors/SipError.js';
 import { sendRequest } from '../net/httpRequest.js';
 import { tokenAuth, type UpstreamAuth } from '../net/upstreamAuth.js';
 import { codeForStatus } from '../core/errors/catalogue.js';
@@ -43,7 +44,9 @@ export function createDcosSecretsClient(init: DcosSecretsClientInit): SecretStor
       const body = data === undefined ? undefined : JSON.stringify(data);
       res = await sendRequest(`${base}${encodePath(path)}${query}`, { method: method.toUpperCase(), headers, timeoutMs, ...(auth ? { auth } : {}), ...(body !== undefined ? { body } : {}) });
     } catch (err) {
-      throw new SecretStoreError(SecretErrorCode.unavailable, `secrets API at ${init.url} is unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`, {
+      // Refused before sending (an untrusted upstream, a failed login): its own reason.
+      const why = err instanceof SipError ? err.message : `is unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`;
+      throw new SecretStoreError(SecretErrorCode.unavailable, `secrets API at ${init.url} ${why}`, {
         cause: err,
       });
     }

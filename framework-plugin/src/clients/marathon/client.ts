@@ -70,6 +70,7 @@ export function createMarathonClient(init: MarathonClientInit): MarathonClient {
       const body = typeof data === 'string' ? data : data === undefined ? undefined : JSON.stringify(data);
       res = await sendRequest(`${base}${path}`, { method, headers, timeoutMs, ...(auth ? { auth } : {}), ...(body !== undefined ? { body } : {}) });
     } catch (err) {
+      if (err instanceof SipError) throw err; // refused before sending (an untrusted upstream, a failed login)
       throw new SipError('SIP_MARATHON_UNREACHABLE', `Marathon at ${base} is unreachable (${(err as { code?: string }).code ?? (err as Error).message}); is the cluster up? (sip cluster up)`, {
         expose: true,
       });

@@ -61,6 +61,7 @@ export function createMesosAgentClient(init: MesosAgentClientInit): MesosAgentCl
         ...(auth ? { auth } : {}),
       });
     } catch (err) {
+      if (err instanceof SipError) throw err; // refused before sending (an untrusted upstream, a failed login)
       throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `the Mesos agent at ${init.url} cannot be reached (${(err as { code?: string }).code ?? (err as Error).message})`, { expose: true });
     }
     if (res.status !== 200) {

@@ -223,11 +223,14 @@ export async function listenAgent(handle: (req: IncomingMessage, res: ServerResp
   const server = createServer({ keepAliveTimeout: IDLE_MS, headersTimeout: IDLE_MS, requestTimeout: 10_000, maxHeaderSize: 8192, connectionsCheckingInterval: 1000 }, handle);
   server.maxConnections = 1024;
   const inflight = new WeakMap<Socket, number>();
+  // Node's own timeout handling destroys a socket nobody claims, even mid-request (a slow STS call): the
+  // server claims every timeout and closes only connections with no request in flight.
   server.on('connection', (socket: Socket) => {
     inflight.set(socket, 0);
-    socket.setTimeout(IDLE_MS, () => {
-      if (!inflight.get(socket)) socket.destroy();
-    });
+    socket.setTimeout(IDLE_MS);
+  });
+  server.on('timeout', (socket: Socket) => {
+    if (!inflight.get(socket)) socket.destroy();
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;

@@ -94,8 +94,8 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
   };
 
   /** The Mesos container of a place: its own, or the one a Docker container is named after. */
-  const mesosContainerOf = async (place: CgroupPlace): Promise<string> => {
-    if (place.kind === 'container') return place.containerId;
+  const mesosContainerOf = async (place: CgroupPlace): Promise<{ id: string; dockerTaskId?: string }> => {
+    if (place.kind === 'container') return { id: place.containerId };
     if (place.kind === 'none') return unknown(place.reason);
     if (place.kind === 'nested') {
       return unknown(`it runs in nested container ${place.childId} of ${place.containerId}: a pod's task, which sip agent does not serve yet (use an app, or file mode)`);
@@ -104,7 +104,7 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
     const d = await init.docker.inspect(place.dockerId);
     const m = d && DOCKER_NAME.exec(d.name);
     if (!d || !m) return unknown(`Docker container ${place.dockerId.slice(0, 12)} is not one the Mesos agent launched (its name is not mesos-<containerId>)`);
-    return m[1]!;
+    return { id: m[1]!, ...(d.labels.MESOS_TASK_ID ? { dockerTaskId: d.labels.MESOS_TASK_ID } : {}) };
   };
 
   const locate = async (socket: Socket): Promise<Caller> => {
@@ -115,13 +115,17 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
     const started = await Promise.all(peer.pids.map((p) => startTimeOf(p, init.proc)));
     // Every process holding the socket must be in the same container: a descriptor handed out cannot borrow a task's identity.
     const places = await Promise.all(peer.pids.map((p) => placeOfPid(p, init.cgroupsRoot, init.proc)));
-    const containerIds = new Set(await Promise.all(places.map(mesosContainerOf)));
+    const resolved = await Promise.all(places.map(mesosContainerOf));
+    const containerIds = new Set(resolved.map((r) => r.id));
     if (containerIds.size !== 1) return unknown('the socket is shared by processes of different containers');
     const containerId = [...containerIds][0]!;
+    const dockerTaskId = resolved.find((r) => r.dockerTaskId)?.dockerTaskId;
     const container = await containerOf(containerId);
     if (!container) return unknown(`container ${containerId} is not one the Mesos agent lists: it does not run it, or the agent's principal may not view it (grant VIEW_CONTAINER: dcos:mesos:agent:container:app_id for the Marathon apps)`);
     const taskId = container.executorId;
     if (!taskId || !container.frameworkId) return unknown(`container ${containerId} is not an executor's`);
+    // Marathon labels a DOCKER task's container with its task (MESOS_TASK_ID): it must be the agent's executor.
+    if (dockerTaskId !== undefined && dockerTaskId !== taskId) return unknown(`Docker container mesos-${containerId} is labelled task ${dockerTaskId}, the Mesos agent runs task ${taskId} in it`);
     const parsed = parseTaskId(taskId);
     if (!parsed) return unknown(`executor ${taskId} is not a Marathon task (a pod's default executor, or another framework's)`);
     if (parsed.container) return unknown(`task ${taskId} is a pod's task (container ${parsed.container}), which sip agent does not serve yet`);

@@ -1,4 +1,4 @@
-import { acsTokenCheck } from '../../net/acsToken.js';
+import { acsAuthenticator, type HttpAuthenticator } from '../../net/httpAuthenticator.js';
 import { readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
 import Koa, { type Context } from 'koa';
@@ -47,6 +47,13 @@ export interface MarathonApiDeps {
   logger: Logger;
   /** Reported by `/v2/info`. */
   frameworkId?: string;
+  /** Tokens a login issued (service accounts), accepted beside `token` until they expire: their principal. */
+  issued?: (token: string) => string | undefined;
+  /**
+   * Instead of DC/OS's token: Marathon's own `--http_credentials` (HTTP
+   * Basic, realm `--http_realm`, default `Mesosphere`). `GET /ping` stays open.
+   */
+  authenticator?: HttpAuthenticator;
   /** The event stream's heartbeat period, ms (Jetty's `heartBeatPeriod`; default 10 s). */
   heartbeatMs?: number;
 }
@@ -153,7 +160,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     }
   });
 
-  const authorized = acsTokenCheck(deps.token);
+  const authenticator = deps.authenticator ?? acsAuthenticator(deps.token, deps.issued);
   app.use(async (ctx) => {
     const path = ctx.path.replace(/\/+$/, '') || '/';
     const method = ctx.method;
@@ -162,9 +169,9 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       ctx.body = 'pong';
       return;
     }
-    if (!authorized(ctx.get('authorization'))) {
-      ctx.set('WWW-Authenticate', 'acsjwt');
-      throw new SipError('SIP_UNAUTHORIZED', 'a valid "Authorization: token=<ACS token>" header is required');
+    if (authenticator.check(ctx.get('authorization') || undefined) === undefined) {
+      ctx.set('WWW-Authenticate', authenticator.challenge);
+      throw new SipError('SIP_UNAUTHORIZED', authenticator.challenge === 'acsjwt' ? 'a valid "Authorization: token=<ACS token>" header is required' : 'Unauthorized');
     }
     const request = (uri: string): ApiRequest => ({ clientIp: ctx.ip, uri });
     const body = async (): Promise<unknown> => jsonValue((await readBody(ctx.req, MAX_BODY)) || '{}');

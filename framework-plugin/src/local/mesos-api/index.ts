@@ -3,5 +3,4 @@
  * `sip agent` runs the same code against it as against a real agent.
  * @packageDocumentation
  */
-export { createMesosAgentApi, startMesosAgentApi, commandExecutorName, type ContainerSource, type LocalContainer, type MesosAgentApiDeps, type MesosAuthenticator } from './server.js';
-export { basicAuthenticator, tokenAuthenticator } from './authenticators.js';
+export { createMesosAgentApi, startMesosAgentApi, commandExecutorName, MESOS_AGENT_REALM, type ContainerSource, type LocalContainer, type MesosAgentApiDeps } from './server.js';

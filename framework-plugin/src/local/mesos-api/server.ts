@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import type { HttpAuthenticator } from '../../net/httpAuthenticator.js';
 import { readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
 
@@ -20,18 +21,15 @@ export interface ContainerSource {
   readonly agentId: string;
 }
 
-/**
- * Who may call, as the Mesos agent decides it: nobody asked (open-source
- * default), HTTP Basic (`--authenticate_http_readwrite` with
- * `--http_credentials`), or DC/OS's ACS token through its authenticator.
- * Returns the caller's principal, or undefined when the header does not prove one.
- */
-export type MesosAuthenticator = { kind: 'none' } | { kind: 'basic' | 'token'; check(authorization: string | undefined): string | undefined };
-
 /** Dependencies of {@link createMesosAgentApi}. */
 export interface MesosAgentApiDeps {
   source: ContainerSource;
-  authenticator: MesosAuthenticator;
+  /**
+   * Who may call, as the Mesos agent decides it: undefined for nobody asked
+   * (open-source default), HTTP Basic (`--authenticate_http_readwrite` with
+   * `--http_credentials`, realm `mesos-agent-readwrite`), or DC/OS's ACS token.
+   */
+  authenticator?: HttpAuthenticator;
   /**
    * Which containers a principal may view (`VIEW_CONTAINER`); default all.
    * Mesos leaves the others out of `GET_CONTAINERS` without a word.
@@ -51,7 +49,7 @@ export function commandExecutorName(taskId: string, command: string | undefined)
 }
 
 /** Mesos's realm for `/api/v1` (src/slave/constants.hpp `READWRITE_HTTP_AUTHENTICATION_REALM`). */
-const REALM = 'mesos-agent-readwrite';
+export const MESOS_AGENT_REALM = 'mesos-agent-readwrite';
 /** What the agent says to a call type it knows but the local agent does not serve. */
 const KNOWN_CALLS = new Set(['GET_HEALTH', 'GET_FLAGS', 'GET_VERSION', 'GET_METRICS', 'GET_LOGGING_LEVEL', 'SET_LOGGING_LEVEL', 'LIST_FILES', 'READ_FILE', 'GET_STATE', 'GET_FRAMEWORKS', 'GET_EXECUTORS', 'GET_OPERATIONS', 'GET_TASKS', 'GET_AGENT', 'GET_RESOURCE_PROVIDERS', 'GET_CONTAINERS', 'LAUNCH_NESTED_CONTAINER', 'WAIT_NESTED_CONTAINER', 'KILL_NESTED_CONTAINER', 'REMOVE_NESTED_CONTAINER', 'LAUNCH_NESTED_CONTAINER_SESSION', 'ATTACH_CONTAINER_INPUT', 'ATTACH_CONTAINER_OUTPUT', 'LAUNCH_CONTAINER', 'WAIT_CONTAINER', 'KILL_CONTAINER', 'REMOVE_CONTAINER', 'ADD_RESOURCE_PROVIDER_CONFIG', 'UPDATE_RESOURCE_PROVIDER_CONFIG', 'REMOVE_RESOURCE_PROVIDER_CONFIG', 'MARK_RESOURCE_PROVIDER_GONE', 'PRUNE_IMAGES']);
 
@@ -86,10 +84,10 @@ export function createMesosAgentApi(deps: MesosAgentApiDeps): Koa {
     try {
       if (ctx.path !== '/api/v1') return text(ctx, 404, '');
       let principal: string | undefined;
-      if (deps.authenticator.kind !== 'none') {
+      if (deps.authenticator) {
         principal = deps.authenticator.check(ctx.get('authorization') || undefined);
         if (principal === undefined) {
-          ctx.set('WWW-Authenticate', deps.authenticator.kind === 'basic' ? `Basic realm="${REALM}"` : 'acsjwt');
+          ctx.set('WWW-Authenticate', deps.authenticator.challenge);
           return text(ctx, 401, '');
         }
       }

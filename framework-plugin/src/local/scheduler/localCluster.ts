@@ -63,7 +63,8 @@ export interface LocalClusterInit {
   /** Per-task cgroups (Mesos's naming); absent or unavailable: tasks run without. */
   cgroups?: Cgroups;
   /** The credential agent endpoint-mode tasks call, its token key, and the cluster's default mode. */
-  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode };
+  /** The credential agent: its URL, the task token key, the default mode, and whether it resolves DOCKER containers (a Docker socket). */
+  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode; docker?: boolean };
 }
 
 /** Host ports a task of `app` takes. */

@@ -50,7 +50,8 @@ export interface TaskRunnerDeps {
   /** Per-task cgroups (Mesos's naming): reliable kill, `mem` enforced, and how `sip agent` tells tasks apart. */
   cgroups?: Cgroups;
   /** The credential agent tasks in endpoint mode call, the key of their tokens, and the cluster's default mode. */
-  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode };
+  /** The credential agent: its URL, the task token key, the default mode, and whether it resolves DOCKER containers (a Docker socket). */
+  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode; docker?: boolean };
 }
 
 /** How a task ended, for the cluster's bookkeeping. */
@@ -236,8 +237,8 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
         ? 'this cluster runs no credential agent'
         : deps.cgroups?.available !== true
           ? `the credential agent tells tasks apart by their cgroups, which this cluster cannot create (${deps.cgroups?.available === false ? deps.cgroups.reason : 'none'})`
-          : docker
-            ? 'DOCKER containers are not yet placed in per-task cgroups here; use a MESOS container or the file mode'
+          : docker && !deps.credentials.docker
+            ? 'the credential agent cannot resolve DOCKER containers here (no Docker socket); use a MESOS container or the file mode'
             : undefined;
       if (why) return finish({ status: 'TASK_FAILED', message: `${CREDENTIALS_LABEL}=endpoint cannot be served: ${why}`, failure: true, blocking: true });
     }
@@ -280,10 +281,17 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
         // agent's environment only the AWS endpoints (never its PATH or HOME).
         const agentAws = Object.fromEntries(Object.entries(deps.agentEnv).filter(([k]) => k.startsWith('AWS_')));
         env = taskEnv(app, version, taskId, CONTAINER_SANDBOX, deps.host, ports, agentAws, delivered.env);
+        // The endpoint as the task sees it: host networking reaches the agent; the token inside the mounted sandbox.
+        if (endpointEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI) {
+          env.AWS_CONTAINER_CREDENTIALS_FULL_URI = endpointEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI;
+          env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = join(CONTAINER_SANDBOX, '.sip', 'credentials-token');
+        }
         proc = deps.docker.start({
-          name: `sip-${taskId}`.replace(/[^A-Za-z0-9_.-]/g, '_'),
+          // As Mesos's Docker containerizer names it (src/docker/docker.hpp: mesos-<containerId>), with
+          // Marathon's MESOS_TASK_ID label: how sip agent maps the container back to its task.
+          name: `mesos-${containerId}`,
           image: docker.image,
-          labels: { 'sip.task': taskId, 'sip.app': app.id, ...(deps.clusterLabel ? { 'sip.cluster': deps.clusterLabel } : {}) },
+          labels: { MESOS_TASK_ID: taskId, 'sip.task': taskId, 'sip.app': app.id, ...(deps.clusterLabel ? { 'sip.cluster': deps.clusterLabel } : {}) },
           env,
           sandbox,
           mounts: materialized.files.map((f) => ({ source: f, target: join(CONTAINER_SANDBOX, relative(sandbox, f)), readOnly: true })),

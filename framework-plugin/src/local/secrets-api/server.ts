@@ -1,4 +1,4 @@
-import { acsTokenCheck } from '../../net/acsToken.js';
+import { acsAuthenticator } from '../../net/httpAuthenticator.js';
 import { decodePath } from '../../net/decodePath.js';
 import { BodyTooLargeError, readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
@@ -13,6 +13,8 @@ export interface SecretsApiDeps {
   store: SecretStore;
   /** The ACS token clients must send as `Authorization: token=<token>`. */
   token: string;
+  /** Tokens a login issued (service accounts), accepted beside `token` until they expire: their principal. */
+  issued?: (token: string) => string | undefined;
   logger: Logger;
 }
 
@@ -51,12 +53,12 @@ function secretValue(body: unknown): string {
 export function createSecretsApi(deps: SecretsApiDeps): Koa {
   const app = new Koa();
   app.silent = true;
-  const authorized = acsTokenCheck(deps.token);
+  const authenticator = acsAuthenticator(deps.token, deps.issued);
   app.use(async (ctx) => {
     const started = Date.now();
     try {
       const m = PREFIX.exec(ctx.path);
-      if (!authorized(ctx.get('authorization'))) {
+      if (authenticator.check(ctx.get('authorization') || undefined) === undefined) {
         ctx.set('WWW-Authenticate', 'acsjwt');
         throw new SecretStoreError(SecretErrorCode.unauthorized, 'a valid "Authorization: token=<ACS token>" header is required');
       }
