@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
+import { getMetrics } from '../src/fixtures/http.js';
 import { runProcess } from '../src/fixtures/process.js';
 
 // sip agent, measured from inside real tasks of a real local cluster:
@@ -99,7 +100,7 @@ export async function benchAgent(seconds = Number(process.env.BENCH_AGENT_SECOND
         { what: `the ${mode}-mode task's measurements`, timeoutMs: 60_000 + seconds * 1000, intervalMs: 1000 },
       );
     }
-    const metrics = await (await fetch(`${info.credentials.metricsUrl}/metrics`)).text();
+    const metrics = await getMetrics(info.credentials.metricsUrl);
     const stsCalls = Number(/^sip_agent_sts_calls_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
     const f = results.file;
     const e = results.endpoint;

@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { createTerraform, type Terraform } from '@secure-instance-profiles/framework-plugin/local/terraform';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
 import { buildBinappImage } from '@secure-instance-profiles/binapp/image';
+import { getMetrics } from '../src/fixtures/http.js';
 import { assertNoLeaks } from '../src/fixtures/leaks.js';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
 import { pythonClients } from '../src/fixtures/pythonClients.js';
@@ -169,7 +170,7 @@ agent('the AWS CLI, boto3 and the JavaScript SDK inside a task get the app role 
     assert.match(out, new RegExp(`^boto3 arn:aws:sts::\\d+:${role}$`, 'm'));
   } else process.stdout.write('\n  NOT CHECKED (python3 has no botocore): the AWS CLI and boto3 inside a task\n');
   // The agent's metrics: issued, cache hits, STS calls.
-  const metrics = await (await fetch(`${info.credentials.metricsUrl}/metrics`)).text();
+  const metrics = await getMetrics(info.credentials.metricsUrl);
   assert.match(metrics, /^sip_agent_credentials_issued_total\{cached="false"\} [1-9]/m);
   assert.match(metrics, /^sip_agent_sts_calls_total [1-9]/m);
 });

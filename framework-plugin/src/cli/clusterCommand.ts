@@ -95,7 +95,7 @@ function printInfo(info: ClusterInfo, io: CliIo): void {
       `isolation          ${isolationLine(info)}`,
       ...(info.credentials
         ? [
-            `credential agent   ${info.credentials.url}/v1/credentials  (default mode ${info.credentials.defaultMode}; metrics ${info.credentials.metricsUrl}/metrics)`,
+            `credential agent   ${info.credentials.url}/v1/credentials  (default mode ${info.credentials.defaultMode}; metrics ${info.credentials.metricsUrl.startsWith('unix:') ? `curl --unix-socket ${info.credentials.metricsUrl.slice(5)} http://localhost/metrics` : `${info.credentials.metricsUrl}/metrics`})`,
             `task cgroups       ${info.cgroups.available ? `/${info.cgroups.root}/<container>` : `OFF: ${info.cgroups.reason} (endpoint mode is refused)`}`,
           ]
         : []),

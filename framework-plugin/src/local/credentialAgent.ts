@@ -80,8 +80,9 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     'agent',
     '--listen',
     `127.0.0.1:${init.port}`,
+    // Metrics on a Unix socket only root reads: a host-network task cannot watch others fetch credentials.
     '--metrics-listen',
-    '127.0.0.1:0',
+    `unix:${join(init.stateDir, 'agent-metrics.sock')}`,
     '--marathon-url',
     init.marathonUrl,
     '--mesos-agent-url',

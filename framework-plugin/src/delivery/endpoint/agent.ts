@@ -8,6 +8,7 @@ import type { UpstreamAuth } from '../../net/upstreamAuth.js';
 import { createDcosSecretsClient } from '../../stores/dcosSecretsClient.js';
 import { createAgentHandler, listenAgent, type AgentServer, type Denial, type ListenAt } from './agentServer.js';
 import { createAppRoles, type RoleSource } from './appRole.js';
+import { createConnectionOwners } from './connectionOwners.js';
 import { metricsHandler } from './metricsServer.js';
 import { createStsAssumer } from './stsAssumer.js';
 import { followTaskEnds } from './taskEnds.js';
@@ -38,6 +39,8 @@ export interface AgentConfig {
   taskTokenKey?: Buffer;
   durationSeconds: number;
   maxStsCallsPerSecond: number;
+  /** Open connections one caller uid may hold (default 128); the agent takes 1024 in all. */
+  maxConnectionsPerUid?: number;
 }
 
 /** A running agent. */
@@ -88,7 +91,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
     ...(config.taskTokenKey ? { taskTokenKey: config.taskTokenKey } : {}),
     ...(hooks.onDenied ? { onDenied: hooks.onDenied } : {}),
   });
-  const server = await listenAgent(handler.handle, config.listen);
+  const server = await listenAgent(handler.handle, config.listen, { maxPerUid: config.maxConnectionsPerUid ?? 128, uidOf: createConnectionOwners(), onRefused: handler.connectionRefused });
   let metrics: AgentServer | undefined;
   try {
     if (config.metrics) metrics = await listenAgent(metricsHandler(handler.registry), config.metrics);

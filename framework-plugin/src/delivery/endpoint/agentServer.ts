@@ -9,6 +9,7 @@ import { AgentError } from '../../core/agent/errors.js';
 import { roleSessionName, tagValue } from '../../core/agent/sessionName.js';
 import { publicError } from '../../core/errors/SipError.js';
 import type { AppRoles, TaskRole } from './appRole.js';
+import { createDenialThrottle } from './denialThrottle.js';
 import type { Caller, TaskLocator } from './taskLocator.js';
 
 
@@ -56,6 +57,8 @@ function ownHost(req: IncomingMessage): boolean {
 export interface AgentHandler {
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   readonly registry: Registry;
+  /** Counts a connection refused for its caller's quota (`sip_agent_connections_refused_total`). */
+  readonly connectionRefused: (uid: number) => void;
 }
 
 /**
@@ -96,6 +99,20 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     });
   }
 
+  // Under a flood, the audit and the events stay readable: per code and app, ten a second whole, the rest counted.
+  const denials = createDenialThrottle<Denial & { remote: string }>(
+    {
+      report(d) {
+        deps.logger.warn({ audit: { decision: 'deny', ...d } }, 'credentials denied');
+        const { remote: _remote, ...denial } = d;
+        deps.onDenied?.(denial);
+      },
+      summary(d, count) {
+        deps.logger.warn({ audit: { decision: 'deny', code: d.code, ...(d.appId ? { appId: d.appId } : {}), suppressed: count } }, `${count} more denials like this in the last second`);
+      },
+    },
+    (d) => `${d.code}\n${d.appId ?? ''}`,
+  );
   const issuedCached = issued.labels({ cached: 'true' });
   const issuedFresh = issued.labels({ cached: 'false' });
   // Per task (and its decision), the STS request is built once; per credentials, the answer is serialised once.
@@ -181,16 +198,17 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       const { status, code, message } = publicError(err);
       const denial: Denial = { code: code ?? 'internal', reason: message, ...(caller ? { appId: caller.appId, taskId: caller.taskId } : {}), ...(roleArn ? { roleArn } : {}) };
       denied.inc({ code });
-      deps.logger.warn({ audit: { decision: 'deny', ...denial, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}` } }, 'credentials denied');
-      deps.onDenied?.(denial);
+      denials.deny({ ...denial, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}` });
       // The ECS protocol's error shape (what the AWS SDKs read: Code, Message); the catalogue's code and reason.
       send(res, status, { Code: code ?? 'internal', Message: message });
     } finally {
       latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
+  const refusedConnections = new Counter({ name: 'sip_agent_connections_refused_total', help: 'Connections closed at once: the caller uid held its quota', registers: [registry] });
   return {
     registry,
+    connectionRefused: () => refusedConnections.inc(),
     handle: (req, res) => {
       void answer(req, res);
     },
@@ -208,6 +226,14 @@ export interface AgentServer {
   close(): Promise<void>;
 }
 
+/** At most `maxPerUid` open connections per caller uid (found by `uidOf`); the rest are closed at once. */
+export interface ConnectionQuota {
+  maxPerUid: number;
+  uidOf(socket: Socket): Promise<number | undefined>;
+  /** A connection refused for its uid (counted, not logged one by one). */
+  onRefused?(uid: number): void;
+}
+
 /** How long a connection may sit without a request in flight before it is closed, ms. */
 const IDLE_MS = 5_000;
 
@@ -219,10 +245,30 @@ const IDLE_MS = 5_000;
  * of silence (also one that never sends a byte); headers must arrive within
  * 5 s and a request end within 10 s.
  */
-export async function listenAgent(handle: (req: IncomingMessage, res: ServerResponse) => void, at: ListenAt): Promise<AgentServer> {
+export async function listenAgent(handle: (req: IncomingMessage, res: ServerResponse) => void, at: ListenAt, quota?: ConnectionQuota): Promise<AgentServer> {
   const server = createServer({ keepAliveTimeout: IDLE_MS, headersTimeout: IDLE_MS, requestTimeout: 10_000, maxHeaderSize: 8192, connectionsCheckingInterval: 1000 }, handle);
   server.maxConnections = 1024;
   const inflight = new WeakMap<Socket, number>();
+  if (quota) {
+    // Per caller uid: one tenant's flood of connections leaves room for the others.
+    const perUid = new Map<number, number>();
+    server.on('connection', (socket: Socket) => {
+      void quota.uidOf(socket).then((uid) => {
+        if (uid === undefined || socket.destroyed) return;
+        const n = (perUid.get(uid) ?? 0) + 1;
+        if (n > quota.maxPerUid) {
+          quota.onRefused?.(uid);
+          return void socket.destroy();
+        }
+        perUid.set(uid, n);
+        socket.once('close', () => {
+          const left = (perUid.get(uid) ?? 1) - 1;
+          if (left > 0) perUid.set(uid, left);
+          else perUid.delete(uid);
+        });
+      });
+    });
+  }
   // Node's own timeout handling destroys a socket nobody claims, even mid-request (a slow STS call): the
   // server claims every timeout and closes only connections with no request in flight.
   server.on('connection', (socket: Socket) => {

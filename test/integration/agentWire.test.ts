@@ -1,0 +1,381 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createMesosAgentClient, type MesosContainer } from '@secure-instance-profiles/framework-plugin/clients/mesos';
+import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
+import { startMesosAgentApi, MESOS_AGENT_REALM, type LocalContainer } from '@secure-instance-profiles/framework-plugin/local/mesos-api';
+import { basicAuthenticator, freePort, waitFor, type Served } from '@secure-instance-profiles/framework-plugin/net';
+import { runProcess, type Ran } from '../src/fixtures/process.js';
+
+// sip agent against stand-ins that speak the real formats (issue #21), and
+// attacked as a hostile tenant would (issue #22), on a real local cluster
+// (`sip cluster up --aws-credentials endpoint`): Marathon frames its events as
+// Jetty does (CRLF, heartbeats), the cluster's own agent logs in as a DC/OS
+// service account whose tokens expire every 15 s, and the test runs more
+// agents of its own against an open-source-Mesos-like pair (HTTP Basic on the
+// Mesos operator API and on Marathon), one of which lists a container of
+// another framework named after the victim's task, and one that is another
+// node (its agent id is not the victim's). Requests are made from inside
+// containers: a process of the task's uid moved into the task's cgroups.
+// Throughout, the victim (an app in endpoint mode) keeps fetching its
+// credentials; at the end every one of its answers must have been a 200.
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SIP = join(ROOT, 'framework-plugin/bin/sip.mjs');
+const state = mkdtempSync(join(tmpdir(), 'sip-wire-'));
+const work = mkdtempSync(join(tmpdir(), 'sip-wire-work-'));
+const logger = createLogger({ name: 'wire-test', level: 'silent' });
+const EXTERNAL_ID = `wire-${Date.now()}`;
+const BASIC = { principal: 'sip-agent', secret: `Basic-Secret-${Date.now()}` };
+
+let info: Record<string, any> = {};
+let token = '';
+let roleArn = '';
+let victim: { id: string; container: string; uid: number; gid: number } = { id: '', container: '', uid: 0, gid: 0 };
+let liveContainers: MesosContainer[] = [];
+const hostile: LocalContainer[] = [];
+let poller: NodeJS.Timeout | undefined;
+const servers: Array<Served | Server> = [];
+const agents: ChildProcess[] = [];
+const agentOut = new Map<string, string>();
+const madeCgroups: string[] = [];
+
+const sip = async (args: string[], input?: string): Promise<Ran> =>
+  runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state, SIP_TOKEN_LIFETIME_SECONDS: '15' }, ...(input === undefined ? {} : { input }) });
+const app = async (id: string): Promise<any> => JSON.parse((await sip(['marathon', 'app', 'show', id])).out);
+const taskLog = async (taskId: string): Promise<string> => (await sip(['marathon', 'task', 'log', taskId])).out;
+const runningTask = async (id: string): Promise<any> => {
+  let t: any;
+  await waitFor(async () => (t = (await app(id).catch(() => ({ tasks: [] }))).tasks?.find((x: any) => x.state === 'TASK_RUNNING')), { what: `${id} running`, timeoutMs: 60_000, intervalMs: 250 });
+  return t;
+};
+const containerOfTask = (taskId: string): string => liveContainers.find((c) => c.executorId === taskId)?.containerId ?? '';
+const cgroupDirs = (path: string): string[] => ['memory', 'pids'].map((h) => join('/sys/fs/cgroup', h, info.cgroups.root, path));
+
+/**
+ * A request from a process of `uid` placed in the cgroup `path` (under the
+ * cluster's root) before it connects: as a task's own process, or a
+ * stranger's, would make it.
+ */
+async function fromCgroup(path: string | undefined, who: number | { uid: number; gid: number }, url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const { uid, gid } = typeof who === 'number' ? { uid: who, gid: who } : who;
+  const h = Object.entries(headers).map(([k, v]) => `-H '${k}: ${v}'`).join(' ');
+  const child = spawn('sh', ['-c', `read go; exec curl -s --max-time 20 -w '\\n%{http_code}' ${h} '${url}'`], { uid, gid, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  const ended = new Promise<void>((r) => child.once('close', () => r()));
+  if (path !== undefined) for (const dir of cgroupDirs(path)) writeFileSync(join(dir, 'cgroup.procs'), String(child.pid));
+  child.stdin!.end('go\n');
+  await ended;
+  const lines = out.split('\n');
+  const status = Number(lines.pop());
+  const text = lines.join('\n');
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status, body };
+}
+function makeCgroup(path: string): void {
+  for (const dir of cgroupDirs(path)) {
+    mkdirSync(dir, { recursive: true });
+    madeCgroups.unshift(dir);
+  }
+}
+
+/** Marathon with `--http_credentials` (HTTP Basic, realm `--http_realm`, "Mesosphere") in front of the cluster's. */
+async function basicMarathon(): Promise<string> {
+  const check = basicAuthenticator([BASIC], 'Mesosphere');
+  const upstream = new URL(info.marathonUrl);
+  const server = createServer((req, res) => {
+    if (check.check(req.headers.authorization) === undefined) {
+      res.writeHead(401, { 'WWW-Authenticate': check.challenge, 'content-type': 'application/json' });
+      return void res.end('{"message":"Unauthorized"}');
+    }
+    const up = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host, authorization: `token=${token}` } }, (r: IncomingMessage) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+    res.on('close', () => up.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A Basic-auth Mesos agent listing the cluster's containers (and `hostile` ones), under `agentId`. */
+async function basicMesos(agentId: string): Promise<string> {
+  const api = await startMesosAgentApi({
+    source: {
+      agentId,
+      containers: () => [
+        ...liveContainers.flatMap((c) => (c.executorId && c.frameworkId ? [{ containerId: c.containerId, taskId: c.executorId, frameworkId: c.frameworkId, ...(c.executorPid ? { pid: c.executorPid } : {}) }] : [])),
+        ...hostile,
+      ],
+    },
+    authenticator: basicAuthenticator([BASIC], MESOS_AGENT_REALM),
+    logger,
+  });
+  servers.push(api);
+  return api.url;
+}
+
+/** Starts a `sip agent` of the test's own (open-source-Mesos style: HTTP Basic, a policy file, no task tokens). */
+async function startAgent(name: string, mesosUrl: string, marathonUrl: string): Promise<string> {
+  const port = await freePort();
+  const ready = join(work, `${name}.ready`);
+  const args = [SIP, 'agent', '--listen', `127.0.0.1:${port}`, '--marathon-url', marathonUrl, '--mesos-agent-url', mesosUrl, '--policy', join(work, 'policy.json'), '--http-credentials', join(work, 'credentials.json'), '--cgroups-root', info.cgroups.root, '--ready-file', ready];
+  const env = { ...process.env, AWS_ENDPOINT_URL: info.awsEndpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT: info.imdsEndpoint, AWS_REGION: info.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  agents.push(child);
+  agentOut.set(name, '');
+  child.stdout!.on('data', (d: Buffer) => agentOut.set(name, agentOut.get(name) + String(d)));
+  child.stderr!.on('data', (d: Buffer) => agentOut.set(name, agentOut.get(name) + String(d)));
+  await waitFor(async () => readFileSync(ready, 'utf8').includes('\n'), { what: `sip agent ${name}`, timeoutMs: 20_000, intervalMs: 100 }).catch(() => {
+    throw new Error(`sip agent ${name} did not start: ${agentOut.get(name)}`);
+  });
+  return `http://127.0.0.1:${port}/v1/credentials`;
+}
+
+let agentB = '';
+let agentC = '';
+const wire = suite('sip agent on the real wire and under attack');
+
+wire.before(async () => {
+  const up = await sip(['cluster', 'up', '--lb-port', String(await freePort()), '--aws-credentials', 'endpoint']);
+  assert.is(up.code, 0, up.out + up.err);
+  info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
+  token = readFileSync(join(state, 'acs-token'), 'utf8').trim();
+  const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
+  const iam = new IAMClient({ endpoint: info.awsEndpoint, region: info.region, credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey } });
+  const trust = {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: info.agentRoleArn }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': EXTERNAL_ID } } },
+      { Effect: 'Allow', Principal: { AWS: info.agentRoleArn }, Action: ['sts:TagSession', 'sts:SetSourceIdentity'] },
+    ],
+  };
+  roleArn = (await iam.send(new CreateRoleCommand({ RoleName: 'tenant', Path: '/sip-apps/', AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
+  iam.destroy();
+  const conf = `[default]\nrole_arn = ${roleArn}\nexternal_id = ${EXTERNAL_ID}\ncredential_source = Ec2InstanceMetadata\n`;
+  assert.is((await sip(['security', 'secrets', 'create', 'tenant/aws-config'], conf)).code, 0);
+  writeFileSync(join(work, 'policy.json'), JSON.stringify({ rules: [{ group: '/tenant', roleArn, externalId: EXTERNAL_ID }] }), { mode: 0o600 });
+  writeFileSync(join(work, 'credentials.json'), JSON.stringify({ credentials: [BASIC] }), { mode: 0o600 });
+  // The victim: fetches its credentials three times a second for the whole suite, logging status and time.
+  const victimApp = {
+    id: '/tenant/victim',
+    cmd: `while true; do curl -s -o /dev/null -w '%{http_code} %{time_total}\\n' --max-time 5 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; sleep 0.3; done`,
+    mem: 64,
+    cpus: 0.1,
+    labels: { 'sip.aws.credentials': 'endpoint' },
+    secrets: { c: { source: 'tenant/aws-config' } },
+    container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'c' }] },
+  };
+  assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(victimApp))).code, 0);
+  const t = await runningTask(victimApp.id);
+  const mesos = createMesosAgentClient({ url: info.mesosAgentUrl, token });
+  const poll = async (): Promise<void> => void (liveContainers = await mesos.getContainers().catch(() => liveContainers));
+  await poll();
+  poller = setInterval(() => void poll(), 200);
+  const sandbox = statSync(join(state, 'sandboxes', t.id));
+  victim = { id: t.id, container: containerOfTask(t.id), uid: sandbox.uid, gid: sandbox.gid };
+  assert.ok(victim.container, 'the victim has a container');
+  agentB = await startAgent('basic', await basicMesos(info.agentId ?? (await mesos.getAgentId())), await basicMarathon());
+  agentC = await startAgent('elsewhere', await basicMesos('another-node-S9'), await basicMarathon());
+});
+
+wire.after(async () => {
+  if (poller) clearInterval(poller);
+  for (const a of agents) a.kill();
+  for (const s of servers) 'stop' in s ? await s.stop() : s.close();
+  await sip(['cluster', 'down']);
+  for (const dir of madeCgroups) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // busy or gone
+    }
+  }
+  rmSync(state, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+wire("Marathon's /v2/events as Jetty frames them: CRLF lines, Connection: close without chunking, \\r and \\n heartbeats", async () => {
+  const raw = await new Promise<{ head: string; body: string }>((resolve, reject) => {
+    const u = new URL(`${info.marathonUrl}/v2/events`);
+    const s: Socket = connect(Number(u.port), u.hostname, () => s.write(`GET /v2/events HTTP/1.1\r\nHost: ${u.host}\r\nAccept: text/event-stream\r\nAuthorization: token=${token}\r\n\r\n`));
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    s.on('error', reject);
+    setTimeout(() => {
+      s.destroy();
+      const i = text.indexOf('\r\n\r\n');
+      resolve({ head: text.slice(0, i), body: text.slice(i + 4) });
+    }, 10_800);
+  });
+  assert.match(raw.head, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(raw.head, /\r\nConnection: close/i);
+  assert.not.match(raw.head, /Transfer-Encoding/i, 'no chunking');
+  assert.match(raw.body, /^event: event_stream_attached\r\ndata: \{[^\r\n]*\}\r\n\r\n/);
+  assert.match(raw.body, /\r\n\r\n\r\n$|\}\r\n\r\n\r\n/, 'a heartbeat (CRLF) after 10 s');
+  assert.not.match(raw.body.replace(/\r\n/g, ''), /\n/, 'every line ends CRLF');
+});
+
+wire('the victim gets its role from its own agent, and from one that speaks HTTP Basic to Mesos and Marathon', async () => {
+  const own = await fromCgroup(victim.container, victim, `${info.credentials.url}/v1/credentials`, { Authorization: readFileSync(join(state, 'sandboxes', victim.id, '.sip', 'credentials-token'), 'utf8') });
+  assert.is(own.status, 200, JSON.stringify(own.body));
+  assert.is(own.body.RoleArn, roleArn);
+  const viaBasic = await fromCgroup(victim.container, victim, agentB);
+  assert.is(viaBasic.status, 200, JSON.stringify(viaBasic.body) + agentOut.get('basic'));
+  assert.is(viaBasic.body.RoleArn, roleArn);
+  assert.not.match(agentOut.get('basic')!, BASIC.secret, 'the Basic secret is in no log');
+});
+
+wire("another framework's executor named after the victim's task gets nothing", async () => {
+  const evil = `evil-${Date.now()}`;
+  makeCgroup(evil);
+  hostile.push({ containerId: evil, taskId: victim.id, frameworkId: 'evil-framework-0001' });
+  await new Promise((r) => setTimeout(r, 1100)); // past the agent's container-list reuse
+  const r = await fromCgroup(evil, 65534, agentB);
+  assert.is(r.status, 403, JSON.stringify(r.body));
+  assert.is(r.body.Code, 'SIP_AGENT_UNKNOWN_CALLER');
+  assert.match(r.body.Message, `task ${victim.id} was not launched by Marathon (framework evil-framework-0001)`);
+  assert.not.ok(r.body.AccessKeyId);
+});
+
+wire('a Marathon task reported on another agent gets nothing from this one', async () => {
+  const r = await fromCgroup(victim.container, victim, agentC);
+  assert.is(r.status, 403, JSON.stringify(r.body));
+  assert.match(r.body.Message, /^the caller is not a running task|Marathon reports task .* on agent .*, not on this agent \(another-node-S9\)/);
+  assert.match(r.body.Message, 'not on this agent (another-node-S9)');
+});
+
+wire("a pod's nested container, a child cgroup made under the victim's, a process of the victim's uid outside it: none is the victim", async () => {
+  const nested = `${victim.container}/mesos/child-${Date.now()}`;
+  makeCgroup(nested);
+  const pod = await fromCgroup(nested, victim, agentB);
+  assert.is(pod.status, 403);
+  assert.match(pod.body.Message, "a pod's task, which sip agent does not serve yet");
+  const child = `${victim.container}/mine-${Date.now()}`;
+  makeCgroup(child);
+  const below = await fromCgroup(child, victim, agentB);
+  assert.is(below.status, 403);
+  assert.match(below.body.Message, 'below a container');
+  const outside = await fromCgroup(undefined, victim, agentB);
+  assert.is(outside.status, 403);
+  assert.match(outside.body.Message, 'in no container');
+});
+
+wire('requests for another Host (DNS rebinding) or through a proxy are refused; errors carry the ECS shape, never STS text', async () => {
+  const rebound = await fromCgroup(victim.container, victim, agentB, { Host: 'attacker.example:80' });
+  assert.is(rebound.status, 403);
+  assert.equal(Object.keys(rebound.body).sort(), ['Code', 'Message']);
+  assert.is(rebound.body.Code, 'SIP_AGENT_FOREIGN_HOST');
+  // The absolute form an open proxy forwards.
+  const port = new URL(agentB).port;
+  const proxied = await new Promise<string>((resolve, reject) => {
+    const s: Socket = connect(Number(port), '127.0.0.1', () => s.write(`GET http://127.0.0.1:${port}/v1/credentials HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d));
+    s.on('end', () => resolve(text));
+    s.on('error', reject);
+  });
+  assert.match(proxied, /^HTTP\/1\.1 403 /);
+  assert.match(proxied, '"Code":"SIP_AGENT_FOREIGN_HOST"');
+});
+
+wire('an upstream port a task squats is never sent the credential', async () => {
+  // A "Mesos agent" on a loopback port held by nobody's process (uid 65534), as a task could bind where nothing listens.
+  const squat = spawn(process.execPath, ['-e', "const s=require('net').createServer(c=>c.on('data',d=>process.stdout.write(String(d)))).listen(0,'127.0.0.1',()=>console.log('port '+s.address().port))"], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+  let seen = '';
+  squat.stdout!.on('data', (d: Buffer) => (seen += d));
+  try {
+    await waitFor(async () => /port \d+/.test(seen), { what: 'the squatter', timeoutMs: 5000, intervalMs: 50 });
+    const url = await startAgent('squatted', `http://127.0.0.1:${/port (\d+)/.exec(seen)![1]}`, await basicMarathon());
+    const r = await fromCgroup(victim.container, victim, url);
+    assert.is(r.status, 503, JSON.stringify(r.body));
+    assert.match(r.body.Message, 'is held by uid 65534, not root');
+    assert.not.match(seen, /Authorization|POST/i, 'the squatter got nothing');
+  } finally {
+    squat.kill();
+  }
+});
+
+wire('1,100 idle connections and floods of anonymous and forged requests: the victim stays served and fast; idle sockets close', async () => {
+  const u = new URL(info.credentials.url);
+  const before = (await taskLog(victim.id)).split('\n').filter(Boolean).length;
+  // A hostile tenant's process (uid 65534) holds 1,100 connections that never send a byte.
+  const flood = spawn(
+    'sh',
+    ['-c', 'ulimit -n 4096 2>/dev/null; exec "$0" -e "$1"', process.execPath, `const net=require('net');let open=0,closed=0;for(let i=0;i<1100;i++){const s=net.connect(${u.port},'127.0.0.1');s.on('connect',()=>open++);s.on('close',()=>closed++);s.on('error',()=>{});}setInterval(()=>console.log(JSON.stringify({open,closed})),500);`],
+    { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let last = { open: 0, closed: 0 };
+  flood.stdout!.on('data', (d: Buffer) => {
+    const line = String(d).trim().split('\n').pop();
+    if (line) last = JSON.parse(line);
+  });
+  // And floods of anonymous and forged requests from outside every task.
+  const anonymous = Array.from({ length: 400 }, (_, i) =>
+    fetch(`${info.credentials.url}/v1/credentials`, { headers: i % 2 ? { authorization: 'x'.repeat(43) } : {} }).then(
+      (r) => r.status,
+      () => 0,
+    ),
+  );
+  try {
+    const statuses = await Promise.all(anonymous);
+    assert.ok(statuses.every((s) => s === 403 || s === 0), 'never a credential');
+    await waitFor(async () => last.closed >= 1100, { what: 'every idle connection closed', timeoutMs: 15_000, intervalMs: 250 });
+  } finally {
+    flood.kill();
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const during = (await taskLog(victim.id)).split('\n').filter(Boolean).slice(before);
+  assert.ok(during.length >= 10, `the victim kept asking (${during.length})`);
+  const bad = during.filter((l) => !l.startsWith('200 '));
+  assert.equal(bad, [], 'every answer to the victim was a 200');
+  const times = during.map((l) => Number(l.split(' ')[1]) * 1000).sort((a, b) => a - b);
+  const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!;
+  assert.ok(p99 < 100, `the victim's p99 stayed under 100 ms (${p99.toFixed(1)} ms)`);
+  // The audit stays readable: the flood is counted, not written line by line.
+  const log = readFileSync(join(state, 'cluster.log'), 'utf8');
+  assert.match(log, /"suppressed":\d+/);
+});
+
+wire('an ended task is dropped within seconds of its event, through the Basic-auth Marathon stream', async () => {
+  const short = { id: '/tenant/short', cmd: 'exec sleep 600', mem: 32, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' } };
+  assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(short))).code, 0);
+  const t = await runningTask(short.id);
+  await waitFor(async () => containerOfTask(t.id) !== '', { what: 'its container listed', timeoutMs: 10_000, intervalMs: 100 });
+  const sb = statSync(join(state, 'sandboxes', t.id));
+  const ok = await fromCgroup(containerOfTask(t.id), { uid: sb.uid, gid: sb.gid }, agentB);
+  assert.is(ok.status, 200, JSON.stringify(ok.body));
+  const killedAt = Date.now();
+  assert.is((await sip(['marathon', 'task', 'kill', t.id, '--scale'])).code, 0);
+  await waitFor(async () => agentOut.get('basic')!.includes(`"decision":"forget","taskId":"${t.id}"`), { what: 'the agent dropped the task', timeoutMs: 10_000, intervalMs: 100 });
+  assert.ok(Date.now() - killedAt < 10_000);
+  assert.match(agentOut.get('basic')!, new RegExp(`"forget","taskId":"${t.id.replace(/\./g, '\\.')}","reason":"TASK_KILLED"`), 'from the event, not a reconciliation');
+});
+
+wire("the cluster's agent renewed its service-account token (15 s) throughout, and the victim was never refused", async () => {
+  const log = readFileSync(join(state, 'cluster.log'), 'utf8');
+  const logins = log.split('\n').filter((l) => l.includes('"component":"iam"') && l.includes('"msg":"login"')).length;
+  assert.ok(logins >= 3, `several logins as the tokens expired (${logins})`);
+  const answers = (await taskLog(victim.id)).split('\n').filter(Boolean);
+  assert.ok(answers.length > 50);
+  assert.equal(answers.filter((l) => !l.startsWith('200 ')), [], 'every credential fetch of the victim answered 200');
+  assert.not.match(log, EXTERNAL_ID, 'the external id is in no log');
+});
+
+wire.run();
