@@ -103,7 +103,9 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     ready,
     ...(init.dockerSocket ? ['--docker-socket', init.dockerSocket] : []),
   ];
-  const child = spawn(process.execPath, args, { env: init.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Its own descriptor limit raised first (as LimitNOFILE in the unit): a tenant's thousand sockets must
+  // meet the per-uid quota, not the process's 1024 descriptors.
+  const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', process.execPath, ...args], { env: init.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let exited = false;
   child.once('exit', () => (exited = true));
   createInterface({ input: child.stdout! }).on('line', (line) => {

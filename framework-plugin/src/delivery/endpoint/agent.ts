@@ -82,7 +82,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
   };
   const roles = createAppRoles({ marathon, source, agentId: thisAgent });
   const cache = createCredentialCache({ assume: createStsAssumer({ durationSeconds: config.durationSeconds }), now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond });
-  const locator = createTaskLocator({ mesos, cgroupsRoot: config.cgroupsRoot, ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}) });
+  const owners = createConnectionOwners();
+  const locator = createTaskLocator({ mesos, cgroupsRoot: config.cgroupsRoot, owners, ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}) });
   const handler = createAgentHandler({
     locator,
     roles,
@@ -91,7 +92,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
     ...(config.taskTokenKey ? { taskTokenKey: config.taskTokenKey } : {}),
     ...(hooks.onDenied ? { onDenied: hooks.onDenied } : {}),
   });
-  const server = await listenAgent(handler.handle, config.listen, { maxPerUid: config.maxConnectionsPerUid ?? 128, uidOf: createConnectionOwners(), onRefused: handler.connectionRefused });
+  const server = await listenAgent(handler.handle, config.listen, { maxPerUid: config.maxConnectionsPerUid ?? 128, uidOf: async (s) => (await owners(s))?.uid, onRefused: handler.connectionRefused });
   let metrics: AgentServer | undefined;
   try {
     if (config.metrics) metrics = await listenAgent(metricsHandler(handler.registry), config.metrics);

@@ -240,14 +240,16 @@ const IDLE_MS = 5_000;
 /**
  * Serves a handler on loopback TCP (port 0 = a free one) or on a Unix socket
  * (created mode 0600, for root only: metrics no task may read). Bounded, so a
- * neighbour holding sockets open cannot starve the others: at most 1024
- * connections; a connection with no request in flight is closed after 5 s
+ * neighbour holding sockets open cannot starve the others: at most
+ * `quota.maxPerUid` connections per caller uid (8192 in all; 1024 without a
+ * quota); a connection with no request in flight is closed after 5 s
  * of silence (also one that never sends a byte); headers must arrive within
  * 5 s and a request end within 10 s.
  */
 export async function listenAgent(handle: (req: IncomingMessage, res: ServerResponse) => void, at: ListenAt, quota?: ConnectionQuota): Promise<AgentServer> {
   const server = createServer({ keepAliveTimeout: IDLE_MS, headersTimeout: IDLE_MS, requestTimeout: 10_000, maxHeaderSize: 8192, connectionsCheckingInterval: 1000 }, handle);
-  server.maxConnections = 1024;
+  // A high ceiling: the per-uid quota is what keeps one tenant from taking the others' share.
+  server.maxConnections = quota ? 8192 : 1024;
   const inflight = new WeakMap<Socket, number>();
   if (quota) {
     // Per caller uid: one tenant's flood of connections leaves room for the others.

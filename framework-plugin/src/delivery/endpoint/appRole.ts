@@ -58,6 +58,7 @@ const OUTAGE = new Set(['SIP_MARATHON_UNREACHABLE', 'SIP_MARATHON_FAILED', 'SIP_
 
 /** A task's decision, and the last good one (served through an outage). */
 interface MemoEntry {
+  taskId: string;
   until: number;
   answer: Promise<TaskRole>;
   last?: TaskRole;
@@ -119,10 +120,13 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
   return {
     roleFor(caller) {
       const t = now();
-      const hit = memo.get(caller.taskId);
+      // Per task *and* the container and framework it was found in: a decision for the task in its own
+      // container says nothing about another framework's executor that borrows its name.
+      const key = `${caller.taskId}\n${caller.containerId}\n${caller.frameworkId}`;
+      const hit = memo.get(key);
       if (hit && hit.until > t) return hit.answer;
       const last = hit?.last;
-      const entry: MemoEntry = { until: t + ttl, answer: Promise.resolve() as never, ...(last ? { last } : {}) };
+      const entry: MemoEntry = { taskId: caller.taskId, until: t + ttl, answer: Promise.resolve() as never, ...(last ? { last } : {}) };
       entry.answer = decide(caller).then(
         (role) => ((entry.last = role), role),
         (err: { code?: string }) => {
@@ -134,12 +138,12 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
           throw err;
         },
       );
-      memo.set(caller.taskId, entry);
+      memo.set(key, entry);
       return entry.answer;
     },
     forgetTask(taskId) {
-      memo.delete(taskId);
+      for (const [key, e] of memo) if (e.taskId === taskId) memo.delete(key);
     },
-    tasks: () => new Set(memo.keys()),
+    tasks: () => new Set([...memo.values()].map((e) => e.taskId)),
   };
 }

@@ -49,19 +49,54 @@ export function findSocket(tables: ReadonlyArray<{ text: string; v6: boolean }>,
 }
 
 /**
+ * The tables parsed once: `<local> <remote>` (as `/proc/net/tcp` writes them)
+ * → the socket's inode and owner. For many lookups against one read (a flood
+ * of connections), instead of {@link findSocket}'s scan per lookup.
+ */
+export function indexSockets(tables: ReadonlyArray<{ text: string; v6: boolean }>): Map<string, { inode: string; uid: number }> {
+  const index = new Map<string, { inode: string; uid: number }>();
+  for (const { text } of tables) {
+    let start = text.indexOf('\n') + 1;
+    while (start > 0 && start < text.length) {
+      const end = text.indexOf('\n', start);
+      const f = text.slice(start, end < 0 ? undefined : end).trim().split(/\s+/);
+      if (f[1] && f[2] && f[9] && f[9] !== '0') index.set(`${f[1]} ${f[2]}`, { inode: f[9], uid: Number(f[7]) });
+      start = end < 0 ? -1 : end + 1;
+    }
+  }
+  return index;
+}
+
+/** The caller's socket in an {@link indexSockets} index. */
+export function socketIn(index: Map<string, { inode: string; uid: number }>, ends: ConnectionEnds): { inode: string; uid: number } | undefined {
+  for (const v6 of [false, true]) {
+    const caller = procNetAddress(ends.remoteAddress, ends.remotePort, v6);
+    const server = procNetAddress(ends.localAddress, ends.localPort, v6);
+    const hit = caller && server ? index.get(`${caller} ${server}`) : undefined;
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/**
  * Which processes hold the caller's end of a loopback connection: the socket
  * from `/proc/net/tcp{,6}`, then every process with a descriptor on it
  * (`/proc/<pid>/fd/* → socket:[inode]`). Needs root to see other users'
  * descriptors. Undefined when the socket is gone (the caller closed it).
+ * `found`: the socket already looked up (the connection quota did).
  */
-export async function peerProcesses(ends: ConnectionEnds, proc = '/proc'): Promise<PeerProcesses | undefined> {
-  const tables = await Promise.all(
-    [
-      { file: `${proc}/net/tcp`, v6: false },
-      { file: `${proc}/net/tcp6`, v6: true },
-    ].map(async ({ file, v6 }) => ({ text: await readFile(file, 'utf8').catch(() => ''), v6 })),
-  );
-  const socket = findSocket(tables, ends);
+export async function peerProcesses(ends: ConnectionEnds, proc = '/proc', found?: { inode: string; uid: number }): Promise<PeerProcesses | undefined> {
+  const socket =
+    found ??
+    findSocket(
+      await Promise.all(
+        [
+          { file: `${proc}/net/tcp`, v6: false },
+          { file: `${proc}/net/tcp6`, v6: true },
+        ].map(async ({ file, v6 }) => ({ text: await readFile(file, 'utf8').catch(() => ''), v6 })),
+      ),
+      ends,
+    );
   if (!socket) return undefined;
   const target = `socket:[${socket.inode}]`;
   const pids: number[] = [];

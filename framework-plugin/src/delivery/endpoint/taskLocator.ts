@@ -29,6 +29,8 @@ export interface TaskLocatorInit {
   docker?: DockerInspector;
   /** Where `/proc` is (tests). */
   proc?: string;
+  /** The connection's socket as already looked up (the connection quota's), to read `/proc/net/tcp` once per connection. */
+  owners?: (socket: Socket) => Promise<{ inode: string; uid: number } | undefined>;
   /** How long the container list is reused before a miss asks again, ms. Default 1000. */
   containersTtlMs?: number;
   /** How long a failed lookup is remembered for its connection, ms. Default 1000. */
@@ -109,7 +111,7 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
 
   const locate = async (socket: Socket): Promise<Caller> => {
     const ends = { localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
-    const peer = await peerProcesses(ends, init.proc);
+    const peer = await peerProcesses(ends, init.proc, init.owners ? await init.owners(socket) : undefined);
     if (!peer || peer.pids.length === 0) return unknown('its socket has no process on this agent');
     // Start times first: a pid that dies and is reused while we look is noticed at the end.
     const started = await Promise.all(peer.pids.map((p) => startTimeOf(p, init.proc)));
