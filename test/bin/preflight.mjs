@@ -73,6 +73,8 @@ function ensureDebianPackage(command, pkg) {
 }
 if (purpose === 'demo') ensureDebianPackage('curl', 'curl');
 ensureDebianPackage('haproxy', 'haproxy');
+// promtool: the suites check sip agent's Prometheus alert rules with it.
+if (purpose === 'test') ensureDebianPackage('promtool', 'prometheus');
 
 // A Docker engine for the Docker suites (binapp's image, DOCKER apps): started
 // here when root, loopback only (no bridge, no iptables); else the command.
