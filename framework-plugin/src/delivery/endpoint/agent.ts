@@ -81,7 +81,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
     return agentId;
   };
   const roles = createAppRoles({ marathon, source, agentId: thisAgent });
-  const cache = createCredentialCache({ assume: createStsAssumer({ durationSeconds: config.durationSeconds }), now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond });
+  const assume = createStsAssumer({
+    durationSeconds: config.durationSeconds,
+    onFailure: (r, detail) => logger.warn({ roleArn: r.roleArn, session: r.sessionName, sts: detail }, 'AssumeRole failed'),
+  });
+  const cache = createCredentialCache({ assume, now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond });
   const owners = createConnectionOwners();
   const locator = createTaskLocator({ mesos, cgroupsRoot: config.cgroupsRoot, owners, ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}) });
   const handler = createAgentHandler({

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AssumeRequest, CacheStats, CredentialCache, RoleCredentials } from '../../core/agent/credentialCache.js';
 import { AgentError } from '../../core/agent/errors.js';
-import { roleSessionName, tagValue } from '../../core/agent/sessionName.js';
+import { roleSessionName, sessionAppId, tagValue } from '../../core/agent/sessionName.js';
 import { publicError } from '../../core/errors/SipError.js';
 import type { AppRoles, TaskRole } from './appRole.js';
 import { createDenialThrottle } from './denialThrottle.js';
@@ -124,7 +124,7 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
         roleArn: t.role.roleArn,
         externalId: t.role.externalId,
         sessionName: roleSessionName(t.app.id, taskId),
-        sourceIdentity: tagValue(t.app.id).replace(/[^\w+=,.@-]/g, '.').slice(0, 64),
+        sourceIdentity: sessionAppId(t.app.id).slice(0, 64),
         tags: { 'marathon-app': tagValue(t.app.id), 'mesos-task': tagValue(taskId) },
         taskId,
       };
