@@ -36,4 +36,6 @@ export { createLocalStore, type LocalStoreInit } from './stores/localStore.js';
 export { createDcosSecretsClient, type DcosSecretsClientInit } from './stores/dcosSecretsClient.js';
 export { materialize, type Materialized } from './delivery/sandbox/materialize.js';
 export { createMarathonClient, MarathonApiError, type MarathonClient, type MarathonClientInit } from './clients/marathon/client.js';
+export { subscribe, type EventSubscription, type StreamEvent, type SubscribeOptions } from './clients/marathon/eventStream.js';
+export { followEvents, type EventFollower, type FollowInit } from './clients/marathon/eventFollower.js';
 export { createEdgeLbClient, EdgeLbApiError, type EdgeLbClient, type EdgeLbClientInit } from './clients/edgelb/client.js';

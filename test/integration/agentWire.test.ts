@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMesosAgentClient, type MesosContainer } from '@secure-instance-profiles/framework-plugin/clients/mesos';
 import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
-import { startMesosAgentApi, MESOS_AGENT_REALM, type LocalContainer } from '@secure-instance-profiles/framework-plugin/local/mesos-api';
+import { createMesosAgentApi, startMesosAgentApi, MESOS_AGENT_REALM, type LocalContainer } from '@secure-instance-profiles/framework-plugin/local/mesos-api';
 import { basicAuthenticator, freePort, waitFor, type Served } from '@secure-instance-profiles/framework-plugin/net';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
 
@@ -117,8 +118,9 @@ async function basicMarathon(): Promise<string> {
 }
 
 /** A Basic-auth Mesos agent listing the cluster's containers (and `hostile` ones), under `agentId`. */
-async function basicMesos(agentId: string): Promise<string> {
+async function basicMesos(agentId: string, mayView?: (principal: string | undefined, c: LocalContainer) => boolean): Promise<string> {
   const api = await startMesosAgentApi({
+    ...(mayView ? { mayView } : {}),
     source: {
       agentId,
       containers: () => [
@@ -134,10 +136,10 @@ async function basicMesos(agentId: string): Promise<string> {
 }
 
 /** Starts a `sip agent` of the test's own (open-source-Mesos style: HTTP Basic, a policy file, no task tokens). */
-async function startAgent(name: string, mesosUrl: string, marathonUrl: string): Promise<string> {
+async function startAgent(name: string, mesosUrl: string, marathonUrl: string, extra: string[] = []): Promise<string> {
   const port = await freePort();
   const ready = join(work, `${name}.ready`);
-  const args = [SIP, 'agent', '--listen', `127.0.0.1:${port}`, '--marathon-url', marathonUrl, '--mesos-agent-url', mesosUrl, '--policy', join(work, 'policy.json'), '--http-credentials', join(work, 'credentials.json'), '--cgroups-root', info.cgroups.root, '--ready-file', ready];
+  const args = [SIP, 'agent', '--listen', `127.0.0.1:${port}`, '--marathon-url', marathonUrl, '--mesos-agent-url', mesosUrl, '--policy', join(work, 'policy.json'), '--http-credentials', join(work, 'credentials.json'), '--cgroups-root', info.cgroups.root, '--ready-file', ready, ...extra];
   const env = { ...process.env, AWS_ENDPOINT_URL: info.awsEndpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT: info.imdsEndpoint, AWS_REGION: info.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   agents.push(child);
@@ -254,6 +256,37 @@ wire("another framework's executor named after the victim's task gets nothing", 
   assert.is(r.body.Code, 'SIP_AGENT_UNKNOWN_CALLER');
   assert.match(r.body.Message, `task ${victim.id} was not launched by Marathon (framework evil-framework-0001)`);
   assert.not.ok(r.body.AccessKeyId);
+});
+
+wire("strict mode: a live container the agent's principal may not view is refused naming the grant", async () => {
+  // Mesos leaves out what VIEW_CONTAINER does not allow, without a word (src/slave/http.cpp).
+  const url = await startAgent('unauthorized', await basicMesos(await createMesosAgentClient({ url: info.mesosAgentUrl, token }).getAgentId(), () => false), await basicMarathon());
+  const r = await fromCgroup(victim.container, victim, url);
+  assert.is(r.status, 403, why(r));
+  assert.match(r.body.Message, 'may not view it (grant VIEW_CONTAINER: dcos:mesos:agent:container:app_id');
+});
+
+wire("https upstreams with the cluster's CA (--ca-file), as DC/OS's /run/dcos/pki/CA/ca-bundle.crt; without it nothing is trusted", async () => {
+  const ca = join(work, 'ca.pem');
+  const key = join(work, 'key.pem');
+  const made = await runProcess('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', ca, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  assert.is(made.code, 0, made.err);
+  const app = createMesosAgentApi({
+    source: { agentId: await createMesosAgentClient({ url: info.mesosAgentUrl, token }).getAgentId(), containers: () => liveContainers.flatMap((c) => (c.executorId && c.frameworkId ? [{ containerId: c.containerId, taskId: c.executorId, frameworkId: c.frameworkId }] : [])) },
+    authenticator: basicAuthenticator([BASIC], MESOS_AGENT_REALM),
+    logger,
+  });
+  const tls = createHttpsServer({ key: readFileSync(key), cert: readFileSync(ca) }, app.callback());
+  await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
+  servers.push(tls);
+  const mesosUrl = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
+  const trusted = await startAgent('tls', mesosUrl, await basicMarathon(), ['--ca-file', ca]);
+  const ok = await fromCgroup(victim.container, victim, trusted);
+  assert.is(ok.status, 200, why(ok));
+  const untrusted = await startAgent('no-ca', mesosUrl, await basicMarathon());
+  const refused = await fromCgroup(victim.container, victim, untrusted);
+  assert.is(refused.status, 503, why(refused));
+  assert.match(refused.body.Message, /cannot be reached \((SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/);
 });
 
 wire('a Marathon task reported on another agent gets nothing from this one', async () => {
