@@ -82,5 +82,7 @@ locals {
     id      = var.app_id
     env     = merge(lookup(local.app_template, "env", {}), { BINAPP_BUCKET = aws_s3_bucket.bin.bucket, AWS_REGION = var.region })
     secrets = { for name, s in lookup(local.app_template, "secrets", {}) : name => merge(s, { source = local.secret_path }) }
+    # Endpoint mode names the AWS config by label (sip agent reads it; the task never receives it).
+    labels = merge(lookup(local.app_template, "labels", {}), contains(keys(lookup(local.app_template, "labels", {})), "sip.aws.config-secret") ? { "sip.aws.config-secret" = local.secret_path } : {})
   })
 }

@@ -158,7 +158,7 @@ agent('the AWS CLI, boto3 and the JavaScript SDK inside a task get the app role 
     ...(py ? [`PYTHONPATH=${py} /usr/bin/python3 -m awscli sts get-caller-identity --query Arn --output text | sed 's/^/cli /'`, `PYTHONPATH=${py} /usr/bin/python3 -c 'import boto3; print("boto3 " + boto3.client("sts").get_caller_identity()["Arn"])'`] : []),
     'exec sleep 600',
   ].join('; ');
-  const clients = { id: `${APP}/clients`, cmd, mem: 256, cpus: 0.1, env: { AWS_REGION: info.region, AWS_DEFAULT_REGION: info.region }, labels: { 'sip.aws.credentials': 'endpoint' }, secrets: { c: { source: `${APP.slice(1)}/aws-config` } }, container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'c' }] } };
+  const clients = { id: `${APP}/clients`, cmd, mem: 256, cpus: 0.1, env: { AWS_REGION: info.region, AWS_DEFAULT_REGION: info.region }, labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': `${APP.slice(1)}/aws-config` } };
   assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(clients))).code, 0);
   const task = await runningTask(clients.id);
   const want = py ? /^js .*\n(.|\n)*^cli .*\n(.|\n)*^boto3 / : /^js /;
@@ -190,7 +190,7 @@ agent('a process outside every task, a task of an app without a role, a token of
   const t1 = await runningTask(roleless.id);
   const out1 = await waitForLog(t1.id, /"Code"/, 'the roleless task got an answer');
   assert.match(out1, '"Code":"SIP_AGENT_NO_ROLE"');
-  assert.match(out1, 'references no aws-config secret');
+  assert.match(out1, 'names no AWS config: label it sip.aws.config-secret=<secret path>');
   assert.not.match(out1, 'AccessKeyId');
 
   // A hostile task replaying another task's token (read from the victim's sandbox by root here) is still itself: refused.
@@ -213,10 +213,13 @@ agent('a DOCKER app in endpoint mode: its container is found through Docker (mes
   await buildBinappImage();
   const def = JSON.parse(readFileSync(join(ROOT, 'marathon/binapp-docker.json'), 'utf8'));
   def.id = `${APP}/docker`;
+  // Endpoint mode: the AWS config named by label, not mounted.
+  delete def.secrets;
+  delete def.container.volumes;
   def.env.BINAPP_BUCKET = await tf.output('s3_bucket_name');
   def.env.AWS_REGION = info.region;
   delete def.env.AWS_CONFIG_FILE;
-  def.labels = { ...def.labels, 'sip.aws.credentials': 'endpoint', 'edgelb.first.frontend.rules': 'hostEq:docker.binapp.example' };
+  def.labels = { ...def.labels, 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': `${APP.slice(1)}/aws-config`, 'edgelb.first.frontend.rules': 'hostEq:docker.binapp.example' };
   const added = await sip(['marathon', 'app', 'add', '--wait', '--timeout', '120'], JSON.stringify(def));
   assert.is(added.code, 0, added.out + added.err);
   const task = await runningTask(def.id);
@@ -239,8 +242,22 @@ agent('a DOCKER app in endpoint mode: its container is found through Docker (mes
   assert.is((await sip(['marathon', 'app', 'remove', def.id, '--wait'])).code, 0);
 });
 
+agent('an endpoint-mode app that would receive an AWS config, under any name, in a file or its environment, never starts', async () => {
+  assert.is((await sip(['security', 'secrets', 'create', `${APP.slice(1)}/creds`], awsConfig)).code, 0);
+  const asFile = { id: `${APP}/leaky-file`, cmd: 'exec sleep 600', mem: 32, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': `${APP.slice(1)}/aws-config` }, secrets: { s: { source: `${APP.slice(1)}/creds` } }, container: { type: 'MESOS', volumes: [{ containerPath: 'settings.ini', secret: 's' }] } };
+  const asEnv = { id: `${APP}/leaky-env`, cmd: 'exec sleep 600', mem: 32, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' }, secrets: { s: { source: `${APP.slice(1)}/creds` } }, env: { SETTINGS: { secret: 's' } } };
+  for (const [def, what] of [[asFile, 'the file settings.ini'], [asEnv, '$SETTINGS']] as const) {
+    const r = await sip(['marathon', 'app', 'add', '--wait', '--timeout', '60'], JSON.stringify(def));
+    assert.is(r.code, 6, r.out + r.err);
+    assert.match(r.out + r.err, `${what} would hold an AWS config (its external id would reach the task)`);
+    assert.not.match(r.out + r.err, externalId);
+    assert.not.ok(existsSync(join(state, 'sandboxes')) && readdirSync(join(state, 'sandboxes')).some((t) => t.includes('leaky') && existsSync(join(state, 'sandboxes', t, 'settings.ini'))), 'nothing written');
+    await sip(['marathon', 'app', 'remove', def.id]);
+  }
+});
+
 agent('an app outside the secret’s path is denied with the reason before it starts, as in file mode', async () => {
-  const outsider = { id: '/other-app', cmd: 'exec sleep 600', mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' }, secrets: { c: { source: `${APP.slice(1)}/aws-config` } }, container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'c' }] } };
+  const outsider = { id: '/other-app', cmd: 'exec sleep 600', mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': `${APP.slice(1)}/aws-config` } };
   const r = await sip(['marathon', 'app', 'add', '--wait', '--timeout', '60'], JSON.stringify(outsider));
   assert.is(r.code, 6, r.out + r.err);
   assert.match(r.out + r.err, "denied: app /other-app is not under the secret's namespace /instance-profile-app");
@@ -248,7 +265,7 @@ agent('an app outside the secret’s path is denied with the reason before it st
 });
 
 agent('a killed task’s credentials are dropped; STS down: cached credentials still served, a new session gets 503 with a JSON reason', async () => {
-  const probe = { id: `${APP}/probe`, cmd: `while true; do curl -s -o /dev/null -w '%{http_code}\\n' -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; sleep 0.3; done`, mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' }, secrets: { c: { source: `${APP.slice(1)}/aws-config` } }, container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'c' }] } };
+  const probe = { id: `${APP}/probe`, cmd: `while true; do curl -s -o /dev/null -w '%{http_code}\\n' -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; sleep 0.3; done`, mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': `${APP.slice(1)}/aws-config` } };
   assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(probe))).code, 0);
   const task = await runningTask(probe.id);
   await waitForLog(task.id, /^200$/m, 'the probe served');

@@ -182,9 +182,7 @@ wire.before(async () => {
     cmd: `while true; do curl -s -o /dev/null -w '%{http_code} %{time_total}\\n' --max-time 5 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; sleep 0.3; done`,
     mem: 64,
     cpus: 0.1,
-    labels: { 'sip.aws.credentials': 'endpoint' },
-    secrets: { c: { source: 'tenant/aws-config' } },
-    container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'c' }] },
+    labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': 'tenant/aws-config' },
   };
   assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(victimApp))).code, 0);
   const t = await runningTask(victimApp.id);
@@ -353,13 +351,18 @@ wire('1,100 idle connections and floods of anonymous and forged requests: the vi
   // A hostile tenant's process (uid 65534) holds 1,100 connections that never send a byte.
   const flood = spawn(
     'sh',
-    ['-c', 'ulimit -n 4096 2>/dev/null; exec "$0" -e "$1"', process.execPath, `const net=require('net');let open=0,closed=0;for(let i=0;i<1100;i++){const s=net.connect(${u.port},'127.0.0.1');s.on('connect',()=>open++);s.on('close',()=>closed++);s.on('error',()=>{});}setInterval(()=>console.log(JSON.stringify({open,closed})),500);`],
+    ['-c', 'ulimit -n 4096 2>/dev/null; exec "$0" -e "$1"', process.execPath, `const net=require('net');let open=0,closed=0,errors=0;for(let i=0;i<1100;i++){const s=net.connect(${u.port},'127.0.0.1');s.on('connect',()=>open++);s.on('close',()=>closed++);s.on('error',()=>errors++);}setInterval(()=>console.log(JSON.stringify({open,closed,errors})),500);`],
     { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  let last = { open: 0, closed: 0 };
+  let last = { open: 0, closed: 0, errors: 0 };
   flood.stdout!.on('data', (d: Buffer) => {
-    const line = String(d).trim().split('\n').pop();
-    if (line) last = JSON.parse(line);
+    for (const line of String(d).split('\n')) {
+      try {
+        last = JSON.parse(line);
+      } catch {
+        // a partial line
+      }
+    }
   });
   // And floods of anonymous and forged requests from outside every task.
   const anonymous = Array.from({ length: 400 }, (_, i) =>
@@ -371,7 +374,10 @@ wire('1,100 idle connections and floods of anonymous and forged requests: the vi
   try {
     const statuses = await Promise.all(anonymous);
     assert.ok(statuses.every((s) => s === 403 || s === 0), 'never a credential');
-    await waitFor(async () => last.closed >= 1100, { what: 'every idle connection closed', timeoutMs: 15_000, intervalMs: 250 });
+    await waitFor(async () => last.closed >= 1100, { what: 'every idle connection closed', timeoutMs: 20_000, intervalMs: 250 }).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+    });
+    assert.ok(last.open >= 1000, `the flood did connect (${JSON.stringify(last)})`);
   } finally {
     flood.kill();
   }

@@ -7,6 +7,12 @@ export type CredentialMode = (typeof CREDENTIAL_MODES)[number];
 /** The Marathon label that chooses the mode. */
 export const CREDENTIALS_LABEL = 'sip.aws.credentials';
 
+/**
+ * The Marathon label by which an endpoint-mode app names its AWS config
+ * secret (its path): `sip agent` reads it, the task never receives it.
+ */
+export const AWS_CONFIG_LABEL = 'sip.aws.config-secret';
+
 /** Whether a label value names a mode. */
 export const isCredentialMode = (v: unknown): v is CredentialMode => (CREDENTIAL_MODES as readonly unknown[]).includes(v);
 

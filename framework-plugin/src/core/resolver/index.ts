@@ -5,9 +5,10 @@
  */
 export { resolve, type ResolveDeps, type TaskIdentity } from './resolve.js';
 export { secretRefs, type SecretRef } from './refs.js';
-export { authorizeRefs, type RecordDecision } from './authorize.js';
+export { authorizeRefs, authorizeOne, type RecordDecision } from './authorize.js';
+export { resolveRoleConfig } from './roleConfig.js';
 export { fetchSecrets } from './fetch.js';
-export { validateSecrets, isAwsConfigSecret } from './validate.js';
+export { validateSecrets } from './validate.js';
 export { planMounts } from './plan.js';
 export { createMountPlan, type MountPlan, type PlannedFile } from './mountPlan.js';
 export { ResolveError, ResolveErrorCode } from './errors.js';

@@ -1,11 +1,12 @@
+import { isAwsConfigSecret } from '../awsconfig/holdsAwsConfig.js';
 import { validateAwsConfig } from '../awsconfig/validateAwsConfig.js';
 import { ResolveError, ResolveErrorCode } from './errors.js';
 
 /** A kind of secret whose content must have a shape, and how to check it. */
 interface SecretKind {
   readonly name: string;
-  /** Whether a secret at this canonical path is of this kind. */
-  readonly matches: (path: string) => boolean;
+  /** Whether a secret at this canonical path, with this value, is of this kind. */
+  readonly matches: (path: string, value: string) => boolean;
   /** Problems with the content, naming keys and lines, never values; empty when it is usable. */
   readonly check: (value: string) => Promise<readonly string[]>;
 }
@@ -17,8 +18,8 @@ interface SecretKind {
 const KINDS: readonly SecretKind[] = [
   {
     name: 'a usable AWS config',
-    // the last segment is `aws-config` (or `aws_config`, `awsconfig`, `aws-conf`)
-    matches: (path) => /^aws[-_]?conf(ig)?$/i.test(path.split('/').pop() ?? ''),
+    // named as one, or holding one: the one rule (core/awsconfig/holdsAwsConfig.ts)
+    matches: isAwsConfigSecret,
     check: async (value) => {
       const result = await validateAwsConfig(value);
       return result.ok ? [] : result.problems;
@@ -26,20 +27,16 @@ const KINDS: readonly SecretKind[] = [
   },
 ];
 
-/** True for secrets whose content must be a valid AWS config. */
-export function isAwsConfigSecret(path: string): boolean {
-  return KINDS[0]?.matches(path) ?? false;
-}
-
 /**
  * Step 4: checks each fetched value against its kind.
  * @throws ResolveError `SIP_SECRET_CONTENT_INVALID` with the problems (keys and lines, never values).
  */
 export async function validateSecrets(paths: ReadonlyMap<string, string>, values: ReadonlyMap<string, string>): Promise<void> {
   for (const [secret, path] of paths) {
-    const kind = KINDS.find((k) => k.matches(path));
+    const value = values.get(secret) ?? '';
+    const kind = KINDS.find((k) => k.matches(path, value));
     if (!kind) continue;
-    const problems = await kind.check(values.get(secret) ?? '');
+    const problems = await kind.check(value);
     if (problems.length > 0) {
       throw new ResolveError(ResolveErrorCode.invalidContent, `secret "${secret}" (${path}) is not ${kind.name}: ${problems.join('; ')}`, { secret, path });
     }

@@ -5,8 +5,8 @@ import { parseAppDefinition, type ValidatedApp } from '../../core/marathon/appDe
 import { definitionOf } from '../../core/marathon/views.js';
 import type { AuditSink } from '../../core/resolver/audit.js';
 import { ResolveError } from '../../core/resolver/errors.js';
-import { resolve } from '../../core/resolver/resolve.js';
-import { isAwsConfigSecret } from '../../core/resolver/validate.js';
+import { resolveRoleConfig } from '../../core/resolver/roleConfig.js';
+import { AWS_CONFIG_LABEL } from '../../core/marathon/credentialMode.js';
 import type { SecretStore } from '../../core/secrets/SecretStore.js';
 import type { Caller } from './taskLocator.js';
 
@@ -54,7 +54,7 @@ export interface AppRoles {
 }
 
 /** Errors that say an upstream is down, not that the caller is wrong. */
-const OUTAGE = new Set(['SIP_MARATHON_UNREACHABLE', 'SIP_MARATHON_FAILED', 'SIP_AGENT_UPSTREAM_FAILED', 'SIP_SECRET_STORE_UNAVAILABLE']);
+const OUTAGE = new Set(['SIP_MARATHON_UNREACHABLE', 'SIP_MARATHON_FAILED', 'SIP_AGENT_UPSTREAM_FAILED', 'SIP_SECRET_STORE_UNAVAILABLE', 'SIP_SECRET_UNAVAILABLE']);
 
 /** A task's decision, and the last good one (served through an outage). */
 interface MemoEntry {
@@ -101,17 +101,15 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
       if (!d.allow) throw new AgentError('SIP_AGENT_NO_ROLE', d.reason);
       return { app, role: Object.freeze({ roleArn: d.rule.roleArn, externalId: d.rule.externalId }) };
     }
-    let plan;
+    // The role binding the task never receives: the AWS config the app names by label, read by the agent alone.
+    let text: string | undefined;
     try {
-      plan = await resolve(app, { taskId: caller.taskId }, { store: init.source.store, audit: init.source.audit });
+      text = await resolveRoleConfig(app, { taskId: caller.taskId }, { store: init.source.store, audit: init.source.audit });
     } catch (err) {
-      if (err instanceof ResolveError) throw new AgentError('SIP_AGENT_NO_ROLE', err.message);
+      if (err instanceof ResolveError && err.code !== 'SIP_SECRET_UNAVAILABLE') throw new AgentError('SIP_AGENT_NO_ROLE', err.message);
       throw err;
     }
-    const file = plan.files.find((f) => isAwsConfigSecret(f.source));
-    const envValue = Object.entries(plan.env).find(([, v]) => /^\s*role_arn\s*=/m.test(v))?.[1];
-    const text = file ? file.bytes.toString('utf8') : envValue;
-    if (text === undefined) throw new AgentError('SIP_AGENT_NO_ROLE', `app ${app.id} references no aws-config secret`);
+    if (text === undefined) throw new AgentError('SIP_AGENT_NO_ROLE', `app ${app.id} names no AWS config: label it ${AWS_CONFIG_LABEL}=<secret path>`);
     const parsed = await assumeRoleOf(text);
     if (!parsed.ok) throw new AgentError('SIP_AGENT_NO_ROLE', `the aws-config of ${app.id} is not valid: ${parsed.problems.join('; ')}`);
     return { app, role: parsed.config };

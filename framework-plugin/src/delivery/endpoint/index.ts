@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export { CREDENTIALS_PATH, taskToken } from './taskToken.js';
-export { withoutAwsConfig } from './withoutAwsConfig.js';
+export { endpointRefusal } from './endpointApp.js';
 export { createAgentHandler, listenAgent, type AgentDeps, type AgentHandler, type AgentServer, type ConnectionQuota, type Denial, type ListenAt } from './agentServer.js';
 export { createAppRoles, type AppRoles, type AppRolesInit, type MarathonReader, type RoleSource, type TaskRole } from './appRole.js';
 export { createTaskLocator, type Caller, type TaskLocator, type TaskLocatorInit } from './taskLocator.js';

@@ -22,7 +22,7 @@ import { taskEnv } from '../../core/marathon/taskEnv.js';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { CREDENTIALS_LABEL, credentialModeOf, type CredentialMode } from '../../core/marathon/credentialMode.js';
-import { withoutAwsConfig } from '../../delivery/endpoint/withoutAwsConfig.js';
+import { endpointRefusal } from '../../delivery/endpoint/endpointApp.js';
 import { CREDENTIALS_PATH, taskToken } from '../../delivery/endpoint/taskToken.js';
 import type { Cgroups, TaskCgroup } from '../launcher/cgroups.js';
 import { servicePortsOf } from '../../core/marathon/servicePorts.js';
@@ -244,7 +244,13 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     }
     let plan;
     try {
-      plan = await resolve(app, { taskId }, { store: deps.store, audit: (r) => deps.logger.info({ audit: r }, 'secret access decision'), now: () => deps.clock.now() });
+      const resolveDeps = { store: deps.store, audit: (r: unknown) => deps.logger.info({ audit: r }, 'secret access decision'), now: () => deps.clock.now() };
+      plan = await resolve(app, { taskId }, resolveDeps);
+      // Endpoint mode: the AWS config is named by label and read by sip agent only; one delivered to the task is refused.
+      if (mode === 'endpoint') {
+        const refusal = endpointRefusal(app, plan, taskId, resolveDeps.audit, () => deps.clock.now());
+        if (refusal) return finish({ status: 'TASK_FAILED', message: refusal, failure: true, blocking: true });
+      }
     } catch (err) {
       // A refusal stays a refusal until the app or its secret changes; a store that was down may be up next time.
       const blocking = err instanceof ResolveError && !isRetryable(err.code);
@@ -259,7 +265,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
       await mkdir(sandbox, { recursive: true, mode: 0o700 });
       ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
       // Endpoint mode: the AWS config (its external id) stays with sip agent; the task gets the endpoint and its token.
-      const delivered = mode === 'endpoint' ? withoutAwsConfig(plan, app) : plan;
+      const delivered = plan;
       materialized = await materialize(delivered, sandbox, isolated ? user : undefined);
       const endpointEnv: Record<string, string> = {};
       if (mode === 'endpoint' && deps.credentials) {
