@@ -102,6 +102,8 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     '--ready-file',
     ready,
     ...(init.dockerSocket ? ['--docker-socket', init.dockerSocket] : []),
+    // The local cluster's upstreams are this process's: trusted when it is not root too.
+    ...(process.getuid && process.getuid() !== 0 ? ['--upstream-uid', String(process.getuid())] : []),
   ];
   // Its own descriptor limit raised first (as LimitNOFILE in the unit): a tenant's thousand sockets must
   // meet the per-uid quota, not the process's 1024 descriptors.
