@@ -78,9 +78,10 @@ export async function benchAgent(seconds = Number(process.env.BENCH_AGENT_SECOND
       cpus: 1,
       mem: 256,
       env: { MODE: mode, STS_MODULE: STS, AUTOCANNON_MODULE: AUTOCANNON, SECONDS: String(seconds), AWS_REGION: info.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      labels: { 'sip.aws.credentials': mode },
-      secrets: { c: { source: 'bench/aws-config' } },
-      container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'c' }] },
+      // File mode mounts the AWS config; endpoint mode names it by label (sip agent reads it, the task never does).
+      ...(mode === 'file'
+        ? { labels: { 'sip.aws.credentials': mode }, secrets: { c: { source: 'bench/aws-config' } }, container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'c' }] } }
+        : { labels: { 'sip.aws.credentials': mode, 'sip.aws.config-secret': 'bench/aws-config' } }),
     });
     const results: Record<string, any> = {};
     for (const mode of ['file', 'endpoint'] as const) {
