@@ -146,6 +146,7 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     res.end(body);
   };
   const send = (res: ServerResponse, status: number, body: unknown): void => sendBody(res, status, Buffer.from(JSON.stringify(body)));
+  const hostOf = new WeakMap<Socket, string>();
   // The tokens of the tasks the Mesos agent runs, token → task id: built when the task list changes.
   let tokens = new Map<string, string>();
   let tokensOf: readonly string[] | undefined;
@@ -169,9 +170,10 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     try {
       // No deputies: a request must be addressed to the agent itself (DNS rebinding sends a foreign Host,
       // an open proxy the absolute form), so a page or a forwarding service cannot lend a task's role.
-      if (!(req.url ?? '').startsWith('/') || !ownHost(req)) {
+      if (!(req.url ?? '').startsWith('/') || (hostOf.get(req.socket) !== req.headers.host && !ownHost(req))) {
         throw new AgentError('SIP_AGENT_FOREIGN_HOST', `requests must be addressed to the agent itself (Host ${req.socket.localAddress}:${req.socket.localPort} or localhost), not through a proxy or another name`);
       }
+      hostOf.set(req.socket, req.headers.host!); // a keep-alive connection's next request with the same Host skips the parse
       const path = (req.url ?? '').split('?')[0];
       if (req.method !== 'GET' || path !== CREDENTIALS_PATH) return send(res, 404, { Code: 'SIP_URI_NOT_SUPPORTED', Message: `only GET ${CREDENTIALS_PATH} is served` });
       // With tokens on, a request without a running task's token is refused before any /proc lookup:
@@ -250,7 +252,6 @@ export async function listenAgent(handle: (req: IncomingMessage, res: ServerResp
   const server = createServer({ keepAliveTimeout: IDLE_MS, headersTimeout: IDLE_MS, requestTimeout: 10_000, maxHeaderSize: 8192, connectionsCheckingInterval: 1000 }, handle);
   // A high ceiling: the per-uid quota is what keeps one tenant from taking the others' share.
   server.maxConnections = quota ? 8192 : 1024;
-  const inflight = new WeakMap<Socket, number>();
   if (quota) {
     // Per caller uid: one tenant's flood of connections leaves room for the others.
     const perUid = new Map<number, number>();
@@ -272,18 +273,11 @@ export async function listenAgent(handle: (req: IncomingMessage, res: ServerResp
     });
   }
   // Node's own timeout handling destroys a socket nobody claims, even mid-request (a slow STS call): the
-  // server claims every timeout and closes only connections with no request in flight.
-  server.on('connection', (socket: Socket) => {
-    inflight.set(socket, 0);
-    socket.setTimeout(IDLE_MS);
-  });
-  server.on('timeout', (socket: Socket) => {
-    if (!inflight.get(socket)) socket.destroy();
-  });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    inflight.set(socket, (inflight.get(socket) ?? 0) + 1);
-    res.once('close', () => inflight.set(socket, Math.max(0, (inflight.get(socket) ?? 1) - 1)));
+  // server claims every timeout and closes only connections with no response pending (Node keeps the
+  // pending response on the socket from the request's arrival until it is finished).
+  server.on('connection', (socket: Socket) => socket.setTimeout(IDLE_MS));
+  server.on('timeout', (socket: Socket & { _httpMessage?: unknown }) => {
+    if (!socket._httpMessage) socket.destroy();
   });
   if ('socket' in at) {
     await rm(at.socket, { force: true });

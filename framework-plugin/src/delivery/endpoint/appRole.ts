@@ -69,6 +69,7 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
   const now = init.now ?? Date.now;
   const ttl = init.ttlMs ?? 10_000;
   const memo = new Map<string, MemoEntry>();
+  const keys = new WeakMap<Caller, string>(); // a caller (one per connection) computes its key once
 
   // Marathon's framework id changes only with a new Marathon: read once, again after a miss (at most once a minute).
   let framework: { id: Promise<string>; at: number } | undefined;
@@ -120,7 +121,8 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
       const t = now();
       // Per task *and* the container and framework it was found in: a decision for the task in its own
       // container says nothing about another framework's executor that borrows its name.
-      const key = `${caller.taskId}\n${caller.containerId}\n${caller.frameworkId}`;
+      let key = keys.get(caller);
+      if (key === undefined) keys.set(caller, (key = `${caller.taskId}\n${caller.containerId}\n${caller.frameworkId}`));
       const hit = memo.get(key);
       if (hit && hit.until > t) return hit.answer;
       const last = hit?.last;
