@@ -74,24 +74,38 @@ test('the caller in /proc/net/tcp: its end local, ours remote; IPv4 and IPv4-map
   assert.is(findSocket([{ text: tcp, v6: false }], { ...ends, remotePort: 1 }), undefined);
 });
 
-test('the container from /proc/<pid>/cgroup: every line under the root names one container at its own level', () => {
+test('the container from /proc/<pid>/cgroup: freezer and name=systemd and every line under the root name one container at its own level', () => {
   const root = 'sip-x/mesos';
-  assert.is(containerIdOf('10:memory:/sip-x/mesos/abc-123\n8:pids:/sip-x/mesos/abc-123\n0::/\n', root), 'abc-123');
-  assert.equal(placeOf('10:memory:/sip-x/mesos/abc-123/mesos/child\n', root), { kind: 'nested', containerId: 'abc-123', childId: 'child' }, "a pod's task: nested, never its parent");
-  assert.is(containerIdOf('10:memory:/sip-x/mesos/abc-123/mesos/child\n', root), undefined);
-  assert.is(containerIdOf('10:memory:/sip-x/mesos/abc\n8:pids:/sip-x/mesos/def\n', root), undefined, 'two containers: none');
-  assert.is(containerIdOf('10:memory:/process_api/x\n', root), undefined);
-  assert.is(containerIdOf('10:memory:/sip-x/mesos/..\n', root), undefined);
-  assert.is(containerIdOf('10:memory:/sip-x/mesosX/abc\n', root), undefined);
-  // A process of the task's user that made a child cgroup under the task's (chowned v1 hierarchy).
-  const child = placeOf('10:memory:/sip-x/mesos/abc-123/mine\n8:pids:/sip-x/mesos/abc-123\n', root);
+  // What a task on a hybrid v1 host reads: Mesos's launcher put it in freezer and name=systemd, the isolators in memory and pids.
+  const at = (cid: string, extra = ''): string => `12:freezer:/sip-x/mesos/${cid}\n10:memory:/sip-x/mesos/${cid}\n8:pids:/sip-x/mesos/${cid}\n5:devices:/system.slice/mesos-agent.service\n1:name=systemd:/sip-x/mesos/${cid}\n0::/\n${extra}`;
+  assert.is(containerIdOf(at('abc-123'), root), 'abc-123');
+  assert.equal(placeOf(at('abc-123/mesos/child'), root), { kind: 'nested', containerId: 'abc-123', childId: 'child' }, "a pod's task: nested, never its parent");
+  assert.is(containerIdOf(at('abc-123/mesos/child'), root), undefined);
+  assert.is(containerIdOf(at('abc').replace('8:pids:/sip-x/mesos/abc', '8:pids:/sip-x/mesos/def'), root), undefined, 'two containers: none');
+  assert.is(containerIdOf('12:freezer:/process_api/x\n1:name=systemd:/process_api/x\n', root), undefined);
+  assert.is(containerIdOf(at('..'), root), undefined);
+  assert.is(containerIdOf(at('abc').replaceAll('/sip-x/mesos/', '/sip-x/mesosX/'), root), undefined);
+  // A process of the task's user that made a child cgroup under the task's (a chowned v1 hierarchy).
+  const child = placeOf(at('abc-123').replace('10:memory:/sip-x/mesos/abc-123', '10:memory:/sip-x/mesos/abc-123/mine'), root);
   assert.is(child.kind, 'none');
   assert.match((child as { reason: string }).reason, 'below a container');
+  // A process moved into the task's memory and pids groups (chowned to the task's user) but never into its freezer or systemd group.
+  const moved = placeOf('12:freezer:/\n10:memory:/sip-x/mesos/abc-123\n8:pids:/sip-x/mesos/abc-123\n1:name=systemd:/user.slice/user-2001.slice\n0::/\n', root);
+  assert.is(moved.kind, 'none', 'the memory and pids groups alone are not the container');
+  assert.match((moved as { reason: string }).reason, 'freezer cgroup / is no container');
+  const noFreezer = placeOf('10:memory:/sip-x/mesos/abc-123\n8:pids:/sip-x/mesos/abc-123\n1:name=systemd:/sip-x/mesos/abc-123\n', root);
+  assert.match((noFreezer as { reason: string }).reason, 'no freezer cgroup');
+  // The hierarchies an operator names instead (--cgroup-hierarchies).
+  assert.is(containerIdOf('10:memory:/sip-x/mesos/abc\n12:freezer:/\n', root, ['memory']), 'abc');
+  // Only the unified hierarchy (cgroup v2): its one line must name the container.
+  assert.is(containerIdOf('0::/sip-x/mesos/abc\n', root), 'abc');
+  assert.is(containerIdOf('0::/user.slice\n', root), undefined);
   // The Docker containerizer's tasks live in Docker's cgroups.
   const id = 'a'.repeat(64);
-  assert.equal(placeOf(`12:memory:/docker/${id}\n1:name=systemd:/docker/${id}\n`, root), { kind: 'docker', dockerId: id });
+  assert.equal(placeOf(`12:freezer:/docker/${id}\n10:memory:/docker/${id}\n1:name=systemd:/docker/${id}\n`, root), { kind: 'docker', dockerId: id });
   assert.equal(placeOf(`0::/system.slice/docker-${id}.scope\n`, root), { kind: 'docker', dockerId: id });
-  assert.is(placeOf(`12:memory:/docker/${id}\n8:pids:/sip-x/mesos/abc\n`, root).kind, 'none');
+  assert.is(placeOf(`12:freezer:/docker/${id}\n1:name=systemd:/docker/${id}\n8:pids:/sip-x/mesos/abc\n`, root).kind, 'none');
+  assert.is(placeOf(`12:freezer:/\n10:memory:/docker/${id}\n1:name=systemd:/docker/${id}\n`, root).kind, 'none', "outside the Docker container's freezer group");
 });
 
 test('a Marathon task id names its app in every form Marathon parses (core/task/Task.scala), never a wrong one', () => {

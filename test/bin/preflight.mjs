@@ -75,6 +75,8 @@ if (purpose === 'demo') ensureDebianPackage('curl', 'curl');
 ensureDebianPackage('haproxy', 'haproxy');
 // promtool: the suites check sip agent's Prometheus alert rules with it.
 if (purpose === 'test') ensureDebianPackage('promtool', 'prometheus');
+// nftables: sip agent closes the metadata service to tasks (endpoint mode) with it; only root can.
+if (process.getuid?.() === 0) ensureDebianPackage('nft', 'nftables');
 
 // A Docker engine for the Docker suites (binapp's image, DOCKER apps): started
 // here when root, loopback only (no bridge, no iptables); else the command.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
@@ -27,6 +28,8 @@ const state = mkdtempSync(join(tmpdir(), 'sip-agent-'));
 const work = mkdtempSync(join(tmpdir(), 'sip-agent-work-'));
 const HOST = 'binapp.mesosphere.com';
 const APP = '/instance-profile-app';
+/** The cluster's label (crashRecovery.ts): its nftables table is `sip_<label>`. */
+const clusterLabel = createHash('sha256').update(state).digest('hex').slice(0, 16);
 
 let info: Record<string, any> = {};
 let tf: Terraform;
@@ -100,9 +103,12 @@ agent.after(async () => {
   events?.kill();
   if (tf) await tf.destroy().catch(() => undefined);
   await sip(['cluster', 'down']);
+  // Stopped, sip agent removed its nftables table.
+  const tables = (await runProcess('nft', ['list', 'tables'])).out;
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
   rmSync(state, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
+  assert.not.match(tables, `sip_${clusterLabel}`, 'the metadata block is gone with the cluster');
 });
 
 agent('binapp from binapp-endpoint.json uploads through EdgeLB; its sandbox, environ, cmdline, logs and the API hold no external id and no AWS config', async () => {
@@ -242,18 +248,50 @@ agent('a DOCKER app in endpoint mode: its container is found through Docker (mes
   assert.is((await sip(['marathon', 'app', 'remove', def.id, '--wait'])).code, 0);
 });
 
-agent('an endpoint-mode app that would receive an AWS config, under any name, in a file or its environment, never starts', async () => {
+agent('an endpoint-mode app that would receive an AWS config, under any name, in a file or its environment, is refused at app add; one whose secret becomes one never starts', async () => {
   assert.is((await sip(['security', 'secrets', 'create', `${APP.slice(1)}/creds`], awsConfig)).code, 0);
   const asFile = { id: `${APP}/leaky-file`, cmd: 'exec sleep 600', mem: 32, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': `${APP.slice(1)}/aws-config` }, secrets: { s: { source: `${APP.slice(1)}/creds` } }, container: { type: 'MESOS', volumes: [{ containerPath: 'settings.ini', secret: 's' }] } };
   const asEnv = { id: `${APP}/leaky-env`, cmd: 'exec sleep 600', mem: 32, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' }, secrets: { s: { source: `${APP.slice(1)}/creds` } }, env: { SETTINGS: { secret: 's' } } };
   for (const [def, what] of [[asFile, 'the file settings.ini'], [asEnv, '$SETTINGS']] as const) {
-    const r = await sip(['marathon', 'app', 'add', '--wait', '--timeout', '60'], JSON.stringify(def));
-    assert.is(r.code, 6, r.out + r.err);
+    const r = await sip(['marathon', 'app', 'add'], JSON.stringify(def));
+    assert.is(r.code, 3, r.out + r.err);
     assert.match(r.out + r.err, `${what} would hold an AWS config (its external id would reach the task)`);
     assert.not.match(r.out + r.err, externalId);
-    assert.not.ok(existsSync(join(state, 'sandboxes')) && readdirSync(join(state, 'sandboxes')).some((t) => t.includes('leaky') && existsSync(join(state, 'sandboxes', t, 'settings.ini'))), 'nothing written');
-    await sip(['marathon', 'app', 'remove', def.id]);
+    assert.is((await sip(['marathon', 'app', 'show', def.id])).code, 5, 'nothing saved');
   }
+  // Harmless when added; an AWS config by the time a task starts: that task never starts, with the reason.
+  assert.is((await sip(['security', 'secrets', 'create', `${APP.slice(1)}/later`], 'colour=blue\n')).code, 0);
+  const later = { ...asFile, id: `${APP}/leaky-later`, secrets: { s: { source: `${APP.slice(1)}/later` } } };
+  assert.is((await sip(['marathon', 'app', 'add', '--wait', '--timeout', '60'], JSON.stringify(later))).code, 0);
+  assert.is((await sip(['security', 'secrets', 'update', `${APP.slice(1)}/later`], awsConfig)).code, 0);
+  const r = await sip(['marathon', 'app', 'restart', later.id, '--wait', '--timeout', '60']);
+  assert.is(r.code, 6, r.out + r.err);
+  assert.match(r.out + r.err, 'the file settings.ini would hold an AWS config (its external id would reach the task)');
+  assert.not.ok(readdirSync(join(state, 'sandboxes')).some((t) => t.includes('leaky') && existsSync(join(state, 'sandboxes', t, 'settings.ini')) && readFileSync(join(state, 'sandboxes', t, 'settings.ini'), 'utf8').includes('external_id')), 'no AWS config written');
+  await sip(['marathon', 'app', 'remove', later.id]);
+});
+
+agent('the metadata service is closed to every task (nftables, by uid), not to the node; a file-mode app is refused with the reason', async () => {
+  // A task that asks the metadata stand-in for an IMDSv2 token, as the SDK's chain would.
+  const asker = { id: `${APP}/imds-asker`, cmd: `curl -s -o /dev/null -m 3 -w 'imds=%{http_code}\\n' -X PUT -H 'x-aws-ec2-metadata-token-ttl-seconds: 60' "\${AWS_EC2_METADATA_SERVICE_ENDPOINT%/}/latest/api/token"; exec sleep 600`, mem: 32, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': `${APP.slice(1)}/aws-config` } };
+  assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(asker))).code, 0);
+  const task = await runningTask(asker.id);
+  const out = await waitForLog(task.id, /^imds=\d+$/m, 'the task asked');
+  assert.match(out, /^imds=000$/m, 'the connection is refused for the task');
+  // The node (root: the cluster, sip agent) still reaches it.
+  const imds = new URL(info.imdsEndpoint ?? JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8')).imdsEndpoint);
+  const root = await runProcess('curl', ['-s', '-o', '/dev/null', '-m', '3', '-w', '%{http_code}', '-X', 'PUT', '-H', 'x-aws-ec2-metadata-token-ttl-seconds: 60', `${imds.origin}/latest/api/token`]);
+  assert.is(root.out, '200');
+  const table = (await runProcess('nft', ['list', 'table', 'inet', `sip_${clusterLabel}`])).out;
+  assert.match(table, `ip daddr 127.0.0.1 tcp dport ${imds.port} meta skuid 2000000-2999999`);
+  await sip(['marathon', 'app', 'remove', asker.id]);
+  // File mode needs the node's role from the metadata service: refused before it starts, with the reason.
+  const fileApp = { id: `${APP}/file-mode`, cmd: 'exec sleep 600', mem: 32, cpus: 0.1, labels: { 'sip.aws.credentials': 'file' }, secrets: { s: { source: `${APP.slice(1)}/aws-config` } }, container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 's' }] } };
+  const r = await sip(['marathon', 'app', 'add', '--wait', '--timeout', '60'], JSON.stringify(fileApp));
+  assert.is(r.code, 6, r.out + r.err);
+  assert.match(r.out + r.err, 'sip.aws.credentials=file cannot work on this cluster: sip agent closes the metadata service to tasks');
+  assert.not.match(r.out + r.err, externalId);
+  await sip(['marathon', 'app', 'remove', fileApp.id]);
 });
 
 agent('an app outside the secret’s path is denied with the reason before it starts, as in file mode', async () => {

@@ -58,21 +58,22 @@ const runningTask = async (id: string): Promise<any> => {
   return t;
 };
 const containerOfTask = (taskId: string): string => liveContainers.find((c) => c.executorId === taskId)?.containerId ?? '';
-const cgroupDirs = (path: string): string[] => ['memory', 'pids'].map((h) => join('/sys/fs/cgroup', h, info.cgroups.root, path));
+const ALL_HIERARCHIES = ['memory', 'pids', 'freezer', 'systemd'];
+const cgroupDirs = (path: string, hierarchies = ALL_HIERARCHIES): string[] => hierarchies.map((h) => join('/sys/fs/cgroup', h, info.cgroups.root, path));
 
 /**
  * A request from a process of `uid` placed in the cgroup `path` (under the
  * cluster's root) before it connects: as a task's own process, or a
  * stranger's, would make it.
  */
-async function fromCgroup(path: string | undefined, who: number | { uid: number; gid: number }, url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+async function fromCgroup(path: string | undefined, who: number | { uid: number; gid: number }, url: string, headers: Record<string, string> = {}, hierarchies = ALL_HIERARCHIES): Promise<{ status: number; body: any }> {
   const { uid, gid } = typeof who === 'number' ? { uid: who, gid: who } : who;
   const h = Object.entries(headers).map(([k, v]) => `-H '${k}: ${v}'`).join(' ');
   const child = spawn('sh', ['-c', `read go; exec curl -s --max-time 20 -w '\\n%{http_code}' ${h} '${url}'`], { uid, gid, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d));
   const ended = new Promise<void>((r) => child.once('close', () => r()));
-  if (path !== undefined) for (const dir of cgroupDirs(path)) writeFileSync(join(dir, 'cgroup.procs'), String(child.pid));
+  if (path !== undefined) for (const dir of cgroupDirs(path, hierarchies)) writeFileSync(join(dir, 'cgroup.procs'), String(child.pid));
   child.stdin!.end('go\n');
   await ended;
   const lines = out.split('\n');
@@ -307,7 +308,11 @@ wire("a pod's nested container, a child cgroup made under the victim's, a proces
   assert.match(below.body.Message, 'below a container');
   const outside = await fromCgroup(undefined, victim, agentB);
   assert.is(outside.status, 403);
-  assert.match(outside.body.Message, 'in no container');
+  assert.match(outside.body.Message, 'is no container');
+  // Moved into the victim's memory and pids groups (as a chowned hierarchy would let its uid) but not its freezer or systemd group.
+  const partial = await fromCgroup(victim.container, victim, agentB, {}, ['memory', 'pids']);
+  assert.is(partial.status, 403, why(partial));
+  assert.match(partial.body.Message, /its (freezer|name=systemd) cgroup .* is no container/, why(partial));
 });
 
 wire('requests for another Host (DNS rebinding) or through a proxy are refused; errors carry the ECS shape, never STS text', async () => {

@@ -7,6 +7,7 @@ import { serviceAccountAuth } from '../clients/auth/serviceAccount.js';
 import { SipError } from '../core/errors/SipError.js';
 import { startAgent, type AgentConfig } from '../delivery/endpoint/agent.js';
 import type { ListenAt } from '../delivery/endpoint/agentServer.js';
+import { METADATA_ADDRESSES, type MetadataBlockSpec } from '../delivery/endpoint/metadataBlock.js';
 import { readPolicy } from '../delivery/endpoint/policyFile.js';
 import { createLogger } from '../log/logger.js';
 import { tokenAuth, type UpstreamAuth } from '../net/upstreamAuth.js';
@@ -47,9 +48,21 @@ serving:
   --metrics-listen ADDR        Prometheus metrics (GET /metrics): unix:/PATH (mode 0600, root only)
                                or HOST:PORT; off unless given
   --cgroups-root ROOT          Mesos's --cgroups_root (default mesos)
+  --cgroup-hierarchies LIST    v1 hierarchies whose line must name the caller's container (default freezer,name=systemd)
   --docker-socket PATH         resolve DOCKER tasks through the Docker Engine (read-only), e.g.
                                /var/run/docker.sock; without, DOCKER tasks are refused with the reason
   --task-token-key-file FILE   require each task's token (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)
+
+metadata service:
+  --block-metadata             close the EC2 metadata service to tasks (nftables table inet
+                               sip_agent, replaced at start, removed on stop, kept if the agent
+                               dies); needs --task-uids or --net-cls-handle
+  --nft-table NAME             the nftables table it owns (default sip_agent)
+  --task-uids MIN-MAX          uids Mesos runs tasks as (repeatable)
+  --net-cls-handle 0xHHHH      Mesos's --cgroups_net_cls_primary_handle (every container's classid)
+  --metadata-address IP[:PORT] the metadata service (repeatable; default 169.254.169.254 and fd00:ec2::254)
+
+sessions:
   --duration SECONDS           session length asked of STS (default 3600)
   --max-sts-calls N            AssumeRole calls per second, the rest queue (default 10)
   --ready-file FILE            write the listening URL here once serving
@@ -63,6 +76,35 @@ const hostPort = (v: string, what: string): { host: string; port: number } => {
   if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host)) throw new UsageError(`${what}: the agent serves loopback only (127.0.0.0/8, ::1): every SDK refuses a plain-HTTP credentials URI elsewhere`);
   return { host, port: Number(m[2]) };
 };
+
+/** `--cgroup-hierarchies freezer,name=systemd`: v1 hierarchy names as `/proc/<pid>/cgroup` spells them. */
+const hierarchies = (v: string): string[] => {
+  const list = v.split(',').map((h) => h.trim());
+  if (list.some((h) => !/^(?:name=)?[a-z_][a-z0-9_]*$/.test(h))) throw new UsageError('--cgroup-hierarchies takes v1 hierarchy names, comma-separated (e.g. freezer,name=systemd)');
+  return list;
+};
+/** `--block-metadata` and its flags, checked here (the ruleset checks them again when built). */
+function metadataBlockOf(values: { 'task-uids': string[]; 'net-cls-handle'?: string | undefined; 'metadata-address': string[]; 'nft-table': string }): MetadataBlockSpec {
+  const uids = values['task-uids'].map((r) => {
+    const m = /^(\d+)-(\d+)$/.exec(r);
+    if (!m) throw new UsageError(`--task-uids ${r}: give MIN-MAX (e.g. 2000000-2999999)`);
+    return { min: Number(m[1]), max: Number(m[2]) };
+  });
+  const handle = values['net-cls-handle'];
+  if (handle !== undefined && !/^0x[0-9a-fA-F]{1,4}$/.test(handle)) throw new UsageError('--net-cls-handle takes Mesos\'s primary handle, e.g. 0x1234');
+  if (uids.length === 0 && handle === undefined) throw new UsageError('--block-metadata needs the tasks it closes the service to: --task-uids MIN-MAX or --net-cls-handle 0xHHHH');
+  const targets = values['metadata-address'].map((a) => {
+    // IPv4[:PORT], [IPv6][:PORT] or a bare IPv6 address.
+    const m = /^\[([0-9a-fA-F:]+)\](?::(\d+))?$/.exec(a) ?? /^([0-9.]+)(?::(\d+))?$/.exec(a) ?? /^([0-9a-fA-F:]+)()$/.exec(a);
+    if (!m) throw new UsageError(`--metadata-address ${a}: give IP, IP:PORT or [IPv6]:PORT`);
+    return m[2] ? { host: m[1]!, port: Number(m[2]) } : { host: m[1]! };
+  });
+  return {
+    table: values['nft-table'],
+    targets: targets.length > 0 ? targets : METADATA_ADDRESSES,
+    tasks: { uids, ...(handle !== undefined ? { netClsPrimaryHandle: Number.parseInt(handle, 16) } : {}) },
+  };
+}
 
 const listenAt = (v: string, what: string): ListenAt => {
   if (v.startsWith('unix:')) {
@@ -112,8 +154,14 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
       'cluster-url': { type: 'string' },
       'http-credentials': { type: 'string' },
       'cgroups-root': { type: 'string', default: 'mesos' },
+      'cgroup-hierarchies': { type: 'string' },
       'docker-socket': { type: 'string' },
       'task-token-key-file': { type: 'string' },
+      'block-metadata': { type: 'boolean', default: false },
+      'task-uids': { type: 'string', multiple: true, default: [] },
+      'net-cls-handle': { type: 'string' },
+      'nft-table': { type: 'string', default: 'sip_agent' },
+      'metadata-address': { type: 'string', multiple: true, default: [] },
       duration: { type: 'string', default: '3600' },
       'max-sts-calls': { type: 'string', default: '10' },
       'ready-file': { type: 'string' },
@@ -149,11 +197,14 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
     roles: values.policy ? { kind: 'policy', policy: await readPolicy(values.policy, io.readFile) } : { kind: 'secrets', secretsUrl: values['secrets-url']! },
     trust: { insecureHttp: values['insecure-http'], allowedUids },
     cgroupsRoot: values['cgroups-root'],
+    ...(values['cgroup-hierarchies'] !== undefined ? { cgroupHierarchies: hierarchies(values['cgroup-hierarchies']) } : {}),
     ...(values['docker-socket'] ? { dockerSocket: values['docker-socket'] } : {}),
     ...(taskTokenKey ? { taskTokenKey } : {}),
     durationSeconds: duration,
     maxStsCallsPerSecond: perSecond,
   };
+  if (values['block-metadata']) config.blockMetadata = metadataBlockOf(values);
+  else if (values['task-uids'].length > 0 || values['net-cls-handle'] !== undefined || values['metadata-address'].length > 0) throw new UsageError('--task-uids, --net-cls-handle and --metadata-address go with --block-metadata');
   const auth = await authOf(values, io, marathonUrl);
   if (auth) config.auth = auth;
 

@@ -27,6 +27,8 @@ export interface CredentialAgentInit {
   dockerSocket?: string;
   /** The agent's own environment: the AWS SDK's default chain finds the agent's instance profile through it. */
   env: Record<string, string>;
+  /** Closes the metadata stand-in (`host:port`) to the tasks' uids with nftables, in the table named. */
+  blockMetadata?: { address: string; uids: { min: number; max: number }; table: string };
   /** Denials become events on the app (`sip_credentials_denied`). */
   events: Pick<EventBus, 'publish'>;
 }
@@ -102,6 +104,7 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     '--ready-file',
     ready,
     ...(init.dockerSocket ? ['--docker-socket', init.dockerSocket] : []),
+    ...(init.blockMetadata ? ['--block-metadata', '--metadata-address', init.blockMetadata.address, '--task-uids', `${init.blockMetadata.uids.min}-${init.blockMetadata.uids.max}`, '--nft-table', init.blockMetadata.table] : []),
     // The local cluster's upstreams are this process's: trusted when it is not root too.
     ...(process.getuid && process.getuid() !== 0 ? ['--upstream-uid', String(process.getuid())] : []),
   ];

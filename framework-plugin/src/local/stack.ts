@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { APP_UIDS, FIRST_APP_UID } from './launcher/identity.js';
 import { constants, existsSync } from 'node:fs';
 import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -212,6 +213,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     const tokenKey = await taskTokenKey(stateDir);
     const agentPort = await freePort();
     const defaultMode = init.awsCredentials ?? 'file';
+    // Endpoint mode closes the metadata stand-in to tasks (their uids), as --block-metadata closes 169.254.169.254 on a node.
+    const metadataClosed = defaultMode === 'endpoint' && isolation.enabled;
     // DOCKER tasks in endpoint mode: sip agent resolves their containers through the engine (read-only).
     const dockerSocket = existsSync(DOCKER_SOCKET) ? DOCKER_SOCKET : undefined;
     const awsEnv = awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint });
@@ -223,7 +226,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       clusterLabel: clusterLabel(stateDir),
       agentEnv: { ...agentEnv, ...awsEnv },
       cgroups,
-      credentials: { url: `http://127.0.0.1:${agentPort}`, tokenKey, defaultMode, docker: dockerSocket !== undefined },
+      credentials: { url: `http://127.0.0.1:${agentPort}`, tokenKey, defaultMode, docker: dockerSocket !== undefined, metadataClosed },
     });
     await cluster.start();
     cleanups.push(() => cluster.stop());
@@ -255,6 +258,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       cgroupsRoot,
       env: { ...(process.env as Record<string, string>), ...awsEnv, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       events: cluster.events,
+      ...(metadataClosed ? { blockMetadata: { address: new URL(imds.endpoint).host, uids: { min: FIRST_APP_UID, max: FIRST_APP_UID + APP_UIDS - 1 }, table: `sip_${clusterLabel(stateDir)}` } } : {}),
     });
     cleanups.push(() => agent.stop());
 

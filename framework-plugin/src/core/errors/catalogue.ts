@@ -54,7 +54,7 @@ export const CATALOGUE = {
   SIP_SECRET_UNAVAILABLE: { status: 503, exit: 1, what: 'a secret could not be fetched for a task', retry: true },
   SIP_SECRET_CONTENT_INVALID: { status: 422, exit: 1, what: "a secret's content is not what its kind requires" },
   SIP_MATERIALIZE_FAILED: { status: 500, exit: 1, what: 'a secret file could not be placed in the sandbox', retry: true },
-  // Edge-LB
+  // sip agent
   SIP_AGENT_UNKNOWN_CALLER: { status: 403, exit: 1, what: 'the caller of the credential agent is not a running task' },
   SIP_AGENT_TOKEN_INVALID: { status: 403, exit: 1, what: "the request's task token does not match the calling task" },
   SIP_AGENT_NO_ROLE: { status: 403, exit: 1, what: "the calling task's app has no role it may use" },
@@ -62,7 +62,9 @@ export const CATALOGUE = {
   SIP_AGENT_STS_UNAVAILABLE: { status: 503, exit: 1, what: 'STS cannot be reached and no cached credentials are left', retry: true },
   SIP_AGENT_CONFIG_INVALID: { status: 500, exit: 2, what: 'the credential agent is configured wrong' },
   SIP_AGENT_FOREIGN_HOST: { status: 403, exit: 1, what: 'a request not addressed to the credential agent itself (a proxy, DNS rebinding)' },
+  SIP_AGENT_METADATA_BLOCK_FAILED: { status: 500, exit: 1, what: 'nftables did not take the rules that close the metadata service to tasks' },
   SIP_AGENT_UPSTREAM_FAILED: { status: 503, exit: 1, what: 'the Mesos agent or Marathon cannot be asked who a caller is', retry: true },
+  // Edge-LB
   SIP_EDGELB_POOL_INVALID: { status: 400, exit: 3, what: 'a pool document is not valid' },
   SIP_HAPROXY_CONFIG_INVALID: { status: 400, exit: 3, what: 'HAProxy refuses the configuration a change would give' },
   SIP_EDGELB_POOL_EXISTS: { status: 409, exit: 4, what: 'a pool with this name exists' },

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { installMetadataBlock, type MetadataBlockSpec, type NftApply } from './metadataBlock.js';
+import { nftCommand } from './nftables.js';
 import { createDockerInspector } from '../../clients/docker/engineInspector.js';
 import { createMarathonClient } from '../../clients/marathon/client.js';
 import { createMesosAgentClient } from '../../clients/mesos/agentClient.js';
@@ -33,12 +35,16 @@ export interface AgentConfig {
   trust: UpstreamTrust;
   /** Mesos's `--cgroups_root`. */
   cgroupsRoot: string;
+  /** The v1 hierarchies whose line must name a caller's container (default freezer and name=systemd, where Mesos's launcher puts every container). */
+  cgroupHierarchies?: readonly string[];
   /** The Docker Engine socket, read-only, to resolve DOCKER tasks. */
   dockerSocket?: string;
   /** Key of the per-task tokens; when set, every request must carry its task's. */
   taskTokenKey?: Buffer;
   durationSeconds: number;
   maxStsCallsPerSecond: number;
+  /** Closes the metadata service to tasks (nftables) before serving; removed on stop, kept if the agent dies. */
+  blockMetadata?: MetadataBlockSpec;
   /** Open connections one caller uid may hold (default 128); the agent takes 1024 in all. */
   maxConnectionsPerUid?: number;
 }
@@ -57,7 +63,7 @@ export interface RunningAgent {
  * endpoint and the follower that drops an ended task's credentials.
  * @throws SipError `SIP_AGENT_CONFIG_INVALID` for an upstream it may not trust.
  */
-export async function startAgent(config: AgentConfig, logger: Logger, hooks: { onDenied?: (d: Denial) => void } = {}): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig, logger: Logger, hooks: { onDenied?: (d: Denial) => void; nft?: NftApply } = {}): Promise<RunningAgent> {
   const guarded = (what: string, url: string): UpstreamAuth | undefined => guardLoopback(what, checkUpstreamUrl(what, url, config.trust), config.auth, config.trust);
   const marathonAuth = guarded('Marathon', config.marathonUrl);
   const mesosAuth = guarded('the Mesos agent', config.mesosAgentUrl);
@@ -81,13 +87,16 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
     return agentId;
   };
   const roles = createAppRoles({ marathon, source, agentId: thisAgent });
+  // Tasks lose the node's own role before the first of them can ask for theirs.
+  const block = config.blockMetadata ? await installMetadataBlock(config.blockMetadata, hooks.nft ?? nftCommand()) : undefined;
+  if (block) logger.info({ table: `inet ${block.table}`, targets: config.blockMetadata!.targets, tasks: config.blockMetadata!.tasks }, 'metadata service closed to tasks');
   const assume = createStsAssumer({
     durationSeconds: config.durationSeconds,
     onFailure: (r, detail) => logger.warn({ roleArn: r.roleArn, session: r.sessionName, sts: detail }, 'AssumeRole failed'),
   });
   const cache = createCredentialCache({ assume, now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond });
   const owners = createConnectionOwners();
-  const locator = createTaskLocator({ mesos, cgroupsRoot: config.cgroupsRoot, owners, ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}) });
+  const locator = createTaskLocator({ mesos, cgroupsRoot: config.cgroupsRoot, ...(config.cgroupHierarchies ? { cgroupHierarchies: config.cgroupHierarchies } : {}), owners, ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}) });
   const handler = createAgentHandler({
     locator,
     roles,
@@ -96,12 +105,16 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
     ...(config.taskTokenKey ? { taskTokenKey: config.taskTokenKey } : {}),
     ...(hooks.onDenied ? { onDenied: hooks.onDenied } : {}),
   });
-  const server = await listenAgent(handler.handle, config.listen, { maxPerUid: config.maxConnectionsPerUid ?? 128, uidOf: async (s) => (await owners(s))?.uid, onRefused: handler.connectionRefused });
+  const server = await listenAgent(handler.handle, config.listen, { maxPerUid: config.maxConnectionsPerUid ?? 128, uidOf: async (s) => (await owners(s))?.uid, onRefused: handler.connectionRefused }).catch(async (err: unknown) => {
+    await block?.remove().catch(() => undefined);
+    throw err;
+  });
   let metrics: AgentServer | undefined;
   try {
     if (config.metrics) metrics = await listenAgent(metricsHandler(handler.registry), config.metrics);
   } catch (err) {
     await server.close();
+    await block?.remove().catch(() => undefined);
     throw err;
   }
   const ends = followTaskEnds({
@@ -123,6 +136,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
       ends.stop();
       await server.close();
       await metrics?.close();
+      await block?.remove();
     },
   };
 }

@@ -16,55 +16,86 @@ export type CgroupPlace =
   | { kind: 'none'; reason: string };
 
 /**
+ * The v1 hierarchies whose line must name the caller's container: Mesos's
+ * Linux launcher always puts a container in `freezer` (to kill it) and, on
+ * systemd hosts, in `name=systemd` (apache/mesos
+ * src/slave/containerizer/mesos/linux_launcher.cpp), whatever isolators run.
+ */
+export const DEFAULT_CGROUP_HIERARCHIES: readonly string[] = ['freezer', 'name=systemd'];
+
+/** One `/proc/<pid>/cgroup` line: its hierarchy's controllers (or names) and the path. */
+interface CgroupLine {
+  readonly controllers: readonly string[];
+  readonly path: string;
+}
+
+function placeOfPath(path: string, prefix: string): CgroupPlace | undefined {
+  const d = DOCKER.exec(path);
+  if (d) return { kind: 'docker', dockerId: (d[1] ?? d[2])! };
+  if (!path.startsWith(prefix)) return undefined;
+  const parts = path.slice(prefix.length).split('/');
+  if (!parts.every((p) => CONTAINER_ID.test(p))) return { kind: 'none', reason: `cgroup ${path} is not a container's` };
+  if (parts.length === 1) return { kind: 'container', containerId: parts[0]! };
+  if (parts.length === 3 && parts[1] === 'mesos') return { kind: 'nested', containerId: parts[0]!, childId: parts[2]! };
+  return { kind: 'none', reason: `cgroup ${path} is below a container's own (a child cgroup is not the container)` };
+}
+
+/**
  * Where a process belongs, from its `/proc/<pid>/cgroup` text. Mesos's
  * cgroups isolator and launcher put a container's processes in
  * `/<cgroups_root>/<containerId>` (apache/mesos
  * src/slave/containerizer/mesos/paths.cpp), a nested container's in
  * `/<cgroups_root>/<parent>/mesos/<child>`; the Docker containerizer's live in
- * Docker's cgroups. Strict, as SPIRE's attestor is: every line under the root
- * must name the same container at exactly the container's level (a child
- * cgroup a task user made under its own is not the container), and the
- * Docker lines must name one Docker container. Pure.
+ * Docker's cgroups. Strict, as SPIRE's attestor is: the line of every
+ * hierarchy in `required` ({@link DEFAULT_CGROUP_HIERARCHIES}; on a host with
+ * only the unified hierarchy, its `0::` line) must name the container, every
+ * other line under the root or Docker's must name the same one, and only at
+ * exactly the container's level (a child cgroup a task user made under its
+ * own, in a hierarchy it was chowned, is not the container). Pure.
  */
-export function placeOf(cgroupText: string, root: string): CgroupPlace {
+export function placeOf(cgroupText: string, root: string, required: readonly string[] = DEFAULT_CGROUP_HIERARCHIES): CgroupPlace {
   const prefix = `/${root.replace(/^\/+|\/+$/g, '')}/`;
-  const places = new Set<string>();
-  const docker = new Set<string>();
-  let found: CgroupPlace | undefined;
+  const lines: CgroupLine[] = [];
   for (const line of cgroupText.split('\n')) {
     if (!line) continue;
-    const path = line.split(':').slice(2).join(':');
-    const d = DOCKER.exec(path);
-    if (d) {
-      docker.add((d[1] ?? d[2])!);
+    const [, controllers = '', ...rest] = line.split(':');
+    lines.push({ controllers: controllers === '' ? [''] : controllers.split(','), path: rest.join(':') });
+  }
+  // Only the unified hierarchy (cgroup v2): its one line is what must name the container.
+  const unifiedOnly = lines.length > 0 && lines.every((l) => l.controllers[0] === '');
+  const must = unifiedOnly ? [''] : required;
+  const places = new Map<string, CgroupPlace>();
+  for (const l of lines) {
+    const place = placeOfPath(l.path, prefix);
+    const name = l.controllers[0] === '' ? 'unified' : l.controllers.join(',');
+    if (place === undefined) {
+      if (must.some((h) => l.controllers.includes(h))) return { kind: 'none', reason: `its ${name} cgroup ${l.path} is no container's` };
       continue;
     }
-    if (!path.startsWith(prefix)) continue;
-    const parts = path.slice(prefix.length).split('/');
-    if (!parts.every((p) => CONTAINER_ID.test(p))) return { kind: 'none', reason: `cgroup ${path} is not a container's` };
-    if (parts.length === 1) found = { kind: 'container', containerId: parts[0]! };
-    else if (parts.length === 3 && parts[1] === 'mesos') found = { kind: 'nested', containerId: parts[0]!, childId: parts[2]! };
-    else return { kind: 'none', reason: `cgroup ${path} is below a container's own (a child cgroup is not the container)` };
-    places.add(JSON.stringify(found));
+    if (place.kind === 'none') return place;
+    places.set(JSON.stringify(place), place);
   }
-  if (places.size > 1) return { kind: 'none', reason: 'its cgroups name different containers' };
-  if (found && docker.size > 0) return { kind: 'none', reason: 'its cgroups name both a Mesos and a Docker container' };
-  if (found) return found;
-  if (docker.size > 1) return { kind: 'none', reason: 'its cgroups name different Docker containers' };
-  if (docker.size === 1) return { kind: 'docker', dockerId: [...docker][0]! };
-  return { kind: 'none', reason: `it is in no container under /${root.replace(/^\/+|\/+$/g, '')}` };
+  for (const h of must) {
+    if (!lines.some((l) => l.controllers.includes(h))) return { kind: 'none', reason: `it has no ${h === '' ? 'unified' : h} cgroup` };
+  }
+  if (places.size === 0) return { kind: 'none', reason: `it is in no container under /${root.replace(/^\/+|\/+$/g, '')}` };
+  if (places.size > 1) {
+    const kinds = new Set([...places.values()].map((p) => (p.kind === 'docker' ? 'docker' : 'mesos')));
+    return { kind: 'none', reason: kinds.size > 1 ? 'its cgroups name both a Mesos and a Docker container' : 'its cgroups name different containers' };
+  }
+  return [...places.values()][0]!;
 }
 
 /** The Mesos container id of {@link placeOf} (nested containers count as none), for callers that need just that. */
-export function containerIdOf(cgroupText: string, root: string): string | undefined {
-  const p = placeOf(cgroupText, root);
+export function containerIdOf(cgroupText: string, root: string, required: readonly string[] = DEFAULT_CGROUP_HIERARCHIES): string | undefined {
+  const p = placeOf(cgroupText, root, required);
   return p.kind === 'container' ? p.containerId : undefined;
 }
 
 /** {@link placeOf} for a live process. */
-export async function placeOfPid(pid: number, root: string, proc = '/proc'): Promise<CgroupPlace> {
+export async function placeOfPid(pid: number, root: string, proc = '/proc', required: readonly string[] = DEFAULT_CGROUP_HIERARCHIES): Promise<CgroupPlace> {
   const text = await readFile(`${proc}/${pid}/cgroup`, 'utf8').catch(() => undefined);
-  return text === undefined ? { kind: 'none', reason: `process ${pid} is gone` } : placeOf(text, root);
+  return text === undefined ? { kind: 'none', reason: `process ${pid} is gone` } : placeOf(text, root, required);
 }
 
 /**

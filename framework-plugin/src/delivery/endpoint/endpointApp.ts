@@ -5,6 +5,9 @@ import type { AuditRecord } from '../../core/resolver/audit.js';
 import { authorizeOne } from '../../core/resolver/authorize.js';
 import { ResolveError } from '../../core/resolver/errors.js';
 import type { MountPlan } from '../../core/resolver/mountPlan.js';
+import { resolve } from '../../core/resolver/resolve.js';
+import type { SecretStore } from '../../core/secrets/SecretStore.js';
+import { credentialModeOf, type CredentialMode } from '../../core/marathon/credentialMode.js';
 
 /**
  * Why an endpoint-mode task may not start, or undefined: the AWS config its
@@ -24,13 +27,38 @@ export function endpointRefusal(app: ValidatedApp, plan: MountPlan, taskId: stri
       throw err;
     }
   }
+  const leak = awsConfigDelivered(plan);
+  if (leak) {
+    return `${CREDENTIALS_LABEL}=endpoint: ${leak} would hold an AWS config (its external id would reach the task); name the secret with the label ${AWS_CONFIG_LABEL}=<path> instead of delivering it`;
+  }
+  return undefined;
+}
+
+/**
+ * At `app add`: why an endpoint-mode app may not be saved (a secret it
+ * would receive holds an AWS config), or undefined. Only secrets the path
+ * rule lets the app read are looked at, so the answer tells nothing about
+ * others'; a denied or missing secret is left to task start, which refuses
+ * it with its own reason. Secrets change, so task start checks again.
+ */
+export async function endpointAdmission(app: ValidatedApp, defaultMode: CredentialMode, store: SecretStore): Promise<string | undefined> {
+  if (credentialModeOf(app, defaultMode) !== 'endpoint') return undefined;
+  let plan: MountPlan;
+  try {
+    plan = await resolve(app, { taskId: '(app add)' }, { store, audit: () => undefined });
+  } catch (err) {
+    if (err instanceof ResolveError) return undefined;
+    throw err;
+  }
+  const leak = awsConfigDelivered(plan);
+  return leak ? `${CREDENTIALS_LABEL}=endpoint: ${leak} would hold an AWS config (its external id would reach the task); name the secret with the label ${AWS_CONFIG_LABEL}=<path> instead of delivering it` : undefined;
+}
+
+/** Where a plan would hand the task an AWS config (`the file …` or `$NAME`), by content, or undefined. Pure. */
+export function awsConfigDelivered(plan: MountPlan): string | undefined {
   const delivered = [
     ...plan.files.map((f) => ({ what: `the file ${f.containerPath}`, source: f.source, text: f.bytes.toString('utf8') })),
     ...Object.entries(plan.env).map(([k, v]) => ({ what: `$${k}`, source: '', text: v })),
   ];
-  const leak = delivered.find((d) => isAwsConfigSecret(d.source, d.text));
-  if (leak) {
-    return `${CREDENTIALS_LABEL}=endpoint: ${leak.what} would hold an AWS config (its external id would reach the task); name the secret with the label ${AWS_CONFIG_LABEL}=<path> instead of delivering it`;
-  }
-  return undefined;
+  return delivered.find((d) => isAwsConfigSecret(d.source, d.text))?.what;
 }

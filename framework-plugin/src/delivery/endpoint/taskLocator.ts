@@ -25,6 +25,8 @@ export interface TaskLocatorInit {
   mesos: MesosAgentClient;
   /** Mesos's `--cgroups_root` (default `mesos`). */
   cgroupsRoot: string;
+  /** The v1 hierarchies whose line must name the container (default freezer and name=systemd). */
+  cgroupHierarchies?: readonly string[];
   /** Resolves DOCKER tasks' containers (`mesos-<containerId>`); without, they are refused with the reason. */
   docker?: DockerInspector;
   /** Where `/proc` is (tests). */
@@ -116,7 +118,7 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
     // Start times first: a pid that dies and is reused while we look is noticed at the end.
     const started = await Promise.all(peer.pids.map((p) => startTimeOf(p, init.proc)));
     // Every process holding the socket must be in the same container: a descriptor handed out cannot borrow a task's identity.
-    const places = await Promise.all(peer.pids.map((p) => placeOfPid(p, init.cgroupsRoot, init.proc)));
+    const places = await Promise.all(peer.pids.map((p) => placeOfPid(p, init.cgroupsRoot, init.proc, init.cgroupHierarchies)));
     const resolved = await Promise.all(places.map(mesosContainerOf));
     const containerIds = new Set(resolved.map((r) => r.id));
     if (containerIds.size !== 1) return unknown('the socket is shared by processes of different containers');

@@ -1,8 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The cgroup v1 hierarchies a task gets a group in (memory enforces `mem`; pids lists every process). */
-export const TASK_HIERARCHIES = ['memory', 'pids'] as const;
+/** The cgroup v1 hierarchies a task gets a group in: memory enforces `mem`, pids lists every process, freezer and systemd (`name=systemd`) as Mesos's Linux launcher places every container. */
+export const TASK_HIERARCHIES = ['memory', 'pids', 'freezer', 'systemd'] as const;
 
 /** One task's cgroups, named as Mesos's cgroups isolator names them: `/<root>/<containerId>`. */
 export interface TaskCgroup {

@@ -1,4 +1,5 @@
 import type { LocalContainer } from '../mesos-api/server.js';
+import { endpointAdmission } from '../../delivery/endpoint/endpointApp.js';
 import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
 import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
@@ -64,7 +65,7 @@ export interface LocalClusterInit {
   cgroups?: Cgroups;
   /** The credential agent endpoint-mode tasks call, its token key, and the cluster's default mode. */
   /** The credential agent: its URL, the task token key, the default mode, and whether it resolves DOCKER containers (a Docker socket). */
-  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode; docker?: boolean };
+  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode; docker?: boolean; metadataClosed?: boolean };
 }
 
 /** Host ports a task of `app` takes. */
@@ -386,6 +387,11 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
    * Gives an app a new definition: saved first, then a new version (a scale
    * keeps the version its tasks run) and the deployment that rolls it out.
    */
+  /** Refuses, before anything is saved, an endpoint-mode app that would receive an AWS config (422, as Marathon's validation). */
+  const admit = async (app: ValidatedApp): Promise<void> => {
+    const why = await endpointAdmission(app, init.credentials?.defaultMode ?? 'file', init.store);
+    if (why) throw new MarathonValidationError(422, [{ path: '/secrets', errors: [why] }]);
+  };
   const replace = async (e: Entry, app: ValidatedApp, scaleOnly: boolean, request: ApiRequest | undefined, before: Entry['before']): Promise<Deployment> => {
     const version = stamp(e);
     await saveWith({ set: { app, version: scaleOnly ? e.version : version, uid: e.user.uid } });
@@ -432,10 +438,12 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       all.forEach((t) => t.kill('cluster stopping'));
       await Promise.all(all.map((t) => t.ended));
     },
-    addApp(app, request) {
+    async addApp(app, request) {
+      await admit(app);
       return serial(() => add(app, request));
     },
-    putApp(given, request) {
+    async putApp(given, request) {
+      await admit(given);
       return serial(async () => {
         const existing = entries.get(given.id);
         if (!existing || existing.removed) return (await add(given, request)).deployment;

@@ -22,7 +22,7 @@ import { taskEnv } from '../../core/marathon/taskEnv.js';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { CREDENTIALS_LABEL, credentialModeOf, type CredentialMode } from '../../core/marathon/credentialMode.js';
-import { endpointRefusal } from '../../delivery/endpoint/endpointApp.js';
+import { awsConfigDelivered, endpointRefusal } from '../../delivery/endpoint/endpointApp.js';
 import { CREDENTIALS_PATH, taskToken } from '../../delivery/endpoint/taskToken.js';
 import type { Cgroups, TaskCgroup } from '../launcher/cgroups.js';
 import { servicePortsOf } from '../../core/marathon/servicePorts.js';
@@ -51,7 +51,7 @@ export interface TaskRunnerDeps {
   cgroups?: Cgroups;
   /** The credential agent tasks in endpoint mode call, the key of their tokens, and the cluster's default mode. */
   /** The credential agent: its URL, the task token key, the default mode, and whether it resolves DOCKER containers (a Docker socket). */
-  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode; docker?: boolean };
+  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode; docker?: boolean; metadataClosed?: boolean };
 }
 
 /** How a task ended, for the cluster's bookkeeping. */
@@ -250,6 +250,12 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
       if (mode === 'endpoint') {
         const refusal = endpointRefusal(app, plan, taskId, resolveDeps.audit, () => deps.clock.now());
         if (refusal) return finish({ status: 'TASK_FAILED', message: refusal, failure: true, blocking: true });
+      }
+      // File mode needs the node's role from the metadata service, which sip agent closes to tasks here.
+      const config = mode === 'file' && deps.credentials?.metadataClosed ? awsConfigDelivered(plan) : undefined;
+      if (config) {
+        const message = `${CREDENTIALS_LABEL}=file cannot work on this cluster: sip agent closes the metadata service to tasks (--block-metadata), so the AWS config in ${config} could never reach the node's role; use ${CREDENTIALS_LABEL}=endpoint`;
+        return finish({ status: 'TASK_FAILED', message, failure: true, blocking: true });
       }
     } catch (err) {
       // A refusal stays a refusal until the app or its secret changes; a store that was down may be up next time.
