@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -39,6 +40,46 @@ export function importEdges(srcDir: string): Edge[] {
   return edges;
 }
 
+/** Every bare (package or `node:`) import in the sources, as file → module. */
+export function bareImports(srcDir: string): Edge[] {
+  const out: Edge[] = [];
+  for (const file of sources(srcDir)) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'".][^'"]*)['"]/g)) out.push({ from: relative(srcDir, file), to: m[1] ?? '', line: m[0] });
+  }
+  return out;
+}
+
+/** What core/ may import besides itself: computation only, no I/O (files, processes, sockets, the host). */
+const CORE_MAY_IMPORT = new Set(['node:crypto', 'node:util', 'zod']);
+
+/** Bare imports of core/ files that reach outside computation. */
+export function impureCoreImports(srcDir: string): string[] {
+  return bareImports(srcDir)
+    .filter((e) => e.from.split(sep)[0] === 'core' && !CORE_MAY_IMPORT.has(e.to))
+    .map((e) => `${e.from} → ${e.to}`);
+}
+
+/** Import cycles between files of one folder (a → b → … → a), each as its path. */
+export function folderCycles(list: readonly Edge[]): string[] {
+  const next = new Map<string, string[]>();
+  for (const e of list) if (dirname(e.from) === dirname(e.to) && e.from !== e.to) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+  const cycles = new Set<string>();
+  const visit = (node: string, path: string[]): void => {
+    const at = path.indexOf(node);
+    if (at !== -1) {
+      const loop = path.slice(at);
+      const start = loop.indexOf([...loop].sort()[0]!);
+      cycles.add([...loop.slice(start), ...loop.slice(0, start), loop[start]].join(' → '));
+      return;
+    }
+    if (path.length > 50) return;
+    for (const n of next.get(node) ?? []) visit(n, [...path, node]);
+  };
+  for (const start of next.keys()) visit(start, []);
+  return [...cycles];
+}
+
 const top = (p: string): string => p.split(sep)[0] ?? '';
 const folder = (p: string): string => dirname(p);
 const edges = importEdges(SRC);
@@ -56,6 +97,31 @@ test('core, stores, delivery and clients never import local/ or cli/', () => {
 test('core imports only core (no stores, delivery, clients, net, log)', () => {
   const bad = edges.filter((e) => top(e.from) === 'core' && top(e.to) !== 'core');
   assert.equal(bad.map((e) => `${e.from} → ${e.to}`), []);
+});
+
+test('core does no I/O: no node:fs, node:child_process, node:net, node:os or any package but zod', () => {
+  assert.equal(impureCoreImports(SRC), []);
+});
+
+test('the purity check sees a bare import of node:fs in core/ (and one outside core/ passes)', () => {
+  const fake = mkdtempSync(join(tmpdir(), 'sip-layout-'));
+  try {
+    mkdirSync(join(fake, 'core', 'x'), { recursive: true });
+    mkdirSync(join(fake, 'local'), { recursive: true });
+    writeFileSync(join(fake, 'core', 'x', 'reads.ts'), "import { readFileSync } from 'node:fs';\nimport { z } from 'zod';\n");
+    writeFileSync(join(fake, 'core', 'x', 'spawns.ts'), "const cp = await import('node:child_process');\n");
+    writeFileSync(join(fake, 'local', 'fine.ts'), "import { readFileSync } from 'node:fs';\n");
+    assert.equal(impureCoreImports(fake).sort(), [join('core', 'x', 'reads.ts') + ' → node:fs', join('core', 'x', 'spawns.ts') + ' → node:child_process']);
+  } finally {
+    rmSync(fake, { recursive: true, force: true });
+  }
+});
+
+test('no import cycles between the files of one folder', () => {
+  assert.equal(folderCycles(edges), []);
+  // The check itself: a → b → a inside one folder is found.
+  const e = (from: string, to: string): Edge => ({ from, to, line: '' });
+  assert.equal(folderCycles([e('core/m/a.ts', 'core/m/b.ts'), e('core/m/b.ts', 'core/m/a.ts'), e('core/m/b.ts', 'core/n/c.ts')]), ['core/m/a.ts → core/m/b.ts → core/m/a.ts']);
 });
 
 test('the local stand-in never imports the CLI', () => {

@@ -117,7 +117,7 @@ test("the Mesos docs' GET_CONTAINERS answer is read as agent.proto defines it", 
 test('the local Mesos agent answers only what agent.proto defines, with HTTP Basic as open-source Mesos asks for it', async () => {
   const cmd = 'while true; do ./binapp; done';
   const api = await startMesosAgentApi({
-    source: { agentId: 'a1-S0', containers: () => [{ containerId: 'c-1', taskId: 'web.instance-1._app.1', frameworkId: 'fw-0001', command: cmd, pid: 4242 }] },
+    source: { agentId: 'a1-S0', containers: () => [{ containerId: 'c-1', taskId: 'web.instance-1._app.1', frameworkId: 'fw-0001', command: cmd, pid: 4242, directory: '/var/lib/mesos/slave/slaves/a1-S0/frameworks/fw-0001/executors/web.instance-1._app.1/runs/c-1' }] },
     authenticator: basicAuthenticator([{ principal: 'sip-agent', secret: 'Secret-Basic-1' }], MESOS_AGENT_REALM),
     logger,
   });
@@ -154,6 +154,12 @@ test('the local Mesos agent answers only what agent.proto defines, with HTTP Bas
       .catch((e: Error) => e);
     assert.match((wrong as Error).message, 'answered HTTP 401 to GET_CONTAINERS (HTTP Basic as principal sip-agent refused; challenge: Basic realm="mesos-agent-readwrite")');
     assert.not.match((wrong as Error).message, /Secret-Basic-1|Wrong-Secret-2/);
+    // /state: where each executor's sandbox is (the v1 API does not say), behind the same authentication.
+    assert.is((await fetch(`${api.url}/state`)).status, 401);
+    const state = (await (await fetch(`${api.url}/state`, { headers: { authorization: basic } })).json()) as any;
+    const executorWriter = new Set(['id', 'name', 'source', 'container', 'directory', 'resources', 'role', 'labels', 'type', 'tasks', 'queued_tasks', 'completed_tasks']);
+    for (const key of Object.keys(state.frameworks[0].executors[0])) assert.ok(executorWriter.has(key), `${key} is a field ExecutorWriter writes (src/slave/http.cpp)`);
+    assert.equal([...(await client.getSandboxes())], [['c-1', '/var/lib/mesos/slave/slaves/a1-S0/frameworks/fw-0001/executors/web.instance-1._app.1/runs/c-1']]);
   } finally {
     await api.stop();
   }

@@ -28,6 +28,8 @@ const state = mkdtempSync(join(tmpdir(), 'sip-agent-'));
 const work = mkdtempSync(join(tmpdir(), 'sip-agent-work-'));
 const HOST = 'binapp.mesosphere.com';
 const APP = '/instance-profile-app';
+/** What a client that reads its token once does first: wait until sip agent has written it (within ms of TASK_RUNNING). */
+const AWAIT_TOKEN = 'until [ -s "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" ]; do sleep 0.05; done; ';
 /** The cluster's label (crashRecovery.ts): its nftables table is `sip_<label>`. */
 const clusterLabel = createHash('sha256').update(state).digest('hex').slice(0, 16);
 
@@ -136,8 +138,8 @@ agent('binapp from binapp-endpoint.json uploads through EdgeLB; its sandbox, env
   const sandbox = join(state, 'sandboxes', task.id);
   const files = readdirSync(sandbox, { recursive: true, encoding: 'utf8' }).map((f) => join(sandbox, f)).filter((f) => statSync(f).isFile());
   assert.not.ok(existsSync(join(sandbox, 'aws-config')), 'no aws-config file in the sandbox');
-  // The token is a regular file of the task's user, written before the sandbox was handed over.
-  const tokenStat = lstatSync(join(sandbox, '.sip', 'credentials-token'));
+  // The token is a regular file of the task's user, written into its sandbox by sip agent (no launcher holds its key).
+  const tokenStat = lstatSync(join(sandbox, '.sip-task-token'));
   assert.ok(tokenStat.isFile() && tokenStat.uid === statSync(sandbox).uid && (tokenStat.mode & 0o777) === 0o400);
   const pids = readFileSync(join('/sys/fs/cgroup/pids', info.cgroups.root, (await containerOf(task.id))!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
   assert.ok(pids.length > 0, 'the task has processes in its cgroup');
@@ -191,7 +193,7 @@ agent('a process outside every task, a task of an app without a role, a token of
   assert.ok(forged.every((r) => r.status === 403 && r.body.Code === 'SIP_AGENT_TOKEN_INVALID'));
 
   // An app of its own with no aws-config secret: its tasks are who they are, and get nothing.
-  const roleless = { id: '/tenant/roleless', cmd: `curl -s -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo; exec sleep 600`, mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' } };
+  const roleless = { id: '/tenant/roleless', cmd: `${AWAIT_TOKEN}curl -s -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo; exec sleep 600`, mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' } };
   assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(roleless))).code, 0);
   const t1 = await runningTask(roleless.id);
   const out1 = await waitForLog(t1.id, /"Code"/, 'the roleless task got an answer');
@@ -201,7 +203,7 @@ agent('a process outside every task, a task of an app without a role, a token of
 
   // A hostile task replaying another task's token (read from the victim's sandbox by root here) is still itself: refused.
   const victim = (await app(`${APP}/clients`)).tasks[0];
-  const stolen = readFileSync(join(state, 'sandboxes', victim.id, '.sip', 'credentials-token'), 'utf8');
+  const stolen = readFileSync(join(state, 'sandboxes', victim.id, '.sip-task-token'), 'utf8');
   const thief = { id: '/tenant/thief', cmd: `curl -s -H "Authorization: ${stolen}" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo; exec sleep 600`, mem: 64, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' } };
   assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(thief))).code, 0);
   const t2 = await runningTask(thief.id);
@@ -316,7 +318,7 @@ agent('a killed task’s credentials are dropped; STS down: cached credentials s
     await new Promise((r) => setTimeout(r, 1500));
     const after = (await taskLog(task.id)).split('\n').slice(before - 1).filter(Boolean);
     assert.ok(after.length > 0 && after.every((l) => l === '200'), `cached credentials served while STS is down: ${after.join(',')}`);
-    const fresh = { ...probe, id: `${APP}/fresh`, cmd: `curl -s --max-time 30 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo; exec sleep 600` };
+    const fresh = { ...probe, id: `${APP}/fresh`, cmd: `${AWAIT_TOKEN}curl -s --max-time 30 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo; exec sleep 600` };
     assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(fresh))).code, 0);
     const t = await runningTask(fresh.id);
     const out = await waitForLog(t.id, /"Code"/, 'the fresh task got an answer');

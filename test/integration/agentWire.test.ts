@@ -125,7 +125,7 @@ async function basicMesos(agentId: string, mayView?: (principal: string | undefi
     source: {
       agentId,
       containers: () => [
-        ...liveContainers.flatMap((c) => (c.executorId && c.frameworkId ? [{ containerId: c.containerId, taskId: c.executorId, frameworkId: c.frameworkId, ...(c.executorPid ? { pid: c.executorPid } : {}) }] : [])),
+        ...liveContainers.flatMap((c) => (c.executorId && c.frameworkId ? [{ containerId: c.containerId, taskId: c.executorId, frameworkId: c.frameworkId, directory: join(state, 'sandboxes', c.executorId), ...(c.executorPid ? { pid: c.executorPid } : {}) }] : [])),
         ...hostile,
       ],
     },
@@ -180,7 +180,8 @@ wire.before(async () => {
   // The victim: fetches its credentials three times a second for the whole suite, logging status and time.
   const victimApp = {
     id: '/tenant/victim',
-    cmd: `while true; do curl -s -o /dev/null -w '%{http_code} %{time_total}\\n' --max-time 5 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; sleep 0.3; done`,
+    // As a client that reads its token at each fetch: it waits until sip agent has written it.
+    cmd: `until [ -s "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" ]; do sleep 0.05; done; while true; do curl -s -o /dev/null -w '%{http_code} %{time_total}\\n' --max-time 5 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; sleep 0.3; done`,
     mem: 64,
     cpus: 0.1,
     labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': 'tenant/aws-config' },
@@ -236,7 +237,7 @@ wire("Marathon's /v2/events as Jetty frames them: CRLF lines, Connection: close 
 });
 
 wire('the victim gets its role from its own agent, and from one that speaks HTTP Basic to Mesos and Marathon', async () => {
-  const own = await fromCgroup(victim.container, victim, `${info.credentials.url}/v1/credentials`, { Authorization: readFileSync(join(state, 'sandboxes', victim.id, '.sip', 'credentials-token'), 'utf8') });
+  const own = await fromCgroup(victim.container, victim, `${info.credentials.url}/v1/credentials`, { Authorization: readFileSync(join(state, 'sandboxes', victim.id, '.sip-task-token'), 'utf8') });
   assert.is(own.status, 200, why(own));
   assert.is(own.body.RoleArn, roleArn);
   const viaBasic = await fromCgroup(victim.container, victim, agentB);
@@ -248,7 +249,7 @@ wire('the victim gets its role from its own agent, and from one that speaks HTTP
 wire("another framework's executor named after the victim's task gets nothing", async () => {
   const evil = `evil-${Date.now()}`;
   makeCgroup(evil);
-  hostile.push({ containerId: evil, taskId: victim.id, frameworkId: 'evil-framework-0001' });
+  hostile.push({ containerId: evil, taskId: victim.id, frameworkId: 'evil-framework-0001', directory: join(work, evil) });
   await new Promise((r) => setTimeout(r, 1100)); // past the agent's container-list reuse
   const r = await fromCgroup(evil, 65534, agentB);
   assert.is(r.status, 403, why(r));
@@ -271,7 +272,7 @@ wire("https upstreams with the cluster's CA (--ca-file), as DC/OS's /run/dcos/pk
   const made = await runProcess('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', ca, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
   assert.is(made.code, 0, made.err);
   const app = createMesosAgentApi({
-    source: { agentId: await createMesosAgentClient({ url: info.mesosAgentUrl, token }).getAgentId(), containers: () => liveContainers.flatMap((c) => (c.executorId && c.frameworkId ? [{ containerId: c.containerId, taskId: c.executorId, frameworkId: c.frameworkId }] : [])) },
+    source: { agentId: await createMesosAgentClient({ url: info.mesosAgentUrl, token }).getAgentId(), containers: () => liveContainers.flatMap((c) => (c.executorId && c.frameworkId ? [{ containerId: c.containerId, taskId: c.executorId, frameworkId: c.frameworkId, directory: join(state, 'sandboxes', c.executorId) }] : [])) },
     authenticator: basicAuthenticator([BASIC], MESOS_AGENT_REALM),
     logger,
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { globalAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { writeFile } from 'node:fs/promises';
@@ -51,7 +52,10 @@ serving:
   --cgroup-hierarchies LIST    v1 hierarchies whose line must name the caller's container (default freezer,name=systemd)
   --docker-socket PATH         resolve DOCKER tasks through the Docker Engine (read-only), e.g.
                                /var/run/docker.sock; without, DOCKER tasks are refused with the reason
-  --task-token-key-file FILE   require each task's token (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)
+  --require-task-token         write each Marathon task's token into its sandbox (.sip-task-token)
+                               and refuse requests without it (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)
+  --task-token-key-file FILE   the tokens' key (base64url, created 0600 if missing), so tokens outlive
+                               a restart; default a new key each start (tokens rewritten)
 
 metadata service:
   --block-metadata             close the EC2 metadata service to tasks (nftables table inet
@@ -106,6 +110,17 @@ function metadataBlockOf(values: { 'task-uids': string[]; 'net-cls-handle'?: str
   };
 }
 
+/** The task tokens' key: from FILE (created, 0600, when missing) or new for this run. */
+async function tokenKeyOf(file: string | undefined, io: CliIo): Promise<Buffer> {
+  if (file === undefined) return randomBytes(32);
+  await writeFile(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw new SipError('SIP_AGENT_CONFIG_INVALID', `--task-token-key-file ${file} cannot be created (${err.code ?? 'error'})`, { expose: true });
+  });
+  const key = Buffer.from((await io.readFile(file)).trim(), 'base64url');
+  if (key.length < 16) throw new SipError('SIP_AGENT_CONFIG_INVALID', '--task-token-key-file must hold at least 16 bytes (base64url)', { expose: true });
+  return key;
+}
+
 const listenAt = (v: string, what: string): ListenAt => {
   if (v.startsWith('unix:')) {
     const socket = v.slice(5);
@@ -157,6 +172,7 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
       'cgroup-hierarchies': { type: 'string' },
       'docker-socket': { type: 'string' },
       'task-token-key-file': { type: 'string' },
+      'require-task-token': { type: 'boolean', default: false },
       'block-metadata': { type: 'boolean', default: false },
       'task-uids': { type: 'string', multiple: true, default: [] },
       'net-cls-handle': { type: 'string' },
@@ -179,8 +195,8 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
     if (!/^\d+$/.test(u)) throw new UsageError('--upstream-uid must be a numeric uid');
     return Number(u);
   });
-  const taskTokenKey = values['task-token-key-file'] ? Buffer.from((await io.readFile(values['task-token-key-file'])).trim(), 'base64url') : undefined;
-  if (taskTokenKey && taskTokenKey.length < 16) throw new SipError('SIP_AGENT_CONFIG_INVALID', '--task-token-key-file must hold at least 16 bytes (base64url)', { expose: true });
+  if (values['task-token-key-file'] && !values['require-task-token']) throw new UsageError('--task-token-key-file goes with --require-task-token');
+  const taskTokenKey = values['require-task-token'] ? await tokenKeyOf(values['task-token-key-file'], io) : undefined;
   if (values['ca-file']) {
     const ca = await io.readFile(values['ca-file']).catch((err: NodeJS.ErrnoException) => {
       throw new SipError('SIP_AGENT_CONFIG_INVALID', `--ca-file ${values['ca-file']} cannot be read (${err.code ?? 'error'})`, { expose: true });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,16 +39,6 @@ export interface CredentialAgent {
   readonly metricsUrl: string;
   readonly pid: number;
   stop(): Promise<void>;
-}
-
-/** The per-task token key of a state dir (32 random bytes, base64url, 0600), created once. */
-export async function taskTokenKey(stateDir: string): Promise<Buffer> {
-  const file = join(stateDir, 'agent-token.key');
-  const existing = await readFile(file, 'utf8').catch(() => '');
-  if (existing.trim()) return Buffer.from(existing.trim(), 'base64url');
-  const key = randomBytes(32);
-  await writeFile(file, key.toString('base64url'), { mode: 0o600, flag: 'wx' }).catch(() => undefined);
-  return Buffer.from((await readFile(file, 'utf8')).trim(), 'base64url');
 }
 
 /**
@@ -97,6 +87,8 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     init.serviceAccount.keyFile,
     '--cluster-url',
     init.serviceAccount.clusterUrl,
+    // sip agent writes each task's token into its sandbox and requires it; the key outlives its restarts.
+    '--require-task-token',
     '--task-token-key-file',
     join(init.stateDir, 'agent-token.key'),
     '--cgroups-root',

@@ -19,7 +19,7 @@ import { startSecretsServer, type SecretsServer } from './secrets-api/server.js'
 import { createLocalStore } from '../stores/localStore.js';
 import { createLocalCluster, type LocalCluster } from './scheduler/localCluster.js';
 import { detectCgroups, removeCgroupRoot, sweepCgroups } from './launcher/cgroups.js';
-import { serviceAccountKey, startCredentialAgent, taskTokenKey } from './credentialAgent.js';
+import { serviceAccountKey, startCredentialAgent } from './credentialAgent.js';
 import { startIamApi } from './iam-api/server.js';
 import { createTokenIssuer } from './iam-api/tokenIssuer.js';
 import { acsAuthenticator } from '../net/httpAuthenticator.js';
@@ -210,7 +210,6 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     sweepCgroups(cgroupsRoot);
     const cgroups = detectCgroups(cgroupsRoot);
     if (cgroups.available) cleanups.push(async () => removeCgroupRoot(cgroupsRoot));
-    const tokenKey = await taskTokenKey(stateDir);
     const agentPort = await freePort();
     const defaultMode = init.awsCredentials ?? 'file';
     // Endpoint mode closes the metadata stand-in to tasks (their uids), as --block-metadata closes 169.254.169.254 on a node.
@@ -226,7 +225,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       clusterLabel: clusterLabel(stateDir),
       agentEnv: { ...agentEnv, ...awsEnv },
       cgroups,
-      credentials: { url: `http://127.0.0.1:${agentPort}`, tokenKey, defaultMode, docker: dockerSocket !== undefined, metadataClosed },
+      credentials: { url: `http://127.0.0.1:${agentPort}`, defaultMode, docker: dockerSocket !== undefined, metadataClosed },
     });
     await cluster.start();
     cleanups.push(() => cluster.stop());

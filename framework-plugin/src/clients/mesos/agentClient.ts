@@ -35,6 +35,13 @@ export interface MesosAgentClient {
   getContainers(opts?: { showNested?: boolean }): Promise<MesosContainer[]>;
   /** `GET_AGENT`: this agent's id (`agent_info.id`), as Marathon's tasks name it (`slaveId`). */
   getAgentId(): Promise<string>;
+  /**
+   * Each live executor's sandbox by container id: `GET /state`, whose
+   * executors carry `container` and `directory` (apache/mesos
+   * src/slave/http.cpp, `ExecutorWriter`); the v1 API does not say where a
+   * sandbox is.
+   */
+  getSandboxes(): Promise<Map<string, string>>;
 }
 
 type Id = { value?: unknown } | undefined;
@@ -50,16 +57,10 @@ const idOf = (v: Id): string | undefined => (typeof v?.value === 'string' && v.v
 export function createMesosAgentClient(init: MesosAgentClientInit): MesosAgentClient {
   const url = `${init.url.replace(/\/+$/, '')}/api/v1`;
   const auth = init.auth ?? (init.token ? tokenAuth(init.token) : undefined);
-  const call = async (type: string, body: Record<string, unknown>): Promise<Record<string, any>> => {
+  const send = async (target: string, type: string, options: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }): Promise<HttpAnswer> => {
     let res: HttpAnswer;
     try {
-      res = await sendRequest(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ type, ...body }),
-        timeoutMs: init.timeoutMs ?? 5000,
-        ...(auth ? { auth } : {}),
-      });
+      res = await sendRequest(target, { ...options, timeoutMs: init.timeoutMs ?? 5000, ...(auth ? { auth } : {}) });
     } catch (err) {
       if (err instanceof SipError) throw err; // refused before sending (an untrusted upstream, a failed login)
       throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `the Mesos agent at ${init.url} cannot be reached (${(err as { code?: string }).code ?? (err as Error).message})`, { expose: true });
@@ -69,6 +70,10 @@ export function createMesosAgentClient(init: MesosAgentClientInit): MesosAgentCl
       const text = res.text.trim().replace(/\s+/g, ' ').slice(0, 200);
       throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `the Mesos agent at ${init.url} answered HTTP ${res.status} to ${type}${challenge}${text ? `: ${text}` : ''}`, { expose: true });
     }
+    return res;
+  };
+  const call = async (type: string, body: Record<string, unknown>): Promise<Record<string, any>> => {
+    const res = await send(url, type, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ type, ...body }) });
     const json = res.json as Record<string, any> | undefined;
     if (json?.type !== type) throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `the Mesos agent at ${init.url} did not answer ${type}`, { expose: true });
     return json;
@@ -99,6 +104,17 @@ export function createMesosAgentClient(init: MesosAgentClientInit): MesosAgentCl
       const id = idOf((await call('GET_AGENT', {})).get_agent?.agent_info?.id);
       if (!id) throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `the Mesos agent at ${init.url} answered GET_AGENT without an agent id`, { expose: true });
       return id;
+    },
+    async getSandboxes() {
+      const res = await send(`${init.url.replace(/\/+$/, '')}/state`, 'GET /state', { method: 'GET', headers: { accept: 'application/json' } });
+      const frameworks = (res.json as { frameworks?: unknown } | undefined)?.frameworks;
+      const out = new Map<string, string>();
+      for (const f of Array.isArray(frameworks) ? (frameworks as Array<Record<string, any>>) : []) {
+        for (const e of Array.isArray(f.executors) ? (f.executors as Array<Record<string, any>>) : []) {
+          if (typeof e.container === 'string' && typeof e.directory === 'string' && e.directory.startsWith('/')) out.set(e.container, e.directory);
+        }
+      }
+      return out;
     },
   };
 }

@@ -19,7 +19,7 @@ export interface AssumeRoleConfig {
 export async function assumeRoleOf(text: string, profile = 'default'): Promise<{ ok: true; config: AssumeRoleConfig } | { ok: false; problems: string[] }> {
   const check = await validateAwsConfig(text, profile);
   if (!check.ok) return check;
-  const section = (await loadProfiles(text))[profile] ?? {};
+  const section = loadProfiles(text)[profile] ?? {};
   const externalId = section.external_id ?? '';
   const duration = section.duration_seconds;
   const config: AssumeRoleConfig = {

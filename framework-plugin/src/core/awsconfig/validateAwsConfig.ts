@@ -1,7 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadSharedConfigFiles } from '@smithy/core/config';
+import { parseProfiles, type Profiles } from './parseProfiles.js';
 
 /** What an AWS-config secret says, once validated (no external id in it). */
 export interface AwsConfigSummary {
@@ -40,19 +37,14 @@ function lineOf(text: string, profile: string, key: string): string {
 }
 
 /**
- * Parses AWS shared-config text with the AWS SDK's own loader (exactly as the
- * default chain reads a file): profile name → its keys. The loader reads
- * files only, so the text goes through a private temp file, removed at once.
+ * Parses AWS shared-config text as the AWS SDK's own loader does (exactly as
+ * the default chain reads a file): profile name → its keys. Pure.
  */
-export async function loadProfiles(text: string): Promise<Record<string, Record<string, string | undefined>>> {
-  const dir = await mkdtemp(join(tmpdir(), 'sip-awsconf-'));
-  const file = join(dir, 'config');
+export function loadProfiles(text: string): Profiles {
   try {
-    await writeFile(file, text, { mode: 0o600 });
-    const loaded = await loadSharedConfigFiles({ configFilepath: file, filepath: join(dir, 'none'), ignoreCache: true });
-    return loaded.configFile as Record<string, Record<string, string | undefined>>;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    return parseProfiles(text);
+  } catch {
+    return {}; // the SDK's loader swallows what it cannot parse: no profile at all
   }
 }
 
@@ -69,7 +61,7 @@ export async function loadProfiles(text: string): Promise<Record<string, Record<
  * external id when a newline is missing).
  */
 export async function validateAwsConfig(text: string, profile = 'default'): Promise<AwsConfigCheck> {
-  const profiles = await loadProfiles(text);
+  const profiles = loadProfiles(text);
   const problems: string[] = [];
   for (const [name, values] of Object.entries(profiles)) {
     for (const key of STATIC_KEYS) {

@@ -1,5 +1,3 @@
-import type { AppDefinition } from './appDefinition.js';
-
 /** The credential modes an app chooses with the {@link CREDENTIALS_LABEL} label. */
 export const CREDENTIAL_MODES = ['file', 'endpoint'] as const;
 /** How a task gets its AWS credentials: its config file in the sandbox (`file`), or `sip agent`'s endpoint. */
@@ -17,7 +15,7 @@ export const AWS_CONFIG_LABEL = 'sip.aws.config-secret';
 export const isCredentialMode = (v: unknown): v is CredentialMode => (CREDENTIAL_MODES as readonly unknown[]).includes(v);
 
 /** An app's mode: its label, else the cluster's default. */
-export function credentialModeOf(app: Pick<AppDefinition, 'labels'>, clusterDefault: CredentialMode): CredentialMode {
+export function credentialModeOf(app: { readonly labels: Readonly<Record<string, string>> }, clusterDefault: CredentialMode): CredentialMode {
   const label = app.labels[CREDENTIALS_LABEL];
   return isCredentialMode(label) ? label : clusterDefault;
 }

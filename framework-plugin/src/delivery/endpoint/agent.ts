@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { installMetadataBlock, type MetadataBlockSpec, type NftApply } from './metadataBlock.js';
 import { nftCommand } from './nftables.js';
+import { createTokenWriter } from './tokenWriter.js';
 import { createDockerInspector } from '../../clients/docker/engineInspector.js';
 import { createMarathonClient } from '../../clients/marathon/client.js';
 import { createMesosAgentClient } from '../../clients/mesos/agentClient.js';
@@ -39,7 +40,7 @@ export interface AgentConfig {
   cgroupHierarchies?: readonly string[];
   /** The Docker Engine socket, read-only, to resolve DOCKER tasks. */
   dockerSocket?: string;
-  /** Key of the per-task tokens; when set, every request must carry its task's. */
+  /** Key of the per-task tokens (`--require-task-token`): when set, sip agent writes each Marathon task's into its sandbox and every request must carry its task's. */
   taskTokenKey?: Buffer;
   durationSeconds: number;
   maxStsCallsPerSecond: number;
@@ -96,7 +97,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
   });
   const cache = createCredentialCache({ assume, now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond });
   const owners = createConnectionOwners();
-  const locator = createTaskLocator({ mesos, cgroupsRoot: config.cgroupsRoot, ...(config.cgroupHierarchies ? { cgroupHierarchies: config.cgroupHierarchies } : {}), owners, ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}) });
+  const writer = config.taskTokenKey ? createTokenWriter({ key: config.taskTokenKey, sandboxes: () => mesos.getSandboxes(), logger }) : undefined;
+  const locator = createTaskLocator({ mesos, ...(writer ? { onContainers: (list) => void writer.sync(list) } : {}), cgroupsRoot: config.cgroupsRoot, ...(config.cgroupHierarchies ? { cgroupHierarchies: config.cgroupHierarchies } : {}), owners, ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}) });
   const handler = createAgentHandler({
     locator,
     roles,
@@ -126,6 +128,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
       logger.info({ audit: { decision: 'forget', taskId, reason: why } }, 'task ended: its credentials are dropped');
     },
     held: () => new Set([...cache.tasks(), ...roles.tasks()]),
+    ...(writer ? { started: () => void locator.taskIds(true).catch(() => undefined) } : {}),
     running: () => locator.taskIds(true),
     logger,
   });

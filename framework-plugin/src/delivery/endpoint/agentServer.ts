@@ -1,4 +1,5 @@
 import { CREDENTIALS_PATH, taskToken } from './taskToken.js';
+import { TASK_TOKEN_FILE } from './tokenWriter.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmod, rm } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
@@ -30,9 +31,10 @@ export interface AgentDeps {
   /** Audit lines (one per issue and per denial) go here. */
   logger: Logger;
   /**
-   * Key of the per-task tokens (`HMAC-SHA256(key, taskId)`, base64url) the
-   * launcher put in `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`. When set, a
-   * request must carry its task's token; without, the connection alone decides.
+   * Key of the per-task tokens (`HMAC-SHA256(key, taskId)`, base64url) sip
+   * agent writes into each task's sandbox (`.sip-task-token`, which
+   * `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` names). When set, a request must
+   * carry its task's token; without, the connection alone decides.
    */
   taskTokenKey?: Buffer;
   /** Called for every denial (the local cluster turns them into events on the app). */
@@ -152,10 +154,12 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
   let tokensOf: readonly string[] | undefined;
   /** The task whose token a header is; on a miss the list is asked again (at most one call per 100 ms). */
   const taskOfToken = async (header: string | undefined): Promise<string | undefined> => {
-    if (!header || header.length > 100) return undefined;
-    const hit = tokens.get(header);
+    if (header !== undefined && header.length > 100) return undefined;
+    const hit = header === undefined ? undefined : tokens.get(header);
     if (hit !== undefined) return hit;
+    // A task that just started may not have its token yet: asking for the list writes it (at most one call per 100 ms).
     const ids = await deps.locator.taskIds(true);
+    if (header === undefined) return undefined;
     if (ids !== tokensOf) {
       tokens = new Map(ids.map((id) => [taskToken(deps.taskTokenKey!, id), id]));
       tokensOf = ids;
@@ -181,7 +185,7 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       const header = req.headers.authorization;
       const tokenTask = deps.taskTokenKey ? ((header !== undefined && tokens.get(header)) || (await taskOfToken(header))) : undefined;
       if (deps.taskTokenKey && tokenTask === undefined) {
-        throw new AgentError('SIP_AGENT_TOKEN_INVALID', 'the request carries no token of a running task (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)');
+        throw new AgentError('SIP_AGENT_TOKEN_INVALID', `the request carries no token of a running task: sip agent writes each task's into its sandbox (${TASK_TOKEN_FILE}) once the Mesos agent lists it; AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names it`);
       }
       caller = await deps.locator.locate(req.socket);
       // The token must be the calling task's own, not another running task's.

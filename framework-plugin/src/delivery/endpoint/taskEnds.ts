@@ -5,12 +5,17 @@ import type { UpstreamAuth } from '../../net/upstreamAuth.js';
 /** Marathon's terminal task states (`status_update_event.taskStatus`). */
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_LOST', 'TASK_ERROR', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR', 'TASK_UNKNOWN']);
 
+/** States of a task that runs or is about to. */
+const STARTED = new Set(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING']);
+
 /** What {@link followTaskEnds} needs. */
 export interface TaskEndsInit {
   marathonUrl: string;
   auth?: UpstreamAuth;
   /** A task ended: everything held for it goes. */
   forget(taskId: string, why: string): void;
+  /** A task is staging, starting or running (sip agent looks for its container at once). */
+  started?(taskId: string): void;
   /** The tasks held now, and those the Mesos agent still runs: held tasks it no longer runs are forgotten. */
   held(): Set<string>;
   running(): Promise<readonly string[]>;
@@ -37,7 +42,9 @@ export function followTaskEnds(init: TaskEndsInit): { stop(): void } {
     eventTypes: ['status_update_event'],
     onAttached: safeReconcile,
     onEvent(e) {
-      if (TERMINAL.has(String(e.taskStatus)) && typeof e.taskId === 'string') init.forget(e.taskId, String(e.taskStatus));
+      if (typeof e.taskId !== 'string') return;
+      if (TERMINAL.has(String(e.taskStatus))) init.forget(e.taskId, String(e.taskStatus));
+      else if (STARTED.has(String(e.taskStatus))) init.started?.(e.taskId);
     },
     onLost: (err, retryInMs) => init.logger.warn({ err: { message: err.message }, retryInMs }, 'Marathon event stream lost; reconnecting'),
   });

@@ -29,6 +29,8 @@ export interface TaskLocatorInit {
   cgroupHierarchies?: readonly string[];
   /** Resolves DOCKER tasks' containers (`mesos-<containerId>`); without, they are refused with the reason. */
   docker?: DockerInspector;
+  /** Told the agent's containers each time they are listed (sip agent writes new tasks' tokens). */
+  onContainers?: (containers: readonly MesosContainer[]) => void;
   /** Where `/proc` is (tests). */
   proc?: string;
   /** The connection's socket as already looked up (the connection quota's), to read `/proc/net/tcp` once per connection. */
@@ -77,6 +79,7 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
         containers = new Map(list.map((c) => [c.containerId, c]));
         const next = list.flatMap((c) => (c.executorId ? [c.executorId] : []));
         if (next.join('\n') !== ids.join('\n')) ids = Object.freeze(next);
+        init.onContainers?.(list);
         fetchedAt = now();
       })
       .finally(() => (fetching = undefined)));

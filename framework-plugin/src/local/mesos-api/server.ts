@@ -13,6 +13,8 @@ export interface LocalContainer {
   readonly command?: string;
   /** The executor's pid (the task's first process here), when running. */
   readonly pid?: number;
+  /** The sandbox (the executor's run directory). */
+  readonly directory: string;
 }
 
 /** What the operator API reads from the scheduler: live tasks' containers, the agent's id. */
@@ -67,6 +69,10 @@ const KNOWN_CALLS = new Set(['GET_HEALTH', 'GET_FLAGS', 'GET_VERSION', 'GET_METR
  *   `show_nested` adds none. Containers the caller may not view are left out
  *   silently, as Mesos does.
  * - `GET_AGENT`: `agent_info` with the agent's `id` and `hostname`.
+ * - `GET /state` (alias `/slave(1)/state`): the agent's `id`, `hostname` and
+ *   `frameworks`, each with its live `executors` as src/slave/http.cpp's
+ *   `ExecutorWriter` writes them (`id`, `name`, `source`, `container`,
+ *   `directory`, `tasks`), viewable ones only.
  * - Errors as Mesos writes them: plain text (`Failed to parse body into
  *   Call: …`, `Expecting one of { 'POST' }, but received 'GET'`), an empty
  *   401 with a `WWW-Authenticate` challenge (`Basic realm="mesos-agent-readwrite"`,
@@ -82,7 +88,8 @@ export function createMesosAgentApi(deps: MesosAgentApiDeps): Koa {
   };
   app.use(async (ctx) => {
     try {
-      if (ctx.path !== '/api/v1') return text(ctx, 404, '');
+      const state = ctx.path === '/state' || ctx.path === '/slave(1)/state';
+      if (ctx.path !== '/api/v1' && !state) return text(ctx, 404, '');
       let principal: string | undefined;
       if (deps.authenticator) {
         principal = deps.authenticator.check(ctx.get('authorization') || undefined);
@@ -90,6 +97,12 @@ export function createMesosAgentApi(deps: MesosAgentApiDeps): Koa {
           ctx.set('WWW-Authenticate', deps.authenticator.challenge);
           return text(ctx, 401, '');
         }
+      }
+      if (state) {
+        if (ctx.method !== 'GET') return text(ctx, 405, `Expecting one of { 'GET' }, but received '${ctx.method}'`);
+        ctx.type = 'application/json';
+        ctx.body = stateOf(deps.source, (c) => deps.mayView?.(principal, c) ?? true);
+        return;
       }
       if (ctx.method !== 'POST') return text(ctx, 405, `Expecting one of { 'POST' }, but received '${ctx.method}'`);
       const type = ctx.get('content-type').split(';')[0]!.trim();
@@ -128,6 +141,28 @@ export function createMesosAgentApi(deps: MesosAgentApiDeps): Koa {
     }
   });
   return app;
+}
+
+/** The agent's `/state` document: the fields of src/slave/http.cpp's `ExecutorWriter` the local agent knows. */
+function stateOf(source: ContainerSource, mayView: (c: LocalContainer) => boolean): Record<string, unknown> {
+  const byFramework = new Map<string, LocalContainer[]>();
+  for (const c of source.containers().filter(mayView)) byFramework.set(c.frameworkId, [...(byFramework.get(c.frameworkId) ?? []), c]);
+  return {
+    id: source.agentId,
+    hostname: '127.0.0.1',
+    frameworks: [...byFramework].map(([id, list]) => ({
+      id,
+      name: 'marathon',
+      executors: list.map((c) => ({
+        id: c.taskId,
+        name: commandExecutorName(c.taskId, c.command),
+        source: c.taskId,
+        container: c.containerId,
+        directory: c.directory,
+        tasks: [{ id: c.taskId, framework_id: id, executor_id: '', slave_id: source.agentId, state: 'TASK_RUNNING' }],
+      })),
+    })),
+  };
 }
 
 /** {@link createMesosAgentApi} on loopback. */

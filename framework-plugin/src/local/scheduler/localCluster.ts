@@ -65,7 +65,7 @@ export interface LocalClusterInit {
   cgroups?: Cgroups;
   /** The credential agent endpoint-mode tasks call, its token key, and the cluster's default mode. */
   /** The credential agent: its URL, the task token key, the default mode, and whether it resolves DOCKER containers (a Docker socket). */
-  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode; docker?: boolean; metadataClosed?: boolean };
+  credentials?: { url: string; defaultMode: CredentialMode; docker?: boolean; metadataClosed?: boolean };
 }
 
 /** Host ports a task of `app` takes. */
@@ -574,7 +574,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       return [...entries.values()].flatMap((e) =>
         [...e.tasks.values()]
           .filter((t) => t.status() === 'TASK_RUNNING' || t.status() === 'TASK_KILLING')
-          .map((t) => ({ containerId: t.containerId, taskId: t.id, frameworkId: FRAMEWORK_ID, ...(e.app.cmd ? { command: e.app.cmd } : {}), ...(t.pid() ? { pid: t.pid()! } : {}) })),
+          .map((t) => ({ containerId: t.containerId, taskId: t.id, frameworkId: FRAMEWORK_ID, directory: t.sandbox, ...(e.app.cmd ? { command: e.app.cmd } : {}), ...(t.pid() ? { pid: t.pid()! } : {}) })),
       );
     },
     agentId: slaveId,

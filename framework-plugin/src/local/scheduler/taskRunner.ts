@@ -20,10 +20,10 @@ import type { EventBus } from '../../core/marathon/events.js';
 import type { TaskStatus, TaskView } from '../../core/marathon/views.js';
 import { taskEnv } from '../../core/marathon/taskEnv.js';
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import { CREDENTIALS_LABEL, credentialModeOf, type CredentialMode } from '../../core/marathon/credentialMode.js';
 import { awsConfigDelivered, endpointRefusal } from '../../delivery/endpoint/endpointApp.js';
-import { CREDENTIALS_PATH, taskToken } from '../../delivery/endpoint/taskToken.js';
+import { CREDENTIALS_PATH } from '../../delivery/endpoint/taskToken.js';
+import { TASK_TOKEN_FILE } from '../../delivery/endpoint/tokenWriter.js';
 import type { Cgroups, TaskCgroup } from '../launcher/cgroups.js';
 import { servicePortsOf } from '../../core/marathon/servicePorts.js';
 
@@ -49,9 +49,8 @@ export interface TaskRunnerDeps {
   clusterLabel?: string;
   /** Per-task cgroups (Mesos's naming): reliable kill, `mem` enforced, and how `sip agent` tells tasks apart. */
   cgroups?: Cgroups;
-  /** The credential agent tasks in endpoint mode call, the key of their tokens, and the cluster's default mode. */
   /** The credential agent: its URL, the task token key, the default mode, and whether it resolves DOCKER containers (a Docker socket). */
-  credentials?: { url: string; tokenKey: Buffer; defaultMode: CredentialMode; docker?: boolean; metadataClosed?: boolean };
+  credentials?: { url: string; defaultMode: CredentialMode; docker?: boolean; metadataClosed?: boolean };
 }
 
 /** How a task ended, for the cluster's bookkeeping. */
@@ -78,6 +77,8 @@ export interface TaskRunner {
   readonly stagedAt: string;
   /** The Mesos container id of the task (its cgroup's name). */
   readonly containerId: string;
+  /** The task's sandbox on the host. */
+  readonly sandbox: string;
   /** Kills the task (SIGTERM, SIGKILL after the grace period). */
   kill(reason: string): void;
 }
@@ -275,15 +276,9 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
       materialized = await materialize(delivered, sandbox, isolated ? user : undefined);
       const endpointEnv: Record<string, string> = {};
       if (mode === 'endpoint' && deps.credentials) {
-        const tokenFile = join(sandbox, '.sip', 'credentials-token');
-        await mkdir(join(sandbox, '.sip'), { recursive: true, mode: 0o700 });
-        await writeFile(tokenFile, taskToken(deps.credentials.tokenKey, taskId), { mode: 0o400, flag: 'wx' });
-        if (isolated) {
-          await chown(join(sandbox, '.sip'), user.uid, user.gid);
-          await chown(tokenFile, user.uid, user.gid);
-        }
+        // sip agent writes the token there itself once the Mesos agent lists the task (as on a real node).
         endpointEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI = `${deps.credentials.url}${CREDENTIALS_PATH}`;
-        endpointEnv.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = tokenFile;
+        endpointEnv.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = join(sandbox, TASK_TOKEN_FILE);
       }
       // The sandbox belongs to the task's user alone (0700), as Mesos hands it over.
       if (isolated) await chown(sandbox, user.uid, user.gid);
@@ -296,7 +291,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
         // The endpoint as the task sees it: host networking reaches the agent; the token inside the mounted sandbox.
         if (endpointEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI) {
           env.AWS_CONTAINER_CREDENTIALS_FULL_URI = endpointEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI;
-          env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = join(CONTAINER_SANDBOX, '.sip', 'credentials-token');
+          env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = join(CONTAINER_SANDBOX, TASK_TOKEN_FILE);
         }
         proc = deps.docker.start({
           // As Mesos's Docker containerizer names it (src/docker/docker.hpp: mesos-<containerId>), with
@@ -349,6 +344,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     pid: () => proc?.pid,
     stagedAt,
     containerId,
+    sandbox,
     kill,
   };
 }
