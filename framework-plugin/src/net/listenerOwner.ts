@@ -29,11 +29,18 @@ export function listenerOwners(tables: ReadonlyArray<{ text: string; v6: boolean
   return uids;
 }
 
-/** {@link listenerOwners} on this host's `/proc`. */
+/** Reads in flight, by `/proc` path: checks that arrive meanwhile share one (each read walks the kernel's whole TCP hash, ≈10 ms). */
+const reading = new Map<string, Promise<Array<{ text: string; v6: boolean }>>>();
+
+/** {@link listenerOwners} on this host's `/proc`; concurrent checks share one read of the tables. */
 export async function listenerOwnersOf(host: string, port: number, proc = '/proc'): Promise<number[]> {
-  const tables = await Promise.all([
-    readFile(`${proc}/net/tcp`, 'utf8').then((text) => ({ text, v6: false }), () => ({ text: '', v6: false })),
-    readFile(`${proc}/net/tcp6`, 'utf8').then((text) => ({ text, v6: true }), () => ({ text: '', v6: true })),
-  ]);
-  return listenerOwners(tables, host, port);
+  let tables = reading.get(proc);
+  if (!tables) {
+    tables = Promise.all([
+      readFile(`${proc}/net/tcp`, 'utf8').then((text) => ({ text, v6: false }), () => ({ text: '', v6: false })),
+      readFile(`${proc}/net/tcp6`, 'utf8').then((text) => ({ text, v6: true }), () => ({ text: '', v6: true })),
+    ]).finally(() => reading.delete(proc));
+    reading.set(proc, tables);
+  }
+  return listenerOwners(await tables, host, port);
 }

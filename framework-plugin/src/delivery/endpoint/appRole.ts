@@ -62,6 +62,8 @@ interface MemoEntry {
   until: number;
   answer: Promise<TaskRole>;
   last?: TaskRole;
+  /** The decision being made again while this one, past its time, is still served. */
+  next?: MemoEntry;
 }
 
 /** A directory of task → role decisions, reused briefly and dropped when tasks end. */
@@ -125,19 +127,17 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
       if (key === undefined) keys.set(caller, (key = `${caller.taskId}\n${caller.containerId}\n${caller.frameworkId}`));
       const hit = memo.get(key);
       if (hit && hit.until > t) return hit.answer;
-      const last = hit?.last;
-      const entry: MemoEntry = { taskId: caller.taskId, until: t + ttl, answer: Promise.resolve() as never, ...(last ? { last } : {}) };
-      entry.answer = decide(caller).then(
-        (role) => ((entry.last = role), role),
-        (err: { code?: string }) => {
-          // A refusal holds for the task (until it ends or the TTL passes); a transient failure is asked again.
-          if (err.code !== 'SIP_AGENT_NO_ROLE' && err.code !== 'SIP_AGENT_UNKNOWN_CALLER') entry.until = 0;
-          // Marathon or the agent down: a task decided before keeps its role (it is still in the agent's
-          // container list, the locator checked), until its credentials expire or it ends.
-          if (last && OUTAGE.has(err.code ?? '')) return last;
-          throw err;
-        },
-      );
+      // A role granted before is served while it is decided again (a refusal then holds from the next
+      // request on): the task's own fetches never wait for Marathon and the secrets service.
+      if (hit?.last && hit.until > 0) {
+        if (!hit.next) {
+          const next = (hit.next = start(caller, hit.last));
+          const swap = (): void => void (memo.get(key) === hit && memo.set(key, next));
+          next.answer.then(swap, swap);
+        }
+        return Promise.resolve(hit.last);
+      }
+      const entry = start(caller, hit?.last);
       memo.set(key, entry);
       return entry.answer;
     },
@@ -146,4 +146,24 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
     },
     tasks: () => new Set([...memo.values()].map((e) => e.taskId)),
   };
+
+  /** A decision for the caller, made now; a role decided before (`last`) stands in through an outage. */
+  function start(caller: Caller, last: TaskRole | undefined): MemoEntry {
+    const t = now();
+    const entry: MemoEntry = { taskId: caller.taskId, until: t + ttl, answer: Promise.resolve() as never, ...(last ? { last } : {}) };
+    entry.answer = decide(caller).then(
+      (role) => ((entry.last = role), role),
+      (err: { code?: string }) => {
+        // A refusal holds for the task (until it ends or the TTL passes), and no role granted before is served
+        // again; a transient failure is asked again.
+        if (err.code === 'SIP_AGENT_NO_ROLE' || err.code === 'SIP_AGENT_UNKNOWN_CALLER') delete entry.last;
+        else entry.until = 0;
+        // Marathon or the agent down: a task decided before keeps its role (it is still in the agent's
+        // container list, the locator checked), until its credentials expire or it ends.
+        if (last && OUTAGE.has(err.code ?? '')) return last;
+        throw err;
+      },
+    );
+    return entry;
+  }
 }

@@ -58,6 +58,8 @@ export interface TaskLocator {
   locate(socket: Socket): Promise<Caller>;
 }
 
+/** How long a listed container is believed while the list is being asked again. */
+const STALE_MS = 30_000;
 /** Least time between two container lists asked because of a miss. */
 const MIN_REFRESH_MS = 100;
 /** The Docker containerizer names a task's container `mesos-<containerId>` (apache/mesos src/docker/docker.hpp, `DOCKER_NAME_PREFIX`). */
@@ -85,7 +87,11 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
       .finally(() => (fetching = undefined)));
   /** The agent's container; a miss asks the agent again, at most once per 100 ms whoever asks. */
   const containerOf = async (containerId: string): Promise<MesosContainer | undefined> => {
-    if (now() - fetchedAt > ttl) await refresh();
+    const age = now() - fetchedAt;
+    // A container listed lately is served while the list is asked again: ids are never reused, and a gone
+    // container's processes are gone with its cgroup. Older than STALE_MS, or a miss, waits for the agent.
+    if (age > ttl && age < STALE_MS && containers.has(containerId)) void refresh().catch(() => undefined);
+    else if (age > ttl) await refresh();
     if (!containers.has(containerId)) await refreshSoon();
     return containers.get(containerId);
   };
