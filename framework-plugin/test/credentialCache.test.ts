@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createCredentialCache, type AssumeRequest, type RoleCredentials } from '../src/core/agent/credentialCache.js';
+import { AssumeRoleFailure, createCredentialCache, type AssumeRequest, type RoleCredentials } from '../src/core/agent/credentialCache.js';
 import { decideByPolicy } from '../src/core/agent/policy.js';
 import { roleSessionName, tagValue } from '../src/core/agent/sessionName.js';
 import { assumeRoleOf } from '../src/core/awsconfig/assumeRoleOf.js';
@@ -33,8 +33,8 @@ function harness() {
     assume: async (r) => {
       calls++;
       if (hold) await new Promise<void>((res) => pending.push(res));
-      if (mode === 'denied') throw { failure: { kind: 'denied', message: 'AccessDenied: not authorized' } };
-      if (mode === 'down') throw { failure: { kind: 'unavailable', message: 'ECONNREFUSED' } };
+      if (mode === 'denied') throw new AssumeRoleFailure({ kind: 'denied', message: 'AccessDenied: not authorized' });
+      if (mode === 'down') throw new AssumeRoleFailure({ kind: 'unavailable', message: 'ECONNREFUSED' });
       const c: RoleCredentials = { accessKeyId: `AKIA${calls}`, secretAccessKey: 's', sessionToken: `t-${r.sessionName}-${calls}`, expiration: new Date(now + HOUR) };
       return c;
     },

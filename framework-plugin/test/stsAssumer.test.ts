@@ -21,12 +21,12 @@ const AGENT = 'arn:aws:sts::123456789012:assumed-role/sip-agent/i-0abc123';
 const stsError = (name: string, message: string) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 403 } });
 const ok = { Credentials: { AccessKeyId: 'AKIA1', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(Date.now() + 3_600_000) } };
 
-function fakeSts(answer: (input: { Tags?: unknown; SourceIdentity?: unknown }) => unknown) {
-  const inputs: Array<{ Tags?: unknown; SourceIdentity?: unknown }> = [];
+function fakeSts(answer: (input: { Tags?: unknown; SourceIdentity?: unknown; DurationSeconds?: number }) => unknown) {
+  const inputs: Array<{ Tags?: unknown; SourceIdentity?: unknown; DurationSeconds?: number }> = [];
   return {
     inputs,
     client: {
-      send: async (cmd: { input: { Tags?: unknown; SourceIdentity?: unknown } }) => {
+      send: async (cmd: { input: { Tags?: unknown; SourceIdentity?: unknown; DurationSeconds?: number } }) => {
         inputs.push(cmd.input);
         const a = answer(cmd.input);
         if (a instanceof Error) throw a;
@@ -72,6 +72,23 @@ test('session names and source identities are one-to-one with app ids: /a/b and 
   assert.is(sessionAppId('/a.b'), 'a..b');
   assert.is.not(roleSessionName('/a/b', 'a_b.instance-11111111-x'), roleSessionName('/a.b', 'a.b.instance-11111111-x'));
   assert.is(roleSessionName('/team/web', 'team_web.instance-0123abcd-x._app.1'), 'team.web@0123abcd');
+});
+
+test('STS is asked for the configured session length; an app\'s duration_seconds wins, bounded by the role (an hour when STS says it is longer)', async () => {
+  const sts = fakeSts(() => ok);
+  await createStsAssumer({ client: sts.client })(request);
+  await createStsAssumer({ client: sts.client, durationSeconds: 7200 })(request);
+  await createStsAssumer({ client: sts.client, durationSeconds: 7200 })({ ...request, durationSeconds: 1800 });
+  assert.equal(sts.inputs.map((i) => i.DurationSeconds), [3600, 7200, 1800]);
+  let now = 1_000_000;
+  const bounded = fakeSts((i) => ((i.DurationSeconds ?? 0) > 3600 ? Object.assign(new Error('The requested DurationSeconds exceeds the MaxSessionDuration set for this role.'), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } }) : ok));
+  const assume = createStsAssumer({ client: bounded.client, now: () => now });
+  await assume({ ...request, durationSeconds: 43200 });
+  await assume({ ...request, durationSeconds: 43200 });
+  assert.equal(bounded.inputs.map((i) => i.DurationSeconds), [43200, 3600, 3600], 'an hour, remembered for the role');
+  now += 10 * 60_000 + 1;
+  await assume({ ...request, durationSeconds: 43200 });
+  assert.equal(bounded.inputs.map((i) => i.DurationSeconds), [43200, 3600, 3600, 43200, 3600], 'asked again later');
 });
 
 test.run();

@@ -18,14 +18,24 @@ export interface AssumeRequest {
   readonly tags: Readonly<Record<string, string>>;
   /** The task the credentials are for: dropped when it ends. */
   readonly taskId: string;
+  /** The app's `duration_seconds`, when its AWS config sets one (else the agent's `--duration`). */
+  readonly durationSeconds?: number;
 }
 
 /** How an AssumeRole call failed, as the STS port reports it. */
 export type AssumeFailure = { kind: 'denied'; message: string } | { kind: 'unavailable'; message: string };
 
+/** What the STS port rejects with: the failure's kind and the catalogue's words (never STS's). */
+export class AssumeRoleFailure extends Error {
+  constructor(readonly failure: AssumeFailure) {
+    super(failure.message);
+    this.name = 'AssumeRoleFailure';
+  }
+}
+
 /** Ports of {@link createCredentialCache}. */
 export interface CredentialCacheDeps {
-  /** Calls STS. Rejects with `{ failure: AssumeFailure }`. */
+  /** Calls STS. Rejects with an {@link AssumeRoleFailure} (anything else counts as unavailable). */
   assume(request: AssumeRequest): Promise<RoleCredentials>;
   /** Epoch ms. */
   now(): number;
@@ -143,7 +153,7 @@ export function createCredentialCache(deps: CredentialCacheDeps): CredentialCach
         return c;
       } catch (err) {
         stats.stsFailures++;
-        const failure = (err as { failure?: AssumeFailure }).failure ?? { kind: 'unavailable', message: (err as Error).message };
+        const failure: AssumeFailure = err instanceof AssumeRoleFailure ? err.failure : { kind: 'unavailable', message: (err as Error).message };
         if (failure.kind === 'denied') {
           const failures = (e.denied?.failures ?? 0) + 1;
           e.denied = { failures, until: deps.now() + Math.min(deniedMax, deniedMs * 2 ** (failures - 1)), message: failure.message };

@@ -129,6 +129,7 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
         sourceIdentity: sessionAppId(t.app.id).slice(0, 64),
         tags: { 'marathon-app': tagValue(t.app.id), 'mesos-task': tagValue(taskId) },
         taskId,
+        ...(t.role.durationSeconds !== undefined ? { durationSeconds: t.role.durationSeconds } : {}),
       };
       requests.set(t, r);
     }

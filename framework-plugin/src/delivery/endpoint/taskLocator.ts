@@ -74,17 +74,19 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
   let ids: readonly string[] = []; // the same array until the list changes (callers may cache what they derive)
   let fetchedAt = -Infinity;
   let fetching: Promise<void> | undefined;
-  const refresh = (): Promise<void> =>
-    (fetching ??= init.mesos
+  const refresh = (): Promise<void> => {
+    const started = now();
+    return (fetching ??= init.mesos
       .getContainers()
       .then((list) => {
         containers = new Map(list.map((c) => [c.containerId, c]));
         const next = list.flatMap((c) => (c.executorId ? [c.executorId] : []));
         if (next.join('\n') !== ids.join('\n')) ids = Object.freeze(next);
         init.onContainers?.(list);
-        fetchedAt = now();
+        fetchedAt = started; // when the agent was asked: what a later miss needs is a list asked for after it
       })
       .finally(() => (fetching = undefined)));
+  };
   /** The agent's container; a miss asks the agent again, at most once per 100 ms whoever asks. */
   const containerOf = async (containerId: string): Promise<MesosContainer | undefined> => {
     const age = now() - fetchedAt;
@@ -96,9 +98,11 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
     return containers.get(containerId);
   };
   const refreshSoon = async (): Promise<void> => {
-    const wait = fetchedAt + MIN_REFRESH_MS - now();
+    const asked = now();
+    const wait = fetchedAt + MIN_REFRESH_MS - asked;
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await refresh();
+    // Until a list asked for after this miss is in: every miss of a burst shares the one call.
+    while (fetchedAt < asked) await refresh();
   };
   const memo = new WeakMap<Socket, { until: number; answer: Promise<Caller> }>();
 
