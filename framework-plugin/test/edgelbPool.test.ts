@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { validateV2Pool } from '../src/local/edgelb/spec/poolSchema.js';
+import { validateV2Pool } from '../src/local/edgelb/schema/poolSchema.js';
 import { explicitPool } from '../src/local/edgelb/explicitPool.js';
 import { renderHaproxyConfig } from '../src/local/edgelb/haproxyConfig.js';
 import type { AppView } from '../src/core/marathon/views.js';
@@ -48,7 +48,7 @@ function fieldsOf(defs: Record<string, any>, schema: Record<string, any>, path: 
 }
 
 pools('a wrong value in any field the reference spec defines is reported at exactly that field', () => {
-  const spec = parse(readFileSync(new URL('../src/local/edgelb/spec/edge-lb-v2.yaml', import.meta.url), 'utf8')) as { definitions: Record<string, any> };
+  const spec = parse(readFileSync(new URL('../src/local/edgelb/schema/edge-lb-v2.yaml', import.meta.url), 'utf8')) as { definitions: Record<string, any> };
   const fields: Field[] = [];
   fieldsOf(spec.definitions, spec.definitions.V2Pool, [], fields);
   assert.ok(fields.length > 80, `${fields.length} fields`);
@@ -109,7 +109,7 @@ const app = (id: string, ports: Array<[string, number]>, healthy = true): AppVie
 
 pools('the path-routing example renders: map order, default backend, mesos task names, /nginx → / rewrite', () => {
   const apps = [app('/host-httpd', [['web', 20001]]), app('/bridge-nginx', [['web', 20002]]), app('/sick', [['web', 20003]], false)];
-  const pool = explicitPool(load('v2-example--path-based-routing.json') as never, apps, { httpPort: 10080 });
+  const pool = explicitPool(load('v2-example--path-based-routing.json') as never, apps, { httpPort: 10080, frameworkId: 'sip-local-framework' });
   const cfg = renderHaproxyConfig(pool, { statsSocket: '/tmp/x.sock', statsPort: 9999 });
   const fe = cfg.slice(cfg.indexOf('frontend frontend_0.0.0.0_80'));
   assert.match(fe, 'bind 127.0.0.1:10080');

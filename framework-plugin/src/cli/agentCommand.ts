@@ -226,7 +226,10 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
 
   const logger = createLogger({ name: 'sip-agent', destination: process.stdout });
   if (values['insecure-http']) logger.warn('--insecure-http: the agent may send its credential in clear to upstreams off this host');
-  const agent = await startAgent(config, logger);
+  // Started by a supervisor with an IPC channel (the local cluster): its denials, as the library reports them.
+  const send = process.send?.bind(process);
+  const agent = await startAgent(config, logger, send ? { onDenied: (denial) => void send({ type: 'sip-agent.denied', denial }) } : {});
+  send?.({ type: 'sip-agent.ready', url: agent.url, metricsUrl: agent.metricsUrl ?? '' });
   if (values['ready-file']) await writeFile(values['ready-file'], `${agent.url}\n${agent.metricsUrl ?? ''}\n`, { mode: 0o600 });
   logger.info({ url: agent.url, metrics: agent.metricsUrl, marathon: config.marathonUrl, mesosAgent: config.mesosAgentUrl, auth: auth?.describe ?? 'none', cgroupsRoot: config.cgroupsRoot, roles: config.roles.kind }, 'sip agent serving');
   await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,9 @@ export interface CredentialAgentInit {
   /** Denials become events on the app (`sip_credentials_denied`). */
   events: Pick<EventBus, 'publish'>;
 }
+
+/** What `sip agent` sends its supervisor over IPC. */
+type AgentMessage = { type?: string; url?: unknown; metricsUrl?: unknown; denial?: { appId?: string; taskId?: string; code: string; reason: string } } | undefined;
 
 /** A running `sip agent`. */
 export interface CredentialAgent {
@@ -65,8 +68,6 @@ export async function serviceAccountKey(stateDir: string, uid: string): Promise<
  * @throws SipError `SIP_CLUSTER_START_FAILED` when it does not come up.
  */
 export async function startCredentialAgent(init: CredentialAgentInit): Promise<CredentialAgent> {
-  const ready = join(init.stateDir, 'agent.ready');
-  await rm(ready, { force: true });
   const args = [
     SIP,
     'agent',
@@ -93,8 +94,6 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     join(init.stateDir, 'agent-token.key'),
     '--cgroups-root',
     init.cgroupsRoot,
-    '--ready-file',
-    ready,
     ...(init.dockerSocket ? ['--docker-socket', init.dockerSocket] : []),
     ...(init.blockMetadata ? ['--block-metadata', '--metadata-address', init.blockMetadata.address, '--task-uids', `${init.blockMetadata.uids.min}-${init.blockMetadata.uids.max}`, '--nft-table', init.blockMetadata.table] : []),
     // The local cluster's upstreams are this process's: trusted when it is not root too.
@@ -102,19 +101,28 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
   ];
   // Its own descriptor limit raised first (as LimitNOFILE in the unit): a tenant's thousand sockets must
   // meet the per-uid quota, not the process's 1024 descriptors.
-  const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', process.execPath, ...args], { env: init.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // An IPC channel (fd 3, through sh's exec): the library's own reports, denials and readiness, arrive
+  // as messages; stdout is only the audit log.
+  const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', process.execPath, ...args], { env: init.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true, serialization: 'json' });
   let exited = false;
+  let readyUrls: { url: string; metricsUrl: string } | undefined;
   child.once('exit', () => (exited = true));
+  child.on('message', (m: AgentMessage) => {
+    if (m?.type === 'sip-agent.ready') readyUrls = { url: String(m.url), metricsUrl: String(m.metricsUrl ?? '') };
+    else if (m?.type === 'sip-agent.denied' && m.denial?.appId) {
+      const d = m.denial;
+      init.events.publish('sip_credentials_denied', { appId: d.appId, taskId: d.taskId, code: d.code, reason: d.reason });
+    }
+  });
+  child.channel?.unref();
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    let entry: { audit?: { decision?: string; appId?: string; taskId?: string; code?: string; reason?: string }; msg?: string } | undefined;
+    let entry: { msg?: string } | undefined;
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
       return void init.logger.info({ component: 'sip-agent', line: line.slice(0, 500) }, 'sip agent');
     }
     init.logger.info({ component: 'sip-agent', ...entry }, entry?.msg ?? 'sip agent');
-    const a = entry?.audit;
-    if (a?.decision === 'deny' && a.appId) init.events.publish('sip_credentials_denied', { appId: a.appId, taskId: a.taskId, code: a.code, reason: a.reason });
   });
   createInterface({ input: child.stderr! }).on('line', (line) => init.logger.warn({ component: 'sip-agent', line: line.slice(0, 500) }, 'sip agent stderr'));
   const stop = async (): Promise<void> => {
@@ -136,12 +144,11 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     clearTimeout(timer);
   };
   try {
-    await waitFor(async () => exited || (await readFile(ready, 'utf8').catch(() => '')).includes('\n'), { what: 'sip agent listening', timeoutMs: 20_000, intervalMs: 50 });
+    await waitFor(async () => exited || readyUrls !== undefined, { what: 'sip agent listening', timeoutMs: 20_000, intervalMs: 20 });
     if (exited) throw new Error('it exited');
   } catch (err) {
     await stop();
     throw new SipError('SIP_CLUSTER_START_FAILED', `the credential agent (sip agent) did not start: ${(err as Error).message}; see the cluster log`, { expose: true });
   }
-  const [url, metricsUrl] = (await readFile(ready, 'utf8')).split('\n');
-  return { url: url!, metricsUrl: metricsUrl ?? '', pid: child.pid!, stop };
+  return { url: readyUrls!.url, metricsUrl: readyUrls!.metricsUrl, pid: child.pid!, stop };
 }

@@ -84,8 +84,6 @@ declare const validated: unique symbol;
  * validates again.
  */
 export type ValidatedApp = AppDefinition & { readonly [validated]: true };
-/** An `env` entry that references a secret. */
-export type EnvSecretRef = { secret: string };
 /** A file-based secret volume. */
 export type SecretVolume = { containerPath: string; secret: string };
 /** A health check with Marathon's defaults filled in. */

@@ -19,6 +19,8 @@ import { openPoolRegistry, type PoolRegistry } from './poolRegistry.js';
  * say before a task is killed, so it can be drained first.
  */
 export interface AppSource {
+  /** The framework id of the scheduler's tasks (what `mesos.frameworkID` selectors match). */
+  readonly frameworkId: string;
   listApps(withTasks: true): AppView[];
   readonly events: Pick<EventBus, 'publish' | 'subscribe'>;
   onBeforeKill(hook: (task: TaskView) => Promise<void>): void;
@@ -133,7 +135,7 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
     }
     for (const id of [...reported.keys()]) if (!last.errors.some((e) => e.appId === id)) reported.delete(id);
     // API pools first: their explicit rules win over the catch-all `pathBeg:/` of Auto Pools.
-    served = [...registry.list().map((p) => explicitPool(p, apps, { httpPort: init.httpPort })), ...last.pools];
+    served = [...registry.list().map((p) => explicitPool(p, apps, { httpPort: init.httpPort, frameworkId: init.source.frameworkId })), ...last.pools];
     const pool = merge(served);
     // The HTTP port is always bound, as Edge-LB's default pool binds 80: with no
     // matching rule a request gets HAProxy's 503, and a busy port fails at start.

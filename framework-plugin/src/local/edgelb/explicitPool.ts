@@ -1,5 +1,5 @@
 import type { AppView } from '../../core/marathon/views.js';
-import type { V2Pool, V2Service } from './spec/poolSchema.js';
+import type { V2Pool, V2Service } from './schema/poolSchema.js';
 import { servingTasks, stickyCookie, tasksAsServers } from './autopool.js';
 import type { Pool, PoolBackend, PoolFrontend, PoolServer } from './pool.js';
 
@@ -10,7 +10,7 @@ export interface ExplicitPoolOptions {
   /** Address frontends bind. Default `127.0.0.1`: the local cluster is loopback-only. */
   bindAddress?: string;
   /** Reported as the Mesos framework id of Marathon tasks. */
-  frameworkId?: string;
+  frameworkId: string;
 }
 
 /** Mesos names a Marathon app's tasks after its id, reversed: `/group/app` → `app.group`. */
@@ -60,7 +60,7 @@ function servers(service: V2Service, apps: readonly AppView[], frameworkId: stri
  * static servers. Frontends keep their map order, then `defaultBackend`.
  */
 export function explicitPool(pool: V2Pool, apps: readonly AppView[], options: ExplicitPoolOptions): Pool {
-  const frameworkId = options.frameworkId ?? 'sip-local-framework';
+  const { frameworkId } = options;
   const backends: PoolBackend[] = (pool.haproxy?.backends ?? []).map((b) => {
     const path = b.rewriteHttp?.path;
     const check = b.customCheck;

@@ -1,5 +1,5 @@
 import { SipError } from '../../core/errors/SipError.js';
-import { hasControl } from './spec/grammar.js';
+import { hasControl } from './schema/grammar.js';
 import type { Pool, PoolBackend, PoolFrontend } from './pool.js';
 import type { Rule } from './labels.js';
 

@@ -1,4 +1,4 @@
-import { FORBIDDEN_KEYS, grammar, hasControl, type Check } from './spec/grammar.js';
+import { FORBIDDEN_KEYS, grammar, hasControl, type Check } from './schema/grammar.js';
 
 /** A problem with one label: which label, and what is wrong. */
 export interface LabelError {

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SipError } from '../../core/errors/SipError.js';
-import { validateV2Pool, type PoolProblem, type V2Pool } from './spec/poolSchema.js';
+import { validateV2Pool, type PoolProblem, type V2Pool } from './schema/poolSchema.js';
 import { boundPorts } from './explicitPool.js';
 
 /** A pool document that failed validation: every problem by JSON path. */

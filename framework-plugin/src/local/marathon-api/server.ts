@@ -17,6 +17,8 @@ import { MarathonValidationError } from '../../core/marathon/validationError.js'
  * `/v2/deployments`, `/v2/queue` and `/v2/events` read and change.
  */
 export interface MarathonBackend {
+  /** Marathon's framework id (`/v2/info`). */
+  readonly frameworkId: string;
   readonly events: Pick<EventBus, 'publish' | 'subscribe'>;
   /** @throws SipError `SIP_APP_EXISTS` */
   addApp(app: ValidatedApp, request?: ApiRequest): Promise<{ app: AppView; deployment: Deployment }>;
@@ -45,8 +47,6 @@ export interface MarathonApiDeps {
    */
   token: string;
   logger: Logger;
-  /** Reported by `/v2/info`. */
-  frameworkId?: string;
   /** Tokens a login issued (service accounts), accepted beside `token` until they expire: their principal. */
   issued?: (token: string) => string | undefined;
   /**
@@ -189,7 +189,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     const update = (def: ValidatedApp): Promise<Deployment> => cluster.putApp(def, request(`/v2/apps${def.id}`));
     const partialUpdate = ctx.query.partialUpdate === undefined ? true : truthy(ctx.query.partialUpdate);
 
-    if (path === '/v2/info' && method === 'GET') return void (ctx.body = info(ctx.host, deps.frameworkId));
+    if (path === '/v2/info' && method === 'GET') return void (ctx.body = info(ctx.host, deps.cluster.frameworkId));
     if (path === '/v2/leader' && method === 'GET') return void (ctx.body = { leader: ctx.host });
     if (path === '/v2/queue' && method === 'GET') return void (ctx.body = { queue: cluster.queue() });
     if (path === '/v2/events' && method === 'GET') return events(ctx, cluster, deps.heartbeatMs ?? 10_000);
@@ -295,7 +295,7 @@ function canonical(raw: string): string {
 }
 
 /** `/v2/info` as Marathon 1.11 answers it, for the local cluster. */
-function info(host: string, frameworkId: string | undefined): Record<string, unknown> {
+function info(host: string, frameworkId: string): Record<string, unknown> {
   const [hostname, port] = host.split(':');
   return {
     name: 'marathon',
@@ -303,7 +303,7 @@ function info(host: string, frameworkId: string | undefined): Record<string, unk
     buildref: 'sip-local',
     elected: true,
     leader: host,
-    frameworkId: frameworkId ?? 'sip-local-framework',
+    frameworkId,
     marathon_config: {
       access_control_allow_origin: null,
       checkpoint: true,

@@ -74,6 +74,8 @@ const portCount = (app: ValidatedApp): number => Math.max(app.portDefinitions?.l
 /** The Marathon-like scheduler of the local cluster. */
 export interface LocalCluster {
   readonly events: EventBus;
+  /** The framework id its tasks run under ({@link FRAMEWORK_ID}). */
+  readonly frameworkId: string;
   /** Loads persisted apps and starts reconciling. */
   start(): Promise<void>;
   /** Kills every task (apps stay persisted). */
@@ -578,6 +580,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       );
     },
     agentId: slaveId,
+    frameworkId: FRAMEWORK_ID,
     onBeforeKill(hook) {
       beforeKillHooks.push(hook);
     },
