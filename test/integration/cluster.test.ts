@@ -225,7 +225,14 @@ cluster('a task gets the Mesos/Marathon environment and ports from a range, name
 cluster('/ping, /v2/info, /v2/deployments, and ?event_type= filtering', async () => {
   const ping = await fetch(`${ctx.api.url}/ping`);
   assert.is(await ping.text(), 'pong');
-  assert.is((await api('GET', '/v2/info')).json.name, 'marathon');
+  const info = (await api('GET', '/v2/info')).json;
+  assert.is(info.name, 'marathon');
+  // The cluster's own configuration, not a copy of Marathon's defaults.
+  assert.is(info.frameworkId, 'sip-local-framework');
+  assert.is(info.marathon_config.local_port_min, 10000);
+  assert.is(info.marathon_config.master, `local agent ${ctx.cluster.configuration().agentId}`);
+  assert.is(info.marathon_config.task_launch_timeout, null, 'a setting the local cluster does not have is null');
+  assert.is(info.zookeeper_config.state_dir, ctx.stateDir);
   const filtered = await subscribeEvents(`${ctx.api.url}/v2/events?event_type=deployment_info`, { authorization: `token=${ctx.token}` });
   const added = await api('POST', '/v2/apps', { id: '/briefly', cmd: 'exec sleep 30' });
   const deployments = (await api('GET', '/v2/deployments')).json as Array<{ id: string; affectedApps: string[] }>;

@@ -16,9 +16,28 @@ import { MarathonValidationError } from '../../core/marathon/validationError.js'
  * The scheduler behind the API: what `/v2/apps`, `/v2/groups`, `/v2/tasks`,
  * `/v2/deployments`, `/v2/queue` and `/v2/events` read and change.
  */
-export interface MarathonBackend {
-  /** Marathon's framework id (`/v2/info`). */
+/** What the local cluster is configured with, as `/v2/info` reports it. */
+export interface LocalMarathonConfig {
   readonly frameworkId: string;
+  readonly agentId: string;
+  readonly stateDir: string;
+  /** Service ports Marathon hands out (`local_port_min`/`max`). */
+  readonly servicePorts: { from: number; to: number };
+  /** Host ports the agent offers tasks. */
+  readonly hostPorts: { from: number; to: number };
+  /** Who tasks run as (Marathon's `mesos_user`). */
+  readonly tasksUser: string;
+  readonly reconcileIntervalMs: number;
+  readonly maxVersions: number;
+  readonly resources: { cpus: number; mem: number };
+  readonly credentialsMode: string;
+}
+
+export interface MarathonBackend {
+  /** Marathon's framework id. */
+  readonly frameworkId: string;
+  /** The cluster's configuration (`/v2/info`). */
+  configuration(): LocalMarathonConfig;
   readonly events: Pick<EventBus, 'publish' | 'subscribe'>;
   /** @throws SipError `SIP_APP_EXISTS` */
   addApp(app: ValidatedApp, request?: ApiRequest): Promise<{ app: AppView; deployment: Deployment }>;
@@ -189,7 +208,7 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     const update = (def: ValidatedApp): Promise<Deployment> => cluster.putApp(def, request(`/v2/apps${def.id}`));
     const partialUpdate = ctx.query.partialUpdate === undefined ? true : truthy(ctx.query.partialUpdate);
 
-    if (path === '/v2/info' && method === 'GET') return void (ctx.body = info(ctx.host, deps.cluster.frameworkId));
+    if (path === '/v2/info' && method === 'GET') return void (ctx.body = info(ctx.host, deps.cluster.configuration()));
     if (path === '/v2/leader' && method === 'GET') return void (ctx.body = { leader: ctx.host });
     if (path === '/v2/queue' && method === 'GET') return void (ctx.body = { queue: cluster.queue() });
     if (path === '/v2/events' && method === 'GET') return events(ctx, cluster, deps.heartbeatMs ?? 10_000);
@@ -294,70 +313,37 @@ function canonical(raw: string): string {
   return r.id;
 }
 
-/** `/v2/info` as Marathon 1.11 answers it, for the local cluster. */
-function info(host: string, frameworkId: string): Record<string, unknown> {
+/** `/v2/info` as Marathon 1.11 shapes it, filled from the local cluster's own configuration. */
+function info(host: string, c: LocalMarathonConfig): Record<string, unknown> {
   const [hostname, port] = host.split(':');
+  // Marathon's keys, each the cluster's real value, or null where the local cluster has no such setting.
+  const none = ['access_control_allow_origin', 'decline_offer_duration', 'default_network_name', 'env_vars_prefix', 'failover_timeout', 'launch_token', 'launch_token_refresh_interval', 'leader_proxy_connection_timeout_ms', 'leader_proxy_read_timeout_ms', 'max_instances_per_offer', 'mesos_bridge_name', 'mesos_heartbeat_failure_threshold', 'mesos_heartbeat_interval', 'mesos_leader_ui_url', 'min_revive_offers_interval', 'offer_matching_timeout', 'on_elected_prepare_timeout', 'reconciliation_initial_delay', 'scale_apps_initial_delay', 'scale_apps_interval', 'store_cache', 'task_launch_confirm_timeout', 'task_launch_timeout', 'task_lost_expunge_initial_delay', 'task_lost_expunge_interval', 'task_reservation_timeout', 'webui_url'];
   return {
     name: 'marathon',
     version: '1.11.0-sip-local',
     buildref: 'sip-local',
     elected: true,
     leader: host,
-    frameworkId,
+    frameworkId: c.frameworkId,
     marathon_config: {
-      access_control_allow_origin: null,
+      ...Object.fromEntries(none.map((k) => [k, null])),
       checkpoint: true,
-      decline_offer_duration: 120000,
-      default_network_name: null,
-      env_vars_prefix: null,
       executor: '//cmd',
-      failover_timeout: 604800,
-      features: ['secrets', 'task_killing'],
+      features: ['secrets'],
       framework_name: 'marathon',
       ha: false,
       hostname,
-      launch_token: 100,
-      launch_token_refresh_interval: 30000,
-      leader_proxy_connection_timeout_ms: 5000,
-      leader_proxy_read_timeout_ms: 10000,
-      local_port_max: 20000,
-      local_port_min: 10000,
-      master: 'local',
-      max_instances_per_offer: 5,
-      mesos_bridge_name: 'mesos-bridge',
-      mesos_heartbeat_failure_threshold: 5,
-      mesos_heartbeat_interval: 15000,
-      mesos_leader_ui_url: null,
+      local_port_min: c.servicePorts.from,
+      local_port_max: c.servicePorts.to,
+      master: `local agent ${c.agentId}`,
       mesos_role: '*',
-      mesos_user: 'root',
-      min_revive_offers_interval: 5000,
-      offer_matching_timeout: 3000,
-      on_elected_prepare_timeout: 180000,
-      reconciliation_initial_delay: 15000,
-      reconciliation_interval: 600000,
-      scale_apps_initial_delay: 15000,
-      scale_apps_interval: 300000,
-      store_cache: true,
-      task_launch_confirm_timeout: 300000,
-      task_launch_timeout: 300000,
-      task_lost_expunge_initial_delay: 300000,
-      task_lost_expunge_interval: 30000,
-      task_reservation_timeout: 20000,
-      webui_url: null,
-      local_cluster: true,
+      mesos_user: c.tasksUser,
+      reconciliation_interval: c.reconcileIntervalMs,
+      local_cluster: { host_ports: c.hostPorts, resources: c.resources, max_versions_per_app: c.maxVersions, default_credentials_mode: c.credentialsMode },
     },
-    zookeeper_config: {
-      zk: 'none (the local cluster keeps its state in its state directory)',
-      zk_compression: false,
-      zk_compression_threshold: 65536,
-      zk_connection_timeout: 10000,
-      zk_max_node_size: 1024000,
-      zk_max_versions: 50,
-      zk_session_timeout: 10000,
-      zk_timeout: 10000,
-    },
+    zookeeper_config: { zk: null, zk_compression: null, zk_compression_threshold: null, zk_connection_timeout: null, zk_max_node_size: null, zk_max_versions: c.maxVersions, zk_session_timeout: null, zk_timeout: null, state_dir: c.stateDir },
     http_config: { http_port: Number(port) || 80, https_port: null },
-    event_subscriber: { type: 'http_callback', http_endpoints: [] },
+    event_subscriber: null,
   };
 }
 

@@ -1,8 +1,10 @@
 import type { LocalContainer } from '../mesos-api/server.js';
+import type { LocalMarathonConfig } from '../marathon-api/server.js';
 import { endpointAdmission } from '../../delivery/endpoint/endpointApp.js';
 import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
 import { randomUUID } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
+import { cpus, totalmem, userInfo } from 'node:os';
+import { SERVICE_PORT_RANGE } from '../../core/marathon/servicePorts.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SipError } from '../../core/errors/SipError.js';
@@ -76,6 +78,8 @@ export interface LocalCluster {
   readonly events: EventBus;
   /** The framework id its tasks run under ({@link FRAMEWORK_ID}). */
   readonly frameworkId: string;
+  /** What it is configured with (`/v2/info`). */
+  configuration(): LocalMarathonConfig;
   /** Loads persisted apps and starts reconciling. */
   start(): Promise<void>;
   /** Kills every task (apps stay persisted). */
@@ -151,6 +155,8 @@ const canonical = (v: unknown): string =>
 
 /** The framework id the local Marathon reports (`/v2/info`, `GET_CONTAINERS`). */
 export const FRAMEWORK_ID = 'sip-local-framework';
+/** Versions kept per app (Marathon's `zk_max_versions` default). */
+const MAX_VERSIONS = 50;
 
 /** The latest version of an app: its last change, scaling included. */
 const latest = (e: Entry): string => (e.lastScalingAt > e.version ? e.lastScalingAt : e.version);
@@ -347,7 +353,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   /** Records a version (bounded, as Marathon's `zk_max_versions`). */
   const remember = (e: Entry, version: string): void => {
     e.history.push({ version, app: e.app });
-    if (e.history.length > 50) e.history.shift();
+    if (e.history.length > MAX_VERSIONS) e.history.shift();
   };
   /** The app with Marathon's ports: the default port definition, service ports for port 0. */
   const withPorts = (app: ValidatedApp, previous?: ValidatedApp): ValidatedApp => {
@@ -581,6 +587,18 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     },
     agentId: slaveId,
     frameworkId: FRAMEWORK_ID,
+    configuration: () => ({
+      frameworkId: FRAMEWORK_ID,
+      agentId: slaveId,
+      stateDir: init.stateDir,
+      servicePorts: { ...SERVICE_PORT_RANGE },
+      hostPorts: { ...portRange },
+      tasksUser: init.isolation.enabled ? 'one user per app (uid 2000000 and up)' : (userInfo().username ?? String(process.getuid?.() ?? '')),
+      reconcileIntervalMs: init.tickMs ?? 200,
+      maxVersions: MAX_VERSIONS,
+      resources: { cpus: offered.cpus, mem: offered.mem },
+      credentialsMode: init.credentials?.defaultMode ?? 'file',
+    }),
     onBeforeKill(hook) {
       beforeKillHooks.push(hook);
     },
