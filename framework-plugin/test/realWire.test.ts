@@ -48,7 +48,7 @@ const expected = transcript
  */
 function jettyLike(): ReturnType<typeof createNetServer> {
   return createNetServer((socket) => {
-    socket.once('data', async () => {
+    socket.once('data', () => void (async () => {
       socket.write('HTTP/1.1 200 OK\r\nDate: Thu, 03 Dec 2026 04:00:00 GMT\r\nContent-Type: text/event-stream;charset=utf-8\r\nConnection: close\r\n\r\n');
       for (const block of transcript.split('\n\n').filter((b) => b.trim())) {
         socket.write(`${block.split('\n').join('\r\n')}\r\n\r\n`);
@@ -57,7 +57,7 @@ function jettyLike(): ReturnType<typeof createNetServer> {
         socket.write('\n');
         await new Promise((r) => setTimeout(r, 5));
       }
-    });
+    })());
   });
 }
 

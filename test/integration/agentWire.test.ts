@@ -276,7 +276,8 @@ wire("https upstreams with the cluster's CA (--ca-file), as DC/OS's /run/dcos/pk
     authenticator: basicAuthenticator([BASIC], MESOS_AGENT_REALM),
     logger,
   });
-  const tls = createHttpsServer({ key: readFileSync(key), cert: readFileSync(ca) }, app.callback());
+  const handle = app.callback();
+  const tls = createHttpsServer({ key: readFileSync(key), cert: readFileSync(ca) }, (req, res) => void handle(req, res));
   await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
   servers.push(tls);
   const mesosUrl = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
