@@ -40,13 +40,19 @@ async function docker(args: string[], input?: NodeJS.ReadableStream): Promise<st
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     child.stderr!.on('data', (d: Buffer) => (err += d));
-    child.once('error', (e: NodeJS.ErrnoException) => reject(new DockerUnavailableError(e.code === 'ENOENT' ? 'docker is not installed (apt-get install -y docker.io)' : e.message)));
+    child.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new DockerUnavailableError(e.code === 'ENOENT' ? 'docker is not installed (apt-get install -y docker.io)' : e.message)),
+    );
     child.once('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`docker ${args[0]} failed: ${err.trim() || out.trim()}`))));
     if (input) input.pipe(child.stdin!);
   });
 }
 
-const imageExists = async (ref: string): Promise<boolean> => docker(['image', 'inspect', '--format', '{{.Id}}', ref]).then(() => true, () => false);
+const imageExists = async (ref: string): Promise<boolean> =>
+  docker(['image', 'inspect', '--format', '{{.Id}}', ref]).then(
+    () => true,
+    () => false,
+  );
 const sha = (...parts: Array<string | Buffer>): string => {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
@@ -117,7 +123,10 @@ async function bundle(ctx: string): Promise<Buffer> {
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`bundling binapp failed (exit ${code})`))));
   });
-  const files = (await readdir(out, { recursive: true, withFileTypes: true })).filter((f) => f.isFile()).map((f) => join(f.parentPath ?? f.path, f.name)).sort();
+  const files = (await readdir(out, { recursive: true, withFileTypes: true }))
+    .filter((f) => f.isFile())
+    .map((f) => join(f.parentPath ?? f.path, f.name))
+    .sort();
   return Buffer.concat(await Promise.all(files.map(async (f) => Buffer.concat([Buffer.from(`${f.slice(out.length)}\0`), await readFile(f)]))));
 }
 

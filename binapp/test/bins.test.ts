@@ -125,12 +125,16 @@ test('an upload that stalls is ended with 408 and stores nothing', async () => {
   t = await startTestApp({ maxBytes: 1024 * 1024, bodyIdleTimeoutMs: 300 });
   const started = Date.now();
   const answer = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
-    const req = request(`${t.server.url}/bin`, { method: 'POST', headers: { authorization: AUTH, 'transfer-encoding': 'chunked', accept: 'application/json' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
-    });
+    const req = request(
+      `${t.server.url}/bin`,
+      { method: 'POST', headers: { authorization: AUTH, 'transfer-encoding': 'chunked', accept: 'application/json' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
+      },
+    );
     req.on('error', reject);
     req.write(Buffer.alloc(10_000, 1)); // then nothing: the body stalls
   });

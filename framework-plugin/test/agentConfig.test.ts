@@ -50,7 +50,10 @@ test('a policy file is validated at the edge: bad rules are named by path, never
   const out = { text: '' };
   writeFileSync(file, JSON.stringify({ rules: [{ group: '/team', roleArn: 'arn:aws:iam::123456789012:role/sip-apps/team', externalId: 'Policy-Ext-Id-1' }] }));
   const ok = await readPolicy(file, io(out).readFile);
-  assert.equal(ok.rules.map((r) => r.group), ['/team']);
+  assert.equal(
+    ok.rules.map((r) => r.group),
+    ['/team'],
+  );
   writeFileSync(file, JSON.stringify({ rules: [{ group: '/team', roleArn: 'not-an-arn', externalId: 'Policy-Ext-Id-2 has spaces' }] }));
   const err = await readPolicy(file, io(out).readFile).catch((e: Error & { code: string }) => e);
   assert.is((err as { code: string }).code, 'SIP_AGENT_CONFIG_INVALID');
@@ -77,9 +80,14 @@ test('the caller in /proc/net/tcp: its end local, ours remote; IPv4 and IPv4-map
 test('the container from /proc/<pid>/cgroup: freezer and name=systemd and every line under the root name one container at its own level', () => {
   const root = 'sip-x/mesos';
   // What a task on a hybrid v1 host reads: Mesos's launcher put it in freezer and name=systemd, the isolators in memory and pids.
-  const at = (cid: string, extra = ''): string => `12:freezer:/sip-x/mesos/${cid}\n10:memory:/sip-x/mesos/${cid}\n8:pids:/sip-x/mesos/${cid}\n5:devices:/system.slice/mesos-agent.service\n1:name=systemd:/sip-x/mesos/${cid}\n0::/\n${extra}`;
+  const at = (cid: string, extra = ''): string =>
+    `12:freezer:/sip-x/mesos/${cid}\n10:memory:/sip-x/mesos/${cid}\n8:pids:/sip-x/mesos/${cid}\n5:devices:/system.slice/mesos-agent.service\n1:name=systemd:/sip-x/mesos/${cid}\n0::/\n${extra}`;
   assert.is(containerIdOf(at('abc-123'), root), 'abc-123');
-  assert.equal(placeOf(at('abc-123/mesos/child'), root), { kind: 'nested', containerId: 'abc-123', childId: 'child' }, "a pod's task: nested, never its parent");
+  assert.equal(
+    placeOf(at('abc-123/mesos/child'), root),
+    { kind: 'nested', containerId: 'abc-123', childId: 'child' },
+    "a pod's task: nested, never its parent",
+  );
   assert.is(containerIdOf(at('abc-123/mesos/child'), root), undefined);
   assert.is(containerIdOf(at('abc').replace('8:pids:/sip-x/mesos/abc', '8:pids:/sip-x/mesos/def'), root), undefined, 'two containers: none');
   assert.is(containerIdOf('12:freezer:/process_api/x\n1:name=systemd:/process_api/x\n', root), undefined);
@@ -105,7 +113,11 @@ test('the container from /proc/<pid>/cgroup: freezer and name=systemd and every 
   assert.equal(placeOf(`12:freezer:/docker/${id}\n10:memory:/docker/${id}\n1:name=systemd:/docker/${id}\n`, root), { kind: 'docker', dockerId: id });
   assert.equal(placeOf(`0::/system.slice/docker-${id}.scope\n`, root), { kind: 'docker', dockerId: id });
   assert.is(placeOf(`12:freezer:/docker/${id}\n1:name=systemd:/docker/${id}\n8:pids:/sip-x/mesos/abc\n`, root).kind, 'none');
-  assert.is(placeOf(`12:freezer:/\n10:memory:/docker/${id}\n1:name=systemd:/docker/${id}\n`, root).kind, 'none', "outside the Docker container's freezer group");
+  assert.is(
+    placeOf(`12:freezer:/\n10:memory:/docker/${id}\n1:name=systemd:/docker/${id}\n`, root).kind,
+    'none',
+    "outside the Docker container's freezer group",
+  );
 });
 
 test('a Marathon task id names its app in every form Marathon parses (core/task/Task.scala), never a wrong one', () => {
@@ -117,7 +129,11 @@ test('a Marathon task id names its app in every form Marathon parses (core/task/
   assert.is(app('team_web.instance-0664256e-6771-11e5-94e1-be5b2935a987.$anon'), '/team/web');
   assert.is(app('team_web_0664256e'), '/team/web', 'legacy with _');
   assert.equal(parseTaskId('shop_pod.instance-3f2a9c1e._app.2'), { appId: '/shop/pod', instanceId: 'shop_pod.instance-3f2a9c1e' });
-  assert.equal(parseTaskId('shop_pod.instance-3f2a9c1e.web.2'), { appId: '/shop/pod', instanceId: 'shop_pod.instance-3f2a9c1e', container: 'web' }, "a pod's task names its container");
+  assert.equal(
+    parseTaskId('shop_pod.instance-3f2a9c1e.web.2'),
+    { appId: '/shop/pod', instanceId: 'shop_pod.instance-3f2a9c1e', container: 'web' },
+    "a pod's task names its container",
+  );
   assert.is(app('../etc.instance-1'), undefined);
   assert.is(app('garbage'), undefined);
   assert.is(app('Team_web.1234'), undefined, 'not a Marathon path');

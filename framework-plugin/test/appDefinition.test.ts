@@ -78,7 +78,12 @@ test('an app in the original walk-through’s shape parses: env secret, Docker c
     cmd: './main',
     env: { AWS_CONFIG: { secret: 'secret0' }, AWS_CONFIG_FILE: '/tmp/awsconfig' },
     secrets: { secret0: { source: 'instance-profile-app/aws-config' } },
-    container: { type: 'DOCKER', docker: { image: 'example/s3bin:0.0.2', forcePullImage: true }, portMappings: [{ containerPort: 8000, hostPort: 0, name: 'http' }], volumes: [] },
+    container: {
+      type: 'DOCKER',
+      docker: { image: 'example/s3bin:0.0.2', forcePullImage: true },
+      portMappings: [{ containerPort: 8000, hostPort: 0, name: 'http' }],
+      volumes: [],
+    },
     healthChecks: [{ protocol: 'MESOS_HTTP', path: '/ping', portIndex: 0 }],
     networks: [{ mode: 'container/bridge' }],
     unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 },
@@ -146,13 +151,23 @@ test('duplicate port names, bad types and ranges are reported by path', () => {
     cmd: 'x',
     instances: -1,
     cpus: 'lots',
-    portDefinitions: [{ port: 0, name: 'http' }, { port: 70000, name: 'http' }],
+    portDefinitions: [
+      { port: 0, name: 'http' },
+      { port: 70000, name: 'http' },
+    ],
     healthChecks: [{ protocol: 'GOPHER' }],
     labels: { a: 1 },
   });
   const paths = pathsOf(body);
   for (const p of ['/instances', '/cpus', '/portDefinitions/1/port', '/healthChecks/0/protocol', '/labels/a']) assert.ok(paths.includes(p), `${p} in ${paths}`);
-  const dup = errorOf({ id: '/app', cmd: 'x', portDefinitions: [{ port: 0, name: 'http' }, { port: 0, name: 'http' }] });
+  const dup = errorOf({
+    id: '/app',
+    cmd: 'x',
+    portDefinitions: [
+      { port: 0, name: 'http' },
+      { port: 0, name: 'http' },
+    ],
+  });
   assert.equal(pathsOf(dup), ['/portDefinitions/1/name']);
 });
 
@@ -175,7 +190,7 @@ test('validation happens once: parse gives the absolute id; validating again cha
   assert.is(app.id, '/g/app');
 });
 
-test('hostile input gets Marathon\'s 4xx shape, never a crash: depth, prototype names, env names, id length', () => {
+test("hostile input gets Marathon's 4xx shape, never a crash: depth, prototype names, env names, id length", () => {
   let deep = '{"x":1}';
   for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
   const tooDeep = errorOf(`{"id":"/deep","cmd":"x","labels":{},"extra":${deep}}`);

@@ -14,7 +14,8 @@ const ROLE = 'arn:aws:iam::123456789012:role/sip-apps/web';
 function fakeMarathon(): MarathonReader & { calls: number; app: Record<string, any> | undefined } {
   const m = {
     calls: 0,
-    app: { id: '/team/web', cmd: 'x', tasks: [{ id: TASK, state: 'TASK_RUNNING', appId: '/team/web', slaveId: 'agent-S1' }] } as Record<string, any> | undefined,
+    app: { id: '/team/web', cmd: 'x', tasks: [{ id: TASK, state: 'TASK_RUNNING', appId: '/team/web', slaveId: 'agent-S1' }] } as
+      Record<string, any> | undefined,
     async getApp(id: string) {
       m.calls++;
       if (!m.app || m.app.id !== id) throw Object.assign(new Error('not found'), { code: 'SIP_MARATHON_NOT_FOUND' });

@@ -23,7 +23,13 @@ test('saved apps come back validated, with their versions; nothing saved is an e
 
 test('a hand-edited file with an invalid app is refused with the file named, not half loaded', async () => {
   const file = join(dir(), 'apps.json');
-  writeFileSync(file, JSON.stringify([{ app: { id: '/ok', cmd: 'x' }, version: 'v' }, { app: { id: '/Bad_Id', cmd: 'x' }, version: 'v' }]));
+  writeFileSync(
+    file,
+    JSON.stringify([
+      { app: { id: '/ok', cmd: 'x' }, version: 'v' },
+      { app: { id: '/Bad_Id', cmd: 'x' }, version: 'v' },
+    ]),
+  );
   try {
     await createFileAppStore(file).load();
     assert.unreachable('loaded');

@@ -37,7 +37,11 @@ test.before.each(() => {
 
 test('create (-v, -f, stdin), get, list, update, delete with dcos-like exit codes', async () => {
   const WARNING = 'sip: warning: a value given with -v is visible in the process list and your shell history; pipe it on stdin or use -f FILE instead\n';
-  assert.equal(await sip(['security', 'secrets', 'create', '/instance-profile-app/aws-config', '-v', SECRET, ...S()]), { code: 0, stdout: '', stderr: WARNING });
+  assert.equal(await sip(['security', 'secrets', 'create', '/instance-profile-app/aws-config', '-v', SECRET, ...S()]), {
+    code: 0,
+    stdout: '',
+    stderr: WARNING,
+  });
   const file = join(dir, 'value.txt');
   writeFileSync(file, 'from file');
   assert.is((await sip(['security', 'secrets', 'create', 'team/a', '-f', file, ...S()])).code, 0);
@@ -55,7 +59,13 @@ test('exists and not found exit 1 with the reason; the value is never echoed', a
   await sip(['security', 'secrets', 'create', 'x/y', '-v', SECRET, ...S()]);
   const exists = await sip(['security', 'secrets', 'create', 'x/y', '-v', SECRET, ...S()]);
   assert.is(exists.code, 1);
-  assert.is(exists.stderr.split('\n').filter((l) => !l.startsWith('sip: warning:')).join('\n'), 'sip: secret "x/y" already exists (SIP_SECRET_EXISTS)\n');
+  assert.is(
+    exists.stderr
+      .split('\n')
+      .filter((l) => !l.startsWith('sip: warning:'))
+      .join('\n'),
+    'sip: secret "x/y" already exists (SIP_SECRET_EXISTS)\n',
+  );
   for (const verb of ['get', 'delete']) {
     const r = await sip(['security', 'secrets', verb, 'x/none', ...S()]);
     assert.is(r.code, 1);
@@ -115,8 +125,9 @@ test('the real sip binary: value on stdin, against a DC/OS Secrets API with a to
   }
 });
 
-test('Terraform\'s quoted or heredoc rendering, or an empty pipe, is refused with the fix and stores nothing', async () => {
-  const raw = '[default]\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/app\nexternal_id = Quoted-Id-0123456789\ncredential_source = Ec2InstanceMetadata\n';
+test("Terraform's quoted or heredoc rendering, or an empty pipe, is refused with the fix and stores nothing", async () => {
+  const raw =
+    '[default]\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/app\nexternal_id = Quoted-Id-0123456789\ncredential_source = Ec2InstanceMetadata\n';
   const forms: Array<[string, string]> = [
     [JSON.stringify(raw), 'quoted rendering'],
     [`<<EOT\n${raw}EOT\n`, 'heredoc rendering'],
@@ -133,7 +144,11 @@ test('Terraform\'s quoted or heredoc rendering, or an empty pipe, is refused wit
   }
   assert.is((await sip(['security', 'secrets', 'create', 'team/app/aws-config', ...S()], { stdin: raw, tty: false })).code, 0, 'the raw form is stored');
   const def = JSON.stringify({ id: '/app', cmd: 'x' });
-  for (const [text, what] of [[JSON.stringify(def), 'quoted rendering'], [`<<EOT\n${def}\nEOT`, 'heredoc rendering'], ['', 'is empty']] as const) {
+  for (const [text, what] of [
+    [JSON.stringify(def), 'quoted rendering'],
+    [`<<EOT\n${def}\nEOT`, 'heredoc rendering'],
+    ['', 'is empty'],
+  ] as const) {
     const r = await sip(['marathon', 'app', 'add', '--marathon-url', 'http://127.0.0.1:1'], { stdin: text, tty: false });
     assert.is(r.code, 3, what);
     assert.match(r.stderr, what);

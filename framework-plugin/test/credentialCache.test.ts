@@ -35,7 +35,12 @@ function harness() {
       if (hold) await new Promise<void>((res) => pending.push(res));
       if (mode === 'denied') throw new AssumeRoleFailure({ kind: 'denied', message: 'AccessDenied: not authorized' });
       if (mode === 'down') throw new AssumeRoleFailure({ kind: 'unavailable', message: 'ECONNREFUSED' });
-      const c: RoleCredentials = { accessKeyId: `AKIA${calls}`, secretAccessKey: 's', sessionToken: `t-${r.sessionName}-${calls}`, expiration: new Date(now + HOUR) };
+      const c: RoleCredentials = {
+        accessKeyId: `AKIA${calls}`,
+        secretAccessKey: 's',
+        sessionToken: `t-${r.sessionName}-${calls}`,
+        expiration: new Date(now + HOUR),
+      };
       return c;
     },
   });
@@ -154,7 +159,9 @@ test('policy: most specific group wins, path semantics, deny by default', () => 
 });
 
 test('assumeRoleOf reads role and external id with the SDK loader and never prints the id', async () => {
-  const r = await assumeRoleOf('[default]\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/x\nexternal_id = s3cr3t-ext-id\ncredential_source = Ec2InstanceMetadata\n');
+  const r = await assumeRoleOf(
+    '[default]\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/x\nexternal_id = s3cr3t-ext-id\ncredential_source = Ec2InstanceMetadata\n',
+  );
   assert.ok(r.ok);
   if (!r.ok) return;
   assert.is(r.config.externalId, 's3cr3t-ext-id');

@@ -26,7 +26,11 @@ let logs = '';
 test.before.each(async () => {
   logs = '';
   const sink = new Writable({ write: (c, _e, cb) => ((logs += c.toString()), cb()) });
-  server = await startSecretsServer({ store: createLocalStore({ dir: mkdtempSync(join(tmpdir(), 'sip-api-')) }), token: TOKEN, logger: pino({ level: 'debug' }, sink) });
+  server = await startSecretsServer({
+    store: createLocalStore({ dir: mkdtempSync(join(tmpdir(), 'sip-api-')) }),
+    token: TOKEN,
+    logger: pino({ level: 'debug' }, sink),
+  });
   client = createDcosSecretsClient({ url: server.url, token: TOKEN });
 });
 test.after.each(async () => {
@@ -39,7 +43,11 @@ const raw = (method: string, path: string, body?: unknown, token: string | null 
     headers: { ...(token ? { authorization: `token=${token}` } : {}), 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-const codeOf = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: { code?: string }) => e.code ?? 'none');
+const codeOf = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'resolved',
+    (e: { code?: string }) => e.code ?? 'none',
+  );
 
 test('client round trip against the server: create, get, list, update, delete', async () => {
   await client.create('/instance-profile-app/aws-config', VALUE);

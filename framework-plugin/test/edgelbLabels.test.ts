@@ -46,7 +46,8 @@ test('bad labels are reported by name', () => {
     'edgelb.g.frontend.nonsense: unknown Edge-LB label',
     'edgelb.template.frontend.port: group name "template" is reserved',
     'edgelb.h.frontend.rules: an item is not <key>:<value>',
-  ]) assert.ok(byLabel.includes(expected), `missing: ${expected}\n${byLabel}`);
+  ])
+    assert.ok(byLabel.includes(expected), `missing: ${expected}\n${byLabel}`);
 });
 
 test('a hostile tenant’s labels: prototype names are refused and pollute nothing', () => {
@@ -95,7 +96,12 @@ test('a hostile tenant’s label values cannot carry HAProxy text: newlines, #, 
     const said = JSON.stringify(r.ok ? [] : r.errors);
     assert.ok(!said.includes('6666') && !said.includes('evil'), `an error quoted the value: ${said}`);
   }
-  const fine = parseTaskLabels({ 'edgelb.expose': 'true', 'edgelb.g.backend.balance': 'hdr(host)', 'edgelb.g.frontend.rules': 'pathReg:^/api/v[0-9]+/.*$|hostEq:api.example.com', 'edgelb.g.backend.rewriteHttp.path': '/api:/' });
+  const fine = parseTaskLabels({
+    'edgelb.expose': 'true',
+    'edgelb.g.backend.balance': 'hdr(host)',
+    'edgelb.g.frontend.rules': 'pathReg:^/api/v[0-9]+/.*$|hostEq:api.example.com',
+    'edgelb.g.backend.rewriteHttp.path': '/api:/',
+  });
   assert.ok(fine.ok, JSON.stringify(fine));
 });
 

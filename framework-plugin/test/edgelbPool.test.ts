@@ -35,8 +35,11 @@ function fieldsOf(defs: Record<string, any>, schema: Record<string, any>, path: 
     const p = [...path, k];
     const resolved = v.$ref ? defs[String(v.$ref).split('/').pop()!] : v;
     out.push({
-      path: p.map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`)).join('').slice(1),
-      type: resolved.enum ? 'enum' : resolved.type ?? 'object',
+      path: p
+        .map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`))
+        .join('')
+        .slice(1),
+      type: resolved.enum ? 'enum' : (resolved.type ?? 'object'),
       set(pool, value) {
         let node: any = pool;
         p.slice(0, -1).forEach((seg, i) => (node = node[seg] ??= /^\d+$/.test(p[i + 1]!) ? [] : {}));
@@ -58,7 +61,10 @@ pools('a wrong value in any field the reference spec defines is reported at exac
     f.set(pool, f.type === 'enum' ? 'NOPE' : wrong);
     const r = validateV2Pool(pool);
     assert.ok(!r.ok, `${f.path} accepted ${JSON.stringify(wrong)}`);
-    assert.ok(r.problems.some((p) => p.path === f.path), `${f.path}: ${JSON.stringify(r.problems)}`);
+    assert.ok(
+      r.problems.some((p) => p.path === f.path),
+      `${f.path}: ${JSON.stringify(r.problems)}`,
+    );
   }
 });
 
@@ -67,10 +73,17 @@ pools('misspelt fields and Edge-LB code rules: every problem, with its path', ()
     name: 'Bad_Name',
     haproxy: {
       frontends: [
-        { bindPort: 80, protocol: 'HTTP', linkBackend: { defaultBackend: 'ghost', map: [{ backend: 'web' }, { backend: 'web', hostEq: 'Upper.Example.com' }] } },
+        {
+          bindPort: 80,
+          protocol: 'HTTP',
+          linkBackend: { defaultBackend: 'ghost', map: [{ backend: 'web' }, { backend: 'web', hostEq: 'Upper.Example.com' }] },
+        },
         { bindPrt: 81, protocol: 'HTTP' },
       ],
-      backends: [{ name: 'web', protocol: 'HTTP', services: [{ endpoint: { portName: 'http' } }] }, { name: 'web', protocol: 'HTTP' }],
+      backends: [
+        { name: 'web', protocol: 'HTTP', services: [{ endpoint: { portName: 'http' } }] },
+        { name: 'web', protocol: 'HTTP' },
+      ],
     },
   });
   assert.ok(!r.ok);
@@ -78,8 +91,18 @@ pools('misspelt fields and Edge-LB code rules: every problem, with its path', ()
   const r2 = validateV2Pool({
     name: 'Bad_Name',
     haproxy: {
-      frontends: [{ bindPort: 80, protocol: 'HTTP', linkBackend: { defaultBackend: 'ghost', map: [{ backend: 'web' }, { backend: 'web', hostEq: 'Upper.Example.com' }] } }, { protocol: 'HTTP' }],
-      backends: [{ name: 'web', protocol: 'HTTP', services: [{ endpoint: { portName: 'http' } }] }, { name: 'web', protocol: 'HTTP' }],
+      frontends: [
+        {
+          bindPort: 80,
+          protocol: 'HTTP',
+          linkBackend: { defaultBackend: 'ghost', map: [{ backend: 'web' }, { backend: 'web', hostEq: 'Upper.Example.com' }] },
+        },
+        { protocol: 'HTTP' },
+      ],
+      backends: [
+        { name: 'web', protocol: 'HTTP', services: [{ endpoint: { portName: 'http' } }] },
+        { name: 'web', protocol: 'HTTP' },
+      ],
     },
   });
   assert.ok(!r2.ok);
@@ -104,7 +127,15 @@ const app = (id: string, ports: Array<[string, number]>, healthy = true): AppVie
     labels: {},
     portDefinitions: ports.map(([name]) => ({ port: 0, name })),
     healthChecks: [{ protocol: 'MESOS_HTTP' }],
-    tasks: [{ id: `${id.slice(1).replace(/\//g, '_')}.t1`, state: 'TASK_RUNNING', host: '127.0.0.1', ports: ports.map(([, p]) => p), healthCheckResults: [{ alive: healthy }] }],
+    tasks: [
+      {
+        id: `${id.slice(1).replace(/\//g, '_')}.t1`,
+        state: 'TASK_RUNNING',
+        host: '127.0.0.1',
+        ports: ports.map(([, p]) => p),
+        healthCheckResults: [{ alive: healthy }],
+      },
+    ],
   }) as unknown as AppView;
 
 pools('the path-routing example renders: map order, default backend, mesos task names, /nginx → / rewrite', () => {
@@ -150,7 +181,10 @@ pools('a Pool API pool cannot inject HAProxy text: each bad value refused at its
     const r = validateV2Pool(doc);
     assert.not.ok(r.ok, `accepted a bad ${path}`);
     const problems = r.ok ? [] : r.problems;
-    assert.ok(problems.some((p) => p.path === path), `${path} not named: ${JSON.stringify(problems)}`);
+    assert.ok(
+      problems.some((p) => p.path === path),
+      `${path} not named: ${JSON.stringify(problems)}`,
+    );
     assert.ok(!JSON.stringify(problems).includes('6666'), 'a problem quoted the value');
   }
   const proto = JSON.parse('{"apiVersion":"V2","name":"web","haproxy":{"backends":[{"name":"b","protocol":"HTTP","__proto__":{"x":1}}]}}');
@@ -158,7 +192,13 @@ pools('a Pool API pool cannot inject HAProxy text: each bad value refused at its
 });
 
 pools('the renderer refuses any value with a control character, whatever field it came in', () => {
-  const pool = { name: 'p', frontends: [{ name: 'f', bindAddress: '127.0.0.1', bindPort: 10080, protocol: 'HTTP' as const, rules: [], miscStrs: ['timeout client 5s\n  bind 0.0.0.0:6666'] }], backends: [] };
+  const pool = {
+    name: 'p',
+    frontends: [
+      { name: 'f', bindAddress: '127.0.0.1', bindPort: 10080, protocol: 'HTTP' as const, rules: [], miscStrs: ['timeout client 5s\n  bind 0.0.0.0:6666'] },
+    ],
+    backends: [],
+  };
   try {
     renderHaproxyConfig(pool, { statsSocket: '/tmp/x.sock', statsPort: 9999 });
     assert.unreachable('rendered');

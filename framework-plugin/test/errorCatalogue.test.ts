@@ -16,7 +16,10 @@ const files = (dir: string): string[] =>
 test('every SIP_* code written in the sources is in the catalogue', () => {
   const used = new Set(files(SRC).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/'(SIP_[A-Z_]+)'/g)].map((m) => m[1] ?? '')));
   assert.ok(used.size > 30, `only ${used.size} codes found`);
-  assert.equal([...used].filter((c) => !(c in CATALOGUE)), []);
+  assert.equal(
+    [...used].filter((c) => !(c in CATALOGUE)),
+    [],
+  );
 });
 
 test('each code has an error status and an exit code from 1 to 6', () => {
@@ -46,13 +49,28 @@ test('what a server answers, a client reads back as a code with the same CLI exi
   }
   // Secrets: the store's own codes survive the round trip.
   for (const code of [SecretErrorCode.notFound, SecretErrorCode.exists, SecretErrorCode.unauthorized, SecretErrorCode.tooLarge]) {
-    assert.is(codeForStatus(statusOf(code), [SecretErrorCode.notFound, SecretErrorCode.exists, SecretErrorCode.unauthorized, SecretErrorCode.tooLarge], SecretErrorCode.unavailable), code);
+    assert.is(
+      codeForStatus(
+        statusOf(code),
+        [SecretErrorCode.notFound, SecretErrorCode.exists, SecretErrorCode.unauthorized, SecretErrorCode.tooLarge],
+        SecretErrorCode.unavailable,
+      ),
+      code,
+    );
   }
 });
 
 test('servers show 4xx messages and hide 5xx ones unless the error says otherwise', () => {
-  assert.equal(publicError(new SipError('SIP_APP_NOT_FOUND', "App '/a' does not exist")), { status: 404, code: 'SIP_APP_NOT_FOUND', message: "App '/a' does not exist" });
-  assert.equal(publicError(new SipError('SIP_SECRET_TAMPERED', 'file /state/x is broken')), { status: 500, code: 'SIP_SECRET_TAMPERED', message: 'internal error' });
+  assert.equal(publicError(new SipError('SIP_APP_NOT_FOUND', "App '/a' does not exist")), {
+    status: 404,
+    code: 'SIP_APP_NOT_FOUND',
+    message: "App '/a' does not exist",
+  });
+  assert.equal(publicError(new SipError('SIP_SECRET_TAMPERED', 'file /state/x is broken')), {
+    status: 500,
+    code: 'SIP_SECRET_TAMPERED',
+    message: 'internal error',
+  });
   assert.equal(publicError(new Error('ENOENT /secret/path')), { status: 500, code: undefined, message: 'internal error' });
 });
 

@@ -46,19 +46,27 @@ test('first probe after min(delay, interval), then every interval', async () => 
 });
 
 test('failures before the first success are ignored during the grace period, then count and kill', async () => {
-  const h = harness([check({ gracePeriodSeconds: 100, intervalSeconds: 10, delaySeconds: 10, maxConsecutiveFailures: 3 })], () => ({ ok: false, reason: 'HTTP 503' }));
+  const h = harness([check({ gracePeriodSeconds: 100, intervalSeconds: 10, delaySeconds: 10, maxConsecutiveFailures: 3 })], () => ({
+    ok: false,
+    reason: 'HTTP 503',
+  }));
   await h.clock.advance(99_000);
   assert.equal(h.kills, [], 'no kill inside the grace period');
   assert.equal(h.monitor.results(), [], 'no verdict yet: failures in grace are not shown as a result');
   await h.clock.advance(30_000);
-  assert.equal(h.kills.map((k) => [k.reason, k.failures, k.at]), [['HTTP 503', 3, 120]]);
+  assert.equal(
+    h.kills.map((k) => [k.reason, k.failures, k.at]),
+    [['HTTP 503', 3, 120]],
+  );
   assert.ok(!h.monitor.healthy());
   h.monitor.stop();
 });
 
 test('after a success, failures count at once (no grace) and a recovery resets them', async () => {
   let ok = true;
-  const h = harness([check({ gracePeriodSeconds: 1000, intervalSeconds: 10, delaySeconds: 10, maxConsecutiveFailures: 2 })], () => (ok ? { ok: true } : { ok: false, reason: 'connection failed' }));
+  const h = harness([check({ gracePeriodSeconds: 1000, intervalSeconds: 10, delaySeconds: 10, maxConsecutiveFailures: 2 })], () =>
+    ok ? { ok: true } : { ok: false, reason: 'connection failed' },
+  );
   await h.clock.advance(10_000);
   ok = false;
   await h.clock.advance(10_000);

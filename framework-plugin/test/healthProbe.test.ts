@@ -8,7 +8,16 @@ import { probe } from '../src/local/launcher/healthCheck.js';
 import type { HealthCheck } from '../src/core/marathon/appDefinition.js';
 
 const hc = (over: Partial<HealthCheck>): HealthCheck =>
-  ({ protocol: 'HTTP', gracePeriodSeconds: 0, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 3, delaySeconds: 0, portIndex: 0, ...over }) as HealthCheck;
+  ({
+    protocol: 'HTTP',
+    gracePeriodSeconds: 0,
+    intervalSeconds: 1,
+    timeoutSeconds: 1,
+    maxConsecutiveFailures: 3,
+    delaySeconds: 0,
+    portIndex: 0,
+    ...over,
+  }) as HealthCheck;
 const target = (ports: number[]) => ({ host: '127.0.0.1', ports, sandbox: tmpdir(), env: { PATH: process.env.PATH ?? '', WANT: 'yes' } });
 
 test('HTTP and MESOS_HTTP: 2xx/3xx healthy, 5xx and refused not', async () => {

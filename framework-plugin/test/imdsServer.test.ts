@@ -33,8 +33,7 @@ test.after.each(async () => {
 
 const token = async (ttl: string): Promise<Response> =>
   fetch(`${imds.endpoint}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': ttl } });
-const get = (path: string, tok?: string): Promise<Response> =>
-  fetch(`${imds.endpoint}${path}`, { headers: tok ? { 'x-aws-ec2-metadata-token': tok } : {} });
+const get = (path: string, tok?: string): Promise<Response> => fetch(`${imds.endpoint}${path}`, { headers: tok ? { 'x-aws-ec2-metadata-token': tok } : {} });
 
 test('serves the credentials document the SDK expects', async () => {
   const tok = await (await token('60')).text();

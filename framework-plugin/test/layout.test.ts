@@ -86,17 +86,27 @@ const edges = importEdges(SRC);
 
 test('the sources were read (the check is not vacuous)', () => {
   assert.ok(edges.length > 100, `only ${edges.length} imports found`);
-  for (const room of [...PRODUCT, 'local', 'cli']) assert.ok(edges.some((e) => top(e.from) === room), `no imports read from ${room}/`);
+  for (const room of [...PRODUCT, 'local', 'cli'])
+    assert.ok(
+      edges.some((e) => top(e.from) === room),
+      `no imports read from ${room}/`,
+    );
 });
 
 test('core, stores, delivery and clients never import local/ or cli/', () => {
   const bad = edges.filter((e) => PRODUCT.includes(top(e.from)) && ['local', 'cli'].includes(top(e.to)));
-  assert.equal(bad.map((e) => `${e.from} → ${e.to}`), []);
+  assert.equal(
+    bad.map((e) => `${e.from} → ${e.to}`),
+    [],
+  );
 });
 
 test('core imports only core (no stores, delivery, clients, net, log)', () => {
   const bad = edges.filter((e) => top(e.from) === 'core' && top(e.to) !== 'core');
-  assert.equal(bad.map((e) => `${e.from} → ${e.to}`), []);
+  assert.equal(
+    bad.map((e) => `${e.from} → ${e.to}`),
+    [],
+  );
 });
 
 test('core does no I/O: no node:fs, node:child_process, node:net, node:os or any package but zod', () => {
@@ -121,12 +131,17 @@ test('no import cycles between the files of one folder', () => {
   assert.equal(folderCycles(edges), []);
   // The check itself: a → b → a inside one folder is found.
   const e = (from: string, to: string): Edge => ({ from, to, line: '' });
-  assert.equal(folderCycles([e('core/m/a.ts', 'core/m/b.ts'), e('core/m/b.ts', 'core/m/a.ts'), e('core/m/b.ts', 'core/n/c.ts')]), ['core/m/a.ts → core/m/b.ts → core/m/a.ts']);
+  assert.equal(folderCycles([e('core/m/a.ts', 'core/m/b.ts'), e('core/m/b.ts', 'core/m/a.ts'), e('core/m/b.ts', 'core/n/c.ts')]), [
+    'core/m/a.ts → core/m/b.ts → core/m/a.ts',
+  ]);
 });
 
 test('the local stand-in never imports the CLI', () => {
   const bad = edges.filter((e) => top(e.from) === 'local' && top(e.to) === 'cli');
-  assert.equal(bad.map((e) => `${e.from} → ${e.to}`), []);
+  assert.equal(
+    bad.map((e) => `${e.from} → ${e.to}`),
+    [],
+  );
 });
 
 test('no two folders import each other', () => {
@@ -140,12 +155,18 @@ test('no two folders import each other', () => {
 
 test('index files re-export only their own folder', () => {
   const bad = edges.filter((e) => e.from.endsWith('index.ts') && e.from !== 'index.ts' && !e.to.startsWith(folder(e.from) + sep));
-  assert.equal(bad.map((e) => `${e.from} → ${e.to}`), []);
+  assert.equal(
+    bad.map((e) => `${e.from} → ${e.to}`),
+    [],
+  );
 });
 
 test('the package root exports no local stand-in and no CLI', () => {
   const bad = edges.filter((e) => e.from === 'index.ts' && ['local', 'cli'].includes(top(e.to)));
-  assert.equal(bad.map((e) => e.to), []);
+  assert.equal(
+    bad.map((e) => e.to),
+    [],
+  );
 });
 
 test.run();

@@ -25,7 +25,11 @@ const noDocker: DockerEngine = {
 
 const clocks = new WeakMap<object, ReturnType<typeof createFakeClock>>();
 
-function cluster(store: AppStore, resources?: { cpus: number; mem: number }, isolation: { enabled: false; reason: string; insecure: boolean } = { enabled: false, reason: 'a unit test', insecure: true }) {
+function cluster(
+  store: AppStore,
+  resources?: { cpus: number; mem: number },
+  isolation: { enabled: false; reason: string; insecure: boolean } = { enabled: false, reason: 'a unit test', insecure: true },
+) {
   const dir = mkdtempSync(join(tmpdir(), 'sip-sched-'));
   const clock = createFakeClock();
   const c = createLocalCluster({
@@ -66,7 +70,10 @@ test('a failed save launches nothing and leaves no app behind; the same add then
 
   failing = false;
   await c.addApp(app);
-  assert.equal(saved.at(-1)?.map((s) => s.app.id), ['/web']);
+  assert.equal(
+    saved.at(-1)?.map((s) => s.app.id),
+    ['/web'],
+  );
   assert.is(c.tasks('/web').length, 1, 'the saved app got its task');
   await c.stop();
 });
@@ -103,7 +110,11 @@ test('instances: 1e9 launches only what the agent offers; the rest waits and the
 });
 
 test('where tasks cannot be isolated, an app with secrets is refused before anything is fetched, with the reason', async () => {
-  const c = cluster({ load: async () => [], save: async () => undefined }, undefined, { enabled: false, reason: 'the cluster is not running as root', insecure: false });
+  const c = cluster({ load: async () => [], save: async () => undefined }, undefined, {
+    enabled: false,
+    reason: 'the cluster is not running as root',
+    insecure: false,
+  });
   await c.start();
   await c.addApp(parseAppDefinition({ id: '/team/app', cmd: 'exec sleep 30', env: { S: { secret: 's' } }, secrets: { s: { source: 'team/app/s' } } }));
   const clock = clocks.get(c)!;
@@ -113,7 +124,10 @@ test('where tasks cannot be isolated, an app with secrets is refused before anyt
     await clock.advance(200);
     failure = c.getApp('/team/app')?.lastTaskFailure?.message;
   }
-  assert.match(failure ?? '', 'this cluster cannot isolate tasks (the cluster is not running as root); apps with secrets are refused unless it is started with --insecure-shared-identity');
+  assert.match(
+    failure ?? '',
+    'this cluster cannot isolate tasks (the cluster is not running as root); apps with secrets are refused unless it is started with --insecure-shared-identity',
+  );
   await c.addApp(parseAppDefinition({ id: '/plain', cmd: 'exec sleep 30' }));
   assert.is(c.tasks('/plain').length, 1, 'apps without secrets still run');
   await c.stop();

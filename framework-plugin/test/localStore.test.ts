@@ -46,7 +46,8 @@ test('typed errors: exists, not found, bad path, too large — and nothing chang
   assert.is(await codeOf(store.get('a/missing')), 'SIP_SECRET_NOT_FOUND');
   assert.is(await codeOf(store.update('a/missing', 'x')), 'SIP_SECRET_NOT_FOUND');
   assert.is(await codeOf(store.delete('a/missing')), 'SIP_SECRET_NOT_FOUND');
-  for (const bad of ['', '/', 'a/../b', 'a/.hidden', 'a b', `${'x'.repeat(200)}`]) assert.is(await codeOf(store.create(bad, 'x')), 'SIP_SECRET_PATH_INVALID', bad);
+  for (const bad of ['', '/', 'a/../b', 'a/.hidden', 'a b', `${'x'.repeat(200)}`])
+    assert.is(await codeOf(store.create(bad, 'x')), 'SIP_SECRET_PATH_INVALID', bad);
   assert.is(await codeOf(store.create('big', 'x'.repeat(1024 * 1024 + 1))), 'SIP_SECRET_TOO_LARGE');
   assert.is(await codeOf(store.update('a/b', `Very-Secret${'x'.repeat(1024 * 1024)}`)), 'SIP_SECRET_TOO_LARGE');
   assert.is(await store.get('a/b'), VALUE);
@@ -94,7 +95,11 @@ test('concurrent writers: one create wins, updates never tear', async () => {
   const values = Array.from({ length: 30 }, (_, i) => `value-${i}-${'z'.repeat(i * 1000)}`);
   await Promise.all(values.map((v, i) => (i % 2 ? other : store).update('race/x', v)));
   assert.ok(values.includes(await store.get('race/x')));
-  assert.equal(readdirSync(join(dir, 'data')).filter((n) => n.startsWith('.tmp')), [], 'no temp file left behind');
+  assert.equal(
+    readdirSync(join(dir, 'data')).filter((n) => n.startsWith('.tmp')),
+    [],
+    'no temp file left behind',
+  );
 });
 
 test.run();

@@ -87,7 +87,11 @@ test('service ports: an explicit port in use or given twice is refused; a rollba
   assert.not.ok(twice.ok);
   const filled = assignServicePorts(parseAppDefinition({ id: '/p', cmd: 'x', portDefinitions: [{ port: 0 }, { port: 10001 }] }), new Set([10000]));
   assert.ok(filled.ok);
-  if (filled.ok) assert.equal(filled.app.portDefinitions?.map((p) => p.port), [10002, 10001]);
+  if (filled.ok)
+    assert.equal(
+      filled.app.portDefinitions?.map((p) => p.port),
+      [10002, 10001],
+    );
   const many = Array.from({ length: 65 }, () => ({ port: 0 }));
   assert.throws(() => parseAppDefinition({ id: '/hog', cmd: 'x', portDefinitions: many }), /at most 64 ports/);
 });

@@ -11,12 +11,21 @@ import { isSipError } from '../src/core/errors/SipError.js';
 // nftables taking it: a task's uid is refused, root is not, applying twice or
 // after a "crash" leaves one table, removal opens the way again.
 
-const spec = (over: Partial<MetadataBlockSpec> = {}): MetadataBlockSpec => ({ table: 'sip_agent_51679', targets: METADATA_ADDRESSES, tasks: { uids: [{ min: 2000000, max: 2999999 }] }, ...over });
+const spec = (over: Partial<MetadataBlockSpec> = {}): MetadataBlockSpec => ({
+  table: 'sip_agent_51679',
+  targets: METADATA_ADDRESSES,
+  tasks: { uids: [{ min: 2000000, max: 2999999 }] },
+  ...over,
+});
 
 test('the ruleset replaces its own table in one transaction and rejects task sockets to every metadata address', () => {
   const script = metadataRuleset(spec({ tasks: { uids: [{ min: 2000000, max: 2999999 }], netClsPrimaryHandle: 0x1234 } }));
   const lines = script.split('\n');
-  assert.equal(lines.slice(0, 3), ['table inet sip_agent_51679', 'delete table inet sip_agent_51679', 'table inet sip_agent_51679 {'], 'create-if-missing, delete, declare: idempotent and atomic');
+  assert.equal(
+    lines.slice(0, 3),
+    ['table inet sip_agent_51679', 'delete table inet sip_agent_51679', 'table inet sip_agent_51679 {'],
+    'create-if-missing, delete, declare: idempotent and atomic',
+  );
   assert.ok(lines.includes('    ip daddr 169.254.169.254 meta skuid 2000000-2999999 counter reject with icmpx type admin-prohibited'));
   assert.ok(lines.includes('    ip6 daddr fd00:ec2::254 meta cgroup & 0xffff0000 == 0x12340000 counter reject with icmpx type admin-prohibited'));
   assert.is(lines.filter((l) => l.includes('reject')).length, 4, 'two addresses × two matches');
@@ -62,7 +71,10 @@ function curlAs(uid: number, url: string): Promise<string> {
   });
 }
 
-const tables = (): string[] => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('sip_test_block'));
+const tables = (): string[] =>
+  execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes('sip_test_block'));
 
 test('real nftables: a task uid cannot reach the metadata address, root can; twice, or after a crash, one table; removed, open again', async () => {
   if (process.getuid?.() !== 0) return void process.stdout.write('\n  NOT CHECKED (not root): nftables\n');

@@ -44,9 +44,33 @@ test('the SDK and core read every fixture the same', async () => {
 });
 
 test('the SDK and core read 3,000 texts made of the tricky pieces the same', async () => {
-  const pieces = ['[default]', '[profile a]', '[profile "b"]', '[sso-session s]', '[services x]', '[junk]', '[__proto__]', 'k = v', 'k=v', ' k = v', '  nested = 1', 's3 =', 'x = 1 # c', 'x = 1#c', 'x = 1 ;c', '; comment', '# comment', '=v', 'novalue', '', '\r', 'role_arn = arn:aws:iam::1:role/r', 'external_id = e-1'];
+  const pieces = [
+    '[default]',
+    '[profile a]',
+    '[profile "b"]',
+    '[sso-session s]',
+    '[services x]',
+    '[junk]',
+    '[__proto__]',
+    'k = v',
+    'k=v',
+    ' k = v',
+    '  nested = 1',
+    's3 =',
+    'x = 1 # c',
+    'x = 1#c',
+    'x = 1 ;c',
+    '; comment',
+    '# comment',
+    '=v',
+    'novalue',
+    '',
+    '\r',
+    'role_arn = arn:aws:iam::1:role/r',
+    'external_id = e-1',
+  ];
   let seed = 7;
-  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
   for (let i = 0; i < 3000; i++) {
     const lines = Array.from({ length: 1 + rand(10) }, () => pieces[rand(pieces.length)]);
     const text = lines.join(rand(4) === 0 ? '\r\n' : '\n');

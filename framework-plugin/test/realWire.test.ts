@@ -48,16 +48,20 @@ const expected = transcript
  */
 function jettyLike(): ReturnType<typeof createNetServer> {
   return createNetServer((socket) => {
-    socket.once('data', () => void (async () => {
-      socket.write('HTTP/1.1 200 OK\r\nDate: Thu, 03 Dec 2026 04:00:00 GMT\r\nContent-Type: text/event-stream;charset=utf-8\r\nConnection: close\r\n\r\n');
-      for (const block of transcript.split('\n\n').filter((b) => b.trim())) {
-        socket.write(`${block.split('\n').join('\r\n')}\r\n\r\n`);
-        socket.write('\r');
-        await new Promise((r) => setTimeout(r, 5));
-        socket.write('\n');
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    })());
+    socket.once(
+      'data',
+      () =>
+        void (async () => {
+          socket.write('HTTP/1.1 200 OK\r\nDate: Thu, 03 Dec 2026 04:00:00 GMT\r\nContent-Type: text/event-stream;charset=utf-8\r\nConnection: close\r\n\r\n');
+          for (const block of transcript.split('\n\n').filter((b) => b.trim())) {
+            socket.write(`${block.split('\n').join('\r\n')}\r\n\r\n`);
+            socket.write('\r');
+            await new Promise((r) => setTimeout(r, 5));
+            socket.write('\n');
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        })(),
+    );
   });
 }
 
@@ -108,7 +112,9 @@ test("the Mesos docs' GET_CONTAINERS answer is read as agent.proto defines it", 
   const port = await listening(server);
   try {
     const list = await createMesosAgentClient({ url: `http://127.0.0.1:${port}` }).getContainers();
-    assert.equal(list, [{ containerId: 'f0f97041-1860-4b4a-b279-91fec4e0ebd8', executorId: 'default', frameworkId: 'cbe3c0f1-5655-4110-bc01-ae658a9dbab9-0000' }]);
+    assert.equal(list, [
+      { containerId: 'f0f97041-1860-4b4a-b279-91fec4e0ebd8', executorId: 'default', frameworkId: 'cbe3c0f1-5655-4110-bc01-ae658a9dbab9-0000' },
+    ]);
   } finally {
     server.close();
   }
@@ -117,7 +123,19 @@ test("the Mesos docs' GET_CONTAINERS answer is read as agent.proto defines it", 
 test('the local Mesos agent answers only what agent.proto defines, with HTTP Basic as open-source Mesos asks for it', async () => {
   const cmd = 'while true; do ./binapp; done';
   const api = await startMesosAgentApi({
-    source: { agentId: 'a1-S0', containers: () => [{ containerId: 'c-1', taskId: 'web.instance-1._app.1', frameworkId: 'fw-0001', command: cmd, pid: 4242, directory: '/var/lib/mesos/slave/slaves/a1-S0/frameworks/fw-0001/executors/web.instance-1._app.1/runs/c-1' }] },
+    source: {
+      agentId: 'a1-S0',
+      containers: () => [
+        {
+          containerId: 'c-1',
+          taskId: 'web.instance-1._app.1',
+          frameworkId: 'fw-0001',
+          command: cmd,
+          pid: 4242,
+          directory: '/var/lib/mesos/slave/slaves/a1-S0/frameworks/fw-0001/executors/web.instance-1._app.1/runs/c-1',
+        },
+      ],
+    },
     authenticator: basicAuthenticator([{ principal: 'sip-agent', secret: 'Secret-Basic-1' }], MESOS_AGENT_REALM),
     logger,
   });
@@ -152,21 +170,45 @@ test('the local Mesos agent answers only what agent.proto defines, with HTTP Bas
     const wrong = await createMesosAgentClient({ url: api.url, auth: basicAuth('sip-agent', 'Wrong-Secret-2') })
       .getContainers()
       .catch((e: Error) => e);
-    assert.match((wrong as Error).message, 'answered HTTP 401 to GET_CONTAINERS (HTTP Basic as principal sip-agent refused; challenge: Basic realm="mesos-agent-readwrite")');
+    assert.match(
+      (wrong as Error).message,
+      'answered HTTP 401 to GET_CONTAINERS (HTTP Basic as principal sip-agent refused; challenge: Basic realm="mesos-agent-readwrite")',
+    );
     assert.not.match((wrong as Error).message, /Secret-Basic-1|Wrong-Secret-2/);
     // /state: where each executor's sandbox is (the v1 API does not say), behind the same authentication.
     assert.is((await fetch(`${api.url}/state`)).status, 401);
     const state = (await (await fetch(`${api.url}/state`, { headers: { authorization: basic } })).json()) as any;
-    const executorWriter = new Set(['id', 'name', 'source', 'container', 'directory', 'resources', 'role', 'labels', 'type', 'tasks', 'queued_tasks', 'completed_tasks']);
-    for (const key of Object.keys(state.frameworks[0].executors[0])) assert.ok(executorWriter.has(key), `${key} is a field ExecutorWriter writes (src/slave/http.cpp)`);
-    assert.equal([...(await client.getSandboxes())], [['c-1', '/var/lib/mesos/slave/slaves/a1-S0/frameworks/fw-0001/executors/web.instance-1._app.1/runs/c-1']]);
+    const executorWriter = new Set([
+      'id',
+      'name',
+      'source',
+      'container',
+      'directory',
+      'resources',
+      'role',
+      'labels',
+      'type',
+      'tasks',
+      'queued_tasks',
+      'completed_tasks',
+    ]);
+    for (const key of Object.keys(state.frameworks[0].executors[0]))
+      assert.ok(executorWriter.has(key), `${key} is a field ExecutorWriter writes (src/slave/http.cpp)`);
+    assert.equal(
+      [...(await client.getSandboxes())],
+      [['c-1', '/var/lib/mesos/slave/slaves/a1-S0/frameworks/fw-0001/executors/web.instance-1._app.1/runs/c-1']],
+    );
   } finally {
     await api.stop();
   }
 });
 
 test('a DC/OS service account logs in, renews before its token expires and once on a 401; a wrong key is refused', async () => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
   let serverClock = Date.now();
   let clientClock = serverClock;
   const issuer = createTokenIssuer({ key: Buffer.from('k'.repeat(32)), lifetimeSeconds: 30, now: () => serverClock });
@@ -189,7 +231,11 @@ test('a DC/OS service account logs in, renews before its token expires and once 
     assert.is(await client.get('/team/aws-config'), 'value-1', 'a 401 renews once and retries');
     assert.is.not(await auth.header(), second);
     // Another key for the same uid: refused, with the reason, never the key.
-    const other = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+    const other = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    }).privateKey;
     const refused = await serviceAccountAuth({ clusterUrl: iam.url, uid: 'sip-agent', privateKey: other, now: () => serverClock })
       .header()
       .catch((e: Error & { code?: string }) => e);
@@ -205,13 +251,23 @@ test('a DC/OS service account logs in, renews before its token expires and once 
 test('a loopback upstream held by a non-root uid is never sent the credential', async () => {
   if (process.getuid?.() !== 0) return void process.stdout.write('\n  NOT CHECKED (not root): a squatter uid\n');
   // A squatter as nobody (65534) on a port nothing else holds.
-  const squatter = spawn(process.execPath, ['-e', "const s=require('net').createServer(c=>{c.on('data',d=>process.stdout.write(String(d)));}).listen(0,'127.0.0.1',()=>console.log('port '+s.address().port))"], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+  const squatter = spawn(
+    process.execPath,
+    [
+      '-e',
+      "const s=require('net').createServer(c=>{c.on('data',d=>process.stdout.write(String(d)));}).listen(0,'127.0.0.1',()=>console.log('port '+s.address().port))",
+    ],
+    { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let seen = '';
   squatter.stdout!.on('data', (d: Buffer) => (seen += d));
   try {
     for (let i = 0; i < 100 && !/port \d+/.test(seen); i++) await new Promise((r) => setTimeout(r, 50));
     const port = Number(/port (\d+)/.exec(seen)![1]);
-    const guarded = guardLoopback('the Mesos agent', new URL(`http://127.0.0.1:${port}`), basicAuth('sip-agent', 'Never-Sent-3'), { insecureHttp: false, allowedUids: [] });
+    const guarded = guardLoopback('the Mesos agent', new URL(`http://127.0.0.1:${port}`), basicAuth('sip-agent', 'Never-Sent-3'), {
+      insecureHttp: false,
+      allowedUids: [],
+    });
     const err = await createMesosAgentClient({ url: `http://127.0.0.1:${port}`, auth: guarded! })
       .getContainers()
       .catch((e: Error) => e);

@@ -37,7 +37,10 @@ test('backoff: no launch before nextLaunchAt, a launch at it', () => {
 
 test('the backoff grows by backoffFactor and stops at maxLaunchDelaySeconds', () => {
   const def = { backoffSeconds: 1, backoffFactor: 2, maxLaunchDelaySeconds: 10 };
-  assert.equal([0, 1, 2, 3, 4, 5, 6].map((f) => backoffDelayMs(def, f)), [0, 1000, 2000, 4000, 8000, 10_000, 10_000]);
+  assert.equal(
+    [0, 1, 2, 3, 4, 5, 6].map((f) => backoffDelayMs(def, f)),
+    [0, 1000, 2000, 4000, 8000, 10_000, 10_000],
+  );
 });
 
 test('a blocked app (denied secret) is never launched again, however much time passes', () => {

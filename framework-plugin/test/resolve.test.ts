@@ -114,7 +114,10 @@ test('one denied secret among several denies the whole plan', async () => {
   const err = await rejection(resolve(app, { taskId: 't' }, deps()));
   assert.is(err.code, 'SIP_SECRET_DENIED');
   assert.is(err.secret, 'aws');
-  assert.equal(audit.map((a) => a.decision), ['allow', 'deny']);
+  assert.equal(
+    audit.map((a) => a.decision),
+    ['allow', 'deny'],
+  );
 });
 
 async function planFor(files: Array<[string, string]>): Promise<MountPlan> {
@@ -131,7 +134,13 @@ async function planFor(files: Array<[string, string]>): Promise<MountPlan> {
 
 test('materialize writes 0400 files at their container paths; cleanup removes them and their new dirs', async () => {
   const sandbox = mkdtempSync(join(tmpdir(), 'sip-sandbox-'));
-  const m = await materialize(await planFor([['aws-config', 'a'], ['secrets/deep/db', 'b']]), sandbox);
+  const m = await materialize(
+    await planFor([
+      ['aws-config', 'a'],
+      ['secrets/deep/db', 'b'],
+    ]),
+    sandbox,
+  );
   assert.is(readFileSync(join(sandbox, 'aws-config'), 'utf8'), 'value of a');
   assert.is(statSync(join(sandbox, 'aws-config')).mode & 0o777, 0o400);
   assert.is(readFileSync(join(sandbox, 'secrets/deep/db'), 'utf8'), 'value of b');
@@ -144,7 +153,15 @@ test('materialize refuses a symlink out of the sandbox and leaves nothing behind
   const sandbox = mkdtempSync(join(tmpdir(), 'sip-sandbox-'));
   const outside = mkdtempSync(join(tmpdir(), 'sip-outside-'));
   symlinkSync(outside, join(sandbox, 'link'));
-  const err = await rejection(materialize(await planFor([['first', 'a'], ['link/escaped', 'b']]), sandbox));
+  const err = await rejection(
+    materialize(
+      await planFor([
+        ['first', 'a'],
+        ['link/escaped', 'b'],
+      ]),
+      sandbox,
+    ),
+  );
   assert.is(err.code, 'SIP_MATERIALIZE_FAILED');
   assert.match(err.message, '"link/escaped"');
   assert.equal(readdirSync(outside), []);

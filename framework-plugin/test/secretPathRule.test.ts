@@ -41,7 +41,7 @@ test('a denial names the app and the namespace', () => {
 // segment-prefix definition, and prefix tricks never pass.
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 const ALPHABET = ['a', 'b', 'ab', 'ba', 'a-b', 'app', 'apps', 'x1'];
 

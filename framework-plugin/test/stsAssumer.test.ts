@@ -38,21 +38,36 @@ function fakeSts(answer: (input: { Tags?: unknown; SourceIdentity?: unknown; Dur
 
 test('a refusal naming sts:TagSession is retried without tags, for ten minutes, then tags are tried again', async () => {
   let now = 1_000_000;
-  const sts = fakeSts((i) => (i.Tags ? stsError('AccessDenied', `User: ${AGENT} is not authorized to perform: sts:TagSession on resource: ${request.roleArn}`) : ok));
+  const sts = fakeSts((i) =>
+    i.Tags ? stsError('AccessDenied', `User: ${AGENT} is not authorized to perform: sts:TagSession on resource: ${request.roleArn}`) : ok,
+  );
   const assume = createStsAssumer({ client: sts.client, now: () => now });
   await assume(request);
-  assert.equal(sts.inputs.map((i) => Boolean(i.Tags)), [true, false]);
+  assert.equal(
+    sts.inputs.map((i) => Boolean(i.Tags)),
+    [true, false],
+  );
   await assume(request);
-  assert.equal(sts.inputs.map((i) => Boolean(i.Tags)), [true, false, false], 'remembered: no tags for a while');
+  assert.equal(
+    sts.inputs.map((i) => Boolean(i.Tags)),
+    [true, false, false],
+    'remembered: no tags for a while',
+  );
   now += 10 * 60_000 + 1;
   await assume(request);
-  assert.equal(sts.inputs.map((i) => Boolean(i.Tags)), [true, false, false, true, false], 'tried with tags again later');
+  assert.equal(
+    sts.inputs.map((i) => Boolean(i.Tags)),
+    [true, false, false, true, false],
+    'tried with tags again later',
+  );
 });
 
 test("any other AccessDenied is the role's refusal: no retry, and the task hears the catalogue's reason, not STS's text", async () => {
   const sts = fakeSts(() => stsError('AccessDenied', `User: ${AGENT} is not authorized to perform: sts:AssumeRole on resource: ${request.roleArn}`));
   const logged: string[] = [];
-  const err = (await createStsAssumer({ client: sts.client, onFailure: (_r, d) => logged.push(d) })(request).catch((e: unknown) => e)) as { failure: { kind: string; message: string } };
+  const err = (await createStsAssumer({ client: sts.client, onFailure: (_r, d) => logged.push(d) })(request).catch((e: unknown) => e)) as {
+    failure: { kind: string; message: string };
+  };
   assert.is(sts.inputs.length, 1, 'not retried without tags');
   assert.is(err.failure.kind, 'denied');
   assert.not.match(err.failure.message, /assumed-role|i-0abc123|sip-agent/);
@@ -74,21 +89,39 @@ test('session names and source identities are one-to-one with app ids: /a/b and 
   assert.is(roleSessionName('/team/web', 'team_web.instance-0123abcd-x._app.1'), 'team.web@0123abcd');
 });
 
-test('STS is asked for the configured session length; an app\'s duration_seconds wins, bounded by the role (an hour when STS says it is longer)', async () => {
+test("STS is asked for the configured session length; an app's duration_seconds wins, bounded by the role (an hour when STS says it is longer)", async () => {
   const sts = fakeSts(() => ok);
   await createStsAssumer({ client: sts.client })(request);
   await createStsAssumer({ client: sts.client, durationSeconds: 7200 })(request);
   await createStsAssumer({ client: sts.client, durationSeconds: 7200 })({ ...request, durationSeconds: 1800 });
-  assert.equal(sts.inputs.map((i) => i.DurationSeconds), [3600, 7200, 1800]);
+  assert.equal(
+    sts.inputs.map((i) => i.DurationSeconds),
+    [3600, 7200, 1800],
+  );
   let now = 1_000_000;
-  const bounded = fakeSts((i) => ((i.DurationSeconds ?? 0) > 3600 ? Object.assign(new Error('The requested DurationSeconds exceeds the MaxSessionDuration set for this role.'), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } }) : ok));
+  const bounded = fakeSts((i) =>
+    (i.DurationSeconds ?? 0) > 3600
+      ? Object.assign(new Error('The requested DurationSeconds exceeds the MaxSessionDuration set for this role.'), {
+          name: 'ValidationError',
+          $metadata: { httpStatusCode: 400 },
+        })
+      : ok,
+  );
   const assume = createStsAssumer({ client: bounded.client, now: () => now });
   await assume({ ...request, durationSeconds: 43200 });
   await assume({ ...request, durationSeconds: 43200 });
-  assert.equal(bounded.inputs.map((i) => i.DurationSeconds), [43200, 3600, 3600], 'an hour, remembered for the role');
+  assert.equal(
+    bounded.inputs.map((i) => i.DurationSeconds),
+    [43200, 3600, 3600],
+    'an hour, remembered for the role',
+  );
   now += 10 * 60_000 + 1;
   await assume({ ...request, durationSeconds: 43200 });
-  assert.equal(bounded.inputs.map((i) => i.DurationSeconds), [43200, 3600, 3600, 43200, 3600], 'asked again later');
+  assert.equal(
+    bounded.inputs.map((i) => i.DurationSeconds),
+    [43200, 3600, 3600, 43200, 3600],
+    'asked again later',
+  );
 });
 
 test.run();

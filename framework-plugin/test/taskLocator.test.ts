@@ -14,7 +14,10 @@ const TASK_A = 'team_a.instance-11111111-aaaa-bbbb-cccc-000000000000._app.1';
 const TASK_B = 'team_b.instance-22222222-aaaa-bbbb-cccc-000000000000._app.1';
 const INODE = '777001';
 // The caller's end 127.0.0.1:40000 → the agent's 127.0.0.1:51679 (0xC9DF), owner uid 0 so every pid is a candidate.
-const TCP = ['  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode', `   0: 0100007F:9C40 0100007F:C9DF 01 00000000:00000000 00:00000000 00000000     0        0 ${INODE} 1`].join('\n');
+const TCP = [
+  '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+  `   0: 0100007F:9C40 0100007F:C9DF 01 00000000:00000000 00:00000000 00000000     0        0 ${INODE} 1`,
+].join('\n');
 const socket = { localAddress: '127.0.0.1', localPort: 51679, remoteAddress: '127.0.0.1', remotePort: 40000 } as Socket;
 const mesos = (calls: { n: number }): MesosAgentClient => ({
   async getContainers() {
@@ -75,7 +78,10 @@ test('a container the agent does not list is nobody, and a miss asks the agent a
   try {
     const locator = createTaskLocator({ mesos: mesos(calls), cgroupsRoot: 'mesos', proc, failureTtlMs: 0 });
     const results = await Promise.all(Array.from({ length: 20 }, () => locator.locate({ ...socket } as Socket).catch((e: Error) => e.message)));
-    assert.ok(results.every((m) => String(m).includes('container cz is not one the Mesos agent lists')), String(results[0]));
+    assert.ok(
+      results.every((m) => String(m).includes('container cz is not one the Mesos agent lists')),
+      String(results[0]),
+    );
     assert.ok(calls.n <= 3, `20 misses at once cost ${calls.n} container lists`);
   } finally {
     rmSync(proc, { recursive: true, force: true });

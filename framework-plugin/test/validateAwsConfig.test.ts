@@ -38,7 +38,10 @@ test('each bad key is named; the external id is never echoed', async () => {
   ];
   for (const [text, expected] of cases) {
     const list = await problems(text);
-    assert.ok(list.some((p) => p.includes(expected)), `${expected} not in ${JSON.stringify(list)}`);
+    assert.ok(
+      list.some((p) => p.includes(expected)),
+      `${expected} not in ${JSON.stringify(list)}`,
+    );
   }
 });
 

@@ -60,7 +60,11 @@ export async function benchAgent(seconds = Number(process.env.BENCH_AGENT_SECOND
     if (up.code !== 0) throw new Error(`sip cluster up: ${up.err}`);
     const info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
     const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
-    const iam = new IAMClient({ endpoint: info.awsEndpoint, region: info.region, credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey } });
+    const iam = new IAMClient({
+      endpoint: info.awsEndpoint,
+      region: info.region,
+      credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+    });
     const externalId = `bench-${Date.now()}`;
     const trust = {
       Version: '2012-10-17',
@@ -71,16 +75,30 @@ export async function benchAgent(seconds = Number(process.env.BENCH_AGENT_SECOND
     };
     const role = (await iam.send(new CreateRoleCommand({ RoleName: 'bench', Path: '/sip-apps/', AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
     iam.destroy();
-    await sip(['security', 'secrets', 'create', 'bench/aws-config'], `[default]\nrole_arn = ${role}\nexternal_id = ${externalId}\ncredential_source = Ec2InstanceMetadata\n`);
+    await sip(
+      ['security', 'secrets', 'create', 'bench/aws-config'],
+      `[default]\nrole_arn = ${role}\nexternal_id = ${externalId}\ncredential_source = Ec2InstanceMetadata\n`,
+    );
     const app = (mode: 'file' | 'endpoint') => ({
       id: `/bench/${mode}`,
       cmd: `${mode === 'file' ? 'export AWS_CONFIG_FILE="$MESOS_SANDBOX/aws-config"; ' : ''}exec node ${join(scripts, 'task.mjs')}`,
       cpus: 1,
       mem: 256,
-      env: { MODE: mode, STS_MODULE: STS, AUTOCANNON_MODULE: AUTOCANNON, SECONDS: String(seconds), AWS_REGION: info.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: {
+        MODE: mode,
+        STS_MODULE: STS,
+        AUTOCANNON_MODULE: AUTOCANNON,
+        SECONDS: String(seconds),
+        AWS_REGION: info.region,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
       // File mode mounts the AWS config; endpoint mode names it by label (sip agent reads it, the task never does).
       ...(mode === 'file'
-        ? { labels: { 'sip.aws.credentials': mode }, secrets: { c: { source: 'bench/aws-config' } }, container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'c' }] } }
+        ? {
+            labels: { 'sip.aws.credentials': mode },
+            secrets: { c: { source: 'bench/aws-config' } },
+            container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'c' }] },
+          }
         : { labels: { 'sip.aws.credentials': mode, 'sip.aws.config-secret': 'bench/aws-config' } }),
     });
     const results: Record<string, any> = {};
@@ -105,7 +123,10 @@ export async function benchAgent(seconds = Number(process.env.BENCH_AGENT_SECOND
     const stsCalls = Number(/^sip_agent_sts_calls_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
     const f = results.file;
     const e = results.endpoint;
-    const rt = (r: Record<string, number>, host: string): number => Object.entries(r).filter(([h]) => h.startsWith(host)).reduce((n, [, c]) => n + c, 0);
+    const rt = (r: Record<string, number>, host: string): number =>
+      Object.entries(r)
+        .filter(([h]) => h.startsWith(host))
+        .reduce((n, [, c]) => n + c, 0);
     const imds = new URL(info.imdsEndpoint);
     const sts = new URL(info.awsEndpoint);
     const agentUrl = new URL(info.credentials.url);

@@ -60,7 +60,15 @@ export async function measureLbOverhead(binappPort: number, total = 4000, concur
   const dir = mkdtempSync(join(tmpdir(), 'sip-bench-lb-'));
   const pool: Pool = {
     name: 'auto-default',
-    frontends: [{ name: 'frontend_127.0.0.1_lb', bindAddress: '127.0.0.1', bindPort: lbPort, protocol: 'HTTP', rules: [{ hostEq: 'binapp.mesosphere.com', backend: 'first' }] }],
+    frontends: [
+      {
+        name: 'frontend_127.0.0.1_lb',
+        bindAddress: '127.0.0.1',
+        bindPort: lbPort,
+        protocol: 'HTTP',
+        rules: [{ hostEq: 'binapp.mesosphere.com', backend: 'first' }],
+      },
+    ],
     backends: [{ name: 'first', protocol: 'HTTP', balance: 'roundrobin', servers: [{ name: 'binapp', host: '127.0.0.1', port: binappPort }] }],
   };
   const haproxy = await startHaproxy({

@@ -116,7 +116,14 @@ async function main(): Promise<void> {
     await app.stop();
 
     // binapp's start: spawn → first 200 from /healthz, then RSS after a second idle (median of 5).
-    const appEnv = { ...stack.awsEnv(config), BINAPP_BUCKET: stack.bucket, BINAPP_USER: 'testuser', BINAPP_PASS: 'password', BINAPP_LOG_LEVEL: 'warn', BINAPP_HOST: '127.0.0.1' };
+    const appEnv = {
+      ...stack.awsEnv(config),
+      BINAPP_BUCKET: stack.bucket,
+      BINAPP_USER: 'testuser',
+      BINAPP_PASS: 'password',
+      BINAPP_LOG_LEVEL: 'warn',
+      BINAPP_HOST: '127.0.0.1',
+    };
     const starts = [];
     for (let i = 0; i < 5; i++) {
       const port = await freePort();

@@ -19,7 +19,11 @@ function wallMs(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<nu
 }
 
 /** Median wall times of commands run in turn, `rounds` times each after one warm-up. */
-export async function compareWallTimes(commands: Record<string, string[]>, rounds: number, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, number>> {
+export async function compareWallTimes(
+  commands: Record<string, string[]>,
+  rounds: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Record<string, number>> {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
   for (let r = -1; r < rounds; r++) {
     for (const [name, [cmd, ...args]] of Object.entries(commands)) {
@@ -40,10 +44,17 @@ export async function stubMarathon(): Promise<{ url: string; close(): void }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
-const kib = (pid: number, field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+const kib = (pid: number, field: string): number =>
+  Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 
 /** Starts a server process and measures spawn → first 200 from `path`, then its RSS after `idleMs` of idling. */
-export async function timeToReady(cmd: string, args: string[], env: NodeJS.ProcessEnv, url: string, idleMs = 1000): Promise<{ readyMs: number; idleRssMiB: number }> {
+export async function timeToReady(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  url: string,
+  idleMs = 1000,
+): Promise<{ readyMs: number; idleRssMiB: number }> {
   const t = process.hrtime.bigint();
   const child = spawn(cmd, args, { env, stdio: 'ignore' });
   try {

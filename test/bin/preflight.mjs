@@ -46,7 +46,8 @@ const moto = run(python, ['-c', 'import moto, moto.server; print(moto.__version_
 if (moto.error) fail(`${python} not found (the AWS emulator needs Python 3 with moto[server])`, 'apt-get install -y python3 python3-pip');
 if (moto.status !== 0) fail(`moto is not installed for ${python}`, `${python} -m pip install 'moto[server]>=5.1,<6'`);
 const [mMajor, mMinor] = moto.stdout.trim().split('.').map(Number);
-if (mMajor < 5 || (mMajor === 5 && mMinor < 1)) fail(`moto ${moto.stdout.trim()} is too old (need >= 5.1)`, `${python} -m pip install -U 'moto[server]>=5.1,<6'`);
+if (mMajor < 5 || (mMajor === 5 && mMinor < 1))
+  fail(`moto ${moto.stdout.trim()} is too old (need >= 5.1)`, `${python} -m pip install -U 'moto[server]>=5.1,<6'`);
 
 // Terraform >= 1.5.
 const tf = run('terraform', ['version', '-json'], { env: { ...process.env, CHECKPOINT_DISABLE: '1' } });

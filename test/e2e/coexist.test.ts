@@ -31,7 +31,8 @@ const demoVars = join(TF_DIR, 'local-cluster.auto.tfvars.json');
 let env: NodeJS.ProcessEnv = {};
 let lbPort = 0;
 
-const run = (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Ran> => runProcess(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, ...extra } });
+const run = (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Ran> =>
+  runProcess(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, ...extra } });
 const sip = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Ran> => run(process.execPath, [SIP, ...args], extra);
 const tail = (r: Ran): string => `exit ${r.code}\n${(r.out + r.err).slice(-3000)}`;
 /** The demo's app through its EdgeLB, as curl -H "Host: …" <lb>/ping would see it. */

@@ -35,7 +35,11 @@ let token = '';
 const outputs: string[] = [];
 
 async function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
-  const ran = await runProcess(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, ...opts.env }, ...(opts.input === undefined ? {} : { input: opts.input }) });
+  const ran = await runProcess(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, ...opts.env },
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+  });
   outputs.push(ran.out, ran.err);
   return ran;
 }
@@ -107,7 +111,9 @@ e2e('sip cluster up prints its endpoints; every Marathon event of the run is rec
   info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
   // The Marathon API asks for the cluster's ACS token, as DC/OS in strict mode does.
   token = readFileSync(join(state, 'acs-token'), 'utf8').trim();
-  events = spawn('curl', ['-sN', '-H', 'Accept: text/event-stream', '-H', `Authorization: token=${token}`, `${info.marathonUrl}/v2/events`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  events = spawn('curl', ['-sN', '-H', 'Accept: text/event-stream', '-H', `Authorization: token=${token}`, `${info.marathonUrl}/v2/events`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   events.stdout!.on('data', (d: Buffer) => (eventText += d));
   await waitFor(async () => eventText.includes('event_stream_attached'), { what: 'the event stream attached', timeoutMs: 10_000, intervalMs: 50 });
 });
@@ -123,18 +129,31 @@ e2e('npm run demo: every step passes, the object is read back, both refusals hap
   assert.match(steps[0]!, 'npx sip cluster up');
   assert.match(demo.out, 'local cluster already running', 'the demo reuses the running cluster');
   assert.match(steps[1]!, `terraform -chdir=${checkout}/terraform apply -auto-approve -input=false`);
-  assert.match(steps[2]!, `terraform -chdir=${checkout}/terraform output -raw secret_aws_conf | npx sip security secrets create /instance-profile-app/aws-config`);
+  assert.match(
+    steps[2]!,
+    `terraform -chdir=${checkout}/terraform output -raw secret_aws_conf | npx sip security secrets create /instance-profile-app/aws-config`,
+  );
   assert.match(demo.out, /\| BinID [\w-]{21}\n/);
   assert.match(demo.out, /sent {3}(\d+) bytes, sha256 (\w+)…\n {4}stored \1 bytes, sha256 \2…\n {4}identical ✓/);
-  assert.match(demo.out, 'TASK_FAILED (secret "awsConfig" (instance-profile-app/aws-config) denied: app /other-app is not under the secret\'s namespace /instance-profile-app)');
-  if (info.enforcesIam) assert.match(demo.out, /with the real config:\n {4}\| arn:aws:sts::\d+:assumed-role\/sip-demo-instance-profile-app\/\S+\n {4}with external_id replaced:\n {4}\| denied: AccessDenied/);
+  assert.match(
+    demo.out,
+    'TASK_FAILED (secret "awsConfig" (instance-profile-app/aws-config) denied: app /other-app is not under the secret\'s namespace /instance-profile-app)',
+  );
+  if (info.enforcesIam)
+    assert.match(
+      demo.out,
+      /with the real config:\n {4}\| arn:aws:sts::\d+:assumed-role\/sip-demo-instance-profile-app\/\S+\n {4}with external_id replaced:\n {4}\| denied: AccessDenied/,
+    );
   else assert.match(demo.out, 'NOT SHOWN:');
   assert.match(demo.out, 'demo complete');
 });
 
 e2e('binapp answers through EdgeLB by Host header only; an object posted with curl reads back through it', async () => {
   const lb = `http://127.0.0.1:${env.SIP_LB_PORT}`;
-  const posted = await curl(['--fail-with-body', '--user', 'testuser:password', '-X', 'POST', '-H', `Host: ${HOST}`, '--data-binary', '@-', `${lb}/bin`], 'walk-through payload\n');
+  const posted = await curl(
+    ['--fail-with-body', '--user', 'testuser:password', '-X', 'POST', '-H', `Host: ${HOST}`, '--data-binary', '@-', `${lb}/bin`],
+    'walk-through payload\n',
+  );
   assert.is(posted.code, 0, posted.err);
   const id = /^BinID (\S+)$/m.exec(posted.out)?.[1];
   assert.ok(id, posted.out);
@@ -150,7 +169,13 @@ e2e('the agent’s own metadata credentials cannot touch the bucket', async () =
   if (!info.enforcesIam) return void process.stdout.write(`\n  NOT CHECKED (${info.emulator}): agent credentials denied on the bucket\n`);
   const bucket = await terraformOutput('s3_bucket_name');
   assert.is(bucket.code, 0, bucket.err);
-  const agentEnv = { AWS_ENDPOINT_URL: info.awsEndpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT: info.imdsEndpoint, AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CONFIG_FILE: '/dev/null', AWS_REGION: info.region };
+  const agentEnv = {
+    AWS_ENDPOINT_URL: info.awsEndpoint,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: info.imdsEndpoint,
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_REGION: info.region,
+  };
   const who = await run(process.execPath, ['--import', 'tsx', PROBE, 'whoami'], { env: agentEnv });
   assert.is(who.code, 0, who.out + who.err);
   assert.match(who.out, /assumed-role\/sip-local-agent\//, 'it is the agent identity');
@@ -189,7 +214,9 @@ e2e('by hand after the demo: the post’s lines as a user types them, with terra
   let posted: Ran = { code: 1, out: '', err: '' };
   await waitFor(
     async () => {
-      posted = await byHand(`echo foobar | curl -sS --fail-with-body --user testuser:password -X POST -H "Host: ${HOST}" -d @- $(terraform -chdir=terraform output -raw public-agents-loadbalancer)/bin`);
+      posted = await byHand(
+        `echo foobar | curl -sS --fail-with-body --user testuser:password -X POST -H "Host: ${HOST}" -d @- $(terraform -chdir=terraform output -raw public-agents-loadbalancer)/bin`,
+      );
       return posted.code === 0;
     },
     { what: 'binapp routed again after the re-add', timeoutMs: 60_000, intervalMs: 250 },
@@ -224,7 +251,11 @@ e2e('by hand after the demo: the post’s lines as a user types them, with terra
   }
   assert.is((await byHand('sip security secrets get /instance-profile-app/aws-config | sha256sum')).out, before.out, 'the secret is unchanged');
   const apps = JSON.parse((await sip(['marathon', 'app', 'list', '--json'])).out) as Array<{ id: string }>;
-  assert.equal(apps.map((a) => a.id), [APP], 'nothing was added');
+  assert.equal(
+    apps.map((a) => a.id),
+    [APP],
+    'nothing was added',
+  );
 });
 
 e2e('no external id in GET /v2/apps/instance-profile-app, the events, the logs, the task sandboxes or any output', async () => {
@@ -255,11 +286,16 @@ e2e('npm run demo again is idempotent: the secret and the app are updated, nothi
   assert.match(again.out, 'exists from an earlier run → npx sip marathon app update /instance-profile-app --wait');
   assert.match(again.out, 'Apply complete! Resources: 0 added, 0 changed, 0 destroyed.');
   const apps = JSON.parse((await sip(['marathon', 'app', 'list', '--json'])).out) as Array<{ id: string; tasksHealthy: number }>;
-  assert.equal(apps.map((a) => [a.id, a.tasksHealthy]), [['/instance-profile-app', 1]]);
+  assert.equal(
+    apps.map((a) => [a.id, a.tasksHealthy]),
+    [['/instance-profile-app', 1]],
+  );
 });
 
 e2e('npm run demo -- --down: terraform destroy, then no process, no port, no secret file left', async () => {
-  const ports = [info.marathonUrl, info.secretsUrl, info.awsEndpoint, info.imdsEndpoint, info.edgelbUrl, info.edgelbStatsUrl, info.edgelbApiUrl].map((u) => portOf(u!));
+  const ports = [info.marathonUrl, info.secretsUrl, info.awsEndpoint, info.imdsEndpoint, info.edgelbUrl, info.edgelbStatsUrl, info.edgelbApiUrl].map((u) =>
+    portOf(u!),
+  );
   assert.ok((await Promise.all(ports.map(listening))).every(Boolean), 'all up before');
   assert.ok(processesOf(state).length >= 4, 'daemon, moto, haproxy, binapp found before');
   const down = await npm(['run', 'demo', '--', '--down']);
@@ -268,9 +304,15 @@ e2e('npm run demo -- --down: terraform destroy, then no process, no port, no sec
   assert.match(down.out, 'all torn down');
   events?.kill();
   // Waits (bounded) for the state it asserts; what is left after that is reported.
-  await waitFor(async () => processesOf(state).length === 0, { what: 'every process of the run gone', timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
+  await waitFor(async () => processesOf(state).length === 0, { what: 'every process of the run gone', timeoutMs: 10_000, intervalMs: 100 }).catch(
+    () => undefined,
+  );
   assert.equal(processesOf(state), [], 'processes of the run');
-  assert.equal((await Promise.all(ports.map(async (p) => [p, await listening(p)]))).filter(([, open]) => open), [], 'ports still open');
+  assert.equal(
+    (await Promise.all(ports.map(async (p) => [p, await listening(p)]))).filter(([, open]) => open),
+    [],
+    'ports still open',
+  );
   assert.not.ok(existsSync(state), 'the state dir (secrets, sandboxes, mounted aws-config files) is gone');
   assert.not.ok(existsSync(join(checkout, 'terraform', 'local-cluster.auto.tfvars.json')), 'the local cluster’s variables (endpoint, admin keys) are gone');
   assert.ok(existsSync(join(checkout, 'terraform', 'terraform.tfstate')), 'the (now empty) state stays where terraform keeps it');

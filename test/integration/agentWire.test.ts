@@ -49,12 +49,19 @@ const agentOut = new Map<string, string>();
 const madeCgroups: string[] = [];
 
 const sip = async (args: string[], input?: string): Promise<Ran> =>
-  runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state, SIP_TOKEN_LIFETIME_SECONDS: '8' }, ...(input === undefined ? {} : { input }) });
+  runProcess(process.execPath, [SIP, ...args], {
+    env: { ...process.env, SIP_STATE_DIR: state, SIP_TOKEN_LIFETIME_SECONDS: '8' },
+    ...(input === undefined ? {} : { input }),
+  });
 const app = async (id: string): Promise<any> => JSON.parse((await sip(['marathon', 'app', 'show', id])).out);
 const taskLog = async (taskId: string): Promise<string> => (await sip(['marathon', 'task', 'log', taskId])).out;
 const runningTask = async (id: string): Promise<any> => {
   let t: any;
-  await waitFor(async () => (t = (await app(id).catch(() => ({ tasks: [] }))).tasks?.find((x: any) => x.state === 'TASK_RUNNING')), { what: `${id} running`, timeoutMs: 60_000, intervalMs: 250 });
+  await waitFor(async () => (t = (await app(id).catch(() => ({ tasks: [] }))).tasks?.find((x: any) => x.state === 'TASK_RUNNING')), {
+    what: `${id} running`,
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
   return t;
 };
 const containerOfTask = (taskId: string): string => liveContainers.find((c) => c.executorId === taskId)?.containerId ?? '';
@@ -66,9 +73,17 @@ const cgroupDirs = (path: string, hierarchies = ALL_HIERARCHIES): string[] => hi
  * cluster's root) before it connects: as a task's own process, or a
  * stranger's, would make it.
  */
-async function fromCgroup(path: string | undefined, who: number | { uid: number; gid: number }, url: string, headers: Record<string, string> = {}, hierarchies = ALL_HIERARCHIES): Promise<{ status: number; body: any }> {
+async function fromCgroup(
+  path: string | undefined,
+  who: number | { uid: number; gid: number },
+  url: string,
+  headers: Record<string, string> = {},
+  hierarchies = ALL_HIERARCHIES,
+): Promise<{ status: number; body: any }> {
   const { uid, gid } = typeof who === 'number' ? { uid: who, gid: who } : who;
-  const h = Object.entries(headers).map(([k, v]) => `-H '${k}: ${v}'`).join(' ');
+  const h = Object.entries(headers)
+    .map(([k, v]) => `-H '${k}: ${v}'`)
+    .join(' ');
   const child = spawn('sh', ['-c', `read go; exec curl -s --max-time 20 -w '\\n%{http_code}' ${h} '${url}'`], { uid, gid, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d));
@@ -88,7 +103,8 @@ async function fromCgroup(path: string | undefined, who: number | { uid: number;
   return { status, body };
 }
 /** A body for an assertion message: credentials never reach test output. */
-const why = (r: { status: number; body: any }): string => `HTTP ${r.status} ${JSON.stringify(r.body, (k, v) => (/^(AccessKeyId|SecretAccessKey|Token)$/.test(k) ? '<redacted>' : v))}`;
+const why = (r: { status: number; body: any }): string =>
+  `HTTP ${r.status} ${JSON.stringify(r.body, (k, v) => (/^(AccessKeyId|SecretAccessKey|Token)$/.test(k) ? '<redacted>' : v))}`;
 function makeCgroup(path: string): void {
   for (const dir of cgroupDirs(path)) {
     mkdirSync(dir, { recursive: true });
@@ -105,10 +121,19 @@ async function basicMarathon(): Promise<string> {
       res.writeHead(401, { 'WWW-Authenticate': check.challenge, 'content-type': 'application/json' });
       return void res.end('{"message":"Unauthorized"}');
     }
-    const up = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host, authorization: `token=${token}` } }, (r: IncomingMessage) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: req.url,
+        method: req.method,
+        headers: { ...req.headers, host: upstream.host, authorization: `token=${token}` },
+      },
+      (r: IncomingMessage) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
     res.on('close', () => up.destroy());
@@ -125,7 +150,19 @@ async function basicMesos(agentId: string, mayView?: (principal: string | undefi
     source: {
       agentId,
       containers: () => [
-        ...liveContainers.flatMap((c) => (c.executorId && c.frameworkId ? [{ containerId: c.containerId, taskId: c.executorId, frameworkId: c.frameworkId, directory: join(state, 'sandboxes', c.executorId), ...(c.executorPid ? { pid: c.executorPid } : {}) }] : [])),
+        ...liveContainers.flatMap((c) =>
+          c.executorId && c.frameworkId
+            ? [
+                {
+                  containerId: c.containerId,
+                  taskId: c.executorId,
+                  frameworkId: c.frameworkId,
+                  directory: join(state, 'sandboxes', c.executorId),
+                  ...(c.executorPid ? { pid: c.executorPid } : {}),
+                },
+              ]
+            : [],
+        ),
         ...hostile,
       ],
     },
@@ -140,8 +177,32 @@ async function basicMesos(agentId: string, mayView?: (principal: string | undefi
 async function startAgent(name: string, mesosUrl: string, marathonUrl: string, extra: string[] = []): Promise<string> {
   const port = await freePort();
   const ready = join(work, `${name}.ready`);
-  const args = [SIP, 'agent', '--listen', `127.0.0.1:${port}`, '--marathon-url', marathonUrl, '--mesos-agent-url', mesosUrl, '--policy', join(work, 'policy.json'), '--http-credentials', join(work, 'credentials.json'), '--cgroups-root', info.cgroups.root, '--ready-file', ready, ...extra];
-  const env = { ...process.env, AWS_ENDPOINT_URL: info.awsEndpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT: info.imdsEndpoint, AWS_REGION: info.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const args = [
+    SIP,
+    'agent',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--marathon-url',
+    marathonUrl,
+    '--mesos-agent-url',
+    mesosUrl,
+    '--policy',
+    join(work, 'policy.json'),
+    '--http-credentials',
+    join(work, 'credentials.json'),
+    '--cgroups-root',
+    info.cgroups.root,
+    '--ready-file',
+    ready,
+    ...extra,
+  ];
+  const env = {
+    ...process.env,
+    AWS_ENDPOINT_URL: info.awsEndpoint,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: info.imdsEndpoint,
+    AWS_REGION: info.region,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   agents.push(child);
   agentOut.set(name, '');
@@ -163,7 +224,11 @@ wire.before(async () => {
   info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
   token = readFileSync(join(state, 'acs-token'), 'utf8').trim();
   const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
-  const iam = new IAMClient({ endpoint: info.awsEndpoint, region: info.region, credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey } });
+  const iam = new IAMClient({
+    endpoint: info.awsEndpoint,
+    region: info.region,
+    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+  });
   const trust = {
     Version: '2012-10-17',
     Statement: [
@@ -218,7 +283,9 @@ wire.after(async () => {
 wire("Marathon's /v2/events as Jetty frames them: CRLF lines, Connection: close without chunking, \\r and \\n heartbeats", async () => {
   const raw = await new Promise<{ head: string; body: string }>((resolve, reject) => {
     const u = new URL(`${info.marathonUrl}/v2/events`);
-    const s: Socket = connect(Number(u.port), u.hostname, () => s.write(`GET /v2/events HTTP/1.1\r\nHost: ${u.host}\r\nAccept: text/event-stream\r\nAuthorization: token=${token}\r\n\r\n`));
+    const s: Socket = connect(Number(u.port), u.hostname, () =>
+      s.write(`GET /v2/events HTTP/1.1\r\nHost: ${u.host}\r\nAccept: text/event-stream\r\nAuthorization: token=${token}\r\n\r\n`),
+    );
     let text = '';
     s.on('data', (d: Buffer) => (text += d.toString('latin1')));
     s.on('error', reject);
@@ -237,7 +304,9 @@ wire("Marathon's /v2/events as Jetty frames them: CRLF lines, Connection: close 
 });
 
 wire('the victim gets its role from its own agent, and from one that speaks HTTP Basic to Mesos and Marathon', async () => {
-  const own = await fromCgroup(victim.container, victim, `${info.credentials.url}/v1/credentials`, { Authorization: readFileSync(join(state, 'sandboxes', victim.id, '.sip-task-token'), 'utf8') });
+  const own = await fromCgroup(victim.container, victim, `${info.credentials.url}/v1/credentials`, {
+    Authorization: readFileSync(join(state, 'sandboxes', victim.id, '.sip-task-token'), 'utf8'),
+  });
   assert.is(own.status, 200, why(own));
   assert.is(own.body.RoleArn, roleArn);
   const viaBasic = await fromCgroup(victim.container, victim, agentB);
@@ -260,7 +329,11 @@ wire("another framework's executor named after the victim's task gets nothing", 
 
 wire("strict mode: a live container the agent's principal may not view is refused naming the grant", async () => {
   // Mesos leaves out what VIEW_CONTAINER does not allow, without a word (src/slave/http.cpp).
-  const url = await startAgent('unauthorized', await basicMesos(await createMesosAgentClient({ url: info.mesosAgentUrl, token }).getAgentId(), () => false), await basicMarathon());
+  const url = await startAgent(
+    'unauthorized',
+    await basicMesos(await createMesosAgentClient({ url: info.mesosAgentUrl, token }).getAgentId(), () => false),
+    await basicMarathon(),
+  );
   const r = await fromCgroup(victim.container, victim, url);
   assert.is(r.status, 403, why(r));
   assert.match(r.body.Message, 'may not view it (grant VIEW_CONTAINER: dcos:mesos:agent:container:app_id');
@@ -269,10 +342,34 @@ wire("strict mode: a live container the agent's principal may not view is refuse
 wire("https upstreams with the cluster's CA (--ca-file), as DC/OS's /run/dcos/pki/CA/ca-bundle.crt; without it nothing is trusted", async () => {
   const ca = join(work, 'ca.pem');
   const key = join(work, 'key.pem');
-  const made = await runProcess('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', ca, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  const made = await runProcess('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    ca,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
   assert.is(made.code, 0, made.err);
   const app = createMesosAgentApi({
-    source: { agentId: await createMesosAgentClient({ url: info.mesosAgentUrl, token }).getAgentId(), containers: () => liveContainers.flatMap((c) => (c.executorId && c.frameworkId ? [{ containerId: c.containerId, taskId: c.executorId, frameworkId: c.frameworkId, directory: join(state, 'sandboxes', c.executorId) }] : [])) },
+    source: {
+      agentId: await createMesosAgentClient({ url: info.mesosAgentUrl, token }).getAgentId(),
+      containers: () =>
+        liveContainers.flatMap((c) =>
+          c.executorId && c.frameworkId
+            ? [{ containerId: c.containerId, taskId: c.executorId, frameworkId: c.frameworkId, directory: join(state, 'sandboxes', c.executorId) }]
+            : [],
+        ),
+    },
     authenticator: basicAuthenticator([BASIC], MESOS_AGENT_REALM),
     logger,
   });
@@ -325,7 +422,9 @@ wire('requests for another Host (DNS rebinding) or through a proxy are refused; 
   // The absolute form an open proxy forwards.
   const port = new URL(agentB).port;
   const proxied = await new Promise<string>((resolve, reject) => {
-    const s: Socket = connect(Number(port), '127.0.0.1', () => s.write(`GET http://127.0.0.1:${port}/v1/credentials HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+    const s: Socket = connect(Number(port), '127.0.0.1', () =>
+      s.write(`GET http://127.0.0.1:${port}/v1/credentials HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`),
+    );
     let text = '';
     s.on('data', (d: Buffer) => (text += d));
     s.on('end', () => resolve(text));
@@ -337,7 +436,14 @@ wire('requests for another Host (DNS rebinding) or through a proxy are refused; 
 
 wire('an upstream port a task squats is never sent the credential', async () => {
   // A "Mesos agent" on a loopback port held by nobody's process (uid 65534), as a task could bind where nothing listens.
-  const squat = spawn(process.execPath, ['-e', "const s=require('net').createServer(c=>c.on('data',d=>process.stdout.write(String(d)))).listen(0,'127.0.0.1',()=>console.log('port '+s.address().port))"], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+  const squat = spawn(
+    process.execPath,
+    [
+      '-e',
+      "const s=require('net').createServer(c=>c.on('data',d=>process.stdout.write(String(d)))).listen(0,'127.0.0.1',()=>console.log('port '+s.address().port))",
+    ],
+    { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let seen = '';
   squat.stdout!.on('data', (d: Buffer) => (seen += d));
   try {
@@ -352,61 +458,72 @@ wire('an upstream port a task squats is never sent the credential', async () => 
   }
 });
 
-wire('1,100 idle connections and floods of anonymous and forged requests: the victim stays served (every fetch 200, median under 100 ms); idle sockets close', async () => {
-  const u = new URL(info.credentials.url);
-  const before = (await taskLog(victim.id)).split('\n').filter(Boolean).length;
-  // A hostile tenant's process (uid 65534) holds 1,100 connections that never send a byte.
-  const flood = spawn(
-    'sh',
-    ['-c', 'ulimit -n 4096 2>/dev/null; exec "$0" -e "$1"', process.execPath, `const net=require('net');let open=0,closed=0,errors=0;for(let i=0;i<1100;i++){const s=net.connect(${u.port},'127.0.0.1');s.on('connect',()=>open++);s.on('close',()=>closed++);s.on('error',()=>errors++);}setInterval(()=>console.log(JSON.stringify({open,closed,errors})),500);`],
-    { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let last = { open: 0, closed: 0, errors: 0 };
-  flood.stdout!.on('data', (d: Buffer) => {
-    for (const line of String(d).split('\n')) {
-      try {
-        last = JSON.parse(line);
-      } catch {
-        // a partial line
+wire(
+  '1,100 idle connections and floods of anonymous and forged requests: the victim stays served (every fetch 200, median under 100 ms); idle sockets close',
+  async () => {
+    const u = new URL(info.credentials.url);
+    const before = (await taskLog(victim.id)).split('\n').filter(Boolean).length;
+    // A hostile tenant's process (uid 65534) holds 1,100 connections that never send a byte.
+    const flood = spawn(
+      'sh',
+      [
+        '-c',
+        'ulimit -n 4096 2>/dev/null; exec "$0" -e "$1"',
+        process.execPath,
+        `const net=require('net');let open=0,closed=0,errors=0;for(let i=0;i<1100;i++){const s=net.connect(${u.port},'127.0.0.1');s.on('connect',()=>open++);s.on('close',()=>closed++);s.on('error',()=>errors++);}setInterval(()=>console.log(JSON.stringify({open,closed,errors})),500);`,
+      ],
+      { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let last = { open: 0, closed: 0, errors: 0 };
+    flood.stdout!.on('data', (d: Buffer) => {
+      for (const line of String(d).split('\n')) {
+        try {
+          last = JSON.parse(line);
+        } catch {
+          // a partial line
+        }
       }
-    }
-  });
-  // And floods of anonymous and forged requests from outside every task.
-  const anonymous = Array.from({ length: 400 }, (_, i) =>
-    fetch(`${info.credentials.url}/v1/credentials`, { headers: i % 2 ? { authorization: 'x'.repeat(43) } : {} }).then(
-      (r) => r.status,
-      () => 0,
-    ),
-  );
-  try {
-    const statuses = await Promise.all(anonymous);
-    assert.ok(statuses.every((s) => s === 403 || s === 0), 'never a credential');
-    await waitFor(async () => last.closed >= 1100, { what: 'every idle connection closed', timeoutMs: 20_000, intervalMs: 250 }).catch((err: Error) => {
-      throw new Error(`${err.message}: ${JSON.stringify(last)}`);
     });
-    assert.ok(last.open >= 1000, `the flood did connect (${JSON.stringify(last)})`);
-  } finally {
-    flood.kill();
-  }
-  await new Promise((r) => setTimeout(r, 1000));
-  const during = (await taskLog(victim.id)).split('\n').filter(Boolean).slice(before);
-  assert.ok(during.length >= 10, `the victim kept asking (${during.length}): ${during.join(', ')}`);
-  const bad = during.filter((l) => !l.startsWith('200 '));
-  assert.equal(bad, [], 'every answer to the victim was a 200');
-  const times = during.map((l) => Number(l.split(' ')[1]) * 1000).sort((a, b) => a - b);
-  // On this 2-core machine the attacker's burst (1,100 connects in ~100 ms) shares the CPUs with the agent:
-  // the median stays where it is at rest (≈ 30-70 ms, a fresh connection each time); the worst of the burst
-  // measured 190-430 ms over runs, asserted below a second (the issue's 100 ms is not met; see the session note).
-  const p50 = times[Math.floor(times.length / 2)]!;
-  const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!;
-  const shown = times.map((t) => t.toFixed(0)).join(' ');
-  assert.ok(p50 < 100, `the victim's median stayed under 100 ms (${p50.toFixed(1)} ms): ${shown}`);
-  assert.ok(p99 < 1000, `the victim's p99 stayed under a second (${p99.toFixed(1)} ms): ${shown}`);
-  process.stdout.write(`\n  victim during the flood: ${times.length} fetches, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms\n`);
-  // The audit stays readable: the flood is counted, not written line by line.
-  const log = readFileSync(join(state, 'cluster.log'), 'utf8');
-  assert.match(log, /"suppressed":\d+/);
-});
+    // And floods of anonymous and forged requests from outside every task.
+    const anonymous = Array.from({ length: 400 }, (_, i) =>
+      fetch(`${info.credentials.url}/v1/credentials`, { headers: i % 2 ? { authorization: 'x'.repeat(43) } : {} }).then(
+        (r) => r.status,
+        () => 0,
+      ),
+    );
+    try {
+      const statuses = await Promise.all(anonymous);
+      assert.ok(
+        statuses.every((s) => s === 403 || s === 0),
+        'never a credential',
+      );
+      await waitFor(async () => last.closed >= 1100, { what: 'every idle connection closed', timeoutMs: 20_000, intervalMs: 250 }).catch((err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+      });
+      assert.ok(last.open >= 1000, `the flood did connect (${JSON.stringify(last)})`);
+    } finally {
+      flood.kill();
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const during = (await taskLog(victim.id)).split('\n').filter(Boolean).slice(before);
+    assert.ok(during.length >= 10, `the victim kept asking (${during.length}): ${during.join(', ')}`);
+    const bad = during.filter((l) => !l.startsWith('200 '));
+    assert.equal(bad, [], 'every answer to the victim was a 200');
+    const times = during.map((l) => Number(l.split(' ')[1]) * 1000).sort((a, b) => a - b);
+    // On this 2-core machine the attacker's burst (1,100 connects in ~100 ms) shares the CPUs with the agent:
+    // the median stays where it is at rest (≈ 30-70 ms, a fresh connection each time); the worst of the burst
+    // measured 190-430 ms over runs, asserted below a second (the issue's 100 ms is not met; see the session note).
+    const p50 = times[Math.floor(times.length / 2)]!;
+    const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!;
+    const shown = times.map((t) => t.toFixed(0)).join(' ');
+    assert.ok(p50 < 100, `the victim's median stayed under 100 ms (${p50.toFixed(1)} ms): ${shown}`);
+    assert.ok(p99 < 1000, `the victim's p99 stayed under a second (${p99.toFixed(1)} ms): ${shown}`);
+    process.stdout.write(`\n  victim during the flood: ${times.length} fetches, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms\n`);
+    // The audit stays readable: the flood is counted, not written line by line.
+    const log = readFileSync(join(state, 'cluster.log'), 'utf8');
+    assert.match(log, /"suppressed":\d+/);
+  },
+);
 
 wire('an ended task is dropped within seconds of its event, through the Basic-auth Marathon stream', async () => {
   const short = { id: '/tenant/short', cmd: 'exec sleep 600', mem: 32, cpus: 0.1, labels: { 'sip.aws.credentials': 'endpoint' } };
@@ -418,9 +535,17 @@ wire('an ended task is dropped within seconds of its event, through the Basic-au
   assert.is(ok.status, 200, why(ok));
   const killedAt = Date.now();
   assert.is((await sip(['marathon', 'task', 'kill', t.id, '--scale'])).code, 0);
-  await waitFor(async () => agentOut.get('basic')!.includes(`"decision":"forget","taskId":"${t.id}"`), { what: 'the agent dropped the task', timeoutMs: 10_000, intervalMs: 100 });
+  await waitFor(async () => agentOut.get('basic')!.includes(`"decision":"forget","taskId":"${t.id}"`), {
+    what: 'the agent dropped the task',
+    timeoutMs: 10_000,
+    intervalMs: 100,
+  });
   assert.ok(Date.now() - killedAt < 10_000);
-  assert.match(agentOut.get('basic')!, new RegExp(`"forget","taskId":"${t.id.replace(/\./g, '\\.')}","reason":"TASK_KILLED"`), 'from the event, not a reconciliation');
+  assert.match(
+    agentOut.get('basic')!,
+    new RegExp(`"forget","taskId":"${t.id.replace(/\./g, '\\.')}","reason":"TASK_KILLED"`),
+    'from the event, not a reconciliation',
+  );
 });
 
 wire("the cluster's agent renewed its service-account token (8 s) throughout, and the victim was never refused", async () => {
@@ -429,7 +554,11 @@ wire("the cluster's agent renewed its service-account token (8 s) throughout, an
   assert.ok(logins >= 3, `several logins as the tokens expired (${logins})`);
   const answers = (await taskLog(victim.id)).split('\n').filter(Boolean);
   assert.ok(answers.length > 50, `the victim asked ${answers.length} times: ${answers.join(', ')}`);
-  assert.equal(answers.filter((l) => !l.startsWith('200 ')), [], 'every credential fetch of the victim answered 200');
+  assert.equal(
+    answers.filter((l) => !l.startsWith('200 ')),
+    [],
+    'every credential fetch of the victim answered 200',
+  );
   assert.not.match(log, EXTERNAL_ID, 'the external id is in no log');
 });
 

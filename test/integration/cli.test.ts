@@ -25,7 +25,11 @@ const WEB = JSON.stringify({
   healthChecks: [{ protocol: 'MESOS_HTTP', path: '/', intervalSeconds: 1, delaySeconds: 0 }],
 });
 
-const sip = (args: string[], input?: string): Promise<Ran> => runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state, SIP_LB_PORT: lbPort }, ...(input === undefined ? {} : { input }) });
+const sip = (args: string[], input?: string): Promise<Ran> =>
+  runProcess(process.execPath, [SIP, ...args], {
+    env: { ...process.env, SIP_STATE_DIR: state, SIP_LB_PORT: lbPort },
+    ...(input === undefined ? {} : { input }),
+  });
 
 const cli = suite('sip cli');
 
@@ -51,7 +55,10 @@ cli('cluster up prints its endpoints; status shows every part healthy', async ()
   const status = await sip(['cluster', 'status']);
   assert.is(status.code, 0, status.out);
   for (const part of ['marathon', 'secrets', 'aws-emulator', 'edgelb', 'instance-metadata']) assert.match(status.out, new RegExp(`${part}\\s+healthy`));
-  assert.is((await sip(['cluster', 'up'])).out.split('\n')[0], `local cluster already running (pid ${JSON.parse((await sip(['cluster', 'status', '--json'])).out).pid}, state ${state})`);
+  assert.is(
+    (await sip(['cluster', 'up'])).out.split('\n')[0],
+    `local cluster already running (pid ${JSON.parse((await sip(['cluster', 'status', '--json'])).out).pid}, state ${state})`,
+  );
 });
 
 cli('eval "$(sip cluster env)" points the AWS CLI at the emulator as its administrator; --unset undoes it', async () => {
@@ -60,7 +67,9 @@ cli('eval "$(sip cluster env)" points the AWS CLI at the emulator as its adminis
   const aws = await runProcess('sh', ['-c', 'command -v aws'], {});
   if (aws.code !== 0) return void process.stdout.write('\n  NOT CHECKED (no aws CLI on PATH): the AWS CLI under sip cluster env\n');
   const script = `eval "$(node ${SIP} cluster env)" && aws s3 mb s3://env-probe >/dev/null && echo foobar | aws s3 cp - s3://env-probe/bin/probe && aws s3 cp s3://env-probe/bin/probe - && aws sts get-caller-identity --query Arn --output text`;
-  const ran = await runProcess('sh', ['-c', script], { env: { ...process.env, SIP_STATE_DIR: state, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_ENDPOINT_URL: '' } });
+  const ran = await runProcess('sh', ['-c', script], {
+    env: { ...process.env, SIP_STATE_DIR: state, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_ENDPOINT_URL: '' },
+  });
   assert.is(ran.code, 0, ran.err);
   assert.equal(ran.out.trim().split('\n'), ['foobar', 'arn:aws:iam::123456789012:user/sip-admin']);
 });
@@ -73,7 +82,10 @@ cli('secrets create, then app add from stdin --wait follows the deployment to su
   assert.match(add.out, /healthy/);
   assert.match(add.out, /deployment \S+ succeeded/);
   const list = JSON.parse((await sip(['marathon', 'app', 'list', '--json'])).out) as Array<{ id: string; tasksHealthy: number }>;
-  assert.equal(list.map((a) => [a.id, a.tasksHealthy]), [['/web', 1]]);
+  assert.equal(
+    list.map((a) => [a.id, a.tasksHealthy]),
+    [['/web', 1]],
+  );
 });
 
 cli('an app outside the secret’s namespace: exit 6, the reason in the output, no task running', async () => {
@@ -128,12 +140,19 @@ cli('edgelb: a pool created from a file serves /web; its servers show UP in stat
   assert.is(created.out.trim(), 'created pool web-lb');
   assert.is(await get(poolPort), 200, 'python http.server answers through HAProxy');
   assert.equal(JSON.parse((await sip(['edgelb', 'list', '--json'])).out), ['web-lb']);
-  await waitFor(async () => /web-lb \(Pool API\)[^]*backend web {2}1 server\(s\)\n {4}web\.\S+ {2}127\.0\.0\.1:\d+ {2}UP/.test((await sip(['edgelb', 'status', 'web-lb'])).out), {
-    what: 'web-lb server UP',
-    timeoutMs: 15_000,
-    intervalMs: 300,
-  });
-  assert.match((await sip(['edgelb', 'lb-config', 'web-lb'])).out, new RegExp(`frontend frontend_0\\.0\\.0\\.0_${poolPort}\\n  bind 127\\.0\\.0\\.1:${poolPort}`));
+  await waitFor(
+    async () =>
+      /web-lb \(Pool API\)[^]*backend web {2}1 server\(s\)\n {4}web\.\S+ {2}127\.0\.0\.1:\d+ {2}UP/.test((await sip(['edgelb', 'status', 'web-lb'])).out),
+    {
+      what: 'web-lb server UP',
+      timeoutMs: 15_000,
+      intervalMs: 300,
+    },
+  );
+  assert.match(
+    (await sip(['edgelb', 'lb-config', 'web-lb'])).out,
+    new RegExp(`frontend frontend_0\\.0\\.0\\.0_${poolPort}\\n  bind 127\\.0\\.0\\.1:${poolPort}`),
+  );
 });
 
 cli('edgelb: invalid pools exit 3 with the path of each problem and change nothing; exists 4, not found 5', async () => {
@@ -145,7 +164,10 @@ cli('edgelb: invalid pools exit 3 with the path of each problem and change nothi
   const refused = await sip(['edgelb', 'update', '-'], POOL(poolPort, { miscStrs: ['no-such-haproxy-directive on'] }));
   assert.is(refused.code, 3, refused.err);
   assert.match(refused.err, /pool "web-lb" not applied, HAProxy refused it/);
-  const tls = await sip(['edgelb', 'update', '-'], POOL(poolPort).replace('"protocol":"HTTP","linkBackend"', '"protocol":"HTTPS","certificates":["$AUTOCERT"],"linkBackend"'));
+  const tls = await sip(
+    ['edgelb', 'update', '-'],
+    POOL(poolPort).replace('"protocol":"HTTP","linkBackend"', '"protocol":"HTTPS","certificates":["$AUTOCERT"],"linkBackend"'),
+  );
   assert.is(tls.code, 3);
   assert.match(tls.err, 'haproxy.frontends[0].protocol: HTTPS needs certificates, which the local EdgeLB does not serve');
   assert.is((await sip(['edgelb', 'show', 'web-lb', '--json'])).out, before, 'the pool is unchanged');
@@ -169,9 +191,17 @@ cli('an app whose TCP frontend port is taken is left out with the reason; the re
   const info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8')) as { edgelbApiUrl: string };
   const token = readFileSync(join(state, 'acs-token'), 'utf8').trim();
   const health = async (): Promise<{ current: boolean; appsLeftOut: string[] }> =>
-    (await fetch(`${info.edgelbApiUrl}/local/health`, { headers: { authorization: `token=${token}` } })).json() as Promise<{ current: boolean; appsLeftOut: string[] }>;
+    (await fetch(`${info.edgelbApiUrl}/local/health`, { headers: { authorization: `token=${token}` } })).json() as Promise<{
+      current: boolean;
+      appsLeftOut: string[];
+    }>;
   try {
-    const app = JSON.stringify({ id: '/tcp-clash', cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1', portDefinitions: [{ port: 0 }], labels: { 'edgelb.expose': 'true', 'edgelb.t.frontend.protocol': 'TCP', 'edgelb.t.frontend.port': String(port), 'edgelb.t.backend.protocol': 'TCP' } });
+    const app = JSON.stringify({
+      id: '/tcp-clash',
+      cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1',
+      portDefinitions: [{ port: 0 }],
+      labels: { 'edgelb.expose': 'true', 'edgelb.t.frontend.protocol': 'TCP', 'edgelb.t.frontend.port': String(port), 'edgelb.t.backend.protocol': 'TCP' },
+    });
     assert.is((await sip(['marathon', 'app', 'add', '-'], app)).code, 0);
     await waitFor(async () => (await health()).appsLeftOut.includes('/tcp-clash'), { what: 'the app left out', timeoutMs: 30_000, intervalMs: 300 });
     const h = await health();
@@ -213,7 +243,10 @@ cli('kill -9 of the daemon: the next up stops what it left, removes old sandboxe
   const alive = processAlive;
   process.kill(info.pid, 'SIGKILL');
   await waitFor(async () => !alive(info.pid), { what: 'the daemon gone', timeoutMs: 5000, intervalMs: 50 });
-  assert.ok([taskPid, haproxyPid, motoPid].every((p) => p > 0 && alive(p)), 'the task, HAProxy and the emulator outlived the daemon (what this test is about)');
+  assert.ok(
+    [taskPid, haproxyPid, motoPid].every((p) => p > 0 && alive(p)),
+    'the task, HAProxy and the emulator outlived the daemon (what this test is about)',
+  );
 
   const up = await sip(['cluster', 'up']);
   assert.is(up.code, 0, up.err);
@@ -281,10 +314,14 @@ cli('bad state dir and ports in use are clear errors', async () => {
 cli('npx sip … -v VALUE: a warning on stderr, and the value in no npm log file', async () => {
   const home = mkdtempSync(join(tmpdir(), 'sip-npm-home-'));
   const MARK = `npm-log-probe-${Date.now()}`;
-  const ran = await runProcess('npx', ['--no-install', 'sip', 'security', 'secrets', 'create', '/probe/value', '-v', MARK, '--store-dir', join(home, 'store')], {
-    cwd: ROOT,
-    env: { ...process.env, HOME: home, npm_config_cache: join(home, '.npm') },
-  });
+  const ran = await runProcess(
+    'npx',
+    ['--no-install', 'sip', 'security', 'secrets', 'create', '/probe/value', '-v', MARK, '--store-dir', join(home, 'store')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, HOME: home, npm_config_cache: join(home, '.npm') },
+    },
+  );
   assert.is(ran.code, 0, ran.err);
   assert.match(ran.err, 'visible in the process list and your shell history');
   const files = (dir: string): string[] =>

@@ -66,7 +66,8 @@ cluster('the task reaches S3 through the emulator with its own role: POST /bin a
 });
 
 /** A request to EdgeLB with a Host header. */
-const viaLb = (method: string, path: string, host: string, body?: string): Promise<{ status: number; body: string }> => viaHost(ctx.lbPort, method, path, host, body);
+const viaLb = (method: string, path: string, host: string, body?: string): Promise<{ status: number; body: string }> =>
+  viaHost(ctx.lbPort, method, path, host, body);
 
 cluster('EdgeLB: Host binapp.mesosphere.com reaches the healthy binapp task, an unknown host gets 503', async () => {
   const res = await waitFor(
@@ -80,7 +81,10 @@ cluster('EdgeLB: Host binapp.mesosphere.com reaches the healthy binapp task, an 
   assert.is((await viaLb('GET', '/ping', 'unknown.example.com')).status, 503);
   const pool = ctx.edgelb.status().pools[0];
   assert.is(pool?.name, 'auto-default');
-  assert.equal(pool?.backends.map((b) => [b.name, b.servers.length]), [['first', 1]]);
+  assert.equal(
+    pool?.backends.map((b) => [b.name, b.servers.length]),
+    [['first', 1]],
+  );
 });
 
 cluster('EdgeLB: scaling binapp 1 → 3 → 1 under a bounded load loop drops no request, every id readable', async () => {
@@ -121,11 +125,16 @@ cluster('EdgeLB: scaling binapp 1 → 3 → 1 under a bounded load loop drops no
 
 cluster('the deployment’s events arrive in order on /v2/events', async () => {
   const deploymentInfo = ctx.events.events.findIndex((e) => e.eventType === 'deployment_info' && JSON.stringify(e).includes('/instance-profile-app'));
-  const running = ctx.events.events.findIndex((e) => e.eventType === 'status_update_event' && e.taskStatus === 'TASK_RUNNING' && e.appId === '/instance-profile-app');
+  const running = ctx.events.events.findIndex(
+    (e) => e.eventType === 'status_update_event' && e.taskStatus === 'TASK_RUNNING' && e.appId === '/instance-profile-app',
+  );
   const healthy = ctx.events.events.findIndex((e) => e.eventType === 'health_status_changed_event' && e.alive === true);
   const success = ctx.events.events.findIndex((e) => e.eventType === 'deployment_success');
   assert.is(ctx.events.events[0]?.eventType, 'event_stream_attached');
-  assert.ok(deploymentInfo > 0 && deploymentInfo < running && running < healthy && healthy < success, `order: ${deploymentInfo} ${running} ${healthy} ${success}`);
+  assert.ok(
+    deploymentInfo > 0 && deploymentInfo < running && running < healthy && healthy < success,
+    `order: ${deploymentInfo} ${running} ${healthy} ${success}`,
+  );
   assert.ok(ctx.events.events.some((e) => e.eventType === 'api_post_event'));
 });
 
@@ -156,7 +165,11 @@ cluster('a killed task process is replaced by a new task', async () => {
   const before = (await app('/instance-profile-app')).tasks[0];
   const pid = findPid(before.id);
   process.kill(-pid, 'SIGKILL');
-  await ctx.events.waitFor((e) => e.eventType === 'status_update_event' && e.taskId === before.id && e.taskStatus === 'TASK_FAILED', 10_000, 'TASK_FAILED of the killed task');
+  await ctx.events.waitFor(
+    (e) => e.eventType === 'status_update_event' && e.taskId === before.id && e.taskStatus === 'TASK_FAILED',
+    10_000,
+    'TASK_FAILED of the killed task',
+  );
   const after = await healthyTask('/instance-profile-app');
   assert.is.not(after.id, before.id);
   assert.not.ok(existsSync(join(ctx.stateDir, 'sandboxes', before.id, 'aws-config')), 'the dead task’s secret file was removed');
@@ -168,7 +181,17 @@ cluster('a task whose health check keeps failing is killed and replaced', async 
     id: '/flaky',
     cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1',
     portDefinitions: [{ port: 0, name: 'http' }],
-    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/healthy-marker', gracePeriodSeconds: 0, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 2, delaySeconds: 0 }],
+    healthChecks: [
+      {
+        protocol: 'MESOS_HTTP',
+        path: '/healthy-marker',
+        gracePeriodSeconds: 0,
+        intervalSeconds: 1,
+        timeoutSeconds: 1,
+        maxConsecutiveFailures: 2,
+        delaySeconds: 0,
+      },
+    ],
     backoffSeconds: 1,
   };
   assert.is((await api('POST', '/v2/apps', def)).status, 201);
@@ -185,7 +208,10 @@ cluster('a task gets the Mesos/Marathon environment and ports from a range, name
   const def = {
     id: '/envprobe',
     cmd: 'env > .seen-env && mv .seen-env seen-env; exec sleep 30',
-    portDefinitions: [{ port: 0, name: 'http' }, { port: 0, name: 'admin-api' }],
+    portDefinitions: [
+      { port: 0, name: 'http' },
+      { port: 0, name: 'admin-api' },
+    ],
     labels: { team: 'blue' },
     env: { PLAIN: 'value' },
   };
@@ -199,11 +225,29 @@ cluster('a task gets the Mesos/Marathon environment and ports from a range, name
   );
   const file = join(ctx.stateDir, 'sandboxes', task.id, 'seen-env');
   await waitFor(async () => existsSync(file), { what: 'env written', timeoutMs: 5000 });
-  const env = Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const env = Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   const [p0, p1] = task.ports as number[];
   assert.ok(p0 !== undefined && p0 >= 31000 && p0 <= 32000 && p1 !== p0);
   assert.equal(
-    { MESOS_SANDBOX: env.MESOS_SANDBOX, MARATHON_APP_ID: env.MARATHON_APP_ID, MESOS_TASK_ID: env.MESOS_TASK_ID, HOST: env.HOST, PORT0: env.PORT0, PORT1: env.PORT1, PORT: env.PORT, PORTS: env.PORTS, PORT_HTTP: env.PORT_HTTP, PORT_ADMIN_API: env.PORT_ADMIN_API, PLAIN: env.PLAIN, MARATHON_APP_LABEL_TEAM: env.MARATHON_APP_LABEL_TEAM },
+    {
+      MESOS_SANDBOX: env.MESOS_SANDBOX,
+      MARATHON_APP_ID: env.MARATHON_APP_ID,
+      MESOS_TASK_ID: env.MESOS_TASK_ID,
+      HOST: env.HOST,
+      PORT0: env.PORT0,
+      PORT1: env.PORT1,
+      PORT: env.PORT,
+      PORTS: env.PORTS,
+      PORT_HTTP: env.PORT_HTTP,
+      PORT_ADMIN_API: env.PORT_ADMIN_API,
+      PLAIN: env.PLAIN,
+      MARATHON_APP_LABEL_TEAM: env.MARATHON_APP_LABEL_TEAM,
+    },
     {
       MESOS_SANDBOX: join(ctx.stateDir, 'sandboxes', task.id),
       MARATHON_APP_ID: '/envprobe',
@@ -249,7 +293,15 @@ cluster('/ping, /v2/info, /v2/deployments, and ?event_type= filtering', async ()
 cluster('the Marathon API asks for the ACS token on every route but /ping; without it nothing is read or changed', async () => {
   const anon = (method: string, path: string, body?: unknown, authorization?: string) =>
     fetch(`${ctx.api.url}${path}`, { method, headers: authorization ? { authorization } : {}, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  for (const [method, path] of [['GET', '/v2/apps'], ['GET', '/v2/apps/instance-profile-app'], ['GET', '/v2/tasks'], ['GET', '/v2/deployments'], ['GET', '/v2/info'], ['DELETE', '/v2/apps/instance-profile-app'], ['GET', '/v2/events']] as const) {
+  for (const [method, path] of [
+    ['GET', '/v2/apps'],
+    ['GET', '/v2/apps/instance-profile-app'],
+    ['GET', '/v2/tasks'],
+    ['GET', '/v2/deployments'],
+    ['GET', '/v2/info'],
+    ['DELETE', '/v2/apps/instance-profile-app'],
+    ['GET', '/v2/events'],
+  ] as const) {
     for (const auth of [undefined, 'token=wrong', `Bearer ${ctx.token}`]) {
       const res = await anon(method, path, undefined, auth);
       assert.is(res.status, 401, `${method} ${path} with ${auth ? 'a wrong header' : 'no header'}`);
@@ -266,7 +318,11 @@ cluster('scaling instances up and down through PUT', async () => {
   const def = { id: '/scaled', cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1', portDefinitions: [{ port: 0 }], instances: 1 };
   assert.is((await api('POST', '/v2/apps', def)).status, 201);
   const running = (n: number) =>
-    waitFor(async () => (await app('/scaled'))?.tasksRunning === n && (await app('/scaled')).tasks.length === n, { what: `${n} running`, timeoutMs: 20_000, intervalMs: 200 });
+    waitFor(async () => (await app('/scaled'))?.tasksRunning === n && (await app('/scaled')).tasks.length === n, {
+      what: `${n} running`,
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
   await running(1);
   const up = await api('PUT', '/v2/apps/scaled', { ...def, instances: 3 });
   assert.is(up.status, 200);
@@ -314,7 +370,10 @@ cluster('the cluster restarts with its apps', async () => {
   await startCluster();
   const task = await healthyTask('/instance-profile-app');
   assert.ok(task.id);
-  assert.equal((await api('GET', '/v2/apps')).json.apps.map((a: { id: string }) => a.id), ['/instance-profile-app']);
+  assert.equal(
+    (await api('GET', '/v2/apps')).json.apps.map((a: { id: string }) => a.id),
+    ['/instance-profile-app'],
+  );
 });
 
 cluster('Marathon error shapes: 422 with paths, 409 on an existing id, 404 unknown', async () => {
@@ -329,7 +388,11 @@ cluster('Marathon error shapes: 422 with paths, 409 on an existing id, 404 unkno
 });
 
 cluster('no external id in the API’s app view, the events, or the task list', async () => {
-  const views = [JSON.stringify((await api('GET', '/v2/apps/instance-profile-app')).json), JSON.stringify((await api('GET', '/v2/apps?embed=apps.tasks')).json), ctx.events.raw()];
+  const views = [
+    JSON.stringify((await api('GET', '/v2/apps/instance-profile-app')).json),
+    JSON.stringify((await api('GET', '/v2/apps?embed=apps.tasks')).json),
+    ctx.events.raw(),
+  ];
   for (const v of views) assert.ok(!v.includes(ctx.stack.externalId), 'an external id leaked');
 });
 

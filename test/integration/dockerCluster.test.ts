@@ -77,7 +77,11 @@ dockerApps('marathon/binapp-docker.json becomes healthy and serves POST /bin beh
 dockerApps('a killed container is replaced by a new healthy task', async () => {
   const before = (await tc.app(ID)).tasks[0];
   docker('kill', containersOf(ID)[0]!);
-  await tc.events.waitFor((e) => e.eventType === 'status_update_event' && e.taskId === before.id && e.taskStatus === 'TASK_FAILED', 15_000, 'TASK_FAILED of the killed container');
+  await tc.events.waitFor(
+    (e) => e.eventType === 'status_update_event' && e.taskId === before.id && e.taskStatus === 'TASK_FAILED',
+    15_000,
+    'TASK_FAILED of the killed container',
+  );
   const after = await waitFor(
     async () => {
       const a = await tc.app(ID);
@@ -98,8 +102,21 @@ dockerApps('removing the app leaves no container and no secret file', async () =
 });
 
 dockerApps('an image that is not on the agent fails with the reason; no container', async () => {
-  assert.is((await tc.call('POST', '/v2/apps', { ...def, id: '/instance-profile-app/ghost', container: { ...def.container, docker: { image: 'secure-instance-profiles/no-such-image:1' } } })).status, 201);
-  const failed = await tc.events.waitFor((e) => e.eventType === 'deployment_failed' && JSON.stringify(e).includes('/instance-profile-app/ghost'), 15_000, 'deployment_failed');
+  assert.is(
+    (
+      await tc.call('POST', '/v2/apps', {
+        ...def,
+        id: '/instance-profile-app/ghost',
+        container: { ...def.container, docker: { image: 'secure-instance-profiles/no-such-image:1' } },
+      })
+    ).status,
+    201,
+  );
+  const failed = await tc.events.waitFor(
+    (e) => e.eventType === 'deployment_failed' && JSON.stringify(e).includes('/instance-profile-app/ghost'),
+    15_000,
+    'deployment_failed',
+  );
   assert.match(String(failed.reason), 'image secure-instance-profiles/no-such-image:1 is not on this agent and there is no registry to pull from');
   assert.equal(containersOf('/instance-profile-app/ghost'), []);
   await tc.call('DELETE', '/v2/apps/instance-profile-app/ghost');
@@ -113,7 +130,11 @@ dockerApps('without a Docker engine: DOCKER apps fail with the fix, process apps
     const failed = await other.events.waitFor((e) => e.eventType === 'deployment_failed' && JSON.stringify(e).includes('/d/app'), 15_000, 'deployment_failed');
     assert.match(String(failed.reason), 'DOCKER container cannot start: no Docker client on this agent (apt-get install -y docker.io)');
     assert.is((await other.call('POST', '/v2/apps', { id: '/p/app', cmd: 'exec sleep 60' })).status, 201);
-    const running = await waitFor(async () => (await other.app('/p/app'))?.tasksRunning === 1, { what: 'process app running', timeoutMs: 10_000, intervalMs: 200 });
+    const running = await waitFor(async () => (await other.app('/p/app'))?.tasksRunning === 1, {
+      what: 'process app running',
+      timeoutMs: 10_000,
+      intervalMs: 200,
+    });
     assert.ok(running);
   } finally {
     await other.stop();

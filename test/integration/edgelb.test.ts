@@ -120,9 +120,15 @@ lb('a reload picks up new servers without a restart', async () => {
 });
 
 lb('an invalid label leaves traffic unharmed: the app is reported and left out', async () => {
-  const apps = [app('/instance-profile-app', demoLabels, [ctx.ports[1] ?? 0]), app('/api', { ...pathLabels, 'edgelb.api.frontend.rules': 'pathBeg /api' }, [ctx.ports[2] ?? 0])];
+  const apps = [
+    app('/instance-profile-app', demoLabels, [ctx.ports[1] ?? 0]),
+    app('/api', { ...pathLabels, 'edgelb.api.frontend.rules': 'pathBeg /api' }, [ctx.ports[2] ?? 0]),
+  ];
   const { errors } = autoPools(apps, { httpPort: ctx.httpPort });
-  assert.equal(errors.map((e) => e.appId), ['/api']);
+  assert.equal(
+    errors.map((e) => e.appId),
+    ['/api'],
+  );
   assert.match(errors[0]?.errors[0]?.message ?? '', 'is not <key>:<value>');
   await ctx.haproxy.reload(config(apps));
   assert.is((await get('/bin', 'binapp.mesosphere.com')).status, 200);
@@ -137,7 +143,11 @@ lb('a config HAProxy rejects is refused and the running one keeps serving', asyn
 lb('HAProxy killed → back within seconds', async () => {
   const pid = ctx.haproxy.pid() ?? 0;
   process.kill(pid, 'SIGKILL');
-  await waitFor(async () => ctx.haproxy.pid() !== pid && (await get('/bin', 'binapp.mesosphere.com')).status === 200, { what: 'haproxy back', timeoutMs: 10_000, intervalMs: 100 });
+  await waitFor(async () => ctx.haproxy.pid() !== pid && (await get('/bin', 'binapp.mesosphere.com')).status === 200, {
+    what: 'haproxy back',
+    timeoutMs: 10_000,
+    intervalMs: 100,
+  });
   assert.is(ctx.haproxy.restarts(), 1);
 });
 

@@ -21,8 +21,7 @@ import { readInstanceProfileCredentials } from '../src/fixtures/imds.js';
 const EXTERNAL_ID = 'Ext-0123456789abcdef';
 const ctx = {} as { em: Emulator; imds: ImdsServer; agentRoleArn: string; appRoleArn: string; agent: AwsCredentials };
 
-const sts = (credentials: AwsCredentials): STSClient =>
-  new STSClient({ endpoint: ctx.em.endpoint, region: ctx.em.region, credentials, maxAttempts: 1 });
+const sts = (credentials: AwsCredentials): STSClient => new STSClient({ endpoint: ctx.em.endpoint, region: ctx.em.region, credentials, maxAttempts: 1 });
 
 async function assumeApp(externalId: string | undefined): Promise<string> {
   try {
@@ -180,7 +179,10 @@ emu('the admin API answers only the cluster: no data dump, no switching IAM enfo
   // Enforcement is still on: a made-up key is refused.
   const err = await sts({ accessKeyId: 'AKIAFAKEFAKEFAKEFAKE', secretAccessKey: 'x'.repeat(40) })
     .send(new GetCallerIdentityCommand({}))
-    .then(() => undefined, (e: Error) => e);
+    .then(
+      () => undefined,
+      (e: Error) => e,
+    );
   assert.ok(err, 'an unknown key was accepted: enforcement was switched off');
 });
 

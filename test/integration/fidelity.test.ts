@@ -98,8 +98,10 @@ function assertShape(ours: Record<string, unknown>, example: Record<string, unkn
 }
 const example = (name: string): any => JSON.parse(readFileSync(join(REF, 'examples', name), 'utf8'));
 
-const sip = (args: string[]): Promise<Ran> => runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state, SIP_LB_PORT: lbPort } });
-const sh = (line: string): Promise<Ran> => runProcess('bash', ['-c', `sip() { "${process.execPath}" "${SIP}" "$@"; }\n${line}`], { env: { ...process.env, SIP_STATE_DIR: state, SIP_LB_PORT: lbPort } });
+const sip = (args: string[]): Promise<Ran> =>
+  runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state, SIP_LB_PORT: lbPort } });
+const sh = (line: string): Promise<Ran> =>
+  runProcess('bash', ['-c', `sip() { "${process.execPath}" "${SIP}" "$@"; }\n${line}`], { env: { ...process.env, SIP_STATE_DIR: state, SIP_LB_PORT: lbPort } });
 
 let marathon: MarathonNode;
 let url = '';
@@ -108,9 +110,20 @@ const seen: Array<{ type: string; data: Record<string, any> }> = [];
 const filtered: string[] = [];
 const streams: EventSource[] = [];
 const TYPES = [
-  'event_stream_attached', 'api_post_event', 'group_change_success', 'deployment_info', 'deployment_step_success', 'deployment_step_failure',
-  'deployment_success', 'deployment_failed', 'status_update_event', 'instance_changed_event', 'instance_health_changed_event',
-  'health_status_changed_event', 'app_terminated_event', 'unhealthy_task_kill_event',
+  'event_stream_attached',
+  'api_post_event',
+  'group_change_success',
+  'deployment_info',
+  'deployment_step_success',
+  'deployment_step_failure',
+  'deployment_success',
+  'deployment_failed',
+  'status_update_event',
+  'instance_changed_event',
+  'instance_health_changed_event',
+  'health_status_changed_event',
+  'app_terminated_event',
+  'unhealthy_task_kill_event',
 ];
 
 function openStream(query: string, onEvent: (type: string, data: Record<string, any>) => void): Promise<void> {
@@ -131,7 +144,10 @@ const settle = async (what: string, ok: (a: App) => boolean): Promise<App> => {
   await waitFor(async () => ok((last = await app())) && (last.deployments as unknown[]).length === 0, { what, timeoutMs: 60_000, intervalMs: 200 });
   return last!;
 };
-const healthy = (n: number) => (a: App): boolean => a.instances === n && a.tasksHealthy === n && (a.tasks ?? []).length === n;
+const healthy =
+  (n: number) =>
+  (a: App): boolean =>
+    a.instances === n && a.tasksHealthy === n && (a.tasks ?? []).length === n;
 const eventsOf = (deploymentId: string): string[] => {
   // From the api_post_event (or group change) that started it to its deployment_success.
   const end = seen.findIndex((e) => e.type === 'deployment_success' && e.data.id === deploymentId);
@@ -139,7 +155,11 @@ const eventsOf = (deploymentId: string): string[] => {
   assert.ok(info >= 0 && end > info, `deployment ${deploymentId} has its info and success events`);
   let start = info;
   while (start > 0 && ['group_change_success', 'api_post_event'].includes(seen[start - 1]!.type)) start--;
-  return seen.slice(start, end + 1).filter((e) => !e.data.appId || e.data.appId === ID).filter((e) => !e.data.runSpecId || e.data.runSpecId === ID).map((e) => e.type);
+  return seen
+    .slice(start, end + 1)
+    .filter((e) => !e.data.appId || e.data.appId === ID)
+    .filter((e) => !e.data.runSpecId || e.data.runSpecId === ID)
+    .map((e) => e.type);
 };
 /** `expected` appears in `actual` in this order (other events may come between). */
 const inOrder = (actual: string[], expected: string[], what: string): void => {
@@ -167,90 +187,154 @@ fidelity.after(async () => {
   rmSync(state, { recursive: true, force: true });
 });
 
-fidelity('create → scale (partial PUT) → kill with scale → sip app update instances=3 → restart → versions → groups → delete, each response as the reference', async () => {
-  // Create.
-  const created = await marathon.apps.create(WEB);
-  assertApp(created, 'POST /v2/apps');
-  assert.equal(created.portDefinitions, [{ port: 10000, protocol: 'tcp', name: 'default' }], 'the default port definition with a service port');
-  const v1 = await settle('one healthy task', healthy(1));
-  assertApp(v1, 'GET /v2/apps/{id}');
-  const [first] = v1.tasks!;
-  assertShape(first!, example('app_tasks.json').tasks[0], 'a task', ['region', 'zone']);
-  assert.equal(first!.servicePorts, [10000]);
-  assert.equal(first!.ipAddresses, [{ ipAddress: '127.0.0.1', protocol: 'IPv4' }]);
-  inOrder(eventsOf(created.deployments[0]!.id), ['api_post_event', 'group_change_success', 'deployment_info', 'status_update_event', 'instance_changed_event', 'instance_health_changed_event', 'deployment_step_success', 'deployment_success'], 'deploy');
+fidelity(
+  'create → scale (partial PUT) → kill with scale → sip app update instances=3 → restart → versions → groups → delete, each response as the reference',
+  async () => {
+    // Create.
+    const created = await marathon.apps.create(WEB);
+    assertApp(created, 'POST /v2/apps');
+    assert.equal(created.portDefinitions, [{ port: 10000, protocol: 'tcp', name: 'default' }], 'the default port definition with a service port');
+    const v1 = await settle('one healthy task', healthy(1));
+    assertApp(v1, 'GET /v2/apps/{id}');
+    const [first] = v1.tasks!;
+    assertShape(first!, example('app_tasks.json').tasks[0], 'a task', ['region', 'zone']);
+    assert.equal(first!.servicePorts, [10000]);
+    assert.equal(first!.ipAddresses, [{ ipAddress: '127.0.0.1', protocol: 'IPv4' }]);
+    inOrder(
+      eventsOf(created.deployments[0]!.id),
+      [
+        'api_post_event',
+        'group_change_success',
+        'deployment_info',
+        'status_update_event',
+        'instance_changed_event',
+        'instance_health_changed_event',
+        'deployment_step_success',
+        'deployment_success',
+      ],
+      'deploy',
+    );
 
-  // Scale with a partial PUT ({"instances": 3} alone, as every client sends it): the first task stays.
-  const scaled = await marathon.apps.update(ID, { instances: 3 });
-  assertShape(scaled, example('deployments_result.json'), 'PUT result');
-  const v2 = await settle('three healthy tasks', healthy(3));
-  assert.ok(v2.tasks!.some((t) => t.id === first!.id), 'scaling kept the running task');
-  assert.is(v2.cmd, WEB.cmd, 'what the PUT did not give stays');
-  assert.is(v2.versionInfo.lastConfigChangeAt, v1.versionInfo.lastConfigChangeAt, 'a scale is not a config change');
-  assert.ok(v2.version > v1.version, 'but a new version');
-  inOrder(eventsOf(scaled.deploymentId), ['api_post_event', 'group_change_success', 'deployment_info', 'instance_changed_event', 'deployment_step_success', 'deployment_success'], 'scale');
+    // Scale with a partial PUT ({"instances": 3} alone, as every client sends it): the first task stays.
+    const scaled = await marathon.apps.update(ID, { instances: 3 });
+    assertShape(scaled, example('deployments_result.json'), 'PUT result');
+    const v2 = await settle('three healthy tasks', healthy(3));
+    assert.ok(
+      v2.tasks!.some((t) => t.id === first!.id),
+      'scaling kept the running task',
+    );
+    assert.is(v2.cmd, WEB.cmd, 'what the PUT did not give stays');
+    assert.is(v2.versionInfo.lastConfigChangeAt, v1.versionInfo.lastConfigChangeAt, 'a scale is not a config change');
+    assert.ok(v2.version > v1.version, 'but a new version');
+    inOrder(
+      eventsOf(scaled.deploymentId),
+      ['api_post_event', 'group_change_success', 'deployment_info', 'instance_changed_event', 'deployment_step_success', 'deployment_success'],
+      'scale',
+    );
 
-  // Kill one task with scale=true: that task goes, instances drops to 2, nothing replaces it.
-  const victim = v2.tasks!.find((t) => t.id !== first!.id)!;
-  const killed = await marathon.apps.killTask(ID, victim.id, true);
-  assertShape(killed, example('deployments_result.json'), 'DELETE /tasks/{id}?scale=true result');
-  const v3 = await settle('two healthy tasks', healthy(2));
-  assert.not.ok(v3.tasks!.some((t) => t.id === victim.id), 'the killed task is gone');
-  const killEvents = eventsOf(killed.deploymentId);
-  inOrder(killEvents, ['group_change_success', 'deployment_info', 'deployment_step_success', 'deployment_success'], 'kill with scale');
-  assert.ok(seen.some((e) => e.type === 'instance_changed_event' && e.data.condition === 'Killed' && victim.id.startsWith(e.data.instanceId)), 'instance_changed_event Killed for the victim');
+    // Kill one task with scale=true: that task goes, instances drops to 2, nothing replaces it.
+    const victim = v2.tasks!.find((t) => t.id !== first!.id)!;
+    const killed = await marathon.apps.killTask(ID, victim.id, true);
+    assertShape(killed, example('deployments_result.json'), 'DELETE /tasks/{id}?scale=true result');
+    const v3 = await settle('two healthy tasks', healthy(2));
+    assert.not.ok(
+      v3.tasks!.some((t) => t.id === victim.id),
+      'the killed task is gone',
+    );
+    const killEvents = eventsOf(killed.deploymentId);
+    inOrder(killEvents, ['group_change_success', 'deployment_info', 'deployment_step_success', 'deployment_success'], 'kill with scale');
+    assert.ok(
+      seen.some((e) => e.type === 'instance_changed_event' && e.data.condition === 'Killed' && victim.id.startsWith(e.data.instanceId)),
+      'instance_changed_event Killed for the victim',
+    );
 
-  // dcos's property form through sip.
-  const cliScale = await sip(['marathon', 'app', 'update', ID, 'instances=3', '--wait']);
-  assert.is(cliScale.code, 0, cliScale.out + cliScale.err);
-  assert.match(cliScale.out, /^Created deployment [\w-]+$/m);
-  await settle('three healthy tasks again', healthy(3));
+    // dcos's property form through sip.
+    const cliScale = await sip(['marathon', 'app', 'update', ID, 'instances=3', '--wait']);
+    assert.is(cliScale.code, 0, cliScale.out + cliScale.err);
+    assert.match(cliScale.out, /^Created deployment [\w-]+$/m);
+    await settle('three healthy tasks again', healthy(3));
 
-  // Restart: every task replaced by one of a new config version.
-  const before = new Set((await app()).tasks!.map((t) => t.id));
-  const restarted = await marathon.apps.restart(ID);
-  const v4 = await settle('three new healthy tasks', (a) => healthy(3)(a) && a.tasks!.every((t) => !before.has(t.id)));
-  assert.ok(v4.versionInfo.lastConfigChangeAt > v3.versionInfo.lastConfigChangeAt);
-  inOrder(eventsOf(restarted.deploymentId), ['api_post_event', 'group_change_success', 'deployment_info', 'instance_changed_event', 'instance_health_changed_event', 'deployment_step_success', 'deployment_success'], 'restart');
+    // Restart: every task replaced by one of a new config version.
+    const before = new Set((await app()).tasks!.map((t) => t.id));
+    const restarted = await marathon.apps.restart(ID);
+    const v4 = await settle('three new healthy tasks', (a) => healthy(3)(a) && a.tasks!.every((t) => !before.has(t.id)));
+    assert.ok(v4.versionInfo.lastConfigChangeAt > v3.versionInfo.lastConfigChangeAt);
+    inOrder(
+      eventsOf(restarted.deploymentId),
+      [
+        'api_post_event',
+        'group_change_success',
+        'deployment_info',
+        'instance_changed_event',
+        'instance_health_changed_event',
+        'deployment_step_success',
+        'deployment_success',
+      ],
+      'restart',
+    );
 
-  // Versions: newest first, each readable, the first one as created.
-  const { versions } = await marathon.apps.getVersions(ID);
-  assert.is(versions.length, 5, versions.join(', '));
-  assert.equal([...versions].sort().reverse(), versions, 'newest first');
-  assert.is(versions[0], v4.version);
-  const original = await marathon.apps.getVersion(ID, versions.at(-1)!);
-  assertApp(original, 'GET /versions/{version}');
-  assert.is(original.instances, 1);
-  assert.is(original.version, versions.at(-1));
+    // Versions: newest first, each readable, the first one as created.
+    const { versions } = await marathon.apps.getVersions(ID);
+    assert.is(versions.length, 5, versions.join(', '));
+    assert.equal([...versions].sort().reverse(), versions, 'newest first');
+    assert.is(versions[0], v4.version);
+    const original = await marathon.apps.getVersion(ID, versions.at(-1)!);
+    assertApp(original, 'GET /versions/{version}');
+    assert.is(original.instances, 1);
+    assert.is(original.version, versions.at(-1));
 
-  // Groups: the app under /fidelity, the tree from the root.
-  const group = await marathon.groups.getOne('fidelity');
-  assertGroup(group, 'GET /v2/groups/fidelity');
-  assert.equal(group.apps.map((a) => a.id), [ID]);
-  const root = await marathon.groups.getList();
-  assertGroup(root, 'GET /v2/groups');
-  assert.equal(root.groups.map((g) => g.id), ['/fidelity']);
+    // Groups: the app under /fidelity, the tree from the root.
+    const group = await marathon.groups.getOne('fidelity');
+    assertGroup(group, 'GET /v2/groups/fidelity');
+    assert.equal(
+      group.apps.map((a) => a.id),
+      [ID],
+    );
+    const root = await marathon.groups.getList();
+    assertGroup(root, 'GET /v2/groups');
+    assert.equal(
+      root.groups.map((g) => g.id),
+      ['/fidelity'],
+    );
 
-  // Filters: id, label selector.
-  assert.equal((await marathon.apps.getList({ id: 'fidel' })).apps.map((a) => a.id), [ID]);
-  assert.equal((await marathon.apps.getList({ label: 'tier==web,team' })).apps.map((a) => a.id), [ID]);
-  assert.equal((await marathon.apps.getList({ label: 'tier!=web' })).apps, []);
+    // Filters: id, label selector.
+    assert.equal(
+      (await marathon.apps.getList({ id: 'fidel' })).apps.map((a) => a.id),
+      [ID],
+    );
+    assert.equal(
+      (await marathon.apps.getList({ label: 'tier==web,team' })).apps.map((a) => a.id),
+      [ID],
+    );
+    assert.equal((await marathon.apps.getList({ label: 'tier!=web' })).apps, []);
 
-  // Delete: the app is terminated, then its deployment succeeds.
-  const removed = await marathon.apps.destroy(ID);
-  await waitFor(async () => seen.some((e) => e.type === 'deployment_success' && e.data.id === removed.deploymentId), { what: 'the removal done', timeoutMs: 30_000, intervalMs: 100 });
-  inOrder(eventsOf(removed.deploymentId), ['api_post_event', 'group_change_success', 'deployment_info', 'status_update_event', 'deployment_step_success', 'deployment_success'], 'delete');
-  assert.ok(seen.some((e) => e.type === 'app_terminated_event' && e.data.appId === ID), 'app_terminated_event');
-  const gone = await marathon.apps.getOne(ID).then(
-    () => 0,
-    (err: { statusCode?: number }) => err.statusCode,
-  );
-  assert.is(gone, 404);
+    // Delete: the app is terminated, then its deployment succeeds.
+    const removed = await marathon.apps.destroy(ID);
+    await waitFor(async () => seen.some((e) => e.type === 'deployment_success' && e.data.id === removed.deploymentId), {
+      what: 'the removal done',
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    inOrder(
+      eventsOf(removed.deploymentId),
+      ['api_post_event', 'group_change_success', 'deployment_info', 'status_update_event', 'deployment_step_success', 'deployment_success'],
+      'delete',
+    );
+    assert.ok(
+      seen.some((e) => e.type === 'app_terminated_event' && e.data.appId === ID),
+      'app_terminated_event',
+    );
+    const gone = await marathon.apps.getOne(ID).then(
+      () => 0,
+      (err: { statusCode?: number }) => err.statusCode,
+    );
+    assert.is(gone, 404);
 
-  // The filtered stream got exactly what it asked for.
-  assert.ok(filtered.length > 0);
-  assert.equal([...new Set(filtered)].sort(), ['app_terminated_event', 'deployment_success', 'event_stream_attached']);
-});
+    // The filtered stream got exactly what it asked for.
+    assert.ok(filtered.length > 0);
+    assert.equal([...new Set(filtered)].sort(), ['app_terminated_event', 'deployment_success', 'event_stream_attached']);
+  },
+);
 
 fidelity('info, deployments, queue and tasks have the reference shapes; an unserved URI says so', async () => {
   const info = await marathon.info.get();
@@ -270,7 +354,11 @@ fidelity('info, deployments, queue and tasks have the reference shapes; an unser
     // A rollback of the deployment that created the app removes it.
     const rollback = await sh(`sip marathon deployment rollback ${added.deployments[0]!.id}`);
     assert.is(rollback.code, 0, rollback.err);
-    await waitFor(async () => (await marathon.apps.getList()).apps.every((a) => a.id !== blocked.id), { what: 'the rolled-back app gone', timeoutMs: 10_000, intervalMs: 100 });
+    await waitFor(async () => (await marathon.apps.getList()).apps.every((a) => a.id !== blocked.id), {
+      what: 'the rolled-back app gone',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
   } finally {
     await marathon.apps.destroy(blocked.id).catch(() => undefined);
   }
@@ -287,7 +375,9 @@ fidelity('jq over sip: the walk-through loop ends, tables have headers, JSON lis
   const add = await sh(`echo '${JSON.stringify({ ...WEB, id: '/fidelity/jq', labels })}' | sip marathon app add`);
   assert.is(add.code, 0, add.err);
   assert.match(add.out, /^Created deployment [\w-]+$/m);
-  const loop = await sh(`n=0; until sip marathon app show /fidelity/jq | jq -e '.tasksHealthy==1' >/dev/null; do n=$((n+1)); [ $n -gt 120 ] && exit 9; sleep 0.5; done; echo ok`);
+  const loop = await sh(
+    `n=0; until sip marathon app show /fidelity/jq | jq -e '.tasksHealthy==1' >/dev/null; do n=$((n+1)); [ $n -gt 120 ] && exit 9; sleep 0.5; done; echo ok`,
+  );
   assert.is(loop.code, 0, loop.out + loop.err);
   const ids = await sh(`sip marathon app list --json | jq -r '.[].id'`);
   assert.is(ids.out.trim(), '/fidelity/jq');
@@ -298,9 +388,15 @@ fidelity('jq over sip: the walk-through loop ends, tables have headers, JSON lis
   assert.match(tasks.out.split('\n')[0]!, /^APP\s+HEALTHY\s+STARTED\s+HOST\s+STATE\s+ID$/);
   // EdgeLB lists and shows the Auto Pool the labels made, as dcos edgelb does.
   let pools: Ran = { code: 1, out: '', err: '' };
-  await waitFor(async () => /^auto-default$/m.test((pools = await sip(['edgelb', 'list'])).out), { what: 'auto-default listed', timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
+  await waitFor(async () => /^auto-default$/m.test((pools = await sip(['edgelb', 'list'])).out), {
+    what: 'auto-default listed',
+    timeoutMs: 20_000,
+    intervalMs: 200,
+  }).catch(() => undefined);
   assert.match(pools.out, /^auto-default$/m, pools.out + pools.err);
-  const shown = await sh(`sip edgelb show auto-default | jq -c '[.autoCreate, .haproxy.frontends[0].linkBackend.map[0].hostEq, (.haproxy.backends[0].services | length)]'`);
+  const shown = await sh(
+    `sip edgelb show auto-default | jq -c '[.autoCreate, .haproxy.frontends[0].linkBackend.map[0].hostEq, (.haproxy.backends[0].services | length)]'`,
+  );
   assert.is(shown.out.trim(), '[true,"jq.example.com",1]', shown.err);
   // dcos's secrets flags: -j and --store-id default; another store id is refused.
   assert.is((await sh(`echo s3cr3t-value | sip security secrets create fidelity/jq/token`)).code, 0);

@@ -46,7 +46,11 @@ iso.before(async () => {
   assert.is((await ctx.tc.call('POST', '/v2/apps', ctx.stack.marathonAppDefinition)).status, 201);
   const task = await ctx.tc.healthyTask(VICTIM, 60_000);
   ctx.victimSandbox = join(ctx.tc.stateDir, 'sandboxes', task.id);
-  await waitFor(async () => (await viaHost(ctx.tc.lbPort, 'GET', '/ping', HOST)).status === 200, { what: 'the victim behind EdgeLB', timeoutMs: 20_000, intervalMs: 200 });
+  await waitFor(async () => (await viaHost(ctx.tc.lbPort, 'GET', '/ping', HOST)).status === 200, {
+    what: 'the victim behind EdgeLB',
+    timeoutMs: 20_000,
+    intervalMs: 200,
+  });
   // The victim must stay reachable through EdgeLB during every attack below.
   ctx.lbFailures = [];
   ctx.polling = true;
@@ -77,9 +81,9 @@ iso('reads: other sandboxes, the state dir, the token, keys, other tasks’ envi
     'for f in acs-token aws-admin.json cluster.json cluster.log secrets/store.key marathon/apps.json edgelb/haproxy.cfg; do echo "== $f"; cat "$STATE/$f" 2>&1 | head -c 4000; echo; done',
     'echo "== environ"; for p in /proc/[0-9]*; do tr "\\000" "\\n" < "$p/environ" 2>/dev/null | grep -E "AWS_CONFIG|SECRET|TOKEN|external_id" ; done',
     'echo "== apis"',
-    'node -e "fetch(process.env.MARATHON + \'/v2/apps\').then(async (r) => console.log(\'marathon\', r.status, (await r.text()).slice(0, 300)))"',
-    'node -e "fetch(process.env.AWS_ENDPOINT_URL + \'/moto-api/data.json\').then(async (r) => console.log(\'moto-admin\', r.status, (await r.text()).slice(0, 300)))"',
-    'node -e "fetch(process.env.AWS_ENDPOINT_URL + \'/moto-api/reset-auth\', { method: \'POST\', body: \'0\', headers: { \'content-type\': \'text/plain\' } }).then((r) => console.log(\'moto-reset\', r.status))"',
+    "node -e \"fetch(process.env.MARATHON + '/v2/apps').then(async (r) => console.log('marathon', r.status, (await r.text()).slice(0, 300)))\"",
+    "node -e \"fetch(process.env.AWS_ENDPOINT_URL + '/moto-api/data.json').then(async (r) => console.log('moto-admin', r.status, (await r.text()).slice(0, 300)))\"",
+    "node -e \"fetch(process.env.AWS_ENDPOINT_URL + '/moto-api/reset-auth', { method: 'POST', body: '0', headers: { 'content-type': 'text/plain' } }).then((r) => console.log('moto-reset', r.status))\"",
     'echo "== DONE"; exec sleep 3600',
   ].join('\n');
   const hostile = { id: '/hostile/reader', cmd: script, env: { MARATHON: ctx.tc.api.url, VICTIM_SANDBOX: ctx.victimSandbox, STATE: ctx.tc.stateDir } };
@@ -148,14 +152,32 @@ iso('labels: prototype pollution, a newline in a value and another app’s host 
 
 iso('an app whose part HAProxy refuses is left out with the reason; apps deployed afterwards are still routed', async () => {
   // A regular expression JavaScript accepts and HAProxy's PCRE refuses (\k without a name).
-  const bad = { id: '/hostile/pcre', cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1', portDefinitions: [{ port: 0 }], labels: { 'edgelb.expose': 'true', 'edgelb.p.frontend.rules': 'hostEq:pcre.example.com|pathReg:^/a\\k' } };
+  const bad = {
+    id: '/hostile/pcre',
+    cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1',
+    portDefinitions: [{ port: 0 }],
+    labels: { 'edgelb.expose': 'true', 'edgelb.p.frontend.rules': 'hostEq:pcre.example.com|pathReg:^/a\\k' },
+  };
   assert.is((await ctx.tc.call('POST', '/v2/apps', bad)).status, 201);
-  await waitFor(async () => ctx.tc.edgelb.status().errors.some((e) => e.appId === '/hostile/pcre'), { what: 'the app reported', timeoutMs: 20_000, intervalMs: 200 });
+  await waitFor(async () => ctx.tc.edgelb.status().errors.some((e) => e.appId === '/hostile/pcre'), {
+    what: 'the app reported',
+    timeoutMs: 20_000,
+    intervalMs: 200,
+  });
   const reason = ctx.tc.edgelb.status().errors.find((e) => e.appId === '/hostile/pcre')?.errors[0]?.message ?? '';
   assert.match(reason, 'HAProxy refuses this app');
-  const late = { id: '/late/app', cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1', portDefinitions: [{ port: 0 }], labels: { 'edgelb.expose': 'true', 'edgelb.l.frontend.rules': 'hostEq:late.example.com' } };
+  const late = {
+    id: '/late/app',
+    cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1',
+    portDefinitions: [{ port: 0 }],
+    labels: { 'edgelb.expose': 'true', 'edgelb.l.frontend.rules': 'hostEq:late.example.com' },
+  };
   assert.is((await ctx.tc.call('POST', '/v2/apps', late)).status, 201);
-  await waitFor(async () => (await viaHost(ctx.tc.lbPort, 'GET', '/', 'late.example.com')).status === 200, { what: 'the app deployed afterwards routed', timeoutMs: 30_000, intervalMs: 300 });
+  await waitFor(async () => (await viaHost(ctx.tc.lbPort, 'GET', '/', 'late.example.com')).status === 200, {
+    what: 'the app deployed afterwards routed',
+    timeoutMs: 30_000,
+    intervalMs: 300,
+  });
   assert.is((await viaHost(ctx.tc.lbPort, 'GET', '/ping', HOST)).status, 200);
   await ctx.tc.call('DELETE', '/v2/apps/hostile/pcre');
   await ctx.tc.call('DELETE', '/v2/apps/late/app');
@@ -165,12 +187,21 @@ iso('a malformed AWS config (a missing newline) is refused without its value in 
   const MARK = `Marker-External-Id-${Date.now()}`;
   const config = `[default]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/app external_id = ${MARK}\ncredential_source = Ec2InstanceMetadata\n`;
   await createLocalStore({ dir: join(ctx.tc.stateDir, 'secrets') }).create('leaky/aws-config', config);
-  const app = { id: '/leaky/app', cmd: 'exec sleep 30', secrets: { aws: { source: 'leaky/aws-config' } }, container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'aws' }] } };
+  const app = {
+    id: '/leaky/app',
+    cmd: 'exec sleep 30',
+    secrets: { aws: { source: 'leaky/aws-config' } },
+    container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'aws' }] },
+  };
   const posted = await ctx.tc.call('POST', '/v2/apps', app);
   assert.is(posted.status, 201);
   const failed = await ctx.tc.events.waitFor((e) => e.eventType === 'deployment_failed' && JSON.stringify(e).includes('/leaky/app'), 15_000, 'the refusal');
   assert.match(String(failed.reason), 'role_arn (line 3): is not an IAM role ARN');
-  const views = [JSON.stringify(posted.json), JSON.stringify((await ctx.tc.call('GET', '/v2/apps/leaky/app')).json), JSON.stringify((await ctx.tc.call('GET', '/v2/apps?embed=apps.tasks')).json)];
+  const views = [
+    JSON.stringify(posted.json),
+    JSON.stringify((await ctx.tc.call('GET', '/v2/apps/leaky/app')).json),
+    JSON.stringify((await ctx.tc.call('GET', '/v2/apps?embed=apps.tasks')).json),
+  ];
   assertNoLeaks({ 'the API answers': views.join('\n'), 'the event stream': ctx.tc.events.raw() }, [{ kind: 'external id', value: MARK }]);
   await ctx.tc.call('DELETE', '/v2/apps/leaky/app');
 });

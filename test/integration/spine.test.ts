@@ -2,13 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import {
-  GetObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -178,9 +172,18 @@ spine('the agent credentials alone can neither write, read nor list the bucket',
   const s3 = new S3Client({ endpoint: ctx.stack.emulator.endpoint, region: 'us-east-1', credentials: agent, forcePathStyle: true, maxAttempts: 1 });
   const [key] = await bucketKeys();
   const results = await Promise.all([
-    s3.send(new PutObjectCommand({ Bucket: ctx.stack.bucket, Key: 'bin/agent-was-here', Body: 'x' })).then(() => 'allowed', (e: Error) => e.name),
-    s3.send(new GetObjectCommand({ Bucket: ctx.stack.bucket, Key: key })).then(() => 'allowed', (e: Error) => e.name),
-    s3.send(new ListObjectsV2Command({ Bucket: ctx.stack.bucket, Prefix: 'bin/' })).then(() => 'allowed', (e: Error) => e.name),
+    s3.send(new PutObjectCommand({ Bucket: ctx.stack.bucket, Key: 'bin/agent-was-here', Body: 'x' })).then(
+      () => 'allowed',
+      (e: Error) => e.name,
+    ),
+    s3.send(new GetObjectCommand({ Bucket: ctx.stack.bucket, Key: key })).then(
+      () => 'allowed',
+      (e: Error) => e.name,
+    ),
+    s3.send(new ListObjectsV2Command({ Bucket: ctx.stack.bucket, Prefix: 'bin/' })).then(
+      () => 'allowed',
+      (e: Error) => e.name,
+    ),
   ]);
   assert.equal(results, ['AccessDenied', 'AccessDenied', 'AccessDenied']);
   s3.destroy();
@@ -230,7 +233,14 @@ spine('SIGTERM: in-flight uploads finish, new connections are refused, exit code
         signalled = true;
         app.child.kill('SIGTERM');
         // Waits for the state it asserts: the listener closes once the signal is handled.
-        await waitFor(async () => fetch(`${app.url}/healthz`).then(() => false, () => true), { what: 'new connections refused while draining', timeoutMs: 5000, intervalMs: 20 });
+        await waitFor(
+          async () =>
+            fetch(`${app.url}/healthz`).then(
+              () => false,
+              () => true,
+            ),
+          { what: 'new connections refused while draining', timeoutMs: 5000, intervalMs: 20 },
+        );
       }
     },
   });

@@ -30,7 +30,17 @@ test('the systemd units pass systemd-analyze verify, keep their hardening and pa
       const flags = [...(/ExecStart=[\s\S]*?'\n/.exec(text)?.[0] ?? '').matchAll(/ (--[a-z][a-z-]+)/g)].map((m) => m[1]!);
       assert.ok(flags.includes('--marathon-url'), `${unit} names Marathon`);
       for (const f of flags) assert.ok(known.has(f), `${unit}: ${f} is an option of sip agent`);
-      for (const directive of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes', 'CapabilityBoundingSet=', 'RestrictAddressFamilies=', 'MemoryMax=', 'LoadCredential=', 'LimitNOFILE=']) {
+      for (const directive of [
+        'NoNewPrivileges=yes',
+        'ProtectSystem=strict',
+        'ProtectHome=yes',
+        'PrivateTmp=yes',
+        'CapabilityBoundingSet=',
+        'RestrictAddressFamilies=',
+        'MemoryMax=',
+        'LoadCredential=',
+        'LimitNOFILE=',
+      ]) {
         assert.match(text, directive, `${unit} has ${directive}`);
       }
       assert.not.match(text, /127\.0\.0\.1:5051|127\.0\.0\.1:8080/, `${unit} assumes no loopback Mesos or Marathon`);
@@ -65,7 +75,12 @@ test('the rules and the Grafana dashboard name only metrics sip agent exports', 
   const handler = createAgentHandler({
     locator: { taskIds: async () => [], locate: async () => Promise.reject(new Error('unused')) },
     roles: { roleFor: async () => Promise.reject(new Error('unused')), forgetTask: () => undefined, tasks: () => new Set() },
-    cache: { get: async () => Promise.reject(new Error('unused')), forgetTask: () => undefined, tasks: () => new Set(), stats: () => ({ entries: 0, hits: 0, stsCalls: 0, stsFailures: 0 }) },
+    cache: {
+      get: async () => Promise.reject(new Error('unused')),
+      forgetTask: () => undefined,
+      tasks: () => new Set(),
+      stats: () => ({ entries: 0, hits: 0, stsCalls: 0, stsFailures: 0 }),
+    },
     logger: createLogger({ name: 'deploy-test', level: 'silent' }),
   });
   const exported = new Set((await handler.registry.getMetricsAsJSON()).map((m) => m.name));

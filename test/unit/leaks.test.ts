@@ -29,9 +29,23 @@ test('basic-auth credentials are found in a logged Authorization header', () => 
 });
 
 test('assumed-role credentials are found by their shape', () => {
-  const log = JSON.stringify({ AccessKeyId: 'ASIA1234567890ABCDEF', SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', SessionToken: 'FQoGZXIvYXdzEAcaDN1234567890abcdefghij' });
-  assert.equal(findLeaks({ log }, [], { awsShapes: true }), ['AWS access key id (by its shape) in log', 'AWS session token (by its shape) in log', 'AWS secret access key (by its shape) in log']);
-  assert.equal(findLeaks({ log: '{"msg":"request","id":"V1StGXR8_Z5jdHi6B-myT","sha":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}' }, [], { awsShapes: true }), [], 'ids and hashes are not keys');
+  const log = JSON.stringify({
+    AccessKeyId: 'ASIA1234567890ABCDEF',
+    SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    SessionToken: 'FQoGZXIvYXdzEAcaDN1234567890abcdefghij',
+  });
+  assert.equal(findLeaks({ log }, [], { awsShapes: true }), [
+    'AWS access key id (by its shape) in log',
+    'AWS session token (by its shape) in log',
+    'AWS secret access key (by its shape) in log',
+  ]);
+  assert.equal(
+    findLeaks({ log: '{"msg":"request","id":"V1StGXR8_Z5jdHi6B-myT","sha":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}' }, [], {
+      awsShapes: true,
+    }),
+    [],
+    'ids and hashes are not keys',
+  );
 });
 
 test.run();

@@ -31,13 +31,20 @@ test('an error in a before hook fails the file and its cause is printed', async 
 
 test('an error in an after hook fails the file too', async () => {
   let out = '';
-  const r = await runFile(testFile("s.after(() => { throw new Error('teardown broke'); });\ns('a', () => {});"), { cwd: ROOT, label: 'x', out: (d) => (out += d.toString()) });
+  const r = await runFile(testFile("s.after(() => { throw new Error('teardown broke'); });\ns('a', () => {});"), {
+    cwd: ROOT,
+    label: 'x',
+    out: (d) => (out += d.toString()),
+  });
   assert.ok(r.failed >= 1);
   assert.match(out, 'teardown broke');
 });
 
 test('a test that prints NOT CHECKED counts as skipped, not passed', async () => {
-  const r = await runFile(testFile("s('denial', () => { process.stdout.write('\\n  NOT CHECKED (stock moto): the denial\\n'); });\ns('other', () => {});"), { cwd: ROOT, label: 'x' });
+  const r = await runFile(testFile("s('denial', () => { process.stdout.write('\\n  NOT CHECKED (stock moto): the denial\\n'); });\ns('other', () => {});"), {
+    cwd: ROOT,
+    label: 'x',
+  });
   assert.equal([r.passed, r.failed, r.skipped], [1, 0, 1]);
 });
 

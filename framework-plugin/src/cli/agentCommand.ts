@@ -77,26 +77,34 @@ const hostPort = (v: string, what: string): { host: string; port: number } => {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(v);
   if (!m || Number(m[2]) > 65535) throw new UsageError(`${what} must be HOST:PORT`);
   const host = m[1]!.replace(/^\[|\]$/g, '');
-  if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host)) throw new UsageError(`${what}: the agent serves loopback only (127.0.0.0/8, ::1): every SDK refuses a plain-HTTP credentials URI elsewhere`);
+  if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host))
+    throw new UsageError(`${what}: the agent serves loopback only (127.0.0.0/8, ::1): every SDK refuses a plain-HTTP credentials URI elsewhere`);
   return { host, port: Number(m[2]) };
 };
 
 /** `--cgroup-hierarchies freezer,name=systemd`: v1 hierarchy names as `/proc/<pid>/cgroup` spells them. */
 const hierarchies = (v: string): string[] => {
   const list = v.split(',').map((h) => h.trim());
-  if (list.some((h) => !/^(?:name=)?[a-z_][a-z0-9_]*$/.test(h))) throw new UsageError('--cgroup-hierarchies takes v1 hierarchy names, comma-separated (e.g. freezer,name=systemd)');
+  if (list.some((h) => !/^(?:name=)?[a-z_][a-z0-9_]*$/.test(h)))
+    throw new UsageError('--cgroup-hierarchies takes v1 hierarchy names, comma-separated (e.g. freezer,name=systemd)');
   return list;
 };
 /** `--block-metadata` and its flags, checked here (the ruleset checks them again when built). */
-function metadataBlockOf(values: { 'task-uids': string[]; 'net-cls-handle'?: string | undefined; 'metadata-address': string[]; 'nft-table': string }): MetadataBlockSpec {
+function metadataBlockOf(values: {
+  'task-uids': string[];
+  'net-cls-handle'?: string | undefined;
+  'metadata-address': string[];
+  'nft-table': string;
+}): MetadataBlockSpec {
   const uids = values['task-uids'].map((r) => {
     const m = /^(\d+)-(\d+)$/.exec(r);
     if (!m) throw new UsageError(`--task-uids ${r}: give MIN-MAX (e.g. 2000000-2999999)`);
     return { min: Number(m[1]), max: Number(m[2]) };
   });
   const handle = values['net-cls-handle'];
-  if (handle !== undefined && !/^0x[0-9a-fA-F]{1,4}$/.test(handle)) throw new UsageError('--net-cls-handle takes Mesos\'s primary handle, e.g. 0x1234');
-  if (uids.length === 0 && handle === undefined) throw new UsageError('--block-metadata needs the tasks it closes the service to: --task-uids MIN-MAX or --net-cls-handle 0xHHHH');
+  if (handle !== undefined && !/^0x[0-9a-fA-F]{1,4}$/.test(handle)) throw new UsageError("--net-cls-handle takes Mesos's primary handle, e.g. 0x1234");
+  if (uids.length === 0 && handle === undefined)
+    throw new UsageError('--block-metadata needs the tasks it closes the service to: --task-uids MIN-MAX or --net-cls-handle 0xHHHH');
   const targets = values['metadata-address'].map((a) => {
     // IPv4[:PORT], [IPv6][:PORT] or a bare IPv6 address.
     const m = /^\[([0-9a-fA-F:]+)\](?::(\d+))?$/.exec(a) ?? /^([0-9.]+)(?::(\d+))?$/.exec(a) ?? /^([0-9a-fA-F:]+)()$/.exec(a);
@@ -114,7 +122,8 @@ function metadataBlockOf(values: { 'task-uids': string[]; 'net-cls-handle'?: str
 async function tokenKeyOf(file: string | undefined, io: CliIo): Promise<Buffer> {
   if (file === undefined) return randomBytes(32);
   await writeFile(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw new SipError('SIP_AGENT_CONFIG_INVALID', `--task-token-key-file ${file} cannot be created (${err.code ?? 'error'})`, { expose: true });
+    if (err.code !== 'EEXIST')
+      throw new SipError('SIP_AGENT_CONFIG_INVALID', `--task-token-key-file ${file} cannot be created (${err.code ?? 'error'})`, { expose: true });
   });
   const key = Buffer.from((await io.readFile(file)).trim(), 'base64url');
   if (key.length < 16) throw new SipError('SIP_AGENT_CONFIG_INVALID', '--task-token-key-file must hold at least 16 bytes (base64url)', { expose: true });
@@ -139,9 +148,15 @@ async function authOf(values: Record<string, string | boolean | string[] | undef
   if (str('service-account')) {
     if (!str('service-account-key')) throw new UsageError('--service-account needs --service-account-key FILE');
     const privateKey = await io.readFile(str('service-account-key')!).catch((err: NodeJS.ErrnoException) => {
-      throw new SipError('SIP_AGENT_CONFIG_INVALID', `--service-account-key ${str('service-account-key')} cannot be read (${err.code ?? 'error'})`, { expose: true });
+      throw new SipError('SIP_AGENT_CONFIG_INVALID', `--service-account-key ${str('service-account-key')} cannot be read (${err.code ?? 'error'})`, {
+        expose: true,
+      });
     });
-    return serviceAccountAuth({ clusterUrl: str('cluster-url') ?? io.env.SIP_CLUSTER_URL ?? new URL(marathonUrl).origin, uid: str('service-account')!, privateKey });
+    return serviceAccountAuth({
+      clusterUrl: str('cluster-url') ?? io.env.SIP_CLUSTER_URL ?? new URL(marathonUrl).origin,
+      uid: str('service-account')!,
+      privateKey,
+    });
   }
   const token = str('token-file') ? (await io.readFile(str('token-file')!)).trim() : io.env.SIP_ACS_TOKEN;
   return token ? tokenAuth(token) : undefined;
@@ -184,9 +199,11 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
-  if (Boolean(values['secrets-url']) === Boolean(values.policy)) throw new UsageError('give exactly one of --secrets-url (roles from AWS config secrets) or --policy FILE');
+  if (Boolean(values['secrets-url']) === Boolean(values.policy))
+    throw new UsageError('give exactly one of --secrets-url (roles from AWS config secrets) or --policy FILE');
   const marathonUrl = values['marathon-url'] ?? io.env.SIP_MARATHON_URL;
-  if (!marathonUrl) throw new UsageError('--marathon-url URL is required (Marathon runs on the masters, not on this agent): e.g. https://leader.mesos:8443 on DC/OS');
+  if (!marathonUrl)
+    throw new UsageError('--marathon-url URL is required (Marathon runs on the masters, not on this agent): e.g. https://leader.mesos:8443 on DC/OS');
   const duration = Number(values.duration);
   if (!Number.isInteger(duration) || duration < 900 || duration > 43200) throw new UsageError('--duration must be 900-43200 seconds');
   const perSecond = Number(values['max-sts-calls']);
@@ -201,7 +218,8 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
     const ca = await io.readFile(values['ca-file']).catch((err: NodeJS.ErrnoException) => {
       throw new SipError('SIP_AGENT_CONFIG_INVALID', `--ca-file ${values['ca-file']} cannot be read (${err.code ?? 'error'})`, { expose: true });
     });
-    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new SipError('SIP_AGENT_CONFIG_INVALID', `--ca-file ${values['ca-file']} holds no PEM certificate`, { expose: true });
+    if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+      throw new SipError('SIP_AGENT_CONFIG_INVALID', `--ca-file ${values['ca-file']} holds no PEM certificate`, { expose: true });
     globalAgent.options.ca = [...rootCertificates, ca];
   }
   const agentIp = io.env.LIBPROCESS_IP && io.env.LIBPROCESS_IP !== '0.0.0.0' ? io.env.LIBPROCESS_IP : '127.0.0.1';
@@ -220,7 +238,8 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
     maxStsCallsPerSecond: perSecond,
   };
   if (values['block-metadata']) config.blockMetadata = metadataBlockOf(values);
-  else if (values['task-uids'].length > 0 || values['net-cls-handle'] !== undefined || values['metadata-address'].length > 0) throw new UsageError('--task-uids, --net-cls-handle and --metadata-address go with --block-metadata');
+  else if (values['task-uids'].length > 0 || values['net-cls-handle'] !== undefined || values['metadata-address'].length > 0)
+    throw new UsageError('--task-uids, --net-cls-handle and --metadata-address go with --block-metadata');
   const auth = await authOf(values, io, marathonUrl);
   if (auth) config.auth = auth;
 
@@ -231,7 +250,18 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
   const agent = await startAgent(config, logger, send ? { onDenied: (denial) => void send({ type: 'sip-agent.denied', denial }) } : {});
   send?.({ type: 'sip-agent.ready', url: agent.url, metricsUrl: agent.metricsUrl ?? '' });
   if (values['ready-file']) await writeFile(values['ready-file'], `${agent.url}\n${agent.metricsUrl ?? ''}\n`, { mode: 0o600 });
-  logger.info({ url: agent.url, metrics: agent.metricsUrl, marathon: config.marathonUrl, mesosAgent: config.mesosAgentUrl, auth: auth?.describe ?? 'none', cgroupsRoot: config.cgroupsRoot, roles: config.roles.kind }, 'sip agent serving');
+  logger.info(
+    {
+      url: agent.url,
+      metrics: agent.metricsUrl,
+      marathon: config.marathonUrl,
+      mesosAgent: config.mesosAgentUrl,
+      auth: auth?.describe ?? 'none',
+      cgroupsRoot: config.cgroupsRoot,
+      roles: config.roles.kind,
+    },
+    'sip agent serving',
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);

@@ -56,9 +56,14 @@ async function health(info: ClusterInfo, token: string): Promise<Record<string, 
   return {
     daemon: processAlive(info.pid) ? `running (pid ${info.pid})` : 'not running',
     marathon: await check(() => fetch(`${info.marathonUrl}/ping`, { signal: t(3000) })),
-    secrets: await check(() => fetch(`${info.secretsUrl}/secrets/v1/secret/default/?list=true`, { headers: { authorization: `token=${token}` }, signal: t(3000) })),
+    secrets: await check(() =>
+      fetch(`${info.secretsUrl}/secrets/v1/secret/default/?list=true`, { headers: { authorization: `token=${token}` }, signal: t(3000) }),
+    ),
     // The emulator's admin API is locked (403) to all but the cluster daemon: any answer below 500 means it serves.
-    'aws-emulator': await check(() => fetch(`${info.awsEndpoint}/moto-api/data.json`, { signal: t(3000) }), (res) => res.status < 500),
+    'aws-emulator': await check(
+      () => fetch(`${info.awsEndpoint}/moto-api/data.json`, { signal: t(3000) }),
+      (res) => res.status < 500,
+    ),
     edgelb: await check(() => fetch(`${info.edgelbStatsUrl}/_haproxy_health_check`, { signal: t(3000) })),
     // Serving, but is it serving the current config? A refused config or failed reload shows here.
     'edgelb config': await (async () => {
@@ -80,8 +85,9 @@ async function health(info: ClusterInfo, token: string): Promise<Record<string, 
 function isolationLine(info: ClusterInfo): string {
   const iso = info.isolation;
   if (!iso) return 'unknown (cluster started by an older sip)';
-  if (iso.enabled) return `on: one user per app, sandboxes 0700, state dir closed${info.unreachableForTasks?.length ? `; not on tasks' PATH (others cannot enter): ${info.unreachableForTasks.join(', ')}` : ''}`;
-  return `OFF: ${iso.reason}; ${iso.insecure ? 'apps with secrets run anyway (--insecure-shared-identity): tasks can read each other\'s secrets' : 'apps with secrets are refused (start with --insecure-shared-identity to accept tasks sharing one identity)'}`;
+  if (iso.enabled)
+    return `on: one user per app, sandboxes 0700, state dir closed${info.unreachableForTasks?.length ? `; not on tasks' PATH (others cannot enter): ${info.unreachableForTasks.join(', ')}` : ''}`;
+  return `OFF: ${iso.reason}; ${iso.insecure ? "apps with secrets run anyway (--insecure-shared-identity): tasks can read each other's secrets" : 'apps with secrets are refused (start with --insecure-shared-identity to accept tasks sharing one identity)'}`;
 }
 
 function printInfo(info: ClusterInfo, io: CliIo): void {
@@ -127,7 +133,8 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
   const port = (name: 'marathon-port' | 'secrets-port' | 'lb-port'): number | undefined => {
     const v = values[name] ?? (name === 'lb-port' ? io.env.SIP_LB_PORT || undefined : undefined);
     if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new UsageError(`--${name}${name === 'lb-port' ? ' ($SIP_LB_PORT)' : ''} must be a port number`);
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535)
+      throw new UsageError(`--${name}${name === 'lb-port' ? ' ($SIP_LB_PORT)' : ''} must be a port number`);
     return Number(v);
   };
   const mode = values['aws-credentials'] ?? io.env.SIP_AWS_CREDENTIALS;
@@ -182,8 +189,23 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       } catch (err) {
         throw new SipError('SIP_STATE_DIR_INVALID', `cannot write ${logFile} (${(err as NodeJS.ErrnoException).code}); pass --state-dir DIR`, { expose: true });
       }
-      const args = [SIP, 'cluster', 'run', '--state-dir', stateDir, ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []), ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : []), ...(lbPort ? ['--lb-port', String(lbPort)] : []), ...(values['insecure-shared-identity'] ? ['--insecure-shared-identity'] : []), ...(mode ? ['--aws-credentials', mode] : [])];
-      const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...io.env } as NodeJS.ProcessEnv });
+      const args = [
+        SIP,
+        'cluster',
+        'run',
+        '--state-dir',
+        stateDir,
+        ...(values['marathon-port'] ? ['--marathon-port', values['marathon-port']] : []),
+        ...(values['secrets-port'] ? ['--secrets-port', values['secrets-port']] : []),
+        ...(lbPort ? ['--lb-port', String(lbPort)] : []),
+        ...(values['insecure-shared-identity'] ? ['--insecure-shared-identity'] : []),
+        ...(mode ? ['--aws-credentials', mode] : []),
+      ];
+      const child = spawn(process.execPath, args, {
+        detached: true,
+        stdio: ['ignore', out, out],
+        env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...io.env } as NodeJS.ProcessEnv,
+      });
       closeSync(out);
       let exited: number | null | undefined;
       child.once('exit', (code) => (exited = code));

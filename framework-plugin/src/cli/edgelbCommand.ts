@@ -53,7 +53,8 @@ export async function edgelbCommand(argv: string[], io: CliIo): Promise<number> 
 
   const stateDir = stateDirOf(values['state-dir'], io.env);
   const url = values['edgelb-url'] ?? io.env.SIP_EDGELB_URL ?? (await readClusterInfo(stateDir))?.edgelbApiUrl;
-  if (!url) throw new SipError('SIP_EDGELB_UNREACHABLE', 'no Edge-LB to talk to: start the local cluster (sip cluster up) or pass --edgelb-url', { expose: true });
+  if (!url)
+    throw new SipError('SIP_EDGELB_UNREACHABLE', 'no Edge-LB to talk to: start the local cluster (sip cluster up) or pass --edgelb-url', { expose: true });
   const token = await acsTokenOf(values.token, io.env, stateDir);
   if (!token) throw new UsageError('no ACS token: pass --token or set $SIP_ACS_TOKEN');
   const client = createEdgeLbClient({ url, token });
@@ -103,7 +104,10 @@ export async function edgelbCommand(argv: string[], io: CliIo): Promise<number> 
           [
             `pool ${s.name} (${s.source === 'auto' ? 'Auto Pool from labels' : 'Pool API'})`,
             ...s.frontends.map((f) => `  frontend ${f.name}  ${f.protocol}  ${f.bind}`),
-            ...s.backends.flatMap((b) => [`  backend ${b.name}  ${b.servers.length} server(s)`, ...b.servers.map((sv) => `    ${sv.name}  ${sv.address}  ${sv.status}`)]),
+            ...s.backends.flatMap((b) => [
+              `  backend ${b.name}  ${b.servers.length} server(s)`,
+              ...b.servers.map((sv) => `    ${sv.name}  ${sv.address}  ${sv.status}`),
+            ]),
           ].join('\n'),
         );
       break;

@@ -79,12 +79,14 @@ async function follow(
   const deadline = Date.now() + timeoutMs;
   io.stdout.write(`waiting for deployment ${deploymentId} of ${appId}…\n`);
   for (;;) {
-    if (Date.now() >= deadline) throw new SipError('SIP_WAIT_TIMEOUT', `deployment ${deploymentId} did not end within ${Math.round(timeoutMs / 1000)} s`, { expose: true });
+    if (Date.now() >= deadline)
+      throw new SipError('SIP_WAIT_TIMEOUT', `deployment ${deploymentId} did not end within ${Math.round(timeoutMs / 1000)} s`, { expose: true });
     const e: StreamEvent | undefined = await events
       .next(
         (ev) =>
           ((ev.eventType === 'deployment_success' || ev.eventType === 'deployment_failed') && ev.id === deploymentId) ||
-          ((ev.eventType === 'status_update_event' || ev.eventType === 'health_status_changed_event' || ev.eventType === 'unhealthy_task_kill_event') && ev.appId === appId),
+          ((ev.eventType === 'status_update_event' || ev.eventType === 'health_status_changed_event' || ev.eventType === 'unhealthy_task_kill_event') &&
+            ev.appId === appId),
         Math.max(1, Math.min(1000, deadline - Date.now())),
       )
       .catch((err: { code?: string }) => {
@@ -115,7 +117,11 @@ const absoluteId = (id: string): string => (id.startsWith('/') ? id : `/${id}`);
 /** Rows under a header, columns padded as dcos prints its tables. */
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -188,12 +194,38 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
   const stateDir = stateDirOf(values['state-dir'], io.env);
   const key = `${noun ?? ''} ${verb ?? ''}`;
   const known = [
-    'app add', 'app list', 'app show', 'app update', 'app remove', 'app restart', 'app stop', 'app start', 'app kill', 'app version',
-    'task list', 'task log', 'task kill', 'deployment list', 'deployment rollback', 'deployment stop',
+    'app add',
+    'app list',
+    'app show',
+    'app update',
+    'app remove',
+    'app restart',
+    'app stop',
+    'app start',
+    'app kill',
+    'app version',
+    'task list',
+    'task log',
+    'task kill',
+    'deployment list',
+    'deployment rollback',
+    'deployment stop',
   ];
   if (!known.includes(key)) throw new UsageError(noun ? `unknown command: marathon ${key.trim()}` : 'missing command');
   if (key === 'app version' && arg1 !== 'list') throw new UsageError('usage: sip marathon app version list ID');
-  const needsId = ['app show', 'app update', 'app remove', 'app restart', 'app stop', 'app start', 'app kill', 'task log', 'task kill', 'deployment rollback', 'deployment stop'];
+  const needsId = [
+    'app show',
+    'app update',
+    'app remove',
+    'app restart',
+    'app stop',
+    'app start',
+    'app kill',
+    'task log',
+    'task kill',
+    'deployment rollback',
+    'deployment stop',
+  ];
   if (needsId.includes(key) && !arg1) throw new UsageError(`${key} needs an ${noun === 'task' ? 'TASK_ID' : 'ID'}`);
 
   const out = (s: string): void => void io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -214,7 +246,8 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
   }
 
   const url = values['marathon-url'] ?? io.env.SIP_MARATHON_URL ?? (await readClusterInfo(stateDir))?.marathonUrl;
-  if (!url) throw new SipError('SIP_MARATHON_UNREACHABLE', `no Marathon to talk to: start the local cluster (sip cluster up) or pass --marathon-url`, { expose: true });
+  if (!url)
+    throw new SipError('SIP_MARATHON_UNREACHABLE', `no Marathon to talk to: start the local cluster (sip cluster up) or pass --marathon-url`, { expose: true });
   const token = await acsTokenOf(values.token, io.env, stateDir);
   const client: MarathonClient = createMarathonClient({ url, ...(token ? { token } : {}) });
   const withWait = async <T extends { deploymentId?: string; deployments?: Array<{ id: string }> }>(appId: string, action: () => Promise<T>): Promise<T> => {
@@ -233,7 +266,11 @@ export async function marathonCommand(argv: string[], io: CliIo): Promise<number
     values.json ? JSON.stringify(r) : `Created deployment ${r.deploymentId ?? r.deployments?.[0]?.id ?? '-'}`;
   /** A kill's answer: the deployment it started (with scale), else the tasks killed. */
   const killed = (r: { tasks?: Array<Record<string, any>>; deploymentId?: string }): string =>
-    values.json ? JSON.stringify(r) : r.deploymentId ? `Created deployment ${r.deploymentId}` : `Killed tasks: ${(r.tasks ?? []).map((t) => t.id).join(' ') || 'none'}`;
+    values.json
+      ? JSON.stringify(r)
+      : r.deploymentId
+        ? `Created deployment ${r.deploymentId}`
+        : `Killed tasks: ${(r.tasks ?? []).map((t) => t.id).join(' ') || 'none'}`;
   const scaleTo = async (id: string, instances: number): Promise<void> => {
     const r = await withWait(id, () => client.putApp(id, { instances }, { force: values.force }));
     out(deployed(r));

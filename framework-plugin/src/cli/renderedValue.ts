@@ -15,5 +15,6 @@ export function refuseRenderedValue(text: string, what: string, output: string, 
   if (/^<<-?([A-Za-z_][A-Za-z0-9_]*)\r?\n[\s\S]*\r?\n\s*\1\s*$/.test(text.trim())) {
     throw new SipError(code, `${what} is Terraform's heredoc rendering of a string (<<EOT … EOT), not the string; ${fix}`);
   }
-  if (/^"(?:[^"\\]|\\.)*"$/s.test(text.trim())) throw new SipError(code, `${what} is Terraform's quoted rendering of a string ("…" with escapes), not the string; ${fix}`);
+  if (/^"(?:[^"\\]|\\.)*"$/s.test(text.trim()))
+    throw new SipError(code, `${what} is Terraform's quoted rendering of a string ("…" with escapes), not the string; ${fix}`);
 }

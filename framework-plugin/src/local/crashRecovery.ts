@@ -101,16 +101,17 @@ export async function reapLeftovers(stateDir: string, logger: Logger): Promise<s
   }
   // Containers of this cluster (labelled when started), if a Docker engine answers.
   const run = promisify(execFile);
-  if (recorded) try {
-    const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=sip.cluster=${clusterLabel(stateDir)}`], { timeout: 10_000 });
-    const ids = stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) {
-      await run('docker', ['rm', '-f', ...ids], { timeout: 30_000 });
-      done.push(`removed ${ids.length} container(s)`);
+  if (recorded)
+    try {
+      const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=sip.cluster=${clusterLabel(stateDir)}`], { timeout: 10_000 });
+      const ids = stdout.split('\n').filter(Boolean);
+      if (ids.length > 0) {
+        await run('docker', ['rm', '-f', ...ids], { timeout: 30_000 });
+        done.push(`removed ${ids.length} container(s)`);
+      }
+    } catch {
+      // no docker here: no containers either
     }
-  } catch {
-    // no docker here: no containers either
-  }
   // Old sandboxes hold secret files of tasks that no longer run.
   const sandboxes = join(stateDir, 'sandboxes');
   for (const name of recorded ? await readdir(sandboxes).catch(() => [] as string[]) : []) {
@@ -128,6 +129,7 @@ export async function reapLeftovers(stateDir: string, logger: Logger): Promise<s
     }
   }
   await rm(join(stateDir, FILE), { force: true });
-  if (done.length > 0) logger.warn({ component: 'recovery', cleared: done.length, previousDaemon: recorded?.daemon }, `cleared what a stopped daemon left: ${done.join('; ')}`);
+  if (done.length > 0)
+    logger.warn({ component: 'recovery', cleared: done.length, previousDaemon: recorded?.daemon }, `cleared what a stopped daemon left: ${done.join('; ')}`);
   return done;
 }

@@ -34,7 +34,8 @@ export interface CredentialAgentInit {
 }
 
 /** What `sip agent` sends its supervisor over IPC. */
-type AgentMessage = { type?: string; url?: unknown; metricsUrl?: unknown; denial?: { appId?: string; taskId?: string; code: string; reason: string } } | undefined;
+type AgentMessage =
+  { type?: string; url?: unknown; metricsUrl?: unknown; denial?: { appId?: string; taskId?: string; code: string; reason: string } } | undefined;
 
 /** A running `sip agent`. */
 export interface CredentialAgent {
@@ -52,7 +53,11 @@ export async function serviceAccountKey(stateDir: string, uid: string): Promise<
   const keyFile = join(stateDir, `${uid}.service-account.key`);
   let pem = await readFile(keyFile, 'utf8').catch(() => '');
   if (!pem) {
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const pair = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
     await writeFile(keyFile, pair.privateKey, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
     pem = await readFile(keyFile, 'utf8');
   }
@@ -95,7 +100,17 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     '--cgroups-root',
     init.cgroupsRoot,
     ...(init.dockerSocket ? ['--docker-socket', init.dockerSocket] : []),
-    ...(init.blockMetadata ? ['--block-metadata', '--metadata-address', init.blockMetadata.address, '--task-uids', `${init.blockMetadata.uids.min}-${init.blockMetadata.uids.max}`, '--nft-table', init.blockMetadata.table] : []),
+    ...(init.blockMetadata
+      ? [
+          '--block-metadata',
+          '--metadata-address',
+          init.blockMetadata.address,
+          '--task-uids',
+          `${init.blockMetadata.uids.min}-${init.blockMetadata.uids.max}`,
+          '--nft-table',
+          init.blockMetadata.table,
+        ]
+      : []),
     // The local cluster's upstreams are this process's: trusted when it is not root too.
     ...(process.getuid && process.getuid() !== 0 ? ['--upstream-uid', String(process.getuid())] : []),
   ];
@@ -103,7 +118,12 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
   // meet the per-uid quota, not the process's 1024 descriptors.
   // An IPC channel (fd 3, through sh's exec): the library's own reports, denials and readiness, arrive
   // as messages; stdout is only the audit log.
-  const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', process.execPath, ...args], { env: init.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true, serialization: 'json' });
+  const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', process.execPath, ...args], {
+    env: init.env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true,
+    serialization: 'json',
+  });
   let exited = false;
   let readyUrls: { url: string; metricsUrl: string } | undefined;
   child.once('exit', () => (exited = true));
@@ -148,7 +168,9 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     if (exited) throw new Error('it exited');
   } catch (err) {
     await stop();
-    throw new SipError('SIP_CLUSTER_START_FAILED', `the credential agent (sip agent) did not start: ${(err as Error).message}; see the cluster log`, { expose: true });
+    throw new SipError('SIP_CLUSTER_START_FAILED', `the credential agent (sip agent) did not start: ${(err as Error).message}; see the cluster log`, {
+      expose: true,
+    });
   }
   return { url: readyUrls!.url, metricsUrl: readyUrls!.metricsUrl, pid: child.pid!, stop };
 }

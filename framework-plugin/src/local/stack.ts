@@ -147,7 +147,13 @@ async function ensureAgentRole(em: Emulator): Promise<string> {
         PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
           // AssumeRole, and for sip agent the session tags and source identity it sets (the app role's trust must allow them too).
-          Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'], Resource: `arn:aws:iam::${em.accountId}:role/sip-apps/*` }],
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
+              Resource: `arn:aws:iam::${em.accountId}:role/sip-apps/*`,
+            },
+          ],
         }),
       }),
     );
@@ -170,9 +176,13 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     await access(stateDir, constants.W_OK);
   } catch (err) {
-    throw new SipError('SIP_STATE_DIR_INVALID', `state dir ${stateDir} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? 'error'}); pass --state-dir DIR`, {
-      expose: true,
-    });
+    throw new SipError(
+      'SIP_STATE_DIR_INVALID',
+      `state dir ${stateDir} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? 'error'}); pass --state-dir DIR`,
+      {
+        expose: true,
+      },
+    );
   }
   // A daemon killed with kill -9 left tasks, HAProxy, the emulator and secret files: clear them first.
   await reapLeftovers(stateDir, logger);
@@ -189,7 +199,13 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     const imds = await emulator.startInstanceMetadata({ agentRoleArn });
     await writeFile(
       join(stateDir, 'aws-admin.json'),
-      JSON.stringify({ endpoint: emulator.endpoint, region: emulator.region, ...emulator.admin.credentials, ec2ServiceArn: emulator.ec2Service.arn, agentRoleArn }),
+      JSON.stringify({
+        endpoint: emulator.endpoint,
+        region: emulator.region,
+        ...emulator.admin.credentials,
+        ec2ServiceArn: emulator.ec2Service.arn,
+        agentRoleArn,
+      }),
       { mode: 0o600 },
     );
 
@@ -201,7 +217,9 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     const iam = await startIamApi({ accounts: new Map([[agentAccount.uid, agentAccount.publicKey]]), issuer, token, logger });
     cleanups.push(() => iam.stop());
     const issued = issuer.verify;
-    const secrets: SecretsServer = await listen('secrets API', init.secretsPort, (port) => startSecretsServer({ store, token, issued, logger, ...(port ? { port } : {}) }));
+    const secrets: SecretsServer = await listen('secrets API', init.secretsPort, (port) =>
+      startSecretsServer({ store, token, issued, logger, ...(port ? { port } : {}) }),
+    );
     cleanups.push(() => secrets.stop());
 
     const { isolation, agentEnv, dropped } = await isolateTasks({ stateDir, agentEnv: init.agentEnv, insecure: init.insecureSharedIdentity === true, logger });
@@ -231,17 +249,25 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     cleanups.push(() => cluster.stop());
     const lbPort = init.lbPort ?? 10080;
     const statsPort = await freePort();
-    const edgelb = await listen('EdgeLB', lbPort, () => startEdgeLb({ source: cluster, workDir: join(stateDir, 'edgelb'), httpPort: lbPort, statsPort, logger })).catch((err: unknown) => {
+    const edgelb = await listen('EdgeLB', lbPort, () =>
+      startEdgeLb({ source: cluster, workDir: join(stateDir, 'edgelb'), httpPort: lbPort, statsPort, logger }),
+    ).catch((err: unknown) => {
       // The default port is the one two clusters (the demo's and another) both reach for.
       if (init.lbPort === undefined && isSipError(err, 'SIP_PORT_IN_USE')) {
-        throw new SipError('SIP_PORT_IN_USE', `${err.message} (${lbPort} is EdgeLB's default port: another local cluster, such as npm run demo's, may hold it; start with --lb-port PORT or SIP_LB_PORT=PORT)`, { expose: true });
+        throw new SipError(
+          'SIP_PORT_IN_USE',
+          `${err.message} (${lbPort} is EdgeLB's default port: another local cluster, such as npm run demo's, may hold it; start with --lb-port PORT or SIP_LB_PORT=PORT)`,
+          { expose: true },
+        );
       }
       throw err;
     });
     cleanups.push(() => edgelb.stop());
     const edgelbApi = await startEdgeLbApi({ edgelb, token, logger });
     cleanups.push(() => edgelbApi.stop());
-    const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) => startMarathonServer({ cluster, token, issued, logger, ...(port ? { port } : {}) }));
+    const marathon: MarathonServer = await listen('Marathon API', init.marathonPort, (port) =>
+      startMarathonServer({ cluster, token, issued, logger, ...(port ? { port } : {}) }),
+    );
     cleanups.push(() => marathon.stop());
     const mesosApi = await startMesosAgentApi({ source: cluster, authenticator: acsAuthenticator(token, issued), logger });
     cleanups.push(() => mesosApi.stop());
@@ -257,7 +283,15 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       cgroupsRoot,
       env: { ...(process.env as Record<string, string>), ...awsEnv, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       events: cluster.events,
-      ...(metadataClosed ? { blockMetadata: { address: new URL(imds.endpoint).host, uids: { min: FIRST_APP_UID, max: FIRST_APP_UID + APP_UIDS - 1 }, table: `sip_${clusterLabel(stateDir)}` } } : {}),
+      ...(metadataClosed
+        ? {
+            blockMetadata: {
+              address: new URL(imds.endpoint).host,
+              uids: { min: FIRST_APP_UID, max: FIRST_APP_UID + APP_UIDS - 1 },
+              table: `sip_${clusterLabel(stateDir)}`,
+            },
+          }
+        : {}),
     });
     cleanups.push(() => agent.stop());
 
@@ -294,7 +328,9 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
         ...(emulator.pid ? [{ what: 'aws emulator', pid: emulator.pid, group: true }] : []),
         { what: 'sip agent', pid: agent.pid, group: true },
       ];
-      recording = recording.then(() => recordProcesses(stateDir, processes)).catch((err: Error) => logger.error({ err: { message: err.message } }, 'recording processes failed'));
+      recording = recording
+        .then(() => recordProcesses(stateDir, processes))
+        .catch((err: Error) => logger.error({ err: { message: err.message } }, 'recording processes failed'));
     };
     record();
     const unsubscribe = cluster.events.subscribe((e) => {

@@ -28,7 +28,8 @@ export async function isolateTasks(init: { stateDir: string; agentEnv: Record<st
   const tools = [dirname(process.execPath), ...(init.agentEnv.PATH ?? '').split(':').filter((d) => d.includes('node_modules') && existsSync(d))];
   const isolation = detectIsolation({ sandboxRoot, tools }, init.insecure);
   if (!isolation.enabled) init.logger.warn({ component: 'isolation', reason: isolation.reason, insecure: isolation.insecure }, 'tasks share one identity');
-  if (isolation.enabled && dropped.length > 0) init.logger.warn({ component: 'isolation', dropped }, 'PATH entries tasks cannot enter are left out of their PATH');
+  if (isolation.enabled && dropped.length > 0)
+    init.logger.warn({ component: 'isolation', dropped }, 'PATH entries tasks cannot enter are left out of their PATH');
   return { isolation, agentEnv: isolation.enabled ? { ...init.agentEnv, PATH: path } : init.agentEnv, dropped: isolation.enabled ? dropped : [] };
 }
 
@@ -46,4 +47,3 @@ export async function lockStateDir(stateDir: string): Promise<void> {
     if (mode !== undefined) await chmod(p, mode).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
   }
 }
-

@@ -38,7 +38,10 @@ export interface HttpRequestInit {
  */
 export async function sendRequest(url: string, init: HttpRequestInit): Promise<HttpAnswer> {
   if (!init.auth) return sendOnce(url, init);
-  const withAuth = (value: string | undefined): HttpRequestInit => ({ ...init, headers: { ...init.headers, ...(value === undefined ? {} : { authorization: value }) } });
+  const withAuth = (value: string | undefined): HttpRequestInit => ({
+    ...init,
+    headers: { ...init.headers, ...(value === undefined ? {} : { authorization: value }) },
+  });
   const sent = await init.auth.header();
   const first = await sendOnce(url, withAuth(sent));
   if (first.status !== 401 || !(await init.auth.renew(sent))) return first;
@@ -78,7 +81,11 @@ function sendOnce(url: string, init: HttpRequestInit): Promise<HttpAnswer> {
         res.once('error', reject);
       },
     );
-    req.once('error', (err: NodeJS.ErrnoException) => reject(err.name === 'AbortError' || err.code === 'ABORT_ERR' ? Object.assign(new Error(`no answer within ${init.timeoutMs} ms`), { code: 'ETIMEDOUT' }) : err));
+    req.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.name === 'AbortError' || err.code === 'ABORT_ERR' ? Object.assign(new Error(`no answer within ${init.timeoutMs} ms`), { code: 'ETIMEDOUT' }) : err,
+      ),
+    );
     req.end(init.body);
   });
 }

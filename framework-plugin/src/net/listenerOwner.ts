@@ -37,8 +37,14 @@ export async function listenerOwnersOf(host: string, port: number, proc = '/proc
   let tables = reading.get(proc);
   if (!tables) {
     tables = Promise.all([
-      readFile(`${proc}/net/tcp`, 'utf8').then((text) => ({ text, v6: false }), () => ({ text: '', v6: false })),
-      readFile(`${proc}/net/tcp6`, 'utf8').then((text) => ({ text, v6: true }), () => ({ text: '', v6: true })),
+      readFile(`${proc}/net/tcp`, 'utf8').then(
+        (text) => ({ text, v6: false }),
+        () => ({ text: '', v6: false }),
+      ),
+      readFile(`${proc}/net/tcp6`, 'utf8').then(
+        (text) => ({ text, v6: true }),
+        () => ({ text: '', v6: true }),
+      ),
     ]).finally(() => reading.delete(proc));
     reading.set(proc, tables);
   }

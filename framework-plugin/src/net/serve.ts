@@ -9,7 +9,10 @@ export interface Served {
 }
 
 /** Serves `handler` on `host:port` (port 0 or undefined = a free one). */
-export async function serve(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void, options: { host?: string; port?: number } = {}): Promise<Served> {
+export async function serve(
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void,
+  options: { host?: string; port?: number } = {},
+): Promise<Served> {
   // A Koa callback answers its own errors (ctx.onerror): its promise is dropped on purpose.
   const server = createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve, reject) => {

@@ -21,7 +21,13 @@ export interface DcosSecretsClientInit {
 }
 
 /** What the Secrets API's error statuses stand for (the statuses come from the catalogue). */
-const ANSWERS = [SecretErrorCode.notFound, SecretErrorCode.exists, SecretErrorCode.unauthorized, SecretErrorCode.tooLarge, SecretErrorCode.invalidValue] as const;
+const ANSWERS = [
+  SecretErrorCode.notFound,
+  SecretErrorCode.exists,
+  SecretErrorCode.unauthorized,
+  SecretErrorCode.tooLarge,
+  SecretErrorCode.invalidValue,
+] as const;
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
@@ -42,7 +48,13 @@ export function createDcosSecretsClient(init: DcosSecretsClientInit): SecretStor
     try {
       const query = params ? `?${new URLSearchParams(params).toString()}` : '';
       const body = data === undefined ? undefined : JSON.stringify(data);
-      res = await sendRequest(`${base}${encodePath(path)}${query}`, { method: method.toUpperCase(), headers, timeoutMs, ...(auth ? { auth } : {}), ...(body !== undefined ? { body } : {}) });
+      res = await sendRequest(`${base}${encodePath(path)}${query}`, {
+        method: method.toUpperCase(),
+        headers,
+        timeoutMs,
+        ...(auth ? { auth } : {}),
+        ...(body !== undefined ? { body } : {}),
+      });
     } catch (err) {
       // Refused before sending (an untrusted upstream, a failed login): its own reason.
       const why = err instanceof SipError ? err.message : `is unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`;

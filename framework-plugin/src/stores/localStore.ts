@@ -43,7 +43,12 @@ export function createLocalStore(init: LocalStoreInit): SecretStore {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     // Publish a new key atomically (temp file + link), so a concurrent
     // opener never reads a half-written key; an existing key is left alone.
-    if (!(await stat(keyFile).then(() => true, () => false))) {
+    if (
+      !(await stat(keyFile).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       const tmp = `${keyFile}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
       const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       try {
@@ -93,7 +98,10 @@ export function createLocalStore(init: LocalStoreInit): SecretStore {
 
   const unseal = async (path: string, sealed: Buffer): Promise<string> => {
     const tampered = (): SecretStoreError =>
-      new SecretStoreError(SecretErrorCode.tampered, `secret "${path}" cannot be decrypted: the file was modified or the store key is not the one it was written with`);
+      new SecretStoreError(
+        SecretErrorCode.tampered,
+        `secret "${path}" cannot be decrypted: the file was modified or the store key is not the one it was written with`,
+      );
     if (sealed.length < MAGIC.length + IV_BYTES + TAG_BYTES || !sealed.subarray(0, MAGIC.length).equals(MAGIC)) throw tampered();
     const iv = sealed.subarray(MAGIC.length, MAGIC.length + IV_BYTES);
     const tag = sealed.subarray(MAGIC.length + IV_BYTES, MAGIC.length + IV_BYTES + TAG_BYTES);
@@ -193,7 +201,10 @@ export function createLocalStore(init: LocalStoreInit): SecretStore {
       await key();
       const names = (await readdir(dataDir)).filter((n) => n.endsWith(SUFFIX)).map(decodeName);
       const prefix = folder ? `${folder}/` : '';
-      return names.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length)).sort();
+      return names
+        .filter((p) => p.startsWith(prefix))
+        .map((p) => p.slice(prefix.length))
+        .sort();
     },
   };
 }

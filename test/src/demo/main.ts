@@ -49,7 +49,15 @@ function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?:
   return runProcess(cmd, args, {
     env: { ...process.env, SIP_STATE_DIR: stateDir, ...opts.env },
     ...(opts.input === undefined ? {} : { input: opts.input }),
-    ...(opts.quiet ? {} : { onOutput: (d: Buffer) => d.toString('utf8').split('\n').forEach((line) => line.trim() && steps.say(`| ${line}`)) }),
+    ...(opts.quiet
+      ? {}
+      : {
+          onOutput: (d: Buffer) =>
+            d
+              .toString('utf8')
+              .split('\n')
+              .forEach((line) => line.trim() && steps.say(`| ${line}`)),
+        }),
   });
 }
 const sip = (args: string[], opts: { input?: string; quiet?: boolean } = {}): Promise<Ran> => run(process.execPath, [SIP, ...args], opts);
@@ -68,8 +76,10 @@ interface ClusterInfo {
   emulator: string;
   enforcesIam: boolean;
 }
-const clusterInfo = async (): Promise<ClusterInfo | undefined> => JSON.parse(await readFile(join(stateDir, 'cluster.json'), 'utf8').catch(() => 'null')) ?? undefined;
-const admin = async (): Promise<{ endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }> => JSON.parse(await readFile(join(stateDir, 'aws-admin.json'), 'utf8'));
+const clusterInfo = async (): Promise<ClusterInfo | undefined> =>
+  JSON.parse(await readFile(join(stateDir, 'cluster.json'), 'utf8').catch(() => 'null')) ?? undefined;
+const admin = async (): Promise<{ endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }> =>
+  JSON.parse(await readFile(join(stateDir, 'aws-admin.json'), 'utf8'));
 
 /**
  * Terraform in place: state, plugins and the local cluster's variables live in
@@ -129,7 +139,9 @@ async function walkThrough(): Promise<void> {
   await steps.run(tfLine(['apply', '-auto-approve', '-input=false']), async () => {
     await adoptOldState();
     await writeFile(tf.varsFile, `${JSON.stringify(await tfVars(info), null, 2)}\n`, { mode: 0o600 });
-    steps.say(`wrote ${show(tf.varsFile)} (auto-loaded by terraform; git-ignored, 0600): aws_endpoint = ${info.awsEndpoint}, agent_role_arn = ${info.agentRoleArn} (the cluster's agents), the emulator's admin keys`);
+    steps.say(
+      `wrote ${show(tf.varsFile)} (auto-loaded by terraform; git-ignored, 0600): aws_endpoint = ${info.awsEndpoint}, agent_role_arn = ${info.agentRoleArn} (the cluster's agents), the emulator's admin keys`,
+    );
     await tf.init();
     await tf.apply();
   });
@@ -152,7 +164,10 @@ async function walkThrough(): Promise<void> {
       steps.say(`${APP_ID} exists from an earlier run → npx sip marathon app update ${APP_ID} --wait (fresh tasks read the current secret)`);
       must(await sip(['marathon', 'app', 'update', APP_ID, '-', '--wait'], { input: def }), 'sip marathon app update');
     } else must(added, 'sip marathon app add');
-    if (credentials === 'endpoint') steps.say('endpoint mode (sip.aws.credentials=endpoint): the task got AWS_CONTAINER_CREDENTIALS_FULL_URI and a token, no aws-config; sip agent assumes the role for it');
+    if (credentials === 'endpoint')
+      steps.say(
+        'endpoint mode (sip.aws.credentials=endpoint): the task got AWS_CONTAINER_CREDENTIALS_FULL_URI and a token, no aws-config; sip agent assumes the role for it',
+      );
   });
 
   await steps.run(`wait until EdgeLB routes Host: ${HOST} (curl -H "Host: ${HOST}" ${info.edgelbUrl}/ping)`, async () => {
@@ -160,7 +175,8 @@ async function walkThrough(): Promise<void> {
     let status = 0;
     let waited = 0;
     while ((status = await viaLb(info.edgelbUrl, '/ping')) !== 200) {
-      if (Date.now() > until) throw new Error(`EdgeLB still answers ${status || 'nothing'} for ${HOST}/ping after 60 s (see: npx sip edgelb status auto-default)`);
+      if (Date.now() > until)
+        throw new Error(`EdgeLB still answers ${status || 'nothing'} for ${HOST}/ping after 60 s (see: npx sip edgelb status auto-default)`);
       if (++waited % 10 === 0) steps.say(`… HTTP ${status || '-'} after ${waited / 2} s`);
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -169,7 +185,14 @@ async function walkThrough(): Promise<void> {
 
   const payload = Buffer.concat([Buffer.from(`hello from the secure-instance-profiles demo, ${new Date().toISOString()}\n`), randomBytes(32 * 1024)]);
   const id = await steps.run(`curl --user testuser:password -X POST -H "Host: ${HOST}" --data-binary @- ${info.edgelbUrl}/bin`, async () => {
-    const curl = must(await run('curl', ['-sS', '--fail-with-body', '--user', 'testuser:password', '-X', 'POST', '-H', `Host: ${HOST}`, '--data-binary', '@-', `${info.edgelbUrl}/bin`], { input: payload }), 'curl');
+    const curl = must(
+      await run(
+        'curl',
+        ['-sS', '--fail-with-body', '--user', 'testuser:password', '-X', 'POST', '-H', `Host: ${HOST}`, '--data-binary', '@-', `${info.edgelbUrl}/bin`],
+        { input: payload },
+      ),
+      'curl',
+    );
     const bin = /^BinID (\S+)$/m.exec(curl.out)?.[1];
     if (!bin) throw new Error(`unexpected answer: ${curl.out}`);
     return bin;
@@ -177,7 +200,12 @@ async function walkThrough(): Promise<void> {
 
   await steps.run(`read s3://${bucket}/bin/${id} back from the bucket (emulator admin)`, async () => {
     const a = await admin();
-    const s3 = new S3Client({ endpoint: a.endpoint, region: a.region, forcePathStyle: true, credentials: { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey } });
+    const s3 = new S3Client({
+      endpoint: a.endpoint,
+      region: a.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey },
+    });
     const stored = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `bin/${id}` }))).Body!.transformToByteArray());
     s3.destroy();
     steps.say(`sent   ${payload.length} bytes, sha256 ${sha(payload)}…`);
@@ -211,7 +239,9 @@ async function walkThrough(): Promise<void> {
       steps.say('with the real config:');
       const right = join(stateDir, 'right-external-id.aws-config');
       await writeFile(right, conf, { mode: 0o600 });
-      const ok = await run(process.execPath, ['--import', 'tsx', PROBE, 'whoami'], { env: { ...env, AWS_CONFIG_FILE: right } }).finally(() => rm(right, { force: true }));
+      const ok = await run(process.execPath, ['--import', 'tsx', PROBE, 'whoami'], { env: { ...env, AWS_CONFIG_FILE: right } }).finally(() =>
+        rm(right, { force: true }),
+      );
       if (ok.code !== 0) throw new Error('the real config should assume the app role');
       steps.say('with external_id replaced:');
       const bad = await run(process.execPath, ['--import', 'tsx', PROBE, 'whoami'], { env: { ...env, AWS_CONFIG_FILE: file } });
@@ -274,7 +304,12 @@ try {
   await (down ? tearDown() : walkThrough());
   process.exit(0);
 } catch (err) {
-  const code = reportFailure(`npm run demo${down ? ' -- --down' : ''}`, err, existsSync(stateDir) ? join(stateDir, 'demo.log') : join(tmpdir(), 'sip-demo.log'), process.stdout);
+  const code = reportFailure(
+    `npm run demo${down ? ' -- --down' : ''}`,
+    err,
+    existsSync(stateDir) ? join(stateDir, 'demo.log') : join(tmpdir(), 'sip-demo.log'),
+    process.stdout,
+  );
   process.stdout.write(`
 Everything is left running for inspection:
   npx sip cluster status             npx sip marathon app show ${APP_ID}

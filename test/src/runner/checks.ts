@@ -21,17 +21,30 @@ function exec(cmd: string, args: string[], cwd: string): Promise<void> {
 
 /** The project's static checks: TypeScript types, formatting, lint, and Terraform formatting/validity. */
 export const CHECKS: readonly Check[] = [
-  { name: 'typecheck (tsc --noEmit)', run: (root) => exec(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'], root) },
+  {
+    name: 'typecheck (tsc --noEmit)',
+    run: (root) => exec(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'], root),
+  },
   // One style (Prettier) and a type-aware lint (floating and misused promises, exhaustive switches).
-  { name: 'format (prettier --check)', run: (root) => exec(process.execPath, [join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '.'], root) },
-  { name: 'lint (eslint, type-aware)', run: (root) => exec(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.'], root) },
+  {
+    name: 'format (prettier --check)',
+    run: (root) => exec(process.execPath, [join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '.'], root),
+  },
+  {
+    name: 'lint (eslint, type-aware)',
+    run: (root) => exec(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.'], root),
+  },
   {
     name: 'terraform fmt -check and validate (root and modules)',
     async run(root) {
       const work = await mkdtemp(join(tmpdir(), 'sip-tf-validate-'));
       try {
         for (const dir of ['terraform', 'terraform/modules/app-role', 'terraform/modules/agent-profile']) {
-          const tf = createTerraform({ configDir: join(root, dir), workDir: join(work, dir.replace(/\//g, '_')), ...(dir === 'terraform' ? { siblings: ['marathon'] } : {}) });
+          const tf = createTerraform({
+            configDir: join(root, dir),
+            workDir: join(work, dir.replace(/\//g, '_')),
+            ...(dir === 'terraform' ? { siblings: ['marathon'] } : {}),
+          });
           if (dir === 'terraform') await tf.fmtCheck();
           await tf.init();
           await tf.validate();

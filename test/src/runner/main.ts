@@ -79,7 +79,9 @@ for (const r of results) {
   passed += r.passed;
   failed += r.failed;
   skipped += r.skipped;
-  process.stdout.write(`${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} (${(r.ms / 1000).toFixed(1)} s)${r.note ? ` — ${r.note}` : ''}\n`);
+  process.stdout.write(
+    `${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} (${(r.ms / 1000).toFixed(1)} s)${r.note ? ` — ${r.note}` : ''}\n`,
+  );
 }
 if (results.length === 0) failed++;
 process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);

@@ -8,7 +8,10 @@ const HOOK_ERRORS = fileURLToPath(new URL('./uvuHookErrors.mjs', import.meta.url
  * Runs one uvu test file in its own Node process (tsx loader, uvu hook
  * errors made visible), streams its output to `out`, and reads its summary.
  */
-export function runFile(file: string, options: { cwd: string; label: string; out?: (chunk: Buffer) => void; err?: (chunk: Buffer) => void }): Promise<FileResult> {
+export function runFile(
+  file: string,
+  options: { cwd: string; label: string; out?: (chunk: Buffer) => void; err?: (chunk: Buffer) => void },
+): Promise<FileResult> {
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', HOOK_ERRORS, file], {

@@ -36,7 +36,8 @@ export function holdRunLock(file: string, what: string): void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) throw new RunLockedError(`another ${what} is running (pid ${pid}); wait for it to end, or stop it, then run this again`, pid);
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid))
+        throw new RunLockedError(`another ${what} is running (pid ${pid}); wait for it to end, or stop it, then run this again`, pid);
       rmSync(file, { force: true }); // its holder is gone
     }
   }

@@ -51,17 +51,32 @@ export function serviceAccountAuth(init: ServiceAccountInit): UpstreamAuth {
       try {
         signature = b64url(sign('RSA-SHA256', Buffer.from(`${header}.${claims}`), init.privateKey));
       } catch {
-        throw new SipError('SIP_AGENT_CONFIG_INVALID', `the private key of service account ${init.uid} cannot sign (an RSA key in PEM is needed)`, { expose: true });
+        throw new SipError('SIP_AGENT_CONFIG_INVALID', `the private key of service account ${init.uid} cannot sign (an RSA key in PEM is needed)`, {
+          expose: true,
+        });
       }
       let res;
       try {
-        res = await sendRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uid: init.uid, token: `${header}.${claims}.${signature}` }), timeoutMs: init.timeoutMs ?? 10_000 });
+        res = await sendRequest(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ uid: init.uid, token: `${header}.${claims}.${signature}` }),
+          timeoutMs: init.timeoutMs ?? 10_000,
+        });
       } catch (err) {
-        throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `the login of service account ${init.uid} at ${url} could not be made (${(err as { code?: string }).code ?? (err as Error).message})`, { expose: true });
+        throw new SipError(
+          'SIP_AGENT_UPSTREAM_FAILED',
+          `the login of service account ${init.uid} at ${url} could not be made (${(err as { code?: string }).code ?? (err as Error).message})`,
+          { expose: true },
+        );
       }
       const token = (res.json as { token?: unknown } | undefined)?.token;
       if (res.status !== 200 || typeof token !== 'string') {
-        throw new SipError('SIP_UNAUTHORIZED', `the login of service account ${init.uid} was refused (HTTP ${res.status}${typeof (res.json as { description?: unknown })?.description === 'string' ? `: ${(res.json as { description: string }).description}` : ''})`, { expose: true });
+        throw new SipError(
+          'SIP_UNAUTHORIZED',
+          `the login of service account ${init.uid} was refused (HTTP ${res.status}${typeof (res.json as { description?: unknown })?.description === 'string' ? `: ${(res.json as { description: string }).description}` : ''})`,
+          { expose: true },
+        );
       }
       const t = now();
       const exp = expiryOf(token) ?? t + 3_600_000;

@@ -18,7 +18,11 @@ export class EdgeLbApiError extends SipError {
   readonly httpStatus: number;
   readonly problems: readonly PoolProblem[];
   constructor(status: number, body: { message?: string; problems?: PoolProblem[] } | undefined, what: string) {
-    const code = codeForStatus(status, ['SIP_EDGELB_POOL_INVALID', 'SIP_EDGELB_POOL_EXISTS', 'SIP_EDGELB_POOL_NOT_FOUND', 'SIP_UNAUTHORIZED'], 'SIP_EDGELB_FAILED');
+    const code = codeForStatus(
+      status,
+      ['SIP_EDGELB_POOL_INVALID', 'SIP_EDGELB_POOL_EXISTS', 'SIP_EDGELB_POOL_NOT_FOUND', 'SIP_UNAUTHORIZED'],
+      'SIP_EDGELB_FAILED',
+    );
     const problems = body?.problems ?? [];
     const message = problems.length > 0 ? `invalid pool${problems.map((p) => `\n  ${p.path}: ${p.message}`).join('')}` : (body?.message ?? `HTTP ${status}`);
     super(code, `${what}: ${message}`, { expose: true });
@@ -49,12 +53,25 @@ export function createEdgeLbClient(init: EdgeLbClientInit): EdgeLbClient {
     let res;
     try {
       const body = data === undefined ? undefined : JSON.stringify(data);
-      const headers = { authorization: `token=${init.token}`, accept: text ? 'text/plain' : 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
+      const headers = {
+        authorization: `token=${init.token}`,
+        accept: text ? 'text/plain' : 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      };
       res = await sendRequest(`${base}${url}`, { method: method.toUpperCase(), headers, timeoutMs, ...(body !== undefined ? { body } : {}) });
     } catch (err) {
-      throw new SipError('SIP_EDGELB_UNREACHABLE', `${what}: Edge-LB at ${init.url} is unreachable (${(err as { code?: string }).code ?? (err as Error).message})`, { expose: true });
+      throw new SipError(
+        'SIP_EDGELB_UNREACHABLE',
+        `${what}: Edge-LB at ${init.url} is unreachable (${(err as { code?: string }).code ?? (err as Error).message})`,
+        { expose: true },
+      );
     }
-    if (res.status >= 300) throw new EdgeLbApiError(res.status, typeof res.json === 'object' && res.json !== null ? (res.json as { message?: string; problems?: PoolProblem[] }) : undefined, what);
+    if (res.status >= 300)
+      throw new EdgeLbApiError(
+        res.status,
+        typeof res.json === 'object' && res.json !== null ? (res.json as { message?: string; problems?: PoolProblem[] }) : undefined,
+        what,
+      );
     return (text ? res.text : res.json) as T;
   };
   const pool = (name: string): string => `/v2/pools/${encodeURIComponent(name)}`;

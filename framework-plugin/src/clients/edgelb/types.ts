@@ -6,7 +6,12 @@
 /** A marathon/mesos task selector and its endpoint (Edge-LB `V2Service`). */
 export interface V2Service {
   marathon?: { serviceID?: string; serviceIDPattern?: string; containerName?: string; containerNamePattern?: string };
-  mesos?: Partial<Record<'frameworkName' | 'frameworkNamePattern' | 'frameworkID' | 'frameworkIDPattern' | 'taskName' | 'taskNamePattern' | 'taskID' | 'taskIDPattern', string>>;
+  mesos?: Partial<
+    Record<
+      'frameworkName' | 'frameworkNamePattern' | 'frameworkID' | 'frameworkIDPattern' | 'taskName' | 'taskNamePattern' | 'taskID' | 'taskIDPattern',
+      string
+    >
+  >;
   endpoint?: {
     type?: 'AUTO_IP' | 'AGENT_IP' | 'CONTAINER_IP' | 'ADDRESS';
     miscStr?: string;
@@ -76,4 +81,3 @@ export interface PoolStatus {
   frontends: Array<{ name: string; bind: string; protocol: string }>;
   backends: Array<{ name: string; servers: Array<{ name: string; address: string; status: string }> }>;
 }
-

@@ -57,23 +57,40 @@ const idOf = (v: Id): string | undefined => (typeof v?.value === 'string' && v.v
 export function createMesosAgentClient(init: MesosAgentClientInit): MesosAgentClient {
   const url = `${init.url.replace(/\/+$/, '')}/api/v1`;
   const auth = init.auth ?? (init.token ? tokenAuth(init.token) : undefined);
-  const send = async (target: string, type: string, options: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }): Promise<HttpAnswer> => {
+  const send = async (
+    target: string,
+    type: string,
+    options: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+  ): Promise<HttpAnswer> => {
     let res: HttpAnswer;
     try {
       res = await sendRequest(target, { ...options, timeoutMs: init.timeoutMs ?? 5000, ...(auth ? { auth } : {}) });
     } catch (err) {
       if (err instanceof SipError) throw err; // refused before sending (an untrusted upstream, a failed login)
-      throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `the Mesos agent at ${init.url} cannot be reached (${(err as { code?: string }).code ?? (err as Error).message})`, { expose: true });
+      throw new SipError(
+        'SIP_AGENT_UPSTREAM_FAILED',
+        `the Mesos agent at ${init.url} cannot be reached (${(err as { code?: string }).code ?? (err as Error).message})`,
+        { expose: true },
+      );
     }
     if (res.status !== 200) {
-      const challenge = res.status === 401 ? ` (${auth?.describe ?? 'no credentials'} refused; challenge: ${String(res.headers['www-authenticate'] ?? 'none')})` : '';
+      const challenge =
+        res.status === 401 ? ` (${auth?.describe ?? 'no credentials'} refused; challenge: ${String(res.headers['www-authenticate'] ?? 'none')})` : '';
       const text = res.text.trim().replace(/\s+/g, ' ').slice(0, 200);
-      throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `the Mesos agent at ${init.url} answered HTTP ${res.status} to ${type}${challenge}${text ? `: ${text}` : ''}`, { expose: true });
+      throw new SipError(
+        'SIP_AGENT_UPSTREAM_FAILED',
+        `the Mesos agent at ${init.url} answered HTTP ${res.status} to ${type}${challenge}${text ? `: ${text}` : ''}`,
+        { expose: true },
+      );
     }
     return res;
   };
   const call = async (type: string, body: Record<string, unknown>): Promise<Record<string, any>> => {
-    const res = await send(url, type, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ type, ...body }) });
+    const res = await send(url, type, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ type, ...body }),
+    });
     const json = res.json as Record<string, any> | undefined;
     if (json?.type !== type) throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `the Mesos agent at ${init.url} did not answer ${type}`, { expose: true });
     return json;

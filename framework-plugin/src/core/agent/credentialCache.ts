@@ -160,7 +160,10 @@ export function createCredentialCache(deps: CredentialCacheDeps): CredentialCach
           e.credentials = undefined; // a role that now refuses is not served from an older grant
           throw new AgentError('SIP_AGENT_DENIED', `STS refused ${request.roleArn}: ${failure.message}`);
         }
-        throw new AgentError('SIP_AGENT_STS_UNAVAILABLE', `STS cannot be reached (${failure.message}) and no unexpired credentials are cached for ${request.roleArn}`);
+        throw new AgentError(
+          'SIP_AGENT_STS_UNAVAILABLE',
+          `STS cannot be reached (${failure.message}) and no unexpired credentials are cached for ${request.roleArn}`,
+        );
       } finally {
         e.inflight = undefined;
         if (!e.credentials && !e.denied) entries.delete(key);
@@ -182,7 +185,8 @@ export function createCredentialCache(deps: CredentialCacheDeps): CredentialCach
         stats.entries = entries.size;
       }
       const t = deps.now();
-      if (e.denied && t < e.denied.until) throw new AgentError('SIP_AGENT_DENIED', `STS refused ${request.roleArn}: ${e.denied.message} (remembered; retried after backoff)`);
+      if (e.denied && t < e.denied.until)
+        throw new AgentError('SIP_AGENT_DENIED', `STS refused ${request.roleArn}: ${e.denied.message} (remembered; retried after backoff)`);
       if (valid(e.credentials)) {
         if (t >= e.refreshAt && !e.inflight) void call(key, e, request).catch(() => undefined); // served meanwhile; a failure keeps the old ones
         stats.hits++;

@@ -14,7 +14,8 @@ const MAX = 64;
 export function roleSessionName(appId: string, taskId: string): string {
   const app = sessionAppId(appId);
   // The task's own instance: after the last `.instance-` (an app id may itself hold `instance-…`).
-  const instance = /^instance-([0-9a-f]{8})/i.exec(taskId.slice(taskId.lastIndexOf('.instance-') + 1))?.[1] ?? createHash('sha256').update(taskId).digest('hex').slice(0, 8);
+  const instance =
+    /^instance-([0-9a-f]{8})/i.exec(taskId.slice(taskId.lastIndexOf('.instance-') + 1))?.[1] ?? createHash('sha256').update(taskId).digest('hex').slice(0, 8);
   const suffix = `@${instance}`;
   if (app.length + suffix.length <= MAX) return `${app}${suffix}`;
   const hash = createHash('sha256').update(appId).digest('hex').slice(0, 8);

@@ -11,7 +11,10 @@ import { allow, deny, type Decision } from './decision.js';
  * `/a/bc/app` may not). A path that is not valid is denied, never thrown.
  */
 export function authorizeSecret(appId: string, secretPath: string): Decision {
-  const app = appId.split('/').filter((s) => s.length > 0).join('/');
+  const app = appId
+    .split('/')
+    .filter((s) => s.length > 0)
+    .join('/');
   if (!app) return deny(`app id "${appId}" is empty`);
   let secret: string;
   try {

@@ -34,4 +34,3 @@ export async function assumeRoleOf(text: string, profile = 'default'): Promise<{
   });
   return { ok: true, config: Object.freeze(config) };
 }
-

@@ -1,5 +1,6 @@
 /** Keys that only an AWS config or credentials file sets. */
-const KEYS = /^\s*(role_arn|external_id|credential_source|source_profile|aws_access_key_id|aws_secret_access_key|aws_session_token|credential_process|web_identity_token_file|sso_start_url|sso_session)\s*=/im;
+const KEYS =
+  /^\s*(role_arn|external_id|credential_source|source_profile|aws_access_key_id|aws_secret_access_key|aws_session_token|credential_process|web_identity_token_file|sso_start_url|sso_session)\s*=/im;
 
 /**
  * The one rule for "this secret is an AWS config", by content, never by

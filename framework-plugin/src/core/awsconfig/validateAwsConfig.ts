@@ -25,7 +25,10 @@ const STATIC_KEYS = ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_
  * missing newline a value can carry the external id.
  */
 function lineOf(text: string, profile: string, key: string): string {
-  const header = profile === 'default' ? /^\s*\[\s*(default|profile\s+default)\s*\]/ : new RegExp(`^\\s*\\[\\s*profile\\s+${profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\]`);
+  const header =
+    profile === 'default'
+      ? /^\s*\[\s*(default|profile\s+default)\s*\]/
+      : new RegExp(`^\\s*\\[\\s*profile\\s+${profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\]`);
   let inside = false;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -75,7 +78,8 @@ export async function validateAwsConfig(text: string, profile = 'default'): Prom
   }
   const roleArn = p.role_arn;
   if (!roleArn) problems.push('role_arn: required (the app role to assume)');
-  else if (!ROLE_ARN.test(roleArn)) problems.push(`role_arn${lineOf(text, profile, 'role_arn')}: is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>); is a newline missing?`);
+  else if (!ROLE_ARN.test(roleArn))
+    problems.push(`role_arn${lineOf(text, profile, 'role_arn')}: is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>); is a newline missing?`);
   const externalId = p.external_id;
   if (externalId === undefined) problems.push('external_id: required (the pre-shared id the app role trusts)');
   else if (!EXTERNAL_ID.test(externalId)) {
@@ -87,7 +91,8 @@ export async function validateAwsConfig(text: string, profile = 'default'): Prom
   else if (source === undefined && sourceProfile === undefined) problems.push(`credential_source: required, one of ${CREDENTIAL_SOURCES.join(', ')}`);
   else if (source !== undefined && !CREDENTIAL_SOURCES.includes(source)) {
     problems.push(`credential_source${lineOf(text, profile, 'credential_source')}: is not one of ${CREDENTIAL_SOURCES.join(', ')}`);
-  } else if (sourceProfile !== undefined && !profiles[sourceProfile]) problems.push(`source_profile${lineOf(text, profile, 'source_profile')}: names a profile that is not defined`);
+  } else if (sourceProfile !== undefined && !profiles[sourceProfile])
+    problems.push(`source_profile${lineOf(text, profile, 'source_profile')}: names a profile that is not defined`);
   const duration = p.duration_seconds;
   if (duration !== undefined && !(/^\d+$/.test(duration) && Number(duration) >= 900 && Number(duration) <= 43200)) {
     problems.push('duration_seconds: must be an integer from 900 to 43200');

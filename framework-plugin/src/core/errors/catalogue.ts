@@ -23,7 +23,7 @@ export const CATALOGUE = {
   SIP_METHOD_NOT_ALLOWED: { status: 405, exit: 1, what: 'the method is not served on this path' },
   SIP_BODY_TOO_LARGE: { status: 413, exit: 1, what: 'a request body is over its limit' },
   // Marathon apps (server side)
-  SIP_MARATHON_INVALID_APP: { status: 422, also: [400], exit: 3, what: "an app definition Marathon would refuse (its 400/422 body)" },
+  SIP_MARATHON_INVALID_APP: { status: 422, also: [400], exit: 3, what: 'an app definition Marathon would refuse (its 400/422 body)' },
   SIP_APP_EXISTS: { status: 409, exit: 4, what: 'an app with this id exists' },
   SIP_APP_NOT_FOUND: { status: 404, exit: 5, what: 'no app with this id' },
   SIP_TASK_NOT_FOUND: { status: 404, exit: 5, what: 'no task with this id' },

@@ -17,7 +17,8 @@ export function planMounts(
   for (const ref of refs) {
     const value = values.get(ref.secret) ?? '';
     if (ref.kind === 'env') env[ref.envName] = value;
-    else files.push({ secret: ref.secret, source: paths.get(ref.secret) ?? '', containerPath: ref.containerPath, mode: 0o400, bytes: Buffer.from(value, 'utf8') });
+    else
+      files.push({ secret: ref.secret, source: paths.get(ref.secret) ?? '', containerPath: ref.containerPath, mode: 0o400, bytes: Buffer.from(value, 'utf8') });
   }
   return createMountPlan(appId, taskId, files, env);
 }

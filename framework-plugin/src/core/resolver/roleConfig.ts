@@ -24,6 +24,10 @@ export async function resolveRoleConfig(app: ValidatedApp, task: TaskIdentity, d
   });
   const text = (await fetchSecrets(new Map([[AWS_CONFIG_LABEL, path]]), deps.store)).get(AWS_CONFIG_LABEL)!;
   const check = await validateAwsConfig(text);
-  if (!check.ok) throw new ResolveError(ResolveErrorCode.invalidContent, `the AWS config ${path} (${AWS_CONFIG_LABEL}) is not usable: ${check.problems.join('; ')}`, { secret: AWS_CONFIG_LABEL, path });
+  if (!check.ok)
+    throw new ResolveError(ResolveErrorCode.invalidContent, `the AWS config ${path} (${AWS_CONFIG_LABEL}) is not usable: ${check.problems.join('; ')}`, {
+      secret: AWS_CONFIG_LABEL,
+      path,
+    });
   return text;
 }

@@ -65,7 +65,8 @@ export interface RunningAgent {
  * @throws SipError `SIP_AGENT_CONFIG_INVALID` for an upstream it may not trust.
  */
 export async function startAgent(config: AgentConfig, logger: Logger, hooks: { onDenied?: (d: Denial) => void; nft?: NftApply } = {}): Promise<RunningAgent> {
-  const guarded = (what: string, url: string): UpstreamAuth | undefined => guardLoopback(what, checkUpstreamUrl(what, url, config.trust), config.auth, config.trust);
+  const guarded = (what: string, url: string): UpstreamAuth | undefined =>
+    guardLoopback(what, checkUpstreamUrl(what, url, config.trust), config.auth, config.trust);
   const marathonAuth = guarded('Marathon', config.marathonUrl);
   const mesosAuth = guarded('the Mesos agent', config.mesosAgentUrl);
   const marathon = createMarathonClient({ url: config.marathonUrl, ...(marathonAuth ? { auth: marathonAuth } : {}) });
@@ -90,7 +91,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
   const roles = createAppRoles({ marathon, source, agentId: thisAgent });
   // Tasks lose the node's own role before the first of them can ask for theirs.
   const block = config.blockMetadata ? await installMetadataBlock(config.blockMetadata, hooks.nft ?? nftCommand()) : undefined;
-  if (block) logger.info({ table: `inet ${block.table}`, targets: config.blockMetadata!.targets, tasks: config.blockMetadata!.tasks }, 'metadata service closed to tasks');
+  if (block)
+    logger.info(
+      { table: `inet ${block.table}`, targets: config.blockMetadata!.targets, tasks: config.blockMetadata!.tasks },
+      'metadata service closed to tasks',
+    );
   const assume = createStsAssumer({
     durationSeconds: config.durationSeconds,
     onFailure: (r, detail) => logger.warn({ roleArn: r.roleArn, session: r.sessionName, sts: detail }, 'AssumeRole failed'),
@@ -98,7 +103,14 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
   const cache = createCredentialCache({ assume, now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond });
   const owners = createConnectionOwners();
   const writer = config.taskTokenKey ? createTokenWriter({ key: config.taskTokenKey, sandboxes: () => mesos.getSandboxes(), logger }) : undefined;
-  const locator = createTaskLocator({ mesos, ...(writer ? { onContainers: (list) => void writer.sync(list) } : {}), cgroupsRoot: config.cgroupsRoot, ...(config.cgroupHierarchies ? { cgroupHierarchies: config.cgroupHierarchies } : {}), owners, ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}) });
+  const locator = createTaskLocator({
+    mesos,
+    ...(writer ? { onContainers: (list) => void writer.sync(list) } : {}),
+    cgroupsRoot: config.cgroupsRoot,
+    ...(config.cgroupHierarchies ? { cgroupHierarchies: config.cgroupHierarchies } : {}),
+    owners,
+    ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}),
+  });
   const handler = createAgentHandler({
     locator,
     roles,
@@ -107,7 +119,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
     ...(config.taskTokenKey ? { taskTokenKey: config.taskTokenKey } : {}),
     ...(hooks.onDenied ? { onDenied: hooks.onDenied } : {}),
   });
-  const server = await listenAgent(handler.handle, config.listen, { maxPerUid: config.maxConnectionsPerUid ?? 128, uidOf: async (s) => (await owners(s))?.uid, onRefused: handler.connectionRefused }).catch(async (err: unknown) => {
+  const server = await listenAgent(handler.handle, config.listen, {
+    maxPerUid: config.maxConnectionsPerUid ?? 128,
+    uidOf: async (s) => (await owners(s))?.uid,
+    onRefused: handler.connectionRefused,
+  }).catch(async (err: unknown) => {
     await block?.remove().catch(() => undefined);
     throw err;
   });

@@ -13,7 +13,6 @@ import type { AppRoles, TaskRole } from './appRole.js';
 import { createDenialThrottle } from './denialThrottle.js';
 import type { Caller, TaskLocator } from './taskLocator.js';
 
-
 /** A denial as the agent reports it (audit, events on the app). Never a credential. */
 export interface Denial {
   readonly appId?: string;
@@ -42,7 +41,6 @@ export interface AgentDeps {
   /** Metrics registry; default a new one. */
   registry?: Registry;
 }
-
 
 /** True when the request's Host names the address it reached (or localhost) on the port it reached. */
 function ownHost(req: IncomingMessage): boolean {
@@ -75,7 +73,12 @@ export interface AgentHandler {
 export function createAgentHandler(deps: AgentDeps): AgentHandler {
   const registry = deps.registry ?? new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sip_agent_' });
-  const issued = new Counter({ name: 'sip_agent_credentials_issued_total', help: 'Credentials answered to tasks', labelNames: ['cached'], registers: [registry] });
+  const issued = new Counter({
+    name: 'sip_agent_credentials_issued_total',
+    help: 'Credentials answered to tasks',
+    labelNames: ['cached'],
+    registers: [registry],
+  });
   const denied = new Counter({ name: 'sip_agent_denials_total', help: 'Requests refused, by code', labelNames: ['code'], registers: [registry] });
   const latency = new Histogram({
     name: 'sip_agent_request_duration_seconds',
@@ -110,7 +113,10 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
         deps.onDenied?.(denial);
       },
       summary(d, count) {
-        deps.logger.warn({ audit: { decision: 'deny', code: d.code, ...(d.appId ? { appId: d.appId } : {}), suppressed: count } }, `${count} more denials like this in the last second`);
+        deps.logger.warn(
+          { audit: { decision: 'deny', code: d.code, ...(d.appId ? { appId: d.appId } : {}), suppressed: count } },
+          `${count} more denials like this in the last second`,
+        );
       },
     },
     (d) => `${d.code}\n${d.appId ?? ''}`,
@@ -139,7 +145,15 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
   const bodyOf = (c: RoleCredentials, role: string): Buffer => {
     let b = bodies.get(c);
     if (!b) {
-      b = Buffer.from(JSON.stringify({ AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: c.expiration.toISOString(), RoleArn: role }));
+      b = Buffer.from(
+        JSON.stringify({
+          AccessKeyId: c.accessKeyId,
+          SecretAccessKey: c.secretAccessKey,
+          Token: c.sessionToken,
+          Expiration: c.expiration.toISOString(),
+          RoleArn: role,
+        }),
+      );
       bodies.set(c, b);
     }
     return b;
@@ -176,22 +190,32 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       // No deputies: a request must be addressed to the agent itself (DNS rebinding sends a foreign Host,
       // an open proxy the absolute form), so a page or a forwarding service cannot lend a task's role.
       if (!(req.url ?? '').startsWith('/') || (hostOf.get(req.socket) !== req.headers.host && !ownHost(req))) {
-        throw new AgentError('SIP_AGENT_FOREIGN_HOST', `requests must be addressed to the agent itself (Host ${req.socket.localAddress}:${req.socket.localPort} or localhost), not through a proxy or another name`);
+        throw new AgentError(
+          'SIP_AGENT_FOREIGN_HOST',
+          `requests must be addressed to the agent itself (Host ${req.socket.localAddress}:${req.socket.localPort} or localhost), not through a proxy or another name`,
+        );
       }
       hostOf.set(req.socket, req.headers.host!); // a keep-alive connection's next request with the same Host skips the parse
       const path = (req.url ?? '').split('?')[0];
-      if (req.method !== 'GET' || path !== CREDENTIALS_PATH) return send(res, 404, { Code: 'SIP_URI_NOT_SUPPORTED', Message: `only GET ${CREDENTIALS_PATH} is served` });
+      if (req.method !== 'GET' || path !== CREDENTIALS_PATH)
+        return send(res, 404, { Code: 'SIP_URI_NOT_SUPPORTED', Message: `only GET ${CREDENTIALS_PATH} is served` });
       // With tokens on, a request without a running task's token is refused before any /proc lookup:
       // a flood of anonymous or forged requests costs a map lookup each.
       const header = req.headers.authorization;
-      const tokenTask = deps.taskTokenKey ? ((header !== undefined && tokens.get(header)) || (await taskOfToken(header))) : undefined;
+      const tokenTask = deps.taskTokenKey ? (header !== undefined && tokens.get(header)) || (await taskOfToken(header)) : undefined;
       if (deps.taskTokenKey && tokenTask === undefined) {
-        throw new AgentError('SIP_AGENT_TOKEN_INVALID', `the request carries no token of a running task: sip agent writes each task's into its sandbox (${TASK_TOKEN_FILE}) once the Mesos agent lists it; AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names it`);
+        throw new AgentError(
+          'SIP_AGENT_TOKEN_INVALID',
+          `the request carries no token of a running task: sip agent writes each task's into its sandbox (${TASK_TOKEN_FILE}) once the Mesos agent lists it; AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names it`,
+        );
       }
       caller = await deps.locator.locate(req.socket);
       // The token must be the calling task's own, not another running task's.
       if (deps.taskTokenKey && tokenTask !== caller.taskId) {
-        throw new AgentError('SIP_AGENT_TOKEN_INVALID', `the request does not carry the token of task ${caller.taskId} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)`);
+        throw new AgentError(
+          'SIP_AGENT_TOKEN_INVALID',
+          `the request does not carry the token of task ${caller.taskId} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)`,
+        );
       }
       const taskRole = await deps.roles.roleFor(caller);
       roleArn = taskRole.role.roleArn;
@@ -200,10 +224,28 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       sendBody(res, 200, bodyOf(credentials, roleArn));
       (cached ? issuedCached : issuedFresh).inc();
       // The audit line: who got which role as which session; never a credential.
-      if (!cached) deps.logger.info({ audit: { decision: 'issue', appId: taskRole.app.id, taskId: caller.taskId, roleArn, session: request.sessionName, expires: credentials.expiration.toISOString() } }, 'credentials issued');
+      if (!cached)
+        deps.logger.info(
+          {
+            audit: {
+              decision: 'issue',
+              appId: taskRole.app.id,
+              taskId: caller.taskId,
+              roleArn,
+              session: request.sessionName,
+              expires: credentials.expiration.toISOString(),
+            },
+          },
+          'credentials issued',
+        );
     } catch (err) {
       const { status, code, message } = publicError(err);
-      const denial: Denial = { code: code ?? 'internal', reason: message, ...(caller ? { appId: caller.appId, taskId: caller.taskId } : {}), ...(roleArn ? { roleArn } : {}) };
+      const denial: Denial = {
+        code: code ?? 'internal',
+        reason: message,
+        ...(caller ? { appId: caller.appId, taskId: caller.taskId } : {}),
+        ...(roleArn ? { roleArn } : {}),
+      };
       denied.inc({ code });
       denials.deny({ ...denial, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}` });
       // The ECS protocol's error shape (what the AWS SDKs read: Code, Message); the catalogue's code and reason.
@@ -212,7 +254,11 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
-  const refusedConnections = new Counter({ name: 'sip_agent_connections_refused_total', help: 'Connections closed at once: the caller uid held its quota', registers: [registry] });
+  const refusedConnections = new Counter({
+    name: 'sip_agent_connections_refused_total',
+    help: 'Connections closed at once: the caller uid held its quota',
+    registers: [registry],
+  });
   return {
     registry,
     connectionRefused: () => refusedConnections.inc(),
@@ -254,7 +300,10 @@ const IDLE_MS = 5_000;
  * 5 s and a request end within 10 s.
  */
 export async function listenAgent(handle: (req: IncomingMessage, res: ServerResponse) => void, at: ListenAt, quota?: ConnectionQuota): Promise<AgentServer> {
-  const server = createServer({ keepAliveTimeout: IDLE_MS, headersTimeout: IDLE_MS, requestTimeout: 10_000, maxHeaderSize: 8192, connectionsCheckingInterval: 1000 }, handle);
+  const server = createServer(
+    { keepAliveTimeout: IDLE_MS, headersTimeout: IDLE_MS, requestTimeout: 10_000, maxHeaderSize: 8192, connectionsCheckingInterval: 1000 },
+    handle,
+  );
   // A high ceiling: the per-uid quota is what keeps one tenant from taking the others' share.
   server.maxConnections = quota ? 8192 : 1024;
   if (quota) {

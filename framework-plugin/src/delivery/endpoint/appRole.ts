@@ -54,7 +54,13 @@ export interface AppRoles {
 }
 
 /** Errors that say an upstream is down, not that the caller is wrong. */
-const OUTAGE = new Set(['SIP_MARATHON_UNREACHABLE', 'SIP_MARATHON_FAILED', 'SIP_AGENT_UPSTREAM_FAILED', 'SIP_SECRET_STORE_UNAVAILABLE', 'SIP_SECRET_UNAVAILABLE']);
+const OUTAGE = new Set([
+  'SIP_MARATHON_UNREACHABLE',
+  'SIP_MARATHON_FAILED',
+  'SIP_AGENT_UPSTREAM_FAILED',
+  'SIP_SECRET_STORE_UNAVAILABLE',
+  'SIP_SECRET_UNAVAILABLE',
+]);
 
 /** A task's decision, and the last good one (served through an outage). */
 interface MemoEntry {
@@ -90,14 +96,22 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
       throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} was not launched by Marathon (framework ${caller.frameworkId})`);
     }
     const raw = await init.marathon.getApp(caller.appId).catch((err: { code?: string }) => {
-      throw err.code === 'SIP_MARATHON_NOT_FOUND' ? new AgentError('SIP_AGENT_UNKNOWN_CALLER', `app ${caller.appId} of task ${caller.taskId} does not exist`) : err;
+      throw err.code === 'SIP_MARATHON_NOT_FOUND'
+        ? new AgentError('SIP_AGENT_UNKNOWN_CALLER', `app ${caller.appId} of task ${caller.taskId} does not exist`)
+        : err;
     });
     // Marathon's record, not the task id, says whose task it is and where it runs.
     const task = ((raw.tasks ?? []) as Array<{ id: string; state: string; appId?: string; slaveId?: string }>).find((t) => t.id === caller.taskId);
-    if (task?.state !== 'TASK_RUNNING') throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} is not running (${task?.state ?? 'unknown to Marathon'})`);
-    if (task.appId !== undefined && task.appId !== raw.id) throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `Marathon reports task ${caller.taskId} under ${task.appId}, not ${String(raw.id)}`);
+    if (task?.state !== 'TASK_RUNNING')
+      throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} is not running (${task?.state ?? 'unknown to Marathon'})`);
+    if (task.appId !== undefined && task.appId !== raw.id)
+      throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `Marathon reports task ${caller.taskId} under ${task.appId}, not ${String(raw.id)}`);
     const here = await init.agentId();
-    if (task.slaveId !== here) throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `Marathon reports task ${caller.taskId} on agent ${task.slaveId ?? '(none)'}, not on this agent (${here})`);
+    if (task.slaveId !== here)
+      throw new AgentError(
+        'SIP_AGENT_UNKNOWN_CALLER',
+        `Marathon reports task ${caller.taskId} on agent ${task.slaveId ?? '(none)'}, not on this agent (${here})`,
+      );
     const app = parseAppDefinition(definitionOf(raw));
     if (init.source.kind === 'policy') {
       const d = decideByPolicy(init.source.policy, app.id);

@@ -25,12 +25,23 @@ export function createConnectionOwners(proc = '/proc'): (socket: Socket) => Prom
     const now = batch;
     batch = [];
     const tables = await Promise.all([
-      readFile(`${proc}/net/tcp`, 'utf8').then((text) => ({ text, v6: false }), () => ({ text: '', v6: false })),
-      readFile(`${proc}/net/tcp6`, 'utf8').then((text) => ({ text, v6: true }), () => ({ text: '', v6: true })),
+      readFile(`${proc}/net/tcp`, 'utf8').then(
+        (text) => ({ text, v6: false }),
+        () => ({ text: '', v6: false }),
+      ),
+      readFile(`${proc}/net/tcp6`, 'utf8').then(
+        (text) => ({ text, v6: true }),
+        () => ({ text: '', v6: true }),
+      ),
     ]);
     const index = indexSockets(tables);
     for (const { socket, done } of now) {
-      const ends = { localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
+      const ends = {
+        localAddress: socket.localAddress ?? '',
+        localPort: socket.localPort ?? 0,
+        remoteAddress: socket.remoteAddress ?? '',
+        remotePort: socket.remotePort ?? 0,
+      };
       done(socketIn(index, ends));
     }
     if (batch.length > 0) setImmediate(() => void flush());

@@ -21,7 +21,9 @@ export function endpointRefusal(app: ValidatedApp, plan: MountPlan, taskId: stri
   const label = app.labels[AWS_CONFIG_LABEL];
   if (label !== undefined) {
     try {
-      authorizeOne(app, AWS_CONFIG_LABEL, label, (secret, path, allow, reason) => audit(Object.freeze({ time: now().toISOString(), appId: app.id, taskId, secret, path, decision: allow ? 'allow' : 'deny', reason })));
+      authorizeOne(app, AWS_CONFIG_LABEL, label, (secret, path, allow, reason) =>
+        audit(Object.freeze({ time: now().toISOString(), appId: app.id, taskId, secret, path, decision: allow ? 'allow' : 'deny', reason })),
+      );
     } catch (err) {
       if (err instanceof ResolveError) return err.message;
       throw err;
@@ -51,7 +53,9 @@ export async function endpointAdmission(app: ValidatedApp, defaultMode: Credenti
     throw err;
   }
   const leak = awsConfigDelivered(plan);
-  return leak ? `${CREDENTIALS_LABEL}=endpoint: ${leak} would hold an AWS config (its external id would reach the task); name the secret with the label ${AWS_CONFIG_LABEL}=<path> instead of delivering it` : undefined;
+  return leak
+    ? `${CREDENTIALS_LABEL}=endpoint: ${leak} would hold an AWS config (its external id would reach the task); name the secret with the label ${AWS_CONFIG_LABEL}=<path> instead of delivering it`
+    : undefined;
 }
 
 /** Where a plan would hand the task an AWS config (`the file …` or `$NAME`), by content, or undefined. Pure. */

@@ -7,7 +7,16 @@
  */
 export { CREDENTIALS_PATH, taskToken } from './taskToken.js';
 export { endpointRefusal } from './endpointApp.js';
-export { createAgentHandler, listenAgent, type AgentDeps, type AgentHandler, type AgentServer, type ConnectionQuota, type Denial, type ListenAt } from './agentServer.js';
+export {
+  createAgentHandler,
+  listenAgent,
+  type AgentDeps,
+  type AgentHandler,
+  type AgentServer,
+  type ConnectionQuota,
+  type Denial,
+  type ListenAt,
+} from './agentServer.js';
 export { createAppRoles, type AppRoles, type AppRolesInit, type MarathonReader, type RoleSource, type TaskRole } from './appRole.js';
 export { createTaskLocator, type Caller, type TaskLocator, type TaskLocatorInit } from './taskLocator.js';
 export { createStsAssumer, type StsAssumerInit } from './stsAssumer.js';

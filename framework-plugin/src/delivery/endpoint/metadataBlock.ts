@@ -46,7 +46,8 @@ export function metadataRuleset(spec: MetadataBlockSpec): string {
   if (spec.targets.length === 0) throw invalid('no metadata address to block');
   const matches: string[] = [];
   for (const r of spec.tasks.uids) {
-    if (!Number.isInteger(r.min) || !Number.isInteger(r.max) || r.min < 1 || r.max < r.min || r.max > 4294967294) throw invalid(`task uid range ${r.min}-${r.max} must lie within 1-4294967294 (never root's)`);
+    if (!Number.isInteger(r.min) || !Number.isInteger(r.max) || r.min < 1 || r.max < r.min || r.max > 4294967294)
+      throw invalid(`task uid range ${r.min}-${r.max} must lie within 1-4294967294 (never root's)`);
     matches.push(`meta skuid ${r.min}-${r.max}`);
   }
   const handle = spec.tasks.netClsPrimaryHandle;
@@ -102,7 +103,9 @@ export interface MetadataBlock {
 export async function installMetadataBlock(spec: MetadataBlockSpec, nft: NftApply): Promise<MetadataBlock> {
   const script = metadataRuleset(spec);
   await nft(script).catch((err: unknown) => {
-    throw new SipError('SIP_AGENT_METADATA_BLOCK_FAILED', `nftables refused the metadata block (table inet ${spec.table}): ${(err as Error).message}`, { expose: true });
+    throw new SipError('SIP_AGENT_METADATA_BLOCK_FAILED', `nftables refused the metadata block (table inet ${spec.table}): ${(err as Error).message}`, {
+      expose: true,
+    });
   });
   let removed = false;
   return {

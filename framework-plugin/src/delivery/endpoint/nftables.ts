@@ -11,7 +11,9 @@ export function nftCommand(bin = 'nft'): NftApply {
       const child = spawn(bin, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8').slice(0, 2000)));
-      child.on('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'ENOENT' ? `${bin} is not installed (Debian: apt-get install nftables)` : e.message)));
+      child.on('error', (e: NodeJS.ErrnoException) =>
+        reject(new Error(e.code === 'ENOENT' ? `${bin} is not installed (Debian: apt-get install nftables)` : e.message)),
+      );
       child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(err.trim().split('\n').slice(0, 3).join(' ') || `${bin} exited ${code}`))));
       child.stdin.end(script);
     });

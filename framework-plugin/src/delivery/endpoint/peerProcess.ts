@@ -59,7 +59,10 @@ export function indexSockets(tables: ReadonlyArray<{ text: string; v6: boolean }
     let start = text.indexOf('\n') + 1;
     while (start > 0 && start < text.length) {
       const end = text.indexOf('\n', start);
-      const f = text.slice(start, end < 0 ? undefined : end).trim().split(/\s+/);
+      const f = text
+        .slice(start, end < 0 ? undefined : end)
+        .trim()
+        .split(/\s+/);
       if (f[1] && f[2] && f[9] && f[9] !== '0') index.set(`${f[1]} ${f[2]}`, { inode: f[9], uid: Number(f[7]) });
       start = end < 0 ? -1 : end + 1;
     }
@@ -104,7 +107,11 @@ export async function peerProcesses(ends: ConnectionEnds, proc = '/proc', found?
   // Only processes of the socket's owner can hold it (short of one handing it to another user, which the
   // container check refuses anyway): a caller's lookups cost in proportion to its own processes.
   const candidates =
-    socket.uid === 0 ? all : (await Promise.all(all.map(async (pid) => ((await stat(`${proc}/${pid}`).catch(() => undefined))?.uid === socket.uid ? pid : undefined)))).filter((p): p is string => p !== undefined);
+    socket.uid === 0
+      ? all
+      : (await Promise.all(all.map(async (pid) => ((await stat(`${proc}/${pid}`).catch(() => undefined))?.uid === socket.uid ? pid : undefined)))).filter(
+          (p): p is string => p !== undefined,
+        );
   await Promise.all(
     candidates.map(async (pid) => {
       const fds = await readdir(`${proc}/${pid}/fd`).catch(() => [] as string[]);

@@ -25,12 +25,18 @@ export async function readPolicy(file: string, readFile: (file: string) => Promi
   try {
     raw = JSON.parse(await readFile(file));
   } catch (err) {
-    throw new SipError('SIP_AGENT_CONFIG_INVALID', `policy ${file} is not readable JSON (${(err as NodeJS.ErrnoException).code ?? 'syntax error'})`, { expose: true });
+    throw new SipError('SIP_AGENT_CONFIG_INVALID', `policy ${file} is not readable JSON (${(err as NodeJS.ErrnoException).code ?? 'syntax error'})`, {
+      expose: true,
+    });
   }
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success) {
     const where = parsed.error.issues.map((i) => `/${i.path.map(String).join('/')}`).join(', ');
-    throw new SipError('SIP_AGENT_CONFIG_INVALID', `policy ${file}: invalid at ${where} (groups are Marathon paths, roleArn an IAM role ARN, externalId 2-1224 of [\\w+=,.@:/-])`, { expose: true });
+    throw new SipError(
+      'SIP_AGENT_CONFIG_INVALID',
+      `policy ${file}: invalid at ${where} (groups are Marathon paths, roleArn an IAM role ARN, externalId 2-1224 of [\\w+=,.@:/-])`,
+      { expose: true },
+    );
   }
   const rules = parsed.data.rules.map((r, i) => {
     const g = r.group === '/' ? { ok: true as const, id: '/' } : resolveAppId(r.group);

@@ -14,7 +14,14 @@ export interface StsAssumerInit {
   now?: () => number;
 }
 
-const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'RegionDisabledException', 'MalformedPolicyDocument', 'ValidationError', 'PackedPolicyTooLarge']);
+const DENIED = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'RegionDisabledException',
+  'MalformedPolicyDocument',
+  'ValidationError',
+  'PackedPolicyTooLarge',
+]);
 /** Errors about the agent's own credentials (an expired instance-profile session): not the role's refusal. */
 const OWN = new Set(['InvalidClientTokenId', 'ExpiredToken', 'ExpiredTokenException', 'UnrecognizedClientException', 'CredentialsProviderError']);
 /** An AccessDenied that is about the session tags or source identity the agent asked for, not the role itself. */
@@ -39,7 +46,9 @@ const UNTAGGABLE_MS = 10 * 60_000;
  * reject with `{ failure }`, whose message is the catalogue's, not STS's.
  */
 export function createStsAssumer(init: StsAssumerInit = {}): (request: AssumeRequest) => Promise<RoleCredentials> {
-  const client = init.client ?? new STSClient({
+  const client =
+    init.client ??
+    new STSClient({
       region: init.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       maxAttempts: 2,
       // An STS that accepts and never answers must end in a 503, not a hung task.
@@ -74,7 +83,11 @@ export function createStsAssumer(init: StsAssumerInit = {}): (request: AssumeReq
     const detail = `${name || 'Error'}${(err as Error).message ? `: ${(err as Error).message}` : ''}`.slice(0, 300);
     init.onFailure?.(r, detail);
     if (OWN.has(name)) return new AssumeRoleFailure({ kind: 'unavailable', message: `the agent's own AWS credentials were refused (${name})` });
-    if (DENIED.has(name) || status === 403) return new AssumeRoleFailure({ kind: 'denied', message: `${name || 'AccessDenied'}: the role's trust or policy does not let this agent assume it for the app` });
+    if (DENIED.has(name) || status === 403)
+      return new AssumeRoleFailure({
+        kind: 'denied',
+        message: `${name || 'AccessDenied'}: the role's trust or policy does not let this agent assume it for the app`,
+      });
     return new AssumeRoleFailure({ kind: 'unavailable', message: name || 'no answer' });
   };
   return async (r) => {

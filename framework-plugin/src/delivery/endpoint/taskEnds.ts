@@ -3,7 +3,17 @@ import { followEvents, type EventFollower } from '../../clients/marathon/eventFo
 import type { UpstreamAuth } from '../../net/upstreamAuth.js';
 
 /** Marathon's terminal task states (`status_update_event.taskStatus`). */
-const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_LOST', 'TASK_ERROR', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR', 'TASK_UNKNOWN']);
+const TERMINAL = new Set([
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_LOST',
+  'TASK_ERROR',
+  'TASK_DROPPED',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
+  'TASK_UNKNOWN',
+]);
 
 /** States of a task that runs or is about to. */
 const STARTED = new Set(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING']);
@@ -35,7 +45,8 @@ export function followTaskEnds(init: TaskEndsInit): { stop(): void } {
     const running = new Set(await init.running());
     for (const taskId of init.held()) if (!running.has(taskId)) init.forget(taskId, 'no longer run by the Mesos agent');
   };
-  const safeReconcile = (): Promise<void> => reconcile().catch((err: Error) => init.logger.warn({ err: { message: err.message } }, 'task reconciliation failed; retried later'));
+  const safeReconcile = (): Promise<void> =>
+    reconcile().catch((err: Error) => init.logger.warn({ err: { message: err.message } }, 'task reconciliation failed; retried later'));
   const follower: EventFollower = followEvents({
     url: init.marathonUrl,
     ...(init.auth ? { auth: init.auth } : {}),

@@ -19,7 +19,6 @@ export interface Caller {
   readonly uid: number;
 }
 
-
 /** User options of {@link createTaskLocator}. */
 export interface TaskLocatorInit {
   mesos: MesosAgentClient;
@@ -115,7 +114,9 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
     if (place.kind === 'container') return { id: place.containerId };
     if (place.kind === 'none') return unknown(place.reason);
     if (place.kind === 'nested') {
-      return unknown(`it runs in nested container ${place.childId} of ${place.containerId}: a pod's task, which sip agent does not serve yet (use an app, or file mode)`);
+      return unknown(
+        `it runs in nested container ${place.childId} of ${place.containerId}: a pod's task, which sip agent does not serve yet (use an app, or file mode)`,
+      );
     }
     if (!init.docker) return unknown(`it runs in Docker container ${place.dockerId.slice(0, 12)} and this agent was started without --docker-socket`);
     const d = await init.docker.inspect(place.dockerId);
@@ -125,7 +126,12 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
   };
 
   const locate = async (socket: Socket): Promise<Caller> => {
-    const ends = { localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
+    const ends = {
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+    };
     const peer = await peerProcesses(ends, init.proc, init.owners ? await init.owners(socket) : undefined);
     if (!peer || peer.pids.length === 0) return unknown('its socket has no process on this agent');
     // Start times first: a pid that dies and is reused while we look is noticed at the end.
@@ -138,11 +144,15 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
     const containerId = [...containerIds][0]!;
     const dockerTaskId = resolved.find((r) => r.dockerTaskId)?.dockerTaskId;
     const container = await containerOf(containerId);
-    if (!container) return unknown(`container ${containerId} is not one the Mesos agent lists: it does not run it, or the agent's principal may not view it (grant VIEW_CONTAINER: dcos:mesos:agent:container:app_id for the Marathon apps)`);
+    if (!container)
+      return unknown(
+        `container ${containerId} is not one the Mesos agent lists: it does not run it, or the agent's principal may not view it (grant VIEW_CONTAINER: dcos:mesos:agent:container:app_id for the Marathon apps)`,
+      );
     const taskId = container.executorId;
     if (!taskId || !container.frameworkId) return unknown(`container ${containerId} is not an executor's`);
     // Marathon labels a DOCKER task's container with its task (MESOS_TASK_ID): it must be the agent's executor.
-    if (dockerTaskId !== undefined && dockerTaskId !== taskId) return unknown(`Docker container mesos-${containerId} is labelled task ${dockerTaskId}, the Mesos agent runs task ${taskId} in it`);
+    if (dockerTaskId !== undefined && dockerTaskId !== taskId)
+      return unknown(`Docker container mesos-${containerId} is labelled task ${dockerTaskId}, the Mesos agent runs task ${taskId} in it`);
     const parsed = parseTaskId(taskId);
     if (!parsed) return unknown(`executor ${taskId} is not a Marathon task (a pod's default executor, or another framework's)`);
     if (parsed.container) return unknown(`task ${taskId} is a pod's task (container ${parsed.container}), which sip agent does not serve yet`);

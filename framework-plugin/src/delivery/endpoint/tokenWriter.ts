@@ -37,7 +37,8 @@ export interface TokenWriter {
  * target). The sandbox's own path is the Mesos agent's, root's up to it.
  */
 export async function writeIntoSandbox(dir: string, name: string, content: string): Promise<void> {
-  if (!isAbsolute(dir) || normalize(dir) !== dir || dir.split('/').includes('..')) throw new Error(`sandbox ${JSON.stringify(dir)} is not a plain absolute path`);
+  if (!isAbsolute(dir) || normalize(dir) !== dir || dir.split('/').includes('..'))
+    throw new Error(`sandbox ${JSON.stringify(dir)} is not a plain absolute path`);
   const st = await lstat(dir);
   if (!st.isDirectory()) throw new Error(`sandbox ${dir} is not a directory`);
   const tmp = join(dir, `${name}.${randomBytes(8).toString('hex')}`);
@@ -70,7 +71,9 @@ export function createTokenWriter(init: TokenWriterInit): TokenWriter {
   const sync = async (containers: readonly MesosContainer[]): Promise<void> => {
     const live = new Set(containers.map((c) => c.containerId));
     for (const id of written) if (!live.has(id)) written.delete(id);
-    const fresh = containers.filter((c) => !written.has(c.containerId) && c.executorId && c.frameworkId && parseTaskId(c.executorId) && !parseTaskId(c.executorId)!.container);
+    const fresh = containers.filter(
+      (c) => !written.has(c.containerId) && c.executorId && c.frameworkId && parseTaskId(c.executorId) && !parseTaskId(c.executorId)!.container,
+    );
     if (fresh.length === 0) return;
     const dirs = await init.sandboxes();
     for (const c of fresh) {
@@ -88,7 +91,9 @@ export function createTokenWriter(init: TokenWriterInit): TokenWriter {
   return {
     // One sync at a time, in order: two lists never race to write the same task.
     sync(containers) {
-      running = running.then(() => sync(containers)).catch((err: Error) => init.logger.warn({ err: { message: err.message } }, 'task tokens not written; retried with the next container list'));
+      running = running
+        .then(() => sync(containers))
+        .catch((err: Error) => init.logger.warn({ err: { message: err.message } }, 'task tokens not written; retried with the next container list'));
       return running;
     },
   };

@@ -28,7 +28,11 @@ export function checkUpstreamUrl(what: string, url: string, trust: UpstreamTrust
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new SipError('SIP_AGENT_CONFIG_INVALID', `${what} ${url}: use http or https`, { expose: true });
   if (u.protocol === 'http:' && !loopbackHost(u.hostname) && !trust.insecureHttp) {
-    throw new SipError('SIP_AGENT_CONFIG_INVALID', `${what} ${url} is plain HTTP off this host: the agent's credential would cross the network in clear; use https (with --ca-file for the cluster's CA) or pass --insecure-http`, { expose: true });
+    throw new SipError(
+      'SIP_AGENT_CONFIG_INVALID',
+      `${what} ${url} is plain HTTP off this host: the agent's credential would cross the network in clear; use https (with --ca-file for the cluster's CA) or pass --insecure-http`,
+      { expose: true },
+    );
   }
   return u;
 }
@@ -48,10 +52,15 @@ export function guardLoopback(what: string, url: URL, auth: UpstreamAuth | undef
   const allowed = new Set([0, ...trust.allowedUids]);
   const check = async (): Promise<void> => {
     const owners = await listenerOwnersOf(host, port, trust.proc);
-    if (owners.length === 0) throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `${what} ${url.origin}: nothing listens there; the credential was not sent`, { expose: true });
+    if (owners.length === 0)
+      throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `${what} ${url.origin}: nothing listens there; the credential was not sent`, { expose: true });
     const stranger = owners.find((uid) => !allowed.has(uid));
     if (stranger !== undefined) {
-      throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `${what} ${url.origin} is held by uid ${stranger}, not root${trust.allowedUids.length ? ` or ${trust.allowedUids.join(', ')}` : ''}: a process there could stand in for it; the credential was not sent (--upstream-uid to allow)`, { expose: true });
+      throw new SipError(
+        'SIP_AGENT_UPSTREAM_FAILED',
+        `${what} ${url.origin} is held by uid ${stranger}, not root${trust.allowedUids.length ? ` or ${trust.allowedUids.join(', ')}` : ''}: a process there could stand in for it; the credential was not sent (--upstream-uid to allow)`,
+        { expose: true },
+      );
     }
   };
   return {

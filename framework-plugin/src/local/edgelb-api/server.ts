@@ -46,7 +46,8 @@ export function createEdgeLbApi(deps: EdgeLbApiDeps): Koa {
 
   app.use(async (ctx, next) => {
     try {
-      if (!authorized(ctx.get('authorization'))) throw new SipError('SIP_UNAUTHORIZED', 'a valid "Authorization: token=<ACS token>" header is required', { expose: true });
+      if (!authorized(ctx.get('authorization')))
+        throw new SipError('SIP_UNAUTHORIZED', 'a valid "Authorization: token=<ACS token>" header is required', { expose: true });
       await next();
     } catch (err) {
       // Status and whether the message may be shown come from the error catalogue.

@@ -50,7 +50,11 @@ export function tasksAsServers(tasks: AppView['tasks'], portIndex: number | unde
 
 /** Running tasks that pass their health checks (all running tasks when there are none). */
 export function servingTasks(app: AppView): AppView['tasks'] {
-  return (app.tasks ?? []).filter((t) => t.state === 'TASK_RUNNING' && (app.healthChecks.length === 0 || (t.healthCheckResults.length === app.healthChecks.length && t.healthCheckResults.every((h) => h.alive))));
+  return (app.tasks ?? []).filter(
+    (t) =>
+      t.state === 'TASK_RUNNING' &&
+      (app.healthChecks.length === 0 || (t.healthCheckResults.length === app.healthChecks.length && t.healthCheckResults.every((h) => h.alive))),
+  );
 }
 
 /**
@@ -92,7 +96,10 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
       }
       const protocol = g.frontend?.protocol === 'TCP' ? 'TCP' : 'HTTP';
       if (g.frontend?.protocol && g.frontend.protocol !== 'HTTP' && g.frontend.protocol !== 'TCP') {
-        appErrors.push({ label: `edgelb.${group}.frontend.protocol`, message: `${g.frontend.protocol} needs certificates, which the local EdgeLB does not serve; use HTTP or TCP` });
+        appErrors.push({
+          label: `edgelb.${group}.frontend.protocol`,
+          message: `${g.frontend.protocol} needs certificates, which the local EdgeLB does not serve; use HTTP or TCP`,
+        });
         continue;
       }
       const requested = Number(g.frontend?.port ?? (protocol === 'HTTP' ? 80 : NaN));
@@ -108,7 +115,9 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
         continue;
       }
       // A host regex may not reach a host another app holds.
-      const reaching = (g.frontend?.rules ?? []).flatMap((r) => (r.hostReg ? [...claims].filter(([h, owner]) => !h.includes(':') && owner !== app.id && new RegExp(r.hostReg!, 'i').test(h)) : []))[0];
+      const reaching = (g.frontend?.rules ?? []).flatMap((r) =>
+        r.hostReg ? [...claims].filter(([h, owner]) => !h.includes(':') && owner !== app.id && new RegExp(r.hostReg!, 'i').test(h)) : [],
+      )[0];
       if (reaching) {
         appErrors.push({ label: `edgelb.${group}.frontend.rules`, message: `hostReg matches host ${reaching[0]}, which is routed to app ${reaching[1]}` });
         continue;
@@ -116,7 +125,10 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
       // A backend (label group) belongs to one app: joining another app's backend would take a share of its traffic.
       const owner = claims.get(backendKey(poolName, group));
       if (owner !== undefined && owner !== app.id) {
-        appErrors.push({ label: `edgelb.${group}`, message: `group ${group} is already the backend of app ${owner} in pool ${poolName}; choose another group name` });
+        appErrors.push({
+          label: `edgelb.${group}`,
+          message: `group ${group} is already the backend of app ${owner} in pool ${poolName}; choose another group name`,
+        });
         continue;
       }
       // One port, one protocol: an HTTP frontend cannot take a TCP app, nor the reverse.
@@ -130,7 +142,10 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
       if (endpoint?.type === 'ADDRESS') {
         const port = Number(endpoint.port);
         if (!endpoint.address || !Number.isInteger(port) || port < 1 || port > 65535) {
-          appErrors.push({ label: `edgelb.${group}.backend.endpoint`, message: 'type ADDRESS needs address and port (e.g. type:ADDRESS|address:10.0.0.1|port:8080)' });
+          appErrors.push({
+            label: `edgelb.${group}.backend.endpoint`,
+            message: 'type ADDRESS needs address and port (e.g. type:ADDRESS|address:10.0.0.1|port:8080)',
+          });
           continue;
         }
         servers = [{ name: `address_${endpoint.address}_${port}`, host: endpoint.address, port }];
@@ -149,7 +164,13 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
       const fe: FrontendDraft = pool.frontends.get(bindPort) ?? { protocol, rules: [] };
       pool.frontends.set(bindPort, fe);
       for (const rule of g.frontend?.rules ?? [{ pathBeg: '/' }]) {
-        if (!fe.rules.some((r: Rule & { backend: string }) => r.backend === group && JSON.stringify({ ...r, backend: undefined }) === JSON.stringify({ ...rule, backend: undefined }))) fe.rules.push({ ...rule, backend: group });
+        if (
+          !fe.rules.some(
+            (r: Rule & { backend: string }) =>
+              r.backend === group && JSON.stringify({ ...r, backend: undefined }) === JSON.stringify({ ...rule, backend: undefined }),
+          )
+        )
+          fe.rules.push({ ...rule, backend: group });
       }
     }
     if (appErrors.length > 0) errors.push({ appId: app.id, errors: appErrors });
@@ -160,14 +181,16 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
     claims,
     pools: [...pools].map(([name, p]) => ({
       name,
-      frontends: [...p.frontends].sort(([a], [b]) => a - b).map(([port, f]): PoolFrontend => ({
-        name: `frontend_${bindAddress}_${port}`,
-        bindAddress,
-        bindPort: port,
-        protocol: f.protocol,
-        // Most specific first, as Edge-LB users expect: host+path, host, path.
-        rules: [...f.rules].sort((a: Rule, b: Rule) => specificity(b) - specificity(a)),
-      })),
+      frontends: [...p.frontends]
+        .sort(([a], [b]) => a - b)
+        .map(([port, f]): PoolFrontend => ({
+          name: `frontend_${bindAddress}_${port}`,
+          bindAddress,
+          bindPort: port,
+          protocol: f.protocol,
+          // Most specific first, as Edge-LB users expect: host+path, host, path.
+          rules: [...f.rules].sort((a: Rule, b: Rule) => specificity(b) - specificity(a)),
+        })),
       backends: [...p.backends.values()],
     })),
   };
@@ -178,7 +201,10 @@ export function autoPools(apps: readonly AppView[], options: AutoPoolOptions): A
  * exist and still ask for it; a free host goes to the first app asking, in
  * order of last change (an app deployed later cannot take a host).
  */
-function hostClaims(apps: ReadonlyArray<{ app: AppView; parsed: ReturnType<typeof parseTaskLabels> }>, previous: ReadonlyMap<string, string>): Map<string, string> {
+function hostClaims(
+  apps: ReadonlyArray<{ app: AppView; parsed: ReturnType<typeof parseTaskLabels> }>,
+  previous: ReadonlyMap<string, string>,
+): Map<string, string> {
   const wants = new Map<string, Set<string>>();
   for (const { app, parsed } of apps) {
     if (!parsed.ok || parsed.labels.expose !== 'true') continue;

@@ -66,7 +66,15 @@ export interface EdgeLb {
   stop(): Promise<void>;
 }
 
-const TRIGGERS = new Set(['status_update_event', 'health_status_changed_event', 'deployment_info', 'deployment_success', 'deployment_failed', 'api_post_event', 'unhealthy_task_kill_event']);
+const TRIGGERS = new Set([
+  'status_update_event',
+  'health_status_changed_event',
+  'deployment_info',
+  'deployment_success',
+  'deployment_failed',
+  'api_post_event',
+  'unhealthy_task_kill_event',
+]);
 
 /**
  * All pools in one HAProxy: backends are prefixed with their pool when there
@@ -85,7 +93,12 @@ function merge(pools: Pool[]): Pool {
       byPort.set(
         f.bindPort,
         seen
-          ? { ...seen, rules: [...seen.rules, ...rules], ...(seen.defaultBackend || !defaultBackend ? {} : { defaultBackend }), miscStrs: [...(seen.miscStrs ?? []), ...(f.miscStrs ?? [])] }
+          ? {
+              ...seen,
+              rules: [...seen.rules, ...rules],
+              ...(seen.defaultBackend || !defaultBackend ? {} : { defaultBackend }),
+              miscStrs: [...(seen.miscStrs ?? []), ...(f.miscStrs ?? [])],
+            }
           : { ...f, name: `${p.name}__${f.name}`, rules, ...(defaultBackend ? { defaultBackend } : {}) },
       );
     }
@@ -141,7 +154,10 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
     // matching rule a request gets HAProxy's 503, and a busy port fails at start.
     const frontends = pool.frontends.some((f) => f.bindPort === init.httpPort)
       ? pool.frontends
-      : [{ name: `frontend_127.0.0.1_${init.httpPort}`, bindAddress: '127.0.0.1', bindPort: init.httpPort, protocol: 'HTTP' as const, rules: [] }, ...pool.frontends];
+      : [
+          { name: `frontend_127.0.0.1_${init.httpPort}`, bindAddress: '127.0.0.1', bindPort: init.httpPort, protocol: 'HTTP' as const, rules: [] },
+          ...pool.frontends,
+        ];
     return renderHaproxyConfig({ ...pool, frontends }, runtime);
   };
 
@@ -187,7 +203,10 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
               err = retryErr;
             }
           }
-          init.logger.error({ component: 'edgelb', code: (err as { code?: string }).code, message: (err as Error).message }, 'config refused; keeping the last good one');
+          init.logger.error(
+            { component: 'edgelb', code: (err as { code?: string }).code, message: (err as Error).message },
+            'config refused; keeping the last good one',
+          );
           lastFailure = { at: new Date().toISOString(), message: (err as Error).message };
           continue;
         }
@@ -218,7 +237,9 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
         await writeFile(file, own, { mode: 0o600 });
         await checkHaproxyConfig(file);
       } catch (err) {
-        const reason = isSipError(err, 'SIP_PORT_IN_USE') ? `this app's frontend cannot bind: ${(err as Error).message}` : `HAProxy refuses this app's part of the config: ${(err as Error).message}`;
+        const reason = isSipError(err, 'SIP_PORT_IN_USE')
+          ? `this app's frontend cannot bind: ${(err as Error).message}`
+          : `HAProxy refuses this app's part of the config: ${(err as Error).message}`;
         excluded.set(app.id, { version: app.version, reason });
         init.logger.warn({ component: 'edgelb', appId: app.id }, 'app left out of EdgeLB: HAProxy refuses its part');
         init.source.events.publish('edgelb_label_error', { appId: app.id, errors: [{ label: 'edgelb', message: reason }] });
@@ -245,18 +266,19 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
   const tick = setInterval(() => void sync(), 1000);
 
   /** Applies a registry change and serves it now; undoes it if HAProxy refuses the result. */
-  const change = <T>(name: string, op: () => Promise<T>): Promise<T> => exclusive(async () => {
-    const before = registry.get(name);
-    const result = await op();
-    try {
-      await serve(compute());
-    } catch (err) {
-      await restore(name, before);
-      compute();
-      throw err instanceof SipError ? new SipError(err.code, `pool "${name}" not applied, HAProxy refused it: ${err.message}`, { expose: true }) : err;
-    }
-    return result;
-  });
+  const change = <T>(name: string, op: () => Promise<T>): Promise<T> =>
+    exclusive(async () => {
+      const before = registry.get(name);
+      const result = await op();
+      try {
+        await serve(compute());
+      } catch (err) {
+        await restore(name, before);
+        compute();
+        throw err instanceof SipError ? new SipError(err.code, `pool "${name}" not applied, HAProxy refused it: ${err.message}`, { expose: true }) : err;
+      }
+      return result;
+    });
   const restore = async (name: string, before: V2Pool | undefined): Promise<void> => {
     if (before && registry.get(name)) await registry.update(name, before);
     else if (before) await registry.create(before);
@@ -278,7 +300,14 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
   };
 
   return {
-    status: () => ({ pools: served, errors: last.errors, haproxyPid: haproxy.pid(), restarts: haproxy.restarts(), reloads, ...(lastFailure ? { lastFailure } : {}) }),
+    status: () => ({
+      pools: served,
+      errors: last.errors,
+      haproxyPid: haproxy.pid(),
+      restarts: haproxy.restarts(),
+      reloads,
+      ...(lastFailure ? { lastFailure } : {}),
+    }),
     pools,
     autoPools: () => [...last.pools],
     lbConfig(name) {
@@ -305,7 +334,11 @@ export async function startEdgeLb(init: EdgeLbInit): Promise<EdgeLb> {
         frontends: found.pool.frontends.map((f) => ({ name: f.name, bind: `${f.bindAddress}:${f.bindPort}`, protocol: f.protocol })),
         backends: found.pool.backends.map((b) => ({
           name: b.name,
-          servers: b.servers.map((s) => ({ name: s.name, address: `${s.host}:${s.port}`, status: state.get(`${safe(prefix + b.name)}/${safe(s.name)}`) || 'NOT SERVED YET' })),
+          servers: b.servers.map((s) => ({
+            name: s.name,
+            address: `${s.host}:${s.port}`,
+            status: state.get(`${safe(prefix + b.name)}/${safe(s.name)}`) || 'NOT SERVED YET',
+          })),
         })),
       };
     },

@@ -33,7 +33,11 @@ function conditions(rule: Rule): string {
 
 function frontend(f: PoolFrontend): string[] {
   // Misc text (bindModifier, miscStrs, httpchk; Pool API only) goes in as written: the final check refuses control characters.
-  const lines = [`frontend ${safeName(f.name)}`, `  bind ${f.bindAddress}:${f.bindPort}${f.bindModifier ? ` ${f.bindModifier}` : ''}`, `  mode ${f.protocol === 'TCP' ? 'tcp' : 'http'}`];
+  const lines = [
+    `frontend ${safeName(f.name)}`,
+    `  bind ${f.bindAddress}:${f.bindPort}${f.bindModifier ? ` ${f.bindModifier}` : ''}`,
+    `  mode ${f.protocol === 'TCP' ? 'tcp' : 'http'}`,
+  ];
   if (f.protocol === 'HTTP') lines.push('  option forwardfor', '  http-request set-header X-Forwarded-Port %[dst_port]');
   for (const m of f.miscStrs ?? []) lines.push(`  ${m}`);
   for (const r of f.rules) {
@@ -104,6 +108,7 @@ export function renderHaproxyConfig(pool: Pool, runtime: HaproxyRuntime): string
   // The last guard: whatever field a future change forgets to check, no value
   // with a control character can add a line to the config.
   const bad = lines.findIndex(hasControl);
-  if (bad >= 0) throw new SipError('SIP_HAPROXY_CONFIG_INVALID', `a value with a control character reached line ${bad + 1} of the HAProxy config; nothing was rendered`);
+  if (bad >= 0)
+    throw new SipError('SIP_HAPROXY_CONFIG_INVALID', `a value with a control character reached line ${bad + 1} of the HAProxy config; nothing was rendered`);
   return `${lines.join('\n')}`;
 }

@@ -73,14 +73,27 @@ export async function checkHaproxyConfig(file: string, binary = 'haproxy'): Prom
     child.stdout.on('data', (d: Buffer) => (text += d));
     child.stderr.on('data', (d: Buffer) => (text += d));
     child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? new SipError('SIP_HAPROXY_MISSING', `${binary} not found; install it: apt-get install -y haproxy`, { expose: true }) : err),
+      reject(
+        err.code === 'ENOENT' ? new SipError('SIP_HAPROXY_MISSING', `${binary} not found; install it: apt-get install -y haproxy`, { expose: true }) : err,
+      ),
     );
     child.once('close', (code) => resolve({ code, text }));
   });
   if (out.code !== 0) {
-    throw new SipError('SIP_HAPROXY_CONFIG_INVALID', `haproxy rejected the configuration: ${out.text.trim().split('\n').filter((l) => /ALERT|error/i.test(l)).slice(0, 5).join(' | ') || out.text.trim()}`, {
-      expose: true,
-    });
+    throw new SipError(
+      'SIP_HAPROXY_CONFIG_INVALID',
+      `haproxy rejected the configuration: ${
+        out.text
+          .trim()
+          .split('\n')
+          .filter((l) => /ALERT|error/i.test(l))
+          .slice(0, 5)
+          .join(' | ') || out.text.trim()
+      }`,
+      {
+        expose: true,
+      },
+    );
   }
 }
 
@@ -198,9 +211,15 @@ export async function startHaproxy(init: HaproxyInit): Promise<Haproxy> {
         // before; the change is not applied, and the caller is told.
         const failedOutput = output;
         await install(current).catch(() => undefined);
-        if (!(await signalReload('the haproxy rollback', false))) init.logger.error({ component: 'edgelb' }, 'rolling HAProxy back to the previous config was not confirmed');
+        if (!(await signalReload('the haproxy rollback', false)))
+          init.logger.error({ component: 'edgelb' }, 'rolling HAProxy back to the previous config was not confirmed');
         output = failedOutput;
-        const why = output.trim().split('\n').filter((l) => /ALERT|cannot|error/i.test(l)).slice(-2).join(' | ');
+        const why = output
+          .trim()
+          .split('\n')
+          .filter((l) => /ALERT|cannot|error/i.test(l))
+          .slice(-2)
+          .join(' | ');
         throw new SipError('SIP_HAPROXY_FAILED', `HAProxy did not take the new configuration; the previous one still serves${why ? `: ${why}` : ''}`);
       }
       current = config;

@@ -41,7 +41,13 @@ const KINDS: Record<string, 'list' | 'scalar' | 'dict' | 'listOfDicts' | 'presen
 };
 const PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TCP', 'TLS']);
 /** The grammar of each rule condition. */
-const RULE_GRAMMAR: Record<string, Check> = { hostEq: grammar.host, hostReg: grammar.regex, pathBeg: grammar.path, pathEnd: grammar.pathPart, pathReg: grammar.regex };
+const RULE_GRAMMAR: Record<string, Check> = {
+  hostEq: grammar.host,
+  hostReg: grammar.regex,
+  pathBeg: grammar.path,
+  pathEnd: grammar.pathPart,
+  pathReg: grammar.regex,
+};
 /** `backend.endpoint` keys a label may set, and their grammar (no raw `miscStr` from labels: only the token-protected Pool API takes raw HAProxy text). */
 const ENDPOINT_GRAMMAR: Record<string, Check> = {
   type: (v) => (['AUTO_IP', 'AGENT_IP', 'CONTAINER_IP', 'ADDRESS'].includes(v) ? undefined : 'must be AUTO_IP, AGENT_IP, CONTAINER_IP or ADDRESS'),
@@ -118,7 +124,11 @@ export function parseTaskLabels(labels: Readonly<Record<string, string | boolean
     let value: unknown;
     if (kind === 'scalar') value = text;
     else if (kind === 'presence') value = text;
-    else if (kind === 'list') value = text.split(delimiter).map((s) => s.trim()).filter(Boolean);
+    else if (kind === 'list')
+      value = text
+        .split(delimiter)
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (kind === 'dict') value = dict(key, text);
     else value = text ? text.split(delimiter).map((entry) => dict(key, entry)) : [];
     if (value === undefined || (Array.isArray(value) && value.includes(undefined))) continue;
@@ -126,17 +136,23 @@ export function parseTaskLabels(labels: Readonly<Record<string, string | boolean
     if (option === 'frontend.rules') {
       for (const rule of value as Array<Record<string, string>>) {
         for (const [k, v] of Object.entries(rule)) {
-          if (!RULE_KEYS.has(k)) errors.push({ label: key, message: `unknown rule key "${FORBIDDEN_KEYS.has(k) || /^\w{1,20}$/.test(k) ? k : '…'}" (expected ${[...RULE_KEYS].join(', ')})` });
+          if (!RULE_KEYS.has(k))
+            errors.push({
+              label: key,
+              message: `unknown rule key "${FORBIDDEN_KEYS.has(k) || /^\w{1,20}$/.test(k) ? k : '…'}" (expected ${[...RULE_KEYS].join(', ')})`,
+            });
           else check(key, k, v, RULE_GRAMMAR[k] as Check);
         }
       }
     }
     if (option === 'frontend.redirectToHttps') {
-      for (const r of value as Array<Record<string, string>>) for (const [k, v] of Object.entries(r)) check(key, k, v, k === 'host' ? grammar.host : grammar.path);
+      for (const r of value as Array<Record<string, string>>)
+        for (const [k, v] of Object.entries(r)) check(key, k, v, k === 'host' ? grammar.host : grammar.path);
     }
     if (option === 'frontend.certificates') for (const v of value as string[]) check(key, 'a certificate', v, grammar.name);
     if (option === 'frontend.port') check(key, 'the port', text, grammar.port);
-    if ((option === 'frontend.protocol' || option === 'backend.protocol') && !PROTOCOLS.has(text)) errors.push({ label: key, message: `must be one of ${[...PROTOCOLS].join(', ')}` });
+    if ((option === 'frontend.protocol' || option === 'backend.protocol') && !PROTOCOLS.has(text))
+      errors.push({ label: key, message: `must be one of ${[...PROTOCOLS].join(', ')}` });
     if (option === 'backend.balance') check(key, 'balance', text, grammar.balance);
     if (option === 'backend.portName') check(key, 'the port name', text, grammar.name);
     if (option === 'backend.rewriteHttp.sticky' && text) check(key, 'the sticky cookie', text, grammar.cookie);
@@ -151,7 +167,11 @@ export function parseTaskLabels(labels: Readonly<Record<string, string | boolean
     if (option === 'backend.endpoint') {
       for (const [k, v] of Object.entries(value as object) as Array<[string, string]>) {
         const rule = has(ENDPOINT_GRAMMAR, k) ? ENDPOINT_GRAMMAR[k] : undefined;
-        if (!rule) errors.push({ label: key, message: `endpoint key "${FORBIDDEN_KEYS.has(k) || /^\w{1,20}$/.test(k) ? k : '…'}" is not allowed in a label (expected ${Object.keys(ENDPOINT_GRAMMAR).join(', ')})` });
+        if (!rule)
+          errors.push({
+            label: key,
+            message: `endpoint key "${FORBIDDEN_KEYS.has(k) || /^\w{1,20}$/.test(k) ? k : '…'}" is not allowed in a label (expected ${Object.keys(ENDPOINT_GRAMMAR).join(', ')})`,
+          });
         else check(key, `endpoint ${k}`, v, rule);
       }
     }

@@ -41,7 +41,11 @@ export interface PoolRegistry {
 function localProblems(pool: V2Pool): PoolProblem[] {
   const problems: PoolProblem[] = [];
   (pool.haproxy?.frontends ?? []).forEach((f, i) => {
-    if (f.protocol === 'HTTPS' || f.protocol === 'TLS') problems.push({ path: `haproxy.frontends[${i}].protocol`, message: `${f.protocol} needs certificates, which the local EdgeLB does not serve; use HTTP or TCP` });
+    if (f.protocol === 'HTTPS' || f.protocol === 'TLS')
+      problems.push({
+        path: `haproxy.frontends[${i}].protocol`,
+        message: `${f.protocol} needs certificates, which the local EdgeLB does not serve; use HTTP or TCP`,
+      });
   });
   (pool.haproxy?.backends ?? []).forEach((b, i) => {
     if (b.protocol === 'HTTPS') problems.push({ path: `haproxy.backends[${i}].protocol`, message: 'HTTPS backends are not served locally; use HTTP' });
@@ -71,7 +75,8 @@ export async function openPoolRegistry(init: PoolRegistryInit): Promise<PoolRegi
     const problems: PoolProblem[] = [];
     const mine = boundPorts(r.pool, init.httpPort);
     mine.forEach((port, i) => {
-      if (init.reservedPorts.includes(port)) problems.push({ path: `haproxy.frontends[${i}].bindPort`, message: `port ${port} is the load balancer's own stats port` });
+      if (init.reservedPorts.includes(port))
+        problems.push({ path: `haproxy.frontends[${i}].bindPort`, message: `port ${port} is the load balancer's own stats port` });
       for (const other of pools.values()) {
         if (other.name === replacing || other.name === r.pool.name) continue;
         const j = boundPorts(other, init.httpPort).indexOf(port);
@@ -79,9 +84,13 @@ export async function openPoolRegistry(init: PoolRegistryInit): Promise<PoolRegi
         const theirs = other.haproxy!.frontends![j]!;
         const ours = r.pool.haproxy!.frontends![i]!;
         const tcp = (p: string | undefined): boolean => p === 'TCP' || p === 'TLS';
-        if (tcp(theirs.protocol) !== tcp(ours.protocol)) problems.push({ path: `haproxy.frontends[${i}].protocol`, message: `port ${port} is bound by pool "${other.name}" as ${theirs.protocol}` });
+        if (tcp(theirs.protocol) !== tcp(ours.protocol))
+          problems.push({ path: `haproxy.frontends[${i}].protocol`, message: `port ${port} is bound by pool "${other.name}" as ${theirs.protocol}` });
         else if (tcp(ours.protocol) || (theirs.linkBackend?.defaultBackend && ours.linkBackend?.defaultBackend))
-          problems.push({ path: `haproxy.frontends[${i}].bindPort`, message: `port ${port} is bound by pool "${other.name}", which already takes all its traffic` });
+          problems.push({
+            path: `haproxy.frontends[${i}].bindPort`,
+            message: `port ${port} is bound by pool "${other.name}", which already takes all its traffic`,
+          });
       }
     });
     if (problems.length > 0) throw new PoolValidationError(problems);

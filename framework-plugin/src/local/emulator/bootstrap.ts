@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  DeleteUserPolicyCommand,
+  IAMClient,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
 import type { AwsCredentials, EmulatorIdentity } from './credentials.js';
 
 /** Identities the harness creates before IAM enforcement is switched on. */
@@ -61,7 +69,11 @@ async function createUser(iam: IAMClient, userName: string, statement: Record<st
  * an emulator the harness did not start (LocalStack, or any endpoint). The
  * user's name is unique per run; `remove()` deletes it and its key again.
  */
-export async function bootstrapEc2Service(endpoint: string, region: string, admin: AwsCredentials): Promise<{ ec2Service: EmulatorIdentity; remove(): Promise<void> }> {
+export async function bootstrapEc2Service(
+  endpoint: string,
+  region: string,
+  admin: AwsCredentials,
+): Promise<{ ec2Service: EmulatorIdentity; remove(): Promise<void> }> {
   const iam = new IAMClient({ endpoint, region, credentials: admin, maxAttempts: 2 });
   const userName = `sip-ec2-service-${randomBytes(4).toString('hex')}`;
   const ec2Service = await createUser(iam, userName, { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' });

@@ -98,10 +98,7 @@ async function launch(init: MotoServerInit & { host: string; port: number }): Pr
       resolve();
     });
     child.once('error', (err: NodeJS.ErrnoException) => {
-      exited =
-        err.code === 'ENOENT'
-          ? new SipError('SIP_EMULATOR_MISSING', `${python} not found; install Python 3 and run: pip install 'moto[server]'`)
-          : err;
+      exited = err.code === 'ENOENT' ? new SipError('SIP_EMULATOR_MISSING', `${python} not found; install Python 3 and run: pip install 'moto[server]'`) : err;
       resolve();
     });
   });

@@ -44,8 +44,10 @@ const DEFAULT_LOCALSTACK_IMAGE = 'localstack/localstack:4';
  */
 export function emulatorConfig(env: Readonly<Record<string, string | undefined>>): EmulatorConfig {
   const kind = (env.SIP_EMULATOR || 'moto') as EmulatorKind;
-  if (!['moto', 'endpoint', 'localstack'].includes(kind)) throw new SipError('SIP_EMULATOR_CONFIG_INVALID', `SIP_EMULATOR must be moto, endpoint or localstack, not "${kind}"`, { expose: true });
-  if (kind === 'endpoint' && !env.AWS_ENDPOINT_URL) throw new SipError('SIP_EMULATOR_CONFIG_INVALID', 'SIP_EMULATOR=endpoint needs AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566)', { expose: true });
+  if (!['moto', 'endpoint', 'localstack'].includes(kind))
+    throw new SipError('SIP_EMULATOR_CONFIG_INVALID', `SIP_EMULATOR must be moto, endpoint or localstack, not "${kind}"`, { expose: true });
+  if (kind === 'endpoint' && !env.AWS_ENDPOINT_URL)
+    throw new SipError('SIP_EMULATOR_CONFIG_INVALID', 'SIP_EMULATOR=endpoint needs AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566)', { expose: true });
   return {
     kind,
     ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
@@ -107,7 +109,11 @@ export async function openEmulator(init: EmulatorInit & { env?: Readonly<Record<
   if (config.kind === 'endpoint') {
     const em = await external(config.endpoint!, region, admin, init.logger, async () => undefined);
     const enforces = config.enforcesIam ?? false;
-    return Object.assign(em, { kind: 'endpoint' as const, description: `existing endpoint ${config.endpoint} (IAM ${enforces ? 'enforced' : 'not declared enforced: denials are not checked'})`, enforcesIam: enforces });
+    return Object.assign(em, {
+      kind: 'endpoint' as const,
+      description: `existing endpoint ${config.endpoint} (IAM ${enforces ? 'enforced' : 'not declared enforced: denials are not checked'})`,
+      enforcesIam: enforces,
+    });
   }
   const { available, note } = await localstackAvailability(config.localstackImage);
   if (!available) throw new SipError('SIP_LOCALSTACK_UNAVAILABLE', note, { expose: true });
@@ -122,7 +128,11 @@ export async function openEmulator(init: EmulatorInit & { env?: Readonly<Record<
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     const em = await external(endpoint, region, admin, init.logger, async () => void (await container.stop()));
-    return Object.assign(em, { kind: 'localstack' as const, description: `LocalStack ${config.localstackImage} at ${endpoint} (IAM ${enforces ? 'enforced' : 'not enforced: denials are not checked'})`, enforcesIam: enforces });
+    return Object.assign(em, {
+      kind: 'localstack' as const,
+      description: `LocalStack ${config.localstackImage} at ${endpoint} (IAM ${enforces ? 'enforced' : 'not enforced: denials are not checked'})`,
+      enforcesIam: enforces,
+    });
   } catch (err) {
     await container.stop();
     throw err;

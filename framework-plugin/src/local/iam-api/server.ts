@@ -46,7 +46,8 @@ export function createIamApi(deps: IamApiDeps): Koa {
     try {
       const user = /^\/acs\/api\/v1\/users\/([^/]+)$/.exec(ctx.path);
       if (user && ctx.method === 'PUT') {
-        if (!superuser(ctx.get('authorization'))) return (ctx.set('WWW-Authenticate', 'acsjwt'), refuse(ctx, 401, 'ERR_MISSING_AUTH_TOKEN', 'a superuser token is required'));
+        if (!superuser(ctx.get('authorization')))
+          return (ctx.set('WWW-Authenticate', 'acsjwt'), refuse(ctx, 401, 'ERR_MISSING_AUTH_TOKEN', 'a superuser token is required'));
         const uid = decodeURIComponent(user[1]!);
         if (!UID.test(uid)) return refuse(ctx, 400, 'ERR_INVALID_DATA', 'invalid uid');
         const body = JSON.parse((await readBody(ctx.req, 64 * 1024)) || '{}') as { public_key?: unknown };
@@ -77,7 +78,12 @@ export function createIamApi(deps: IamApiDeps): Koa {
         try {
           const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as { alg?: unknown };
           const c = JSON.parse(Buffer.from(claims, 'base64url').toString('utf8')) as { uid?: unknown; exp?: unknown };
-          ok = header.alg === 'RS256' && c.uid === uid && typeof c.exp === 'number' && c.exp * 1000 > now() && verify('RSA-SHA256', Buffer.from(`${h}.${claims}`), key, Buffer.from(sig, 'base64url'));
+          ok =
+            header.alg === 'RS256' &&
+            c.uid === uid &&
+            typeof c.exp === 'number' &&
+            c.exp * 1000 > now() &&
+            verify('RSA-SHA256', Buffer.from(`${h}.${claims}`), key, Buffer.from(sig, 'base64url'));
         } catch {
           ok = false;
         }

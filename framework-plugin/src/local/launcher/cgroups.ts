@@ -32,7 +32,10 @@ export function detectCgroups(root: string, base = '/sys/fs/cgroup'): Cgroups {
   try {
     for (const h of TASK_HIERARCHIES) mkdirSync(join(base, h, root), { recursive: true });
   } catch (err) {
-    return { available: false, reason: `cgroup v1 hierarchies ${TASK_HIERARCHIES.join(', ')} under ${base} cannot be used (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+    return {
+      available: false,
+      reason: `cgroup v1 hierarchies ${TASK_HIERARCHIES.join(', ')} under ${base} cannot be used (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    };
   }
   return {
     available: true,
@@ -42,11 +45,7 @@ export function detectCgroups(root: string, base = '/sys/fs/cgroup'): Cgroups {
       for (const d of dirs) mkdirSync(d, { recursive: true });
       // Mesos enforces mem as the limit; a floor keeps a tiny definition from killing the runtime itself.
       writeFileSync(join(dirs[0]!, 'memory.limit_in_bytes'), String(Math.max(16, Math.ceil(memMiB)) * 1024 * 1024));
-      const pids = (): number[] =>
-        readFileSync(join(dirs[1]!, 'cgroup.procs'), 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map(Number);
+      const pids = (): number[] => readFileSync(join(dirs[1]!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
       return {
         containerId,
         add(pid) {
@@ -124,7 +123,10 @@ export function sweepCgroups(root: string, base = '/sys/fs/cgroup'): void {
     }
     for (const g of groups) {
       try {
-        for (const p of readFileSync(join(dir, g, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) process.kill(Number(p), 'SIGKILL');
+        for (const p of readFileSync(join(dir, g, 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .filter(Boolean))
+          process.kill(Number(p), 'SIGKILL');
       } catch {
         // gone
       }

@@ -117,7 +117,15 @@ export function createDockerEngine(name = 'docker'): DockerEngine {
       const out = openSync(join(spec.sandbox, 'stdout'), flags, 0o600);
       const err = openSync(join(spec.sandbox, 'stderr'), flags, 0o600);
       const taskVars = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !steersTheCli(k)));
-      const child = spawn(binary, args, { env: { ...taskVars, PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) }, stdio: ['ignore', out, err] });
+      const child = spawn(binary, args, {
+        env: {
+          ...taskVars,
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: process.env.HOME ?? '/root',
+          ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+        },
+        stdio: ['ignore', out, err],
+      });
       closeSync(out);
       closeSync(err);
       const onParentExit = (): void => rmForce(spec.name);
@@ -135,7 +143,9 @@ export function createDockerEngine(name = 'docker'): DockerEngine {
         exited,
         async kill(graceMs) {
           // docker stop: SIGTERM to the container, SIGKILL after the grace period.
-          await run(binary, ['stop', '-t', String(Math.max(0, Math.ceil(graceMs / 1000))), spec.name], { timeout: graceMs + 15_000 }).catch(() => rmForce(spec.name));
+          await run(binary, ['stop', '-t', String(Math.max(0, Math.ceil(graceMs / 1000))), spec.name], { timeout: graceMs + 15_000 }).catch(() =>
+            rmForce(spec.name),
+          );
           const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
           const result = await exited;
           clearTimeout(timer);

@@ -51,7 +51,13 @@ function tcp(host: string, port: number, timeoutMs: number): Promise<ProbeResult
 
 function command(value: string, target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', value], { cwd: target.sandbox, env: target.env, stdio: 'ignore', timeout: timeoutMs, ...(target.user ? { uid: target.user.uid, gid: target.user.gid } : {}) });
+    const child = spawn('/bin/sh', ['-c', value], {
+      cwd: target.sandbox,
+      env: target.env,
+      stdio: 'ignore',
+      timeout: timeoutMs,
+      ...(target.user ? { uid: target.user.uid, gid: target.user.gid } : {}),
+    });
     child.once('exit', (code, signal) =>
       resolve(code === 0 ? { ok: true } : { ok: false, reason: signal ? `killed (${signal}) after ${timeoutMs} ms` : `exit code ${code}` }),
     );

@@ -26,7 +26,8 @@ function fnv1a(text: string): number {
  * or `/proc/<pid>/environ`.
  */
 export function appIdentity(appId: string, taken: ReadonlySet<number>, persisted?: number): TaskUser {
-  if (persisted !== undefined && persisted >= FIRST_APP_UID && persisted < FIRST_APP_UID + APP_UIDS && !taken.has(persisted)) return { uid: persisted, gid: persisted };
+  if (persisted !== undefined && persisted >= FIRST_APP_UID && persisted < FIRST_APP_UID + APP_UIDS && !taken.has(persisted))
+    return { uid: persisted, gid: persisted };
   let uid = FIRST_APP_UID + (fnv1a(appId) % APP_UIDS);
   while (taken.has(uid)) uid = FIRST_APP_UID + ((uid - FIRST_APP_UID + 1) % APP_UIDS);
   return { uid, gid: uid };

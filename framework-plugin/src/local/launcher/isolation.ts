@@ -48,7 +48,11 @@ export function detectIsolation(needs: { sandboxRoot: string; tools: readonly st
           return 'missing';
         }
       })();
-      return { enabled: false, reason: `tasks could not reach ${dir}: ${blocked} is mode ${mode} (move the checkout and state dir somewhere others may enter, e.g. /srv or /opt)`, insecure };
+      return {
+        enabled: false,
+        reason: `tasks could not reach ${dir}: ${blocked} is mode ${mode} (move the checkout and state dir somewhere others may enter, e.g. /srv or /opt)`,
+        insecure,
+      };
     }
   }
   return { enabled: true };

@@ -7,7 +7,6 @@ export interface PortAllocator {
   release(ports: readonly number[]): void;
 }
 
-
 /** Allocates from `[from, to]`, round-robin, skipping ports held or bound by others. */
 export function createPortAllocator(range: { from: number; to: number; host?: string }): PortAllocator {
   const held = new Set<number>();

@@ -40,7 +40,13 @@ export function startTaskProcess(command: TaskCommand, sandbox: string, env: Rec
   // With a cgroup, the process waits on fd 3 until it has been moved in, then closes it and
   // execs the task: nothing the task runs (or forks) is ever outside its container.
   const [file, args] = cgroup ? ['/bin/sh', ['-c', 'read _ <&3 || exit 111; exec 3<&-; exec "$@"', 'sip-task', task, ...taskArgs]] : [task, taskArgs];
-  const child = spawn(file, args, { cwd: sandbox, env, stdio: ['ignore', out, err, ...(cgroup ? ['pipe' as const] : [])], detached: true, ...(user ? { uid: user.uid, gid: user.gid } : {}) });
+  const child = spawn(file, args, {
+    cwd: sandbox,
+    env,
+    stdio: ['ignore', out, err, ...(cgroup ? ['pipe' as const] : [])],
+    detached: true,
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+  });
   closeSync(out);
   closeSync(err);
   const pid = child.pid ?? -1;

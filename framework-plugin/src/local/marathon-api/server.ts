@@ -80,7 +80,12 @@ export interface MarathonApiDeps {
 const MAX_BODY = 1024 * 1024;
 
 const truthy = (v: unknown): boolean => [v].flat().some((x) => x === 'true' || x === '1' || x === '');
-const list = (v: string | string[] | undefined): string[] => [v ?? []].flat().flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+const list = (v: string | string[] | undefined): string[] =>
+  [v ?? []]
+    .flat()
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim())
+    .filter(Boolean);
 const deploymentResult = (d: Deployment): { deploymentId: string; version: string } => ({ deploymentId: d.id, version: d.version });
 
 /** Longest `?label=` selector taken. */
@@ -96,7 +101,8 @@ type SelectorTerm = { key: string; op: 'exists' | '==' | '!=' | 'in' | 'notin'; 
  * @throws MarathonValidationError 400 for one over {@link MAX_SELECTOR} characters.
  */
 export function parseLabelSelector(selector: string): SelectorTerm[] {
-  if (selector.length > MAX_SELECTOR) throw new MarathonValidationError(400, [{ path: '/label', errors: [`a label selector is at most ${MAX_SELECTOR} characters`] }]);
+  if (selector.length > MAX_SELECTOR)
+    throw new MarathonValidationError(400, [{ path: '/label', errors: [`a label selector is at most ${MAX_SELECTOR} characters`] }]);
   const terms: SelectorTerm[] = [];
   let i = 0;
   while (i < selector.length) {
@@ -121,7 +127,10 @@ export function parseLabelSelector(selector: string): SelectorTerm[] {
       const head = term.slice(0, open).trim();
       const sp = head.lastIndexOf(' ');
       const op = head.slice(sp + 1);
-      const values = term.slice(open + 1, -1).split(',').map((v) => v.trim());
+      const values = term
+        .slice(open + 1, -1)
+        .split(',')
+        .map((v) => v.trim());
       if (sp > 0 && (op === 'in' || op === 'notin')) terms.push({ key: head.slice(0, sp).trim(), op, values });
       else terms.push({ key: term, op: 'exists', values: [] });
     } else terms.push({ key: term, op: 'exists', values: [] });
@@ -190,7 +199,10 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     }
     if (authenticator.check(ctx.get('authorization') || undefined) === undefined) {
       ctx.set('WWW-Authenticate', authenticator.challenge);
-      throw new SipError('SIP_UNAUTHORIZED', authenticator.challenge === 'acsjwt' ? 'a valid "Authorization: token=<ACS token>" header is required' : 'Unauthorized');
+      throw new SipError(
+        'SIP_UNAUTHORIZED',
+        authenticator.challenge === 'acsjwt' ? 'a valid "Authorization: token=<ACS token>" header is required' : 'Unauthorized',
+      );
     }
     const request = (uri: string): ApiRequest => ({ clientIp: ctx.ip, uri });
     const body = async (): Promise<unknown> => jsonValue((await readBody(ctx.req, MAX_BODY)) || '{}');
@@ -226,7 +238,8 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
     }
     if (path === '/v2/tasks/delete' && method === 'POST') {
       const ids = (objectOf(await body()).ids ?? []) as unknown;
-      if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string')) throw new MarathonValidationError(422, [{ path: '/ids', errors: ['error.expected.jsarray of task ids'] }]);
+      if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string'))
+        throw new MarathonValidationError(422, [{ path: '/ids', errors: ['error.expected.jsarray of task ids'] }]);
       return void (ctx.body = await killMany(cluster, ids as string[], truthy(ctx.query.scale)));
     }
     if (path === '/v2/apps') {
@@ -261,7 +274,12 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       if (method === 'GET' && !taskId) return void (ctx.body = { tasks: cluster.tasks(id) });
       if (method === 'DELETE') {
         const host = ctx.query.host as string | undefined;
-        const ids = taskId ? [taskId] : cluster.tasks(id).filter((t) => !host || host === '*' || t.host === host).map((t) => t.id);
+        const ids = taskId
+          ? [taskId]
+          : cluster
+              .tasks(id)
+              .filter((t) => !host || host === '*' || t.host === host)
+              .map((t) => t.id);
         const r = await cluster.killTasks(id, ids, { scale: truthy(ctx.query.scale) });
         if ('deployment' in r) return void (ctx.body = deploymentResult(r.deployment));
         return void (ctx.body = taskId ? { task: r.tasks[0] } : { tasks: r.tasks });
@@ -301,7 +319,10 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
       const served = await groups(ctx, cluster, path.slice('/v2/groups'.length) || '/', method, body, request);
       if (served) return;
     }
-    throw new SipError('SIP_URI_NOT_SUPPORTED', `${method} ${path} is not supported by this Marathon (the local cluster serves /v2/apps, /v2/groups, /v2/tasks, /v2/deployments, /v2/queue, /v2/events, /v2/info, /v2/leader)`);
+    throw new SipError(
+      'SIP_URI_NOT_SUPPORTED',
+      `${method} ${path} is not supported by this Marathon (the local cluster serves /v2/apps, /v2/groups, /v2/tasks, /v2/deployments, /v2/queue, /v2/events, /v2/info, /v2/leader)`,
+    );
   });
   return app;
 }
@@ -309,7 +330,8 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
 /** An app id from a URL: canonical only (`/a/../b` or `/a/./b` would bypass the lookup that partial updates merge over). */
 function canonical(raw: string): string {
   const r = resolveAppId(raw);
-  if (!r.ok || r.id !== raw) throw new MarathonValidationError(422, [{ path: '/id', errors: [r.ok ? `'${raw}' is not in canonical form (${r.id})` : r.error] }]);
+  if (!r.ok || r.id !== raw)
+    throw new MarathonValidationError(422, [{ path: '/id', errors: [r.ok ? `'${raw}' is not in canonical form (${r.id})` : r.error] }]);
   return r.id;
 }
 
@@ -317,7 +339,35 @@ function canonical(raw: string): string {
 function info(host: string, c: LocalMarathonConfig): Record<string, unknown> {
   const [hostname, port] = host.split(':');
   // Marathon's keys, each the cluster's real value, or null where the local cluster has no such setting.
-  const none = ['access_control_allow_origin', 'decline_offer_duration', 'default_network_name', 'env_vars_prefix', 'failover_timeout', 'launch_token', 'launch_token_refresh_interval', 'leader_proxy_connection_timeout_ms', 'leader_proxy_read_timeout_ms', 'max_instances_per_offer', 'mesos_bridge_name', 'mesos_heartbeat_failure_threshold', 'mesos_heartbeat_interval', 'mesos_leader_ui_url', 'min_revive_offers_interval', 'offer_matching_timeout', 'on_elected_prepare_timeout', 'reconciliation_initial_delay', 'scale_apps_initial_delay', 'scale_apps_interval', 'store_cache', 'task_launch_confirm_timeout', 'task_launch_timeout', 'task_lost_expunge_initial_delay', 'task_lost_expunge_interval', 'task_reservation_timeout', 'webui_url'];
+  const none = [
+    'access_control_allow_origin',
+    'decline_offer_duration',
+    'default_network_name',
+    'env_vars_prefix',
+    'failover_timeout',
+    'launch_token',
+    'launch_token_refresh_interval',
+    'leader_proxy_connection_timeout_ms',
+    'leader_proxy_read_timeout_ms',
+    'max_instances_per_offer',
+    'mesos_bridge_name',
+    'mesos_heartbeat_failure_threshold',
+    'mesos_heartbeat_interval',
+    'mesos_leader_ui_url',
+    'min_revive_offers_interval',
+    'offer_matching_timeout',
+    'on_elected_prepare_timeout',
+    'reconciliation_initial_delay',
+    'scale_apps_initial_delay',
+    'scale_apps_interval',
+    'store_cache',
+    'task_launch_confirm_timeout',
+    'task_launch_timeout',
+    'task_lost_expunge_initial_delay',
+    'task_lost_expunge_interval',
+    'task_reservation_timeout',
+    'webui_url',
+  ];
   return {
     name: 'marathon',
     version: '1.11.0-sip-local',
@@ -341,7 +391,17 @@ function info(host: string, c: LocalMarathonConfig): Record<string, unknown> {
       reconciliation_interval: c.reconcileIntervalMs,
       local_cluster: { host_ports: c.hostPorts, resources: c.resources, max_versions_per_app: c.maxVersions, default_credentials_mode: c.credentialsMode },
     },
-    zookeeper_config: { zk: null, zk_compression: null, zk_compression_threshold: null, zk_connection_timeout: null, zk_max_node_size: null, zk_max_versions: c.maxVersions, zk_session_timeout: null, zk_timeout: null, state_dir: c.stateDir },
+    zookeeper_config: {
+      zk: null,
+      zk_compression: null,
+      zk_compression_threshold: null,
+      zk_connection_timeout: null,
+      zk_max_node_size: null,
+      zk_max_versions: c.maxVersions,
+      zk_session_timeout: null,
+      zk_timeout: null,
+      state_dir: c.stateDir,
+    },
     http_config: { http_port: Number(port) || 80, https_port: null },
     event_subscriber: null,
   };
@@ -425,12 +485,16 @@ async function groups(
     // Every app is checked (and must lie under the group) before any is changed.
     const checked = flattenGroup(given, groupId.id).map((def, i) => {
       const app = parseAppDefinition(def.app, { baseGroup: def.group });
-      if (!isUnder(app.id, groupId.id) || app.id === groupId.id) throw new MarathonValidationError(422, [{ path: `/apps/${i}/id`, errors: [`${app.id} is not under the group ${groupId.id}`] }]);
+      if (!isUnder(app.id, groupId.id) || app.id === groupId.id)
+        throw new MarathonValidationError(422, [{ path: `/apps/${i}/id`, errors: [`${app.id} is not under the group ${groupId.id}`] }]);
       return app;
     });
     let last: Deployment | undefined;
     for (const app of checked) {
-      last = method === 'POST' ? (await cluster.addApp(app, request(`/v2/groups${groupId.id}`))).deployment : await cluster.putApp(app, request(`/v2/groups${groupId.id}`));
+      last =
+        method === 'POST'
+          ? (await cluster.addApp(app, request(`/v2/groups${groupId.id}`))).deployment
+          : await cluster.putApp(app, request(`/v2/groups${groupId.id}`));
     }
     ctx.status = method === 'POST' ? 201 : 200;
     ctx.body = last ? deploymentResult(last) : { deploymentId: null, version: new Date().toISOString() };
@@ -467,7 +531,8 @@ function jsonValue(text: string): unknown {
 
 /** A value that must be a JSON object, or Marathon's 400. */
 function objectOf(value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MarathonValidationError(400, [{ path: '/', errors: ['error.expected.jsobject'] }]);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new MarathonValidationError(400, [{ path: '/', errors: ['error.expected.jsobject'] }]);
   return value as Record<string, unknown>;
 }
 

@@ -53,7 +53,40 @@ export function commandExecutorName(taskId: string, command: string | undefined)
 /** Mesos's realm for `/api/v1` (src/slave/constants.hpp `READWRITE_HTTP_AUTHENTICATION_REALM`). */
 export const MESOS_AGENT_REALM = 'mesos-agent-readwrite';
 /** What the agent says to a call type it knows but the local agent does not serve. */
-const KNOWN_CALLS = new Set(['GET_HEALTH', 'GET_FLAGS', 'GET_VERSION', 'GET_METRICS', 'GET_LOGGING_LEVEL', 'SET_LOGGING_LEVEL', 'LIST_FILES', 'READ_FILE', 'GET_STATE', 'GET_FRAMEWORKS', 'GET_EXECUTORS', 'GET_OPERATIONS', 'GET_TASKS', 'GET_AGENT', 'GET_RESOURCE_PROVIDERS', 'GET_CONTAINERS', 'LAUNCH_NESTED_CONTAINER', 'WAIT_NESTED_CONTAINER', 'KILL_NESTED_CONTAINER', 'REMOVE_NESTED_CONTAINER', 'LAUNCH_NESTED_CONTAINER_SESSION', 'ATTACH_CONTAINER_INPUT', 'ATTACH_CONTAINER_OUTPUT', 'LAUNCH_CONTAINER', 'WAIT_CONTAINER', 'KILL_CONTAINER', 'REMOVE_CONTAINER', 'ADD_RESOURCE_PROVIDER_CONFIG', 'UPDATE_RESOURCE_PROVIDER_CONFIG', 'REMOVE_RESOURCE_PROVIDER_CONFIG', 'MARK_RESOURCE_PROVIDER_GONE', 'PRUNE_IMAGES']);
+const KNOWN_CALLS = new Set([
+  'GET_HEALTH',
+  'GET_FLAGS',
+  'GET_VERSION',
+  'GET_METRICS',
+  'GET_LOGGING_LEVEL',
+  'SET_LOGGING_LEVEL',
+  'LIST_FILES',
+  'READ_FILE',
+  'GET_STATE',
+  'GET_FRAMEWORKS',
+  'GET_EXECUTORS',
+  'GET_OPERATIONS',
+  'GET_TASKS',
+  'GET_AGENT',
+  'GET_RESOURCE_PROVIDERS',
+  'GET_CONTAINERS',
+  'LAUNCH_NESTED_CONTAINER',
+  'WAIT_NESTED_CONTAINER',
+  'KILL_NESTED_CONTAINER',
+  'REMOVE_NESTED_CONTAINER',
+  'LAUNCH_NESTED_CONTAINER_SESSION',
+  'ATTACH_CONTAINER_INPUT',
+  'ATTACH_CONTAINER_OUTPUT',
+  'LAUNCH_CONTAINER',
+  'WAIT_CONTAINER',
+  'KILL_CONTAINER',
+  'REMOVE_CONTAINER',
+  'ADD_RESOURCE_PROVIDER_CONFIG',
+  'UPDATE_RESOURCE_PROVIDER_CONFIG',
+  'REMOVE_RESOURCE_PROVIDER_CONFIG',
+  'MARK_RESOURCE_PROVIDER_GONE',
+  'PRUNE_IMAGES',
+]);
 
 /**
  * The part of the Mesos agent operator API (v1, JSON; apache/mesos
@@ -106,8 +139,9 @@ export function createMesosAgentApi(deps: MesosAgentApiDeps): Koa {
       }
       if (ctx.method !== 'POST') return text(ctx, 405, `Expecting one of { 'POST' }, but received '${ctx.method}'`);
       const type = ctx.get('content-type').split(';')[0]!.trim();
-      if (type !== 'application/json' && type !== 'application/x-protobuf') return text(ctx, 415, "Expecting 'Content-Type' of application/json or application/x-protobuf");
-      if (type === 'application/x-protobuf') return text(ctx, 415, 'Expecting \'Content-Type\' of application/json (the local agent reads JSON only)');
+      if (type !== 'application/json' && type !== 'application/x-protobuf')
+        return text(ctx, 415, "Expecting 'Content-Type' of application/json or application/x-protobuf");
+      if (type === 'application/x-protobuf') return text(ctx, 415, "Expecting 'Content-Type' of application/json (the local agent reads JSON only)");
       let call: Record<string, any>;
       try {
         call = JSON.parse(await readBody(ctx.req, 64 * 1024)) as Record<string, any>;
@@ -115,7 +149,8 @@ export function createMesosAgentApi(deps: MesosAgentApiDeps): Koa {
       } catch (err) {
         return text(ctx, 400, `Failed to parse body into Call: ${(err as Error).message}`);
       }
-      if (!KNOWN_CALLS.has(call.type)) return text(ctx, 400, `Failed to convert JSON into Call protobuf: Failed to find enum for '${String(call.type).slice(0, 64)}'`);
+      if (!KNOWN_CALLS.has(call.type))
+        return text(ctx, 400, `Failed to convert JSON into Call protobuf: Failed to find enum for '${String(call.type).slice(0, 64)}'`);
       ctx.type = 'application/json';
       if (call.type === 'GET_AGENT') {
         ctx.body = { type: 'GET_AGENT', get_agent: { agent_info: { id: { value: deps.source.agentId }, hostname: '127.0.0.1', port: 5051 } } };

@@ -34,12 +34,10 @@ export function monitorHealth(taskId: string, checks: readonly HealthCheck[], de
   const startedAt = deps.clock.now().getTime();
   let stopped = false;
   const timers: Timer[] = [];
-  const state = checks.map(
-    (): { result: HealthCheckResult; known: boolean } => ({
-      result: { alive: false, consecutiveFailures: 0, firstSuccess: null, lastSuccess: null, lastFailure: null, lastFailureCause: null, taskId },
-      known: false,
-    }),
-  );
+  const state = checks.map((): { result: HealthCheckResult; known: boolean } => ({
+    result: { alive: false, consecutiveFailures: 0, firstSuccess: null, lastSuccess: null, lastFailure: null, lastFailureCause: null, taskId },
+    known: false,
+  }));
 
   checks.forEach((hc, i) => {
     const s = state[i];

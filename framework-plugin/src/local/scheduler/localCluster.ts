@@ -150,7 +150,9 @@ interface Entry {
 /** JSON with object keys sorted at every level: two definitions that differ only in key order are the same. */
 const canonical = (v: unknown): string =>
   JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
   );
 
 /** The framework id the local Marathon reports (`/v2/info`, `GET_CONTAINERS`). */
@@ -161,7 +163,9 @@ const MAX_VERSIONS = 50;
 /** The latest version of an app: its last change, scaling included. */
 const latest = (e: Entry): string => (e.lastScalingAt > e.version ? e.lastScalingAt : e.version);
 /** The `currentStep` object of deployment events. */
-const currentStepOf = (d: Deployment): { actions: Array<{ type: string; app: string }> } => ({ actions: d.currentActions.map((a) => ({ type: a.action, app: a.app })) });
+const currentStepOf = (d: Deployment): { actions: Array<{ type: string; app: string }> } => ({
+  actions: d.currentActions.map((a) => ({ type: a.action, app: a.app })),
+});
 
 const taskIdFor = (appId: string): string => `${appId.slice(1).replace(/\//g, '_')}.instance-${randomUUID()}._app.1`;
 
@@ -202,7 +206,10 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   };
   /** Whether one more task of `app` fits what the agent has left (cpus, mem, ports, and a cap on tasks). */
   const fits = (app: ValidatedApp): boolean =>
-    used.tasks < maxTasks && used.cpus + app.cpus <= offered.cpus + 1e-9 && used.mem + app.mem <= offered.mem && used.ports + portCount(app) <= portRange.to - portRange.from + 1;
+    used.tasks < maxTasks &&
+    used.cpus + app.cpus <= offered.cpus + 1e-9 &&
+    used.mem + app.mem <= offered.mem &&
+    used.ports + portCount(app) <= portRange.to - portRange.from + 1;
   const store = init.appStore ?? createFileAppStore(join(init.stateDir, 'marathon', 'apps.json'));
   const slaveId = `sip-local-agent-${randomUUID().slice(0, 8)}`;
   let timer: Timer | undefined;
@@ -287,12 +294,20 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       // The app's last task is gone: nothing may keep running under its user (a task may have escaped its group).
       if (init.isolation.enabled && e.tasks.size === 0) {
         const stray = killAllOf(e.user.uid);
-        if (stray > 0) init.logger.warn({ appId: e.app.id, uid: e.user.uid, killed: stray }, 'killed processes left running under the app\'s user');
+        if (stray > 0) init.logger.warn({ appId: e.app.id, uid: e.user.uid, killed: stray }, "killed processes left running under the app's user");
       }
       if (end.failure) {
         e.failures++;
         e.nextLaunchAt = clock.now().getTime() + backoffDelayMs(e.app, e.failures);
-        e.lastTaskFailure = { appId: e.app.id, host: '127.0.0.1', message: end.message, state: end.status, taskId: task.id, timestamp: now().toISOString(), version: task.version };
+        e.lastTaskFailure = {
+          appId: e.app.id,
+          host: '127.0.0.1',
+          message: end.message,
+          state: end.status,
+          taskId: task.id,
+          timestamp: now().toISOString(),
+          version: task.version,
+        };
       }
       if (end.blocking && task.version === e.version) {
         e.blocked = end.message;
@@ -420,9 +435,17 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
     const existing = entries.get(given.id);
     if (existing && !existing.removed) throw new SipError('SIP_APP_EXISTS', `An app with id [${given.id}] already exists.`, { expose: true });
     // Still stopping: its tasks (and its user) are alive; a new app of that id waits, as Marathon's lock makes it.
-    if (existing) throw new SipError('SIP_APP_EXISTS', `App '${given.id}' is being removed and its tasks are still stopping (deployment ${existing.deployment?.id ?? '-'}); add it again once it is gone.`, { expose: true });
+    if (existing)
+      throw new SipError(
+        'SIP_APP_EXISTS',
+        `App '${given.id}' is being removed and its tasks are still stopping (deployment ${existing.deployment?.id ?? '-'}); add it again once it is gone.`,
+        { expose: true },
+      );
     const clash = [...entries.values()].find((o) => !o.removed && (o.app.id.startsWith(`${given.id}/`) || given.id.startsWith(`${o.app.id}/`)));
-    if (clash) throw new MarathonValidationError(422, [{ path: '/id', errors: [`${given.id} and the app ${clash.app.id} cannot both exist: an app id cannot also be a group of apps`] }]);
+    if (clash)
+      throw new MarathonValidationError(422, [
+        { path: '/id', errors: [`${given.id} and the app ${clash.app.id} cannot both exist: an app id cannot also be a group of apps`] },
+      ]);
     const app = withPorts(given);
     const e = newEntry(app, stamp());
     await saveWith({ set: { app, version: e.version, uid: e.user.uid } });
@@ -525,7 +548,9 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       return [...entries.values()]
         .filter((e) => !e.removed)
         .flatMap((e): QueueItem[] => {
-          const current = [...e.tasks.values()].filter((x) => x.version === e.version && (x.status() === 'TASK_STAGING' || x.status() === 'TASK_RUNNING')).length;
+          const current = [...e.tasks.values()].filter(
+            (x) => x.version === e.version && (x.status() === 'TASK_STAGING' || x.status() === 'TASK_RUNNING'),
+          ).length;
           const count = e.app.instances - current;
           if (count <= 0) {
             e.waitingSince = undefined;
@@ -534,7 +559,17 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
           e.waitingSince ??= now().toISOString();
           const left = Math.max(0, Math.ceil((e.nextLaunchAt - t) / 1000));
           const reason = e.blocked ?? (left > 0 ? 'backing off after failures' : fits(e.app) ? undefined : 'the agent has no room left (cpus, mem or ports)');
-          return [{ app: view(e, false), count, role: '*', delay: { timeLeftSeconds: left, overdue: left === 0 }, since: e.waitingSince, processedOffersSummary: { processedOffersCount: 0, unusedOffersCount: 0 }, ...(reason ? { lastUnusedOfferReason: reason } : {}) }];
+          return [
+            {
+              app: view(e, false),
+              count,
+              role: '*',
+              delay: { timeLeftSeconds: left, overdue: left === 0 },
+              since: e.waitingSince,
+              processedOffersSummary: { processedOffersCount: 0, unusedOffersCount: 0 },
+              ...(reason ? { lastUnusedOfferReason: reason } : {}),
+            },
+          ];
         });
     },
     cancelDeployment(id, force) {
@@ -582,7 +617,14 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       return [...entries.values()].flatMap((e) =>
         [...e.tasks.values()]
           .filter((t) => t.status() === 'TASK_RUNNING' || t.status() === 'TASK_KILLING')
-          .map((t) => ({ containerId: t.containerId, taskId: t.id, frameworkId: FRAMEWORK_ID, directory: t.sandbox, ...(e.app.cmd ? { command: e.app.cmd } : {}), ...(t.pid() ? { pid: t.pid()! } : {}) })),
+          .map((t) => ({
+            containerId: t.containerId,
+            taskId: t.id,
+            frameworkId: FRAMEWORK_ID,
+            directory: t.sandbox,
+            ...(e.app.cmd ? { command: e.app.cmd } : {}),
+            ...(t.pid() ? { pid: t.pid()! } : {}),
+          })),
       );
     },
     agentId: slaveId,

@@ -31,7 +31,10 @@ const COOKIE = /^[A-Za-z0-9_-]+( [A-Za-z0-9_-]+)*$/;
 /** A check: `undefined` when the value is fine, else what it must be (never quoting the value). */
 export type Check = (value: string) => string | undefined;
 
-const rule = (re: RegExp, what: string): Check => (v) => (re.test(v) ? undefined : what);
+const rule =
+  (re: RegExp, what: string): Check =>
+  (v) =>
+    re.test(v) ? undefined : what;
 
 /** The grammar of each field kind. */
 export const grammar = {
@@ -39,8 +42,16 @@ export const grammar = {
   address: rule(new RegExp(`${IPV4.source}|${HOST.source}`), 'must be an IPv4 address or a lower-case host name'),
   path: rule(PATH, 'must be a URL path: "/" then letters, digits and ._~!$&()*+,;=:@%/- (no spaces, "#", quotes or backslashes)'),
   pathPart: rule(PATH_PART, 'must be letters, digits and ._~!$&()*+,;=:@%/- (no spaces, "#", quotes or backslashes)'),
-  balance: rule(BALANCE, 'must be one of HAProxy\'s balance algorithms: roundrobin, static-rr, leastconn, first, source, random, uri, url_param <name>, hdr(<name>), rdp-cookie[(<name>)]'),
-  name: (v: string) => (FORBIDDEN_KEYS.has(v) ? 'is a reserved name' : NAME.test(v) ? undefined : 'must be letters, digits, "_", "." or "-" (at most 63), starting with a letter or digit'),
+  balance: rule(
+    BALANCE,
+    "must be one of HAProxy's balance algorithms: roundrobin, static-rr, leastconn, first, source, random, uri, url_param <name>, hdr(<name>), rdp-cookie[(<name>)]",
+  ),
+  name: (v: string) =>
+    FORBIDDEN_KEYS.has(v)
+      ? 'is a reserved name'
+      : NAME.test(v)
+        ? undefined
+        : 'must be letters, digits, "_", "." or "-" (at most 63), starting with a letter or digit',
   cookie: rule(COOKIE, 'must be words of letters, digits, "_" or "-" separated by single spaces'),
   port: (v: string) => (/^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'must be a port number 1-65535'),
   /** A regular expression: valid, no control characters and no single quote (it is rendered single-quoted). */

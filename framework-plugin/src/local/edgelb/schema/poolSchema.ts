@@ -55,7 +55,13 @@ function shapeProblem(e: ErrorObject): PoolProblem {
 const POOL_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const CONDITIONS = ['hostEq', 'hostReg', 'pathBeg', 'pathEnd', 'pathReg'] as const;
 /** The grammar of each map condition: hosts per RFC 1123, paths without spaces, '#' or quotes, regexes that cannot leave their quotes. */
-const CONDITION_GRAMMAR: Record<(typeof CONDITIONS)[number], Check> = { hostEq: grammar.host, hostReg: grammar.regex, pathBeg: grammar.path, pathEnd: grammar.pathPart, pathReg: grammar.regex };
+const CONDITION_GRAMMAR: Record<(typeof CONDITIONS)[number], Check> = {
+  hostEq: grammar.host,
+  hostReg: grammar.regex,
+  pathBeg: grammar.path,
+  pathEnd: grammar.pathPart,
+  pathReg: grammar.regex,
+};
 
 /** Rules Edge-LB checks in code rather than in its swagger ("actual validation is done in the code"). */
 function semanticProblems(pool: V2Pool): PoolProblem[] {
@@ -154,7 +160,8 @@ function semanticProblems(pool: V2Pool): PoolProblem[] {
  * @returns the pool, or every problem with its JSON path.
  */
 export function validateV2Pool(doc: unknown): { ok: true; pool: V2Pool } | { ok: false; problems: PoolProblem[] } {
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return { ok: false, problems: [{ path: '(root)', message: 'must be a JSON object (an Edge-LB V2 pool)' }] };
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    return { ok: false, problems: [{ path: '(root)', message: 'must be a JSON object (an Edge-LB V2 pool)' }] };
   if (!validateShape(doc)) return { ok: false, problems: (validateShape.errors ?? []).map(shapeProblem) };
   const problems = semanticProblems(doc as V2Pool);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, pool: doc as V2Pool };
