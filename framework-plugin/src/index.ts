@@ -34,7 +34,7 @@ export { canonicalSecretPath, canonicalSecretFolder } from './core/secrets/secre
 export { MAX_SECRET_BYTES, type SecretStore } from './core/secrets/SecretStore.js';
 export { createLocalStore, type LocalStoreInit } from './stores/localStore.js';
 export { createDcosSecretsClient, type DcosSecretsClientInit } from './stores/dcosSecretsClient.js';
-export { materialize, type Materialized } from './delivery/sandbox/materialize.js';
+export { materialize, type Materialized } from './delivery/file/materialize.js';
 export { createMarathonClient, MarathonApiError, type MarathonClient, type MarathonClientInit } from './clients/marathon/client.js';
 export { subscribe, type EventSubscription, type StreamEvent, type SubscribeOptions } from './clients/marathon/eventStream.js';
 export { followEvents, type EventFollower, type FollowInit } from './clients/marathon/eventFollower.js';

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAppDefinition, type ValidatedApp } from '../src/core/marathon/appDefinition.js';
 import { resolve, type AuditRecord, type MountPlan } from '../src/core/resolver/index.js';
-import { materialize } from '../src/delivery/sandbox/materialize.js';
+import { materialize } from '../src/delivery/file/materialize.js';
 import { createLocalStore } from '../src/stores/localStore.js';
 import type { SecretStore } from '../src/core/secrets/SecretStore.js';
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { deliveryModes } from './scheduler/deliveryModes.js';
 import { APP_UIDS, FIRST_APP_UID } from './launcher/identity.js';
 import { constants, existsSync } from 'node:fs';
 import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -243,7 +244,15 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       clusterLabel: clusterLabel(stateDir),
       agentEnv: { ...agentEnv, ...awsEnv },
       cgroups,
-      credentials: { url: `http://127.0.0.1:${agentPort}`, defaultMode, docker: dockerSocket !== undefined, metadataClosed },
+      delivery: deliveryModes({
+        defaultMode,
+        metadataClosed,
+        endpoint: {
+          agentUrl: `http://127.0.0.1:${agentPort}`,
+          docker: dockerSocket !== undefined,
+          ...(cgroups.available ? {} : { noCgroups: cgroups.reason }),
+        },
+      }),
     });
     await cluster.start();
     cleanups.push(() => cluster.stop());

@@ -22,3 +22,18 @@ const NAMED = /^aws[-_]?conf(ig)?$/i;
 export function isAwsConfigSecret(path: string, text: string): boolean {
   return NAMED.test(path.split('/').pop() ?? '') || holdsAwsConfig(text);
 }
+
+/** What a task would be handed: files (with the secret each comes from) and environment (a MountPlan's shape). */
+export interface Handed {
+  readonly files: ReadonlyArray<{ readonly containerPath: string; readonly source: string; readonly bytes: Uint8Array }>;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Where a task would be handed an AWS config (`the file …` or `$NAME`), by content, or undefined. Pure. */
+export function awsConfigDelivered(plan: Handed): string | undefined {
+  const delivered = [
+    ...plan.files.map((f) => ({ what: `the file ${f.containerPath}`, source: f.source, text: Buffer.from(f.bytes).toString('utf8') })),
+    ...Object.entries(plan.env).map(([k, v]) => ({ what: `$${k}`, source: '', text: v })),
+  ];
+  return delivered.find((d) => isAwsConfigSecret(d.source, d.text))?.what;
+}

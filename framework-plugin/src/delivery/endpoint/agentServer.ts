@@ -348,7 +348,9 @@ export async function listenAgent(handle: (req: IncomingMessage, res: ServerResp
   } else {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(at.port, at.host, () => resolve());
+      // A deep accept queue: a burst of a thousand connects while the loop is busy must wait there, not
+      // overflow into half-open connections the server never sees (and so can never time out).
+      server.listen({ port: at.port, host: at.host, backlog: 4096 }, () => resolve());
     });
   }
   const a = server.address();

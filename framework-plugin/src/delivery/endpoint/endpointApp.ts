@@ -1,4 +1,4 @@
-import { isAwsConfigSecret } from '../../core/awsconfig/holdsAwsConfig.js';
+import { awsConfigDelivered } from '../../core/awsconfig/holdsAwsConfig.js';
 import type { ValidatedApp } from '../../core/marathon/appDefinition.js';
 import { AWS_CONFIG_LABEL, CREDENTIALS_LABEL } from '../../core/marathon/credentialMode.js';
 import type { AuditRecord } from '../../core/resolver/audit.js';
@@ -7,7 +7,6 @@ import { ResolveError } from '../../core/resolver/errors.js';
 import type { MountPlan } from '../../core/resolver/mountPlan.js';
 import { resolve } from '../../core/resolver/resolve.js';
 import type { SecretStore } from '../../core/secrets/SecretStore.js';
-import { credentialModeOf, type CredentialMode } from '../../core/marathon/credentialMode.js';
 
 /**
  * Why an endpoint-mode task may not start, or undefined: the AWS config its
@@ -43,8 +42,7 @@ export function endpointRefusal(app: ValidatedApp, plan: MountPlan, taskId: stri
  * others'; a denied or missing secret is left to task start, which refuses
  * it with its own reason. Secrets change, so task start checks again.
  */
-export async function endpointAdmission(app: ValidatedApp, defaultMode: CredentialMode, store: SecretStore): Promise<string | undefined> {
-  if (credentialModeOf(app, defaultMode) !== 'endpoint') return undefined;
+export async function endpointAdmission(app: ValidatedApp, store: SecretStore): Promise<string | undefined> {
   let plan: MountPlan;
   try {
     plan = await resolve(app, { taskId: '(app add)' }, { store, audit: () => undefined });
@@ -56,13 +54,4 @@ export async function endpointAdmission(app: ValidatedApp, defaultMode: Credenti
   return leak
     ? `${CREDENTIALS_LABEL}=endpoint: ${leak} would hold an AWS config (its external id would reach the task); name the secret with the label ${AWS_CONFIG_LABEL}=<path> instead of delivering it`
     : undefined;
-}
-
-/** Where a plan would hand the task an AWS config (`the file …` or `$NAME`), by content, or undefined. Pure. */
-export function awsConfigDelivered(plan: MountPlan): string | undefined {
-  const delivered = [
-    ...plan.files.map((f) => ({ what: `the file ${f.containerPath}`, source: f.source, text: f.bytes.toString('utf8') })),
-    ...Object.entries(plan.env).map(([k, v]) => ({ what: `$${k}`, source: '', text: v })),
-  ];
-  return delivered.find((d) => isAwsConfigSecret(d.source, d.text))?.what;
 }

@@ -1,6 +1,5 @@
 import type { LocalContainer } from '../mesos-api/server.js';
 import type { LocalMarathonConfig } from '../marathon-api/server.js';
-import { endpointAdmission } from '../../delivery/endpoint/endpointApp.js';
 import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
 import { randomUUID } from 'node:crypto';
 import { cpus, totalmem, userInfo } from 'node:os';
@@ -23,7 +22,8 @@ import { every, systemClock, type Clock, type Timer } from './clock.js';
 import { backoffDelayMs, reconcile, type Action } from './reconcile.js';
 import { runTask, type TaskRunner } from './taskRunner.js';
 import type { Cgroups } from '../launcher/cgroups.js';
-import type { CredentialMode } from '../../core/marathon/credentialMode.js';
+import type { DeliveryModes } from '../../delivery/deliveryMode.js';
+import { deliveryModes } from './deliveryModes.js';
 import { parentOf } from '../../core/marathon/groups.js';
 import { MarathonValidationError } from '../../core/marathon/validationError.js';
 
@@ -65,9 +65,8 @@ export interface LocalClusterInit {
   maxTasks?: number;
   /** Per-task cgroups (Mesos's naming); absent or unavailable: tasks run without. */
   cgroups?: Cgroups;
-  /** The credential agent endpoint-mode tasks call, its token key, and the cluster's default mode. */
-  /** The credential agent: its URL, the task token key, the default mode, and whether it resolves DOCKER containers (a Docker socket). */
-  credentials?: { url: string; defaultMode: CredentialMode; docker?: boolean; metadataClosed?: boolean };
+  /** How each app's tasks get their credentials; default: the file mode for every app. */
+  delivery?: DeliveryModes;
 }
 
 /** Host ports a task of `app` takes. */
@@ -181,6 +180,8 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   const events = init.events ?? createEventBus(now);
   const entries = new Map<string, Entry>();
   const portRange = init.portRange ?? { from: 31000, to: 32000 };
+  // Without a credential agent: file mode by default, and an endpoint-mode app is refused with the reason.
+  const delivery: DeliveryModes = init.delivery ?? deliveryModes({ defaultMode: 'file', metadataClosed: false, endpoint: { docker: false } });
   const ports = createPortAllocator(portRange);
   const offered = init.resources ?? { cpus: Math.max(8, cpus().length * 4), mem: Math.floor(totalmem() / 1024 / 1024) };
   const maxTasks = init.maxTasks ?? 256;
@@ -284,7 +285,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       clock,
       ...(init.clusterLabel ? { clusterLabel: init.clusterLabel } : {}),
       ...(init.cgroups ? { cgroups: init.cgroups } : {}),
-      ...(init.credentials ? { credentials: init.credentials } : {}),
+      delivery,
     });
     e.tasks.set(task.id, task);
     hold(task.id, e.app);
@@ -412,7 +413,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
    */
   /** Refuses, before anything is saved, an endpoint-mode app that would receive an AWS config (422, as Marathon's validation). */
   const admit = async (app: ValidatedApp): Promise<void> => {
-    const why = await endpointAdmission(app, init.credentials?.defaultMode ?? 'file', init.store);
+    const why = await delivery.modeOf(app).admission?.(app, init.store);
     if (why) throw new MarathonValidationError(422, [{ path: '/secrets', errors: [why] }]);
   };
   const replace = async (e: Entry, app: ValidatedApp, scaleOnly: boolean, request: ApiRequest | undefined, before: Entry['before']): Promise<Deployment> => {
@@ -639,7 +640,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       reconcileIntervalMs: init.tickMs ?? 200,
       maxVersions: MAX_VERSIONS,
       resources: { cpus: offered.cpus, mem: offered.mem },
-      credentialsMode: init.credentials?.defaultMode ?? 'file',
+      credentialsMode: delivery.defaultMode,
     }),
     onBeforeKill(hook) {
       beforeKillHooks.push(hook);

@@ -1,4 +1,6 @@
 import { isRetryable } from '../../core/errors/catalogue.js';
+import type { Delivered, DeliveryModes, TaskToDeliver } from '../../delivery/deliveryMode.js';
+import type { AuditRecord } from '../../core/resolver/audit.js';
 import { chown, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
@@ -12,7 +14,6 @@ import type { PortAllocator } from '../launcher/ports.js';
 import { CONTAINER_SANDBOX, shareWithContainerUser, type DockerEngine } from '../launcher/dockerTask.js';
 import { startTaskProcess, type TaskExit, type TaskProcess } from '../launcher/taskProcess.js';
 import type { ValidatedApp } from '../../core/marathon/appDefinition.js';
-import { materialize, type Materialized } from '../../delivery/sandbox/materialize.js';
 import { resolve } from '../../core/resolver/resolve.js';
 import { ResolveError } from '../../core/resolver/errors.js';
 import type { SecretStore } from '../../core/secrets/SecretStore.js';
@@ -20,10 +21,6 @@ import type { EventBus } from '../../core/marathon/events.js';
 import type { TaskStatus, TaskView } from '../../core/marathon/views.js';
 import { taskEnv } from '../../core/marathon/taskEnv.js';
 import { randomUUID } from 'node:crypto';
-import { CREDENTIALS_LABEL, credentialModeOf, type CredentialMode } from '../../core/marathon/credentialMode.js';
-import { awsConfigDelivered, endpointRefusal } from '../../delivery/endpoint/endpointApp.js';
-import { CREDENTIALS_PATH } from '../../delivery/endpoint/taskToken.js';
-import { TASK_TOKEN_FILE } from '../../delivery/endpoint/tokenWriter.js';
 import type { Cgroups, TaskCgroup } from '../launcher/cgroups.js';
 import { servicePortsOf } from '../../core/marathon/servicePorts.js';
 
@@ -49,8 +46,8 @@ export interface TaskRunnerDeps {
   clusterLabel?: string;
   /** Per-task cgroups (Mesos's naming): reliable kill, `mem` enforced, and how `sip agent` tells tasks apart. */
   cgroups?: Cgroups;
-  /** The credential agent: its URL, the task token key, the default mode, and whether it resolves DOCKER containers (a Docker socket). */
-  credentials?: { url: string; defaultMode: CredentialMode; docker?: boolean; metadataClosed?: boolean };
+  /** How each app's tasks get their credentials (one mode per `delivery/` folder). */
+  delivery: DeliveryModes;
 }
 
 /** How a task ended, for the cluster's bookkeeping. */
@@ -108,7 +105,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
   let startedAt: string | null = null;
   let ports: number[] = [];
   let proc: TaskProcess | undefined;
-  let materialized: Materialized | undefined;
+  let materialized: Delivered | undefined;
   let killRequested: string | undefined;
   let env: Record<string, string> = {};
   let unhealthyKill = false;
@@ -232,32 +229,15 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     }
     const docker = app.container?.type === 'DOCKER' ? await dockerReady() : undefined;
     if (typeof docker === 'string') return finish({ status: 'TASK_FAILED', message: docker, failure: true, blocking: true });
-    const mode = credentialModeOf(app, deps.credentials?.defaultMode ?? 'file');
-    if (mode === 'endpoint') {
-      const why = !deps.credentials
-        ? 'this cluster runs no credential agent'
-        : deps.cgroups?.available !== true
-          ? `the credential agent tells tasks apart by their cgroups, which this cluster cannot create (${deps.cgroups?.available === false ? deps.cgroups.reason : 'none'})`
-          : docker && !deps.credentials.docker
-            ? 'the credential agent cannot resolve DOCKER containers here (no Docker socket); use a MESOS container or the file mode'
-            : undefined;
-      if (why) return finish({ status: 'TASK_FAILED', message: `${CREDENTIALS_LABEL}=endpoint cannot be served: ${why}`, failure: true, blocking: true });
-    }
-    let plan;
+    const mode = deps.delivery.modeOf(app);
+    const audit = (r: AuditRecord): void => deps.logger.info({ audit: r }, 'secret access decision');
+    let task: TaskToDeliver;
     try {
-      const resolveDeps = { store: deps.store, audit: (r: unknown) => deps.logger.info({ audit: r }, 'secret access decision'), now: () => deps.clock.now() };
-      plan = await resolve(app, { taskId }, resolveDeps);
-      // Endpoint mode: the AWS config is named by label and read by sip agent only; one delivered to the task is refused.
-      if (mode === 'endpoint') {
-        const refusal = endpointRefusal(app, plan, taskId, resolveDeps.audit, () => deps.clock.now());
-        if (refusal) return finish({ status: 'TASK_FAILED', message: refusal, failure: true, blocking: true });
-      }
-      // File mode needs the node's role from the metadata service, which sip agent closes to tasks here.
-      const config = mode === 'file' && deps.credentials?.metadataClosed ? awsConfigDelivered(plan) : undefined;
-      if (config) {
-        const message = `${CREDENTIALS_LABEL}=file cannot work on this cluster: sip agent closes the metadata service to tasks (--block-metadata), so the AWS config in ${config} could never reach the node's role; use ${CREDENTIALS_LABEL}=endpoint`;
-        return finish({ status: 'TASK_FAILED', message, failure: true, blocking: true });
-      }
+      const plan = await resolve(app, { taskId }, { store: deps.store, audit, now: () => deps.clock.now() });
+      task = { app, taskId, plan, docker: docker !== undefined, audit, now: () => deps.clock.now() };
+      // The mode's own conditions (endpoint mode: no AWS config delivered, an agent that can tell tasks apart).
+      const refusal = mode.refusal(task);
+      if (refusal) return finish({ status: 'TASK_FAILED', message: refusal, failure: true, blocking: true });
     } catch (err) {
       // A refusal stays a refusal until the app or its secret changes; a store that was down may be up next time.
       const blocking = err instanceof ResolveError && !isRetryable(err.code);
@@ -271,15 +251,8 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
       // another task of its app — cannot plant a symlink for root to follow. It is handed over last.
       await mkdir(sandbox, { recursive: true, mode: 0o700 });
       ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
-      // Endpoint mode: the AWS config (its external id) stays with sip agent; the task gets the endpoint and its token.
-      const delivered = plan;
-      materialized = await materialize(delivered, sandbox, isolated ? user : undefined);
-      const endpointEnv: Record<string, string> = {};
-      if (mode === 'endpoint' && deps.credentials) {
-        // sip agent writes the token there itself once the Mesos agent lists the task (as on a real node).
-        endpointEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI = `${deps.credentials.url}${CREDENTIALS_PATH}`;
-        endpointEnv.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = join(sandbox, TASK_TOKEN_FILE);
-      }
+      const delivered = await mode.deliver(task, { hostPath: sandbox, taskPath: docker ? CONTAINER_SANDBOX : sandbox, ...(isolated ? { owner: user } : {}) });
+      materialized = delivered;
       // The sandbox belongs to the task's user alone (0700), as Mesos hands it over.
       if (isolated) await chown(sandbox, user.uid, user.gid);
       if (docker) {
@@ -288,11 +261,6 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
         // agent's environment only the AWS endpoints (never its PATH or HOME).
         const agentAws = Object.fromEntries(Object.entries(deps.agentEnv).filter(([k]) => k.startsWith('AWS_')));
         env = taskEnv(app, version, taskId, CONTAINER_SANDBOX, deps.host, ports, agentAws, delivered.env);
-        // The endpoint as the task sees it: host networking reaches the agent; the token inside the mounted sandbox.
-        if (endpointEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI) {
-          env.AWS_CONTAINER_CREDENTIALS_FULL_URI = endpointEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI;
-          env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = join(CONTAINER_SANDBOX, TASK_TOKEN_FILE);
-        }
         proc = deps.docker.start({
           // As Mesos's Docker containerizer names it (src/docker/docker.hpp: mesos-<containerId>), with
           // Marathon's MESOS_TASK_ID label: how sip agent maps the container back to its task.
@@ -307,7 +275,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
           ...(isolated ? { user } : {}),
         });
       } else {
-        env = { ...taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, delivered.env), ...endpointEnv };
+        env = taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, delivered.env);
         if (isolated) env.HOME = sandbox; // the agent's HOME is not the task user's
         const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
         if (deps.cgroups?.available) cgroup = deps.cgroups.create(containerId, app.mem);
