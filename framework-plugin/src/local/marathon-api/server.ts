@@ -1,6 +1,7 @@
 import { acsAuthenticator, type HttpAuthenticator } from '../../net/httpAuthenticator.js';
 import { readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
+import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
 import { publicError, SipError } from '../../core/errors/SipError.js';
@@ -158,6 +159,148 @@ export function matchesLabelSelector(labels: Record<string, string>, terms: read
   });
 }
 
+/** A request's origin and URI, as Marathon records it in `api_post_event`. */
+const requestOf = (ctx: Context, uri: string): ApiRequest => ({ clientIp: ctx.ip, uri });
+const bodyOf = async (ctx: Context): Promise<unknown> => jsonValue((await readBody(ctx.req, MAX_BODY)) || '{}');
+/** A RegExp route's captures, raw (never decoded twice: `canonical` decodes app ids once). */
+const captures = (ctx: Context): Array<string | undefined> => (ctx as Context & { captures?: Array<string | undefined> }).captures ?? [];
+/** An app id path segment that is not one of an app's own resources. */
+const APP = '(\\/(?:(?!\\/(?:tasks|versions|restart)(?:\\/|$)).)+)';
+
+/**
+ * Marathon's v2 routes over the backend, one per method and path (RegExp
+ * paths where an app id holds slashes), as Marathon's RAML lists them.
+ */
+function marathonRoutes(deps: MarathonApiDeps): Router {
+  const { cluster } = deps;
+  const router = new Router();
+  const found = (id: string, withTasks = false): AppView => {
+    const a = cluster.getApp(id, withTasks);
+    if (!a) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
+    return a;
+  };
+  /** PUT/PATCH of one app, validated: merged over the current definition unless `partialUpdate=false`. */
+  const merged = (id: string, given: unknown, partial: boolean): ValidatedApp => {
+    const patch = objectOf(given);
+    const current = cluster.getApp(id, false);
+    return parseAppDefinition(partial && current ? { ...definitionOf(current), ...patch, id } : { ...patch, id });
+  };
+  const partialUpdate = (ctx: Context): boolean => (ctx.query.partialUpdate === undefined ? true : truthy(ctx.query.partialUpdate));
+  const deployed = (ctx: Context, d: Deployment): void => {
+    ctx.set('Marathon-Deployment-Id', d.id);
+    ctx.body = deploymentResult(d);
+  };
+
+  router.get('/v2/info', (ctx) => void (ctx.body = info(ctx.host, cluster.configuration())));
+  router.get('/v2/leader', (ctx) => void (ctx.body = { leader: ctx.host }));
+  router.get('/v2/queue', (ctx) => void (ctx.body = { queue: cluster.queue() }));
+  router.get('/v2/events', (ctx) => events(ctx, cluster, deps.heartbeatMs ?? 10_000));
+  router.get('/v2/deployments', (ctx) => void (ctx.body = cluster.deployments()));
+  router.delete(/^\/v2\/deployments\/([^/]+)$/, async (ctx) => {
+    const d = await cluster.cancelDeployment(captures(ctx)[0]!, truthy(ctx.query.force));
+    if (!d) return void (ctx.status = 202);
+    deployed(ctx, d);
+  });
+  router.get('/v2/tasks', (ctx) => {
+    const wanted = list(ctx.query.status as string | string[] | undefined).map((st) => `TASK_${st.toUpperCase()}`);
+    ctx.body = { tasks: cluster.tasks().filter((t) => wanted.length === 0 || wanted.includes(t.state)) };
+  });
+  router.post('/v2/tasks/delete', async (ctx) => {
+    const ids = (objectOf(await bodyOf(ctx)).ids ?? []) as unknown;
+    if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string'))
+      throw new MarathonValidationError(422, [{ path: '/ids', errors: ['error.expected.jsarray of task ids'] }]);
+    ctx.body = await killMany(cluster, ids as string[], truthy(ctx.query.scale));
+  });
+
+  router.get('/v2/apps', (ctx) => void (ctx.body = { apps: filterApps(cluster, ctx.query) }));
+  router.post('/v2/apps', async (ctx) => {
+    const def = parseAppDefinition(await readBody(ctx.req, MAX_BODY));
+    const { app: created, deployment } = await cluster.addApp(def, requestOf(ctx, `/v2/apps${def.id}`));
+    ctx.status = 201;
+    ctx.set('Location', `/v2/apps${def.id}`);
+    ctx.set('Marathon-Deployment-Id', deployment.id);
+    ctx.body = { ...created, deployments: [{ id: deployment.id }] };
+  });
+  // Many apps at once: every one is checked before any is changed, so a bad one changes nothing.
+  const putMany = async (ctx: Context): Promise<void> => {
+    const given = await bodyOf(ctx);
+    if (!Array.isArray(given)) throw new MarathonValidationError(400, [{ path: '/', errors: ['error.expected.jsarray'] }]);
+    const defs = given.map((one, i) => {
+      const id = typeof (one as { id?: unknown })?.id === 'string' ? (one as { id: string }).id : '';
+      const resolved = resolveAppId(id);
+      if (!resolved.ok) throw new MarathonValidationError(422, [{ path: `/${i}/id`, errors: [resolved.error] }]);
+      return merged(resolved.id, one, ctx.method === 'PATCH' || partialUpdate(ctx));
+    });
+    let last: Deployment | undefined;
+    for (const def of defs) last = await cluster.putApp(def, requestOf(ctx, `/v2/apps${def.id}`));
+    ctx.body = last ? deploymentResult(last) : { deploymentId: null, version: new Date().toISOString() };
+  };
+  router.put('/v2/apps', putMany);
+  router.patch('/v2/apps', putMany);
+
+  router.get(/^\/v2\/apps(\/.+?)\/tasks$/, (ctx) => {
+    const id = canonical(captures(ctx)[0]!);
+    found(id);
+    ctx.body = { tasks: cluster.tasks(id) };
+  });
+  router.delete(/^\/v2\/apps(\/.+?)\/tasks(?:\/([^/]+))?$/, async (ctx) => {
+    const [raw, taskId] = captures(ctx);
+    const id = canonical(raw!);
+    found(id);
+    const host = ctx.query.host as string | undefined;
+    const ids = taskId
+      ? [taskId]
+      : cluster
+          .tasks(id)
+          .filter((t) => !host || host === '*' || t.host === host)
+          .map((t) => t.id);
+    const r = await cluster.killTasks(id, ids, { scale: truthy(ctx.query.scale) });
+    if ('deployment' in r) return void (ctx.body = deploymentResult(r.deployment));
+    ctx.body = taskId ? { task: r.tasks[0] } : { tasks: r.tasks };
+  });
+  router.get(/^\/v2\/apps(\/.+?)\/versions(?:\/([^/]+))?$/, (ctx) => {
+    const [raw, version] = captures(ctx);
+    const id = canonical(raw!);
+    found(id);
+    if (!version) return void (ctx.body = { versions: cluster.versions(id) });
+    const at = cluster.appAt(id, version);
+    if (!at) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist in version ${version}`);
+    ctx.body = definitionWithVersion(at);
+  });
+  router.post(/^\/v2\/apps(\/.+?)\/restart$/, async (ctx) => {
+    const raw = captures(ctx)[0]!;
+    deployed(ctx, await cluster.restartApp(canonical(raw), requestOf(ctx, `/v2/apps${raw}/restart`)));
+  });
+  const oneApp = new RegExp(`^\\/v2\\/apps${APP}$`);
+  router.get(oneApp, (ctx) => void (ctx.body = { app: found(canonical(captures(ctx)[0]!), true) }));
+  const putOne = async (ctx: Context): Promise<void> => {
+    const id = canonical(captures(ctx)[0]!);
+    if (ctx.method === 'PATCH') found(id);
+    const def = merged(id, await bodyOf(ctx), ctx.method === 'PATCH' || partialUpdate(ctx));
+    deployed(ctx, await cluster.putApp(def, requestOf(ctx, `/v2/apps${def.id}`)));
+  };
+  router.put(oneApp, putOne);
+  router.patch(oneApp, putOne);
+  router.delete(oneApp, async (ctx) => {
+    const id = canonical(captures(ctx)[0]!);
+    deployed(ctx, await cluster.removeApp(id, requestOf(ctx, `/v2/apps${id}`)));
+  });
+
+  // Groups: one handler for the tree under a group id; a method or resource it does not serve falls through.
+  router.all(/^\/v2\/groups(\/.*)?$/, async (ctx, next) => {
+    const served = await groups(
+      ctx,
+      cluster,
+      captures(ctx)[0] || '/',
+      ctx.method,
+      () => bodyOf(ctx),
+      (uri) => requestOf(ctx, uri),
+    );
+    if (!served) await next();
+  });
+  return router;
+}
+
 /**
  * A Marathon-compatible REST API over the local cluster, as Marathon 1.11's
  * RAML documents it: `/v2/apps` (GET with `id`/`cmd`/`label` filters and
@@ -174,7 +317,6 @@ export function matchesLabelSelector(labels: Record<string, string>, terms: read
 export function createMarathonApi(deps: MarathonApiDeps): Koa {
   const app = new Koa();
   app.silent = true;
-  const { cluster } = deps;
 
   app.use(async (ctx, next) => {
     try {
@@ -189,10 +331,11 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
   });
 
   const authenticator = deps.authenticator ?? acsAuthenticator(deps.token, deps.issued);
-  app.use(async (ctx) => {
+  // Marathon ignores a trailing slash; routes are matched on the path without it.
+  app.use(async (ctx, next) => {
     const path = ctx.path.replace(/\/+$/, '') || '/';
-    const method = ctx.method;
-    if (path === '/ping' && method === 'GET') {
+    if (path !== ctx.path) ctx.path = path;
+    if (path === '/ping' && ctx.method === 'GET') {
       ctx.type = 'text/plain';
       ctx.body = 'pong';
       return;
@@ -204,124 +347,14 @@ export function createMarathonApi(deps: MarathonApiDeps): Koa {
         authenticator.challenge === 'acsjwt' ? 'a valid "Authorization: token=<ACS token>" header is required' : 'Unauthorized',
       );
     }
-    const request = (uri: string): ApiRequest => ({ clientIp: ctx.ip, uri });
-    const body = async (): Promise<unknown> => jsonValue((await readBody(ctx.req, MAX_BODY)) || '{}');
-    const found = (id: string, withTasks = false): AppView => {
-      const a = cluster.getApp(id, withTasks);
-      if (!a) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`);
-      return a;
-    };
-    /** PUT/PATCH of one app, validated: merged over the current definition unless `partialUpdate=false`. */
-    const merged = (id: string, given: unknown, partial: boolean): ValidatedApp => {
-      const patch = objectOf(given);
-      const current = cluster.getApp(id, false);
-      return parseAppDefinition(partial && current ? { ...definitionOf(current), ...patch, id } : { ...patch, id });
-    };
-    const update = (def: ValidatedApp): Promise<Deployment> => cluster.putApp(def, request(`/v2/apps${def.id}`));
-    const partialUpdate = ctx.query.partialUpdate === undefined ? true : truthy(ctx.query.partialUpdate);
-
-    if (path === '/v2/info' && method === 'GET') return void (ctx.body = info(ctx.host, deps.cluster.configuration()));
-    if (path === '/v2/leader' && method === 'GET') return void (ctx.body = { leader: ctx.host });
-    if (path === '/v2/queue' && method === 'GET') return void (ctx.body = { queue: cluster.queue() });
-    if (path === '/v2/events' && method === 'GET') return events(ctx, cluster, deps.heartbeatMs ?? 10_000);
-    if (path === '/v2/deployments' && method === 'GET') return void (ctx.body = cluster.deployments());
-    let m = /^\/v2\/deployments\/([^/]+)$/.exec(path);
-    if (m && method === 'DELETE') {
-      const d = await cluster.cancelDeployment(m[1]!, truthy(ctx.query.force));
-      if (!d) return void (ctx.status = 202);
-      ctx.set('Marathon-Deployment-Id', d.id);
-      return void (ctx.body = deploymentResult(d));
-    }
-    if (path === '/v2/tasks' && method === 'GET') {
-      const wanted = list(ctx.query.status as string | string[] | undefined).map((st) => `TASK_${st.toUpperCase()}`);
-      return void (ctx.body = { tasks: cluster.tasks().filter((t) => wanted.length === 0 || wanted.includes(t.state)) });
-    }
-    if (path === '/v2/tasks/delete' && method === 'POST') {
-      const ids = (objectOf(await body()).ids ?? []) as unknown;
-      if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string'))
-        throw new MarathonValidationError(422, [{ path: '/ids', errors: ['error.expected.jsarray of task ids'] }]);
-      return void (ctx.body = await killMany(cluster, ids as string[], truthy(ctx.query.scale)));
-    }
-    if (path === '/v2/apps') {
-      if (method === 'GET') return void (ctx.body = { apps: filterApps(cluster, ctx.query) });
-      if (method === 'POST') {
-        const def = parseAppDefinition(await readBody(ctx.req, MAX_BODY));
-        const { app: created, deployment } = await cluster.addApp(def, request(`/v2/apps${def.id}`));
-        ctx.status = 201;
-        ctx.set('Location', `/v2/apps${def.id}`);
-        ctx.set('Marathon-Deployment-Id', deployment.id);
-        return void (ctx.body = { ...created, deployments: [{ id: deployment.id }] });
-      }
-      if (method === 'PUT' || method === 'PATCH') {
-        const given = await body();
-        if (!Array.isArray(given)) throw new MarathonValidationError(400, [{ path: '/', errors: ['error.expected.jsarray'] }]);
-        // Every app is checked before any is changed: a bad one changes nothing.
-        const defs = given.map((one, i) => {
-          const id = typeof (one as { id?: unknown })?.id === 'string' ? (one as { id: string }).id : '';
-          const resolved = resolveAppId(id);
-          if (!resolved.ok) throw new MarathonValidationError(422, [{ path: `/${i}/id`, errors: [resolved.error] }]);
-          return merged(resolved.id, one, method === 'PATCH' || partialUpdate);
-        });
-        let last: Deployment | undefined;
-        for (const def of defs) last = await update(def);
-        return void (ctx.body = last ? deploymentResult(last) : { deploymentId: null, version: new Date().toISOString() });
-      }
-    }
-    if ((m = /^\/v2\/apps(\/.+?)\/tasks(?:\/([^/]+))?$/.exec(path))) {
-      const id = canonical(m[1]!);
-      const taskId = m[2];
-      found(id);
-      if (method === 'GET' && !taskId) return void (ctx.body = { tasks: cluster.tasks(id) });
-      if (method === 'DELETE') {
-        const host = ctx.query.host as string | undefined;
-        const ids = taskId
-          ? [taskId]
-          : cluster
-              .tasks(id)
-              .filter((t) => !host || host === '*' || t.host === host)
-              .map((t) => t.id);
-        const r = await cluster.killTasks(id, ids, { scale: truthy(ctx.query.scale) });
-        if ('deployment' in r) return void (ctx.body = deploymentResult(r.deployment));
-        return void (ctx.body = taskId ? { task: r.tasks[0] } : { tasks: r.tasks });
-      }
-    }
-    if ((m = /^\/v2\/apps(\/.+?)\/versions(?:\/([^/]+))?$/.exec(path)) && method === 'GET') {
-      const id = canonical(m[1]!);
-      found(id);
-      if (!m[2]) return void (ctx.body = { versions: cluster.versions(id) });
-      const at = cluster.appAt(id, m[2]);
-      if (!at) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist in version ${m[2]}`);
-      return void (ctx.body = definitionWithVersion(at));
-    }
-    if ((m = /^\/v2\/apps(\/.+?)\/restart$/.exec(path)) && method === 'POST') {
-      const d = await cluster.restartApp(canonical(m[1]!), request(`/v2/apps${m[1]}/restart`));
-      ctx.set('Marathon-Deployment-Id', d.id);
-      return void (ctx.body = deploymentResult(d));
-    }
-    if ((m = /^\/v2\/apps(\/.+)$/.exec(path)) && !/\/(tasks|versions|restart)(\/|$)/.test(m[1]!)) {
-      const id = canonical(m[1]!);
-      if (method === 'GET') {
-        return void (ctx.body = { app: found(id, true) });
-      }
-      if (method === 'PUT' || method === 'PATCH') {
-        if (method === 'PATCH') found(id);
-        const d = await update(merged(id, await body(), method === 'PATCH' || partialUpdate));
-        ctx.set('Marathon-Deployment-Id', d.id);
-        return void (ctx.body = deploymentResult(d));
-      }
-      if (method === 'DELETE') {
-        const d = await cluster.removeApp(id, request(`/v2/apps${id}`));
-        ctx.set('Marathon-Deployment-Id', d.id);
-        return void (ctx.body = deploymentResult(d));
-      }
-    }
-    if (path === '/v2/groups' || path.startsWith('/v2/groups/')) {
-      const served = await groups(ctx, cluster, path.slice('/v2/groups'.length) || '/', method, body, request);
-      if (served) return;
-    }
+    await next();
+  });
+  const router = marathonRoutes(deps);
+  app.use(router.routes());
+  app.use((ctx) => {
     throw new SipError(
       'SIP_URI_NOT_SUPPORTED',
-      `${method} ${path} is not supported by this Marathon (the local cluster serves /v2/apps, /v2/groups, /v2/tasks, /v2/deployments, /v2/queue, /v2/events, /v2/info, /v2/leader)`,
+      `${ctx.method} ${ctx.path} is not supported by this Marathon (the local cluster serves /v2/apps, /v2/groups, /v2/tasks, /v2/deployments, /v2/queue, /v2/events, /v2/info, /v2/leader)`,
     );
   });
   return app;
