@@ -159,7 +159,7 @@ test('policy: most specific group wins, path semantics, deny by default', () => 
 });
 
 test('assumeRoleOf reads role and external id with the SDK loader and never prints the id', async () => {
-  const r = await assumeRoleOf(
+  const r = assumeRoleOf(
     '[default]\nrole_arn = arn:aws:iam::123456789012:role/sip-apps/x\nexternal_id = s3cr3t-ext-id\ncredential_source = Ec2InstanceMetadata\n',
   );
   assert.ok(r.ok);
@@ -167,7 +167,7 @@ test('assumeRoleOf reads role and external id with the SDK loader and never prin
   assert.is(r.config.externalId, 's3cr3t-ext-id');
   assert.not.match(JSON.stringify(r.config), 's3cr3t');
   assert.not.match(inspect(r.config), 's3cr3t');
-  const bad = await assumeRoleOf('[default]\nrole_arn = nope\n');
+  const bad = assumeRoleOf('[default]\nrole_arn = nope\n');
   assert.not.ok(bad.ok);
 });
 

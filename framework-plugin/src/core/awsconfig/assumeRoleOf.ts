@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { loadProfiles, validateAwsConfig } from './validateAwsConfig.js';
+import { checkProfiles, loadProfiles } from './validateAwsConfig.js';
 
 /** The role an AWS-config secret names and the external id it carries. Never printed whole. */
 export interface AssumeRoleConfig {
@@ -11,15 +11,17 @@ export interface AssumeRoleConfig {
 
 /**
  * Reads an app's AWS-config secret as the credential agent needs it, with
- * the AWS SDK's own loader (through {@link validateAwsConfig}, so the same
- * rules hold in both delivery modes). The result redacts the external id
- * from `JSON.stringify` and `util.inspect`.
+ * the AWS SDK's reading, parsed once and checked by the rules a mounted
+ * config meets (`checkProfiles`, so the same rules hold in both delivery
+ * modes). The result redacts the external id from `JSON.stringify` and
+ * `util.inspect`. Pure.
  * @returns the role, or the problems (keys and lines, never a value).
  */
-export async function assumeRoleOf(text: string, profile = 'default'): Promise<{ ok: true; config: AssumeRoleConfig } | { ok: false; problems: string[] }> {
-  const check = await validateAwsConfig(text, profile);
+export function assumeRoleOf(text: string, profile = 'default'): { ok: true; config: AssumeRoleConfig } | { ok: false; problems: string[] } {
+  const profiles = loadProfiles(text);
+  const check = checkProfiles(profiles, text, profile);
   if (!check.ok) return check;
-  const section = loadProfiles(text)[profile] ?? {};
+  const section = profiles[profile] ?? {};
   const externalId = section.external_id ?? '';
   const duration = section.duration_seconds;
   const config: AssumeRoleConfig = {

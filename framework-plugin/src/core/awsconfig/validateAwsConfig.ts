@@ -64,7 +64,11 @@ export function loadProfiles(text: string): Profiles {
  * external id when a newline is missing).
  */
 export async function validateAwsConfig(text: string, profile = 'default'): Promise<AwsConfigCheck> {
-  const profiles = loadProfiles(text);
+  return checkProfiles(loadProfiles(text), text, profile);
+}
+
+/** {@link validateAwsConfig} over profiles already parsed from `text` (the text only locates lines). Pure. */
+export function checkProfiles(profiles: Profiles, text: string, profile = 'default'): AwsConfigCheck {
   const problems: string[] = [];
   for (const [name, values] of Object.entries(profiles)) {
     for (const key of STATIC_KEYS) {

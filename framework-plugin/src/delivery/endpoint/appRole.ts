@@ -1,6 +1,6 @@
 import { AgentError } from '../../core/agent/errors.js';
 import { decideByPolicy, type RolePolicy } from '../../core/agent/policy.js';
-import { assumeRoleOf, type AssumeRoleConfig } from '../../core/awsconfig/assumeRoleOf.js';
+import type { AssumeRoleConfig } from '../../core/awsconfig/assumeRoleOf.js';
 import { parseAppDefinition, type ValidatedApp } from '../../core/marathon/appDefinition.js';
 import { definitionOf } from '../../core/marathon/views.js';
 import type { AuditSink } from '../../core/resolver/audit.js';
@@ -119,17 +119,15 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
       return { app, role: Object.freeze({ roleArn: d.rule.roleArn, externalId: d.rule.externalId }) };
     }
     // The role binding the task never receives: the AWS config the app names by label, read by the agent alone.
-    let text: string | undefined;
+    let role: AssumeRoleConfig | undefined;
     try {
-      text = await resolveRoleConfig(app, { taskId: caller.taskId }, { store: init.source.store, audit: init.source.audit });
+      role = await resolveRoleConfig(app, { taskId: caller.taskId }, { store: init.source.store, audit: init.source.audit });
     } catch (err) {
       if (err instanceof ResolveError && err.code !== 'SIP_SECRET_UNAVAILABLE') throw new AgentError('SIP_AGENT_NO_ROLE', err.message);
       throw err;
     }
-    if (text === undefined) throw new AgentError('SIP_AGENT_NO_ROLE', `app ${app.id} names no AWS config: label it ${AWS_CONFIG_LABEL}=<secret path>`);
-    const parsed = await assumeRoleOf(text);
-    if (!parsed.ok) throw new AgentError('SIP_AGENT_NO_ROLE', `the aws-config of ${app.id} is not valid: ${parsed.problems.join('; ')}`);
-    return { app, role: parsed.config };
+    if (role === undefined) throw new AgentError('SIP_AGENT_NO_ROLE', `app ${app.id} names no AWS config: label it ${AWS_CONFIG_LABEL}=<secret path>`);
+    return { app, role };
   };
 
   return {
