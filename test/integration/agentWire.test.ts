@@ -246,7 +246,7 @@ wire.before(async () => {
   const victimApp = {
     id: '/tenant/victim',
     // As a client that reads its token at each fetch: it waits until sip agent has written it.
-    cmd: `until [ -s "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" ]; do sleep 0.05; done; while true; do curl -s -o /dev/null -w '%{http_code} %{time_total}\\n' --max-time 5 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; sleep 0.3; done`,
+    cmd: `until [ -s "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" ]; do sleep 0.05; done; while true; do curl -s -o /dev/null -w '%{http_code} %{time_total} connect=%{time_connect}\\n' --max-time 5 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; sleep 0.3; done`,
     mem: 64,
     cpus: 0.1,
     labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': 'tenant/aws-config' },
@@ -515,7 +515,7 @@ wire(
     // measured 190-430 ms over runs, asserted below a second (the issue's 100 ms is not met; see the session note).
     const p50 = times[Math.floor(times.length / 2)]!;
     const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!;
-    const shown = times.map((t) => t.toFixed(0)).join(' ');
+    const shown = `${times.map((t) => t.toFixed(0)).join(' ')} (slowest: ${during.sort((x, y) => Number(y.split(' ')[1]) - Number(x.split(' ')[1]))[0]})`;
     assert.ok(p50 < 100, `the victim's median stayed under 100 ms (${p50.toFixed(1)} ms): ${shown}`);
     assert.ok(p99 < 1000, `the victim's p99 stayed under a second (${p99.toFixed(1)} ms): ${shown}`);
     process.stdout.write(`\n  victim during the flood: ${times.length} fetches, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms\n`);

@@ -115,10 +115,11 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     ...(process.getuid && process.getuid() !== 0 ? ['--upstream-uid', String(process.getuid())] : []),
   ];
   // Its own descriptor limit raised first (as LimitNOFILE in the unit): a tenant's thousand sockets must
-  // meet the per-uid quota, not the process's 1024 descriptors.
+  // meet the per-uid quota, not the process's 1024 descriptors. And a higher CPU priority than any task
+  // (as Nice= in the unit): a tenant's flood on a busy node must not starve the others' credentials.
   // An IPC channel (fd 3, through sh's exec): the library's own reports, denials and readiness, arrive
   // as messages; stdout is only the audit log.
-  const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', process.execPath, ...args], {
+  const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec nice -n -10 "$0" "$@"', process.execPath, ...args], {
     env: init.env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
