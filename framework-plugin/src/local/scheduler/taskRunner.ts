@@ -1,5 +1,5 @@
 import { isRetryable } from '../../core/errors/catalogue.js';
-import type { Delivered, DeliveryModes, TaskToDeliver } from '../../delivery/deliveryMode.js';
+import type { Delivered, DeliveryMode, DeliveryModes, TaskToDeliver } from '../../delivery/deliveryMode.js';
 import type { AuditRecord } from '../../core/resolver/audit.js';
 import { chown, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -93,118 +93,167 @@ const CONDITION: Record<TaskStatus, string> = {
   TASK_FINISHED: 'Finished',
 };
 
+/** What launching needs once admitted: the mode's task, and the image for a DOCKER app. */
+interface Admitted {
+  readonly task: TaskToDeliver;
+  readonly mode: DeliveryMode;
+  readonly docker: { image: string; user: string | undefined } | undefined;
+}
+
 /**
  * Launches one task: resolve its secrets (fail closed: a refused secret means
- * no process at all), materialise them in a fresh sandbox, spawn the command,
- * run its health checks, and clean the secrets away when it ends.
+ * no process at all), have its delivery mode put them in a fresh sandbox,
+ * spawn the command, run its health checks, and clean the secrets away when
+ * it ends.
  */
 export function runTask(app: ValidatedApp, version: string, taskId: string, user: TaskUser, deps: TaskRunnerDeps): TaskRunner {
-  const isolated = deps.isolation.enabled;
-  const stagedAt = iso(deps.clock.now());
-  let status: TaskStatus = 'TASK_STAGING';
-  let startedAt: string | null = null;
-  let ports: number[] = [];
-  let proc: TaskProcess | undefined;
-  let materialized: Delivered | undefined;
-  let killRequested: string | undefined;
-  let env: Record<string, string> = {};
-  let unhealthyKill = false;
-  let health: HealthMonitor | undefined;
-  const sandbox = join(deps.sandboxRoot, taskId);
-  const containerId = randomUUID();
-  let cgroup: TaskCgroup | undefined;
-
-  const view = (): TaskView => ({
+  const run = new TaskRun(app, version, taskId, user, deps);
+  void run.launch().catch((err: Error) => run.finish({ status: 'TASK_FAILED', message: `launcher error: ${err.message}`, failure: true, blocking: false }));
+  return {
     id: taskId,
-    appId: app.id,
-    host: deps.host,
-    ports: [...ports],
-    servicePorts: servicePortsOf(app),
-    ipAddresses: [{ ipAddress: deps.host, protocol: 'IPv4' }],
-    role: '*',
-    slaveId: deps.slaveId,
-    stagedAt,
-    startedAt,
     version,
-    state: status,
-    healthCheckResults: health?.results() ?? [],
-  });
-  const instanceId = taskId.replace(/\._app\.\d+$/, '');
-  const publishStatus = (message = ''): void => {
-    deps.events.publish('status_update_event', {
-      slaveId: deps.slaveId,
-      taskId,
-      taskStatus: status,
-      message,
+    view: () => run.view(),
+    status: () => run.status,
+    healthy: () => run.status === 'TASK_RUNNING' && (run.health?.healthy() ?? app.healthChecks.length === 0),
+    ended: run.ended,
+    pid: () => run.proc?.pid,
+    stagedAt: run.stagedAt,
+    containerId: run.containerId,
+    sandbox: run.sandbox,
+    kill: (reason) => run.kill(reason),
+  };
+}
+
+/** One task's life: its state, and the steps from staging to its end, each a method. */
+class TaskRun {
+  status: TaskStatus = 'TASK_STAGING';
+  proc: TaskProcess | undefined;
+  health: HealthMonitor | undefined;
+  readonly stagedAt: string;
+  readonly sandbox: string;
+  readonly containerId = randomUUID();
+  readonly ended: Promise<TaskEnd>;
+  private startedAt: string | null = null;
+  private ports: number[] = [];
+  private delivered: Delivered | undefined;
+  private killRequested: string | undefined;
+  private env: Record<string, string> = {};
+  private unhealthyKill = false;
+  private cgroup: TaskCgroup | undefined;
+  private resolveEnd!: (end: TaskEnd) => void;
+  private readonly isolated: boolean;
+  private readonly instanceId: string;
+
+  constructor(
+    private readonly app: ValidatedApp,
+    private readonly version: string,
+    private readonly taskId: string,
+    private readonly user: TaskUser,
+    private readonly deps: TaskRunnerDeps,
+  ) {
+    this.isolated = deps.isolation.enabled;
+    this.stagedAt = iso(deps.clock.now());
+    this.sandbox = join(deps.sandboxRoot, taskId);
+    this.instanceId = taskId.replace(/\._app\.\d+$/, '');
+    this.ended = new Promise<TaskEnd>((r) => (this.resolveEnd = r));
+  }
+
+  view(): TaskView {
+    const { app, deps } = this;
+    return {
+      id: this.taskId,
       appId: app.id,
       host: deps.host,
-      ports: [...ports],
-      version,
+      ports: [...this.ports],
+      servicePorts: servicePortsOf(app),
+      ipAddresses: [{ ipAddress: deps.host, protocol: 'IPv4' }],
+      role: '*',
+      slaveId: deps.slaveId,
+      stagedAt: this.stagedAt,
+      startedAt: this.startedAt,
+      version: this.version,
+      state: this.status,
+      healthCheckResults: this.health?.results() ?? [],
+    };
+  }
+
+  private publishStatus(message = ''): void {
+    const { app, deps } = this;
+    const common = { host: deps.host, ports: [...this.ports] };
+    deps.events.publish('status_update_event', {
+      slaveId: deps.slaveId,
+      taskId: this.taskId,
+      taskStatus: this.status,
+      message,
+      appId: app.id,
+      ...common,
+      version: this.version,
     });
     deps.events.publish('instance_changed_event', {
-      instanceId,
-      condition: CONDITION[status],
+      instanceId: this.instanceId,
+      condition: CONDITION[this.status],
       runSpecId: app.id,
       agentId: deps.slaveId,
       host: deps.host,
-      runSpecVersion: version,
+      runSpecVersion: this.version,
     });
-  };
+  }
 
-  let resolveEnd!: (end: TaskEnd) => void;
-  const ended = new Promise<TaskEnd>((r) => (resolveEnd = r));
-  const finish = async (end: TaskEnd): Promise<void> => {
-    health?.stop();
+  async finish(end: TaskEnd): Promise<void> {
+    this.health?.stop();
     // Whatever the task forked or detached goes with it.
-    cgroup?.killAll();
-    cgroup?.remove();
-    await materialized?.cleanup();
+    this.cgroup?.killAll();
+    this.cgroup?.remove();
+    await this.delivered?.cleanup();
     // The sandbox goes back to root: its logs stay for the operator, and whoever gets this
     // user later (or a stray process of it) cannot read what the task left.
-    if (isolated) await chown(sandbox, 0, 0).catch(() => undefined);
-    deps.ports.release(ports);
-    status = end.status;
-    publishStatus(end.message);
-    resolveEnd(end);
-  };
+    if (this.isolated) await chown(this.sandbox, 0, 0).catch(() => undefined);
+    this.deps.ports.release(this.ports);
+    this.status = end.status;
+    this.publishStatus(end.message);
+    this.resolveEnd(end);
+  }
 
-  const startHealthChecks = (): void => {
-    health = monitorHealth(taskId, app.healthChecks, {
+  private startHealthChecks(): void {
+    const { app, deps, taskId, instanceId, version } = this;
+    this.health = monitorHealth(taskId, app.healthChecks, {
       clock: deps.clock,
-      probe: (hc) => probe(hc, { host: deps.host, ports, sandbox, env, ...(isolated ? { user } : {}) }),
+      probe: (hc) => probe(hc, { host: deps.host, ports: this.ports, sandbox: this.sandbox, env: this.env, ...(this.isolated ? { user: this.user } : {}) }),
       onChange: (alive) => {
         deps.events.publish('instance_health_changed_event', { instanceId, runSpecId: app.id, runSpecVersion: version, healthy: alive });
         deps.events.publish('health_status_changed_event', { appId: app.id, taskId, instanceId, version, alive });
       },
       onUnhealthy: (reason, failures) => {
-        if (status !== 'TASK_RUNNING') return;
+        if (this.status !== 'TASK_RUNNING') return;
         deps.events.publish('unhealthy_task_kill_event', { appId: app.id, taskId, version, reason, host: deps.host, slaveId: deps.slaveId });
-        unhealthyKill = true;
-        kill(`unhealthy: ${reason} (${failures} consecutive failures)`);
+        this.unhealthyKill = true;
+        this.kill(`unhealthy: ${reason} (${failures} consecutive failures)`);
       },
     });
-  };
+  }
 
-  const kill = (reason: string): void => {
-    if (killRequested) return;
-    killRequested = reason;
-    if (!proc) return; // still staging: launch() notices and stops
-    health?.stop(); // a task being killed is no longer probed
-    status = 'TASK_KILLING';
-    publishStatus(reason);
+  kill(reason: string): void {
+    if (this.killRequested) return;
+    this.killRequested = reason;
+    const p = this.proc;
+    if (!p) return; // still staging: launch() notices and stops
+    this.health?.stop(); // a task being killed is no longer probed
+    this.status = 'TASK_KILLING';
+    this.publishStatus(reason);
     // Bounded: a task that ignores SIGTERM must not keep its user (and what it holds) alive for days.
-    const asked = Number((app as { taskKillGracePeriodSeconds?: unknown }).taskKillGracePeriodSeconds ?? 3);
+    const asked = Number((this.app as { taskKillGracePeriodSeconds?: unknown }).taskKillGracePeriodSeconds ?? 3);
     const grace = Math.min(Number.isFinite(asked) && asked >= 0 ? asked : 3, MAX_KILL_GRACE_SECONDS) * 1000;
-    const p = proc;
+    const { deps } = this;
     // Drain first (bounded), then signal: load balancers stop sending before the app stops accepting.
     const drained = deps.beforeKill
-      ? Promise.race([deps.beforeKill(view()).catch(() => undefined), new Promise<void>((r) => deps.clock.after(5000, r))])
+      ? Promise.race([deps.beforeKill(this.view()).catch(() => undefined), new Promise<void>((r) => deps.clock.after(5000, r))])
       : Promise.resolve();
     void drained.then(() => p.kill(grace));
-  };
+  }
 
   /** For a DOCKER app: the image and its user, or why it cannot run here. */
-  const dockerReady = async (): Promise<{ image: string; user: string | undefined } | string> => {
+  private async dockerReady(): Promise<{ image: string; user: string | undefined } | string> {
+    const { app, deps } = this;
     const image = String(app.container?.docker?.image ?? '');
     const why = await deps.docker.unavailable();
     if (why) return `DOCKER container cannot start: ${why}`;
@@ -215,104 +264,101 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
         return (err as Error).message;
       }
     }
-    const user = await deps.docker.imageUser(image);
-    if (user === undefined) return `image ${image} is not on this agent and there is no registry to pull from (build it here, e.g. npm run image)`;
-    return { image, user: user || undefined };
-  };
+    const imageUser = await deps.docker.imageUser(image);
+    if (imageUser === undefined) return `image ${image} is not on this agent and there is no registry to pull from (build it here, e.g. npm run image)`;
+    return { image, user: imageUser || undefined };
+  }
 
-  const launch = async (): Promise<void> => {
-    publishStatus();
+  /** Whether the task may start: isolation, its image, its secrets (resolved) and its mode's conditions; else why it ended. */
+  private async admit(): Promise<Admitted | TaskEnd> {
+    const { app, deps, taskId } = this;
+    const refused = (message: string, blocking = true): TaskEnd => ({ status: 'TASK_FAILED', message, failure: true, blocking });
     if (!deps.isolation.enabled && !deps.isolation.insecure && secretRefs(app).length > 0) {
       // Without isolation any task could read this one's secrets: refuse before anything is fetched.
-      const message = `this cluster cannot isolate tasks (${deps.isolation.reason}); apps with secrets are refused unless it is started with --insecure-shared-identity`;
-      return finish({ status: 'TASK_FAILED', message, failure: true, blocking: true });
+      return refused(
+        `this cluster cannot isolate tasks (${deps.isolation.reason}); apps with secrets are refused unless it is started with --insecure-shared-identity`,
+      );
     }
-    const docker = app.container?.type === 'DOCKER' ? await dockerReady() : undefined;
-    if (typeof docker === 'string') return finish({ status: 'TASK_FAILED', message: docker, failure: true, blocking: true });
+    const docker = app.container?.type === 'DOCKER' ? await this.dockerReady() : undefined;
+    if (typeof docker === 'string') return refused(docker);
     const mode = deps.delivery.modeOf(app);
     const audit = (r: AuditRecord): void => deps.logger.info({ audit: r }, 'secret access decision');
-    let task: TaskToDeliver;
     try {
       const plan = await resolve(app, { taskId }, { store: deps.store, audit, now: () => deps.clock.now() });
-      task = { app, taskId, plan, docker: docker !== undefined, audit, now: () => deps.clock.now() };
+      const task: TaskToDeliver = { app, taskId, plan, docker: docker !== undefined, audit, now: () => deps.clock.now() };
       // The mode's own conditions (endpoint mode: no AWS config delivered, an agent that can tell tasks apart).
       const refusal = mode.refusal(task);
-      if (refusal) return finish({ status: 'TASK_FAILED', message: refusal, failure: true, blocking: true });
+      return refusal ? refused(refusal) : { task, mode, docker };
     } catch (err) {
       // A refusal stays a refusal until the app or its secret changes; a store that was down may be up next time.
-      const blocking = err instanceof ResolveError && !isRetryable(err.code);
       const message = err instanceof ResolveError ? err.message : 'resolving secrets failed';
       deps.logger.warn({ taskId, appId: app.id, code: (err as { code?: string }).code }, message);
-      return finish({ status: 'TASK_FAILED', message, failure: true, blocking });
+      return refused(message, err instanceof ResolveError && !isRetryable(err.code));
     }
-    if (killRequested) return finish({ status: 'TASK_KILLED', message: killRequested, failure: false, blocking: false });
-    try {
-      // The sandbox stays root's while root writes into it (secrets, token): the task's user — or
-      // another task of its app — cannot plant a symlink for root to follow. It is handed over last.
-      await mkdir(sandbox, { recursive: true, mode: 0o700 });
-      ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
-      const delivered = await mode.deliver(task, { hostPath: sandbox, taskPath: docker ? CONTAINER_SANDBOX : sandbox, ...(isolated ? { owner: user } : {}) });
-      materialized = delivered;
-      // The sandbox belongs to the task's user alone (0700), as Mesos hands it over.
-      if (isolated) await chown(sandbox, user.uid, user.gid);
-      if (docker) {
-        if (!isolated) await shareWithContainerUser(sandbox, materialized.files, docker.user);
-        // Inside the container: the sandbox at /mnt/mesos/sandbox, and of the
-        // agent's environment only the AWS endpoints (never its PATH or HOME).
-        const agentAws = Object.fromEntries(Object.entries(deps.agentEnv).filter(([k]) => k.startsWith('AWS_')));
-        env = taskEnv(app, version, taskId, CONTAINER_SANDBOX, deps.host, ports, agentAws, delivered.env);
-        proc = deps.docker.start({
-          // As Mesos's Docker containerizer names it (src/docker/docker.hpp: mesos-<containerId>), with
-          // Marathon's MESOS_TASK_ID label: how sip agent maps the container back to its task.
-          name: `mesos-${containerId}`,
-          image: docker.image,
-          labels: { MESOS_TASK_ID: taskId, 'sip.task': taskId, 'sip.app': app.id, ...(deps.clusterLabel ? { 'sip.cluster': deps.clusterLabel } : {}) },
-          env,
-          sandbox,
-          mounts: materialized.files.map((f) => ({ source: f, target: join(CONTAINER_SANDBOX, relative(sandbox, f)), readOnly: true })),
-          command: app.args !== undefined ? { args: app.args } : app.cmd !== undefined ? { cmd: app.cmd } : undefined,
-          // Isolated: the app's own user, never the image's (which may be root).
-          ...(isolated ? { user } : {}),
-        });
-      } else {
-        env = taskEnv(app, version, taskId, sandbox, deps.host, ports, deps.agentEnv, delivered.env);
-        if (isolated) env.HOME = sandbox; // the agent's HOME is not the task user's
-        const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
-        if (deps.cgroups?.available) cgroup = deps.cgroups.create(containerId, app.mem);
-        proc = startTaskProcess(command, sandbox, env, isolated ? user : undefined, cgroup);
-      }
-    } catch (err) {
-      const message = `could not start: ${(err as Error).message}`;
-      return finish({ status: 'TASK_FAILED', message, failure: true, blocking: false });
-    }
-    status = 'TASK_RUNNING';
-    startedAt = iso(deps.clock.now());
-    publishStatus();
-    startHealthChecks();
-    if (killRequested) {
-      const reason = killRequested;
-      killRequested = undefined;
-      kill(reason);
-    }
-    const exit: TaskExit = await proc.exited;
-    const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    if (killRequested && !unhealthyKill) return finish({ status: 'TASK_KILLED', message: killRequested, failure: false, blocking: false });
-    if (unhealthyKill) return finish({ status: 'TASK_KILLED', message: killRequested ?? 'unhealthy', failure: true, blocking: false });
-    return finish({ status: exit.code === 0 ? 'TASK_FINISHED' : 'TASK_FAILED', message: `task ${how}`, failure: true, blocking: false });
-  };
-  void launch().catch((err: Error) => finish({ status: 'TASK_FAILED', message: `launcher error: ${err.message}`, failure: true, blocking: false }));
+  }
 
-  return {
-    id: taskId,
-    version,
-    view,
-    status: () => status,
-    healthy: () => status === 'TASK_RUNNING' && (health?.healthy() ?? app.healthChecks.length === 0),
-    ended,
-    pid: () => proc?.pid,
-    stagedAt,
-    containerId,
-    sandbox,
-    kill,
-  };
+  /** The sandbox, ports and delivery, then the process (a container, or a command in the task's cgroup). */
+  private async start({ task, mode, docker }: Admitted): Promise<TaskProcess> {
+    const { app, deps, taskId, version, sandbox, isolated, user } = this;
+    // The sandbox stays root's while root writes into it (secrets): the task's user — or another task
+    // of its app — cannot plant a symlink for root to follow. It is handed over last.
+    await mkdir(sandbox, { recursive: true, mode: 0o700 });
+    this.ports = await deps.ports.allocate(Math.max(app.portDefinitions?.length ?? 0, app.container?.portMappings?.length ?? 0));
+    const delivered = await mode.deliver(task, { hostPath: sandbox, taskPath: docker ? CONTAINER_SANDBOX : sandbox, ...(isolated ? { owner: user } : {}) });
+    this.delivered = delivered;
+    // The sandbox belongs to the task's user alone (0700), as Mesos hands it over.
+    if (isolated) await chown(sandbox, user.uid, user.gid);
+    if (!docker) {
+      this.env = taskEnv(app, version, taskId, sandbox, deps.host, this.ports, deps.agentEnv, delivered.env);
+      if (isolated) this.env.HOME = sandbox; // the agent's HOME is not the task user's
+      const command = app.args !== undefined ? { args: app.args } : { cmd: app.cmd ?? 'true' };
+      if (deps.cgroups?.available) this.cgroup = deps.cgroups.create(this.containerId, app.mem);
+      return startTaskProcess(command, sandbox, this.env, isolated ? user : undefined, this.cgroup);
+    }
+    if (!isolated) await shareWithContainerUser(sandbox, delivered.files, docker.user);
+    // Inside the container: the sandbox at /mnt/mesos/sandbox, and of the agent's environment only the
+    // AWS endpoints (never its PATH or HOME).
+    const agentAws = Object.fromEntries(Object.entries(deps.agentEnv).filter(([k]) => k.startsWith('AWS_')));
+    this.env = taskEnv(app, version, taskId, CONTAINER_SANDBOX, deps.host, this.ports, agentAws, delivered.env);
+    return deps.docker.start({
+      // As Mesos's Docker containerizer names it (src/docker/docker.hpp: mesos-<containerId>), with
+      // Marathon's MESOS_TASK_ID label: how sip agent maps the container back to its task.
+      name: `mesos-${this.containerId}`,
+      image: docker.image,
+      labels: { MESOS_TASK_ID: taskId, 'sip.task': taskId, 'sip.app': app.id, ...(deps.clusterLabel ? { 'sip.cluster': deps.clusterLabel } : {}) },
+      env: this.env,
+      sandbox,
+      mounts: delivered.files.map((f) => ({ source: f, target: join(CONTAINER_SANDBOX, relative(sandbox, f)), readOnly: true })),
+      command: app.args !== undefined ? { args: app.args } : app.cmd !== undefined ? { cmd: app.cmd } : undefined,
+      // Isolated: the app's own user, never the image's (which may be root).
+      ...(isolated ? { user } : {}),
+    });
+  }
+
+  /** Staging → running → ended. */
+  async launch(): Promise<void> {
+    this.publishStatus();
+    const admitted = await this.admit();
+    if (!('task' in admitted)) return this.finish(admitted);
+    if (this.killRequested) return this.finish({ status: 'TASK_KILLED', message: this.killRequested, failure: false, blocking: false });
+    try {
+      this.proc = await this.start(admitted);
+    } catch (err) {
+      return this.finish({ status: 'TASK_FAILED', message: `could not start: ${(err as Error).message}`, failure: true, blocking: false });
+    }
+    this.status = 'TASK_RUNNING';
+    this.startedAt = iso(this.deps.clock.now());
+    this.publishStatus();
+    this.startHealthChecks();
+    if (this.killRequested) {
+      const reason = this.killRequested;
+      this.killRequested = undefined;
+      this.kill(reason);
+    }
+    const exit: TaskExit = await this.proc.exited;
+    const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    if (this.killRequested && !this.unhealthyKill) return this.finish({ status: 'TASK_KILLED', message: this.killRequested, failure: false, blocking: false });
+    if (this.unhealthyKill) return this.finish({ status: 'TASK_KILLED', message: this.killRequested ?? 'unhealthy', failure: true, blocking: false });
+    return this.finish({ status: exit.code === 0 ? 'TASK_FINISHED' : 'TASK_FAILED', message: `task ${how}`, failure: true, blocking: false });
+  }
 }
