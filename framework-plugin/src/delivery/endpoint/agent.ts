@@ -3,8 +3,8 @@ import { installMetadataBlock, type MetadataBlockSpec, type NftApply } from './m
 import { nftCommand } from './nftables.js';
 import { createTokenWriter } from './tokenWriter.js';
 import { createDockerInspector } from '../../clients/docker/engineInspector.js';
-import { createMarathonClient } from '../../clients/marathon/client.js';
-import { createMesosAgentClient } from '../../clients/mesos/agentClient.js';
+import { createMarathonClient, type MarathonClient } from '../../clients/marathon/client.js';
+import { createMesosAgentClient, type MesosAgentClient } from '../../clients/mesos/agentClient.js';
 import { createCredentialCache } from '../../core/agent/credentialCache.js';
 import type { RolePolicy } from '../../core/agent/policy.js';
 import type { UpstreamAuth } from '../../net/upstreamAuth.js';
@@ -57,6 +57,37 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** The clients of Marathon, the Mesos agent and the secrets (or the policy), each guarded ({@link guardLoopback}). */
+function upstreams(
+  config: AgentConfig,
+  logger: Logger,
+): { marathon: MarathonClient; marathonAuth: UpstreamAuth | undefined; mesos: MesosAgentClient; source: RoleSource } {
+  const guarded = (what: string, url: string): UpstreamAuth | undefined =>
+    guardLoopback(what, checkUpstreamUrl(what, url, config.trust), config.auth, config.trust);
+  const marathonAuth = guarded('Marathon', config.marathonUrl);
+  const mesosAuth = guarded('the Mesos agent', config.mesosAgentUrl);
+  const marathon = createMarathonClient({ url: config.marathonUrl, ...(marathonAuth ? { auth: marathonAuth } : {}) });
+  const mesos = createMesosAgentClient({ url: config.mesosAgentUrl, ...(mesosAuth ? { auth: mesosAuth } : {}) });
+  if (config.roles.kind === 'policy') return { marathon, marathonAuth, mesos, source: { kind: 'policy', policy: config.roles.policy } };
+  const secretsAuth = guarded('the Secrets API', config.roles.secretsUrl);
+  const source: RoleSource = {
+    kind: 'secrets',
+    store: createDcosSecretsClient({ url: config.roles.secretsUrl, ...(secretsAuth ? { auth: secretsAuth } : {}) }),
+    audit: (record) => logger.info({ audit: record }, 'secret access decision'),
+  };
+  return { marathon, marathonAuth, mesos, source };
+}
+
+/** A value asked once and shared, asked again after a failure (this agent's id). */
+function onceAtATime<T>(ask: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= ask();
+    pending.catch(() => (pending = undefined));
+    return pending;
+  };
+}
+
 /**
  * Wires and starts the credential agent of one Mesos agent: the upstream
  * clients (each guarded, see {@link guardLoopback}), the task locator, the
@@ -65,30 +96,8 @@ export interface RunningAgent {
  * @throws SipError `SIP_AGENT_CONFIG_INVALID` for an upstream it may not trust.
  */
 export async function startAgent(config: AgentConfig, logger: Logger, hooks: { onDenied?: (d: Denial) => void; nft?: NftApply } = {}): Promise<RunningAgent> {
-  const guarded = (what: string, url: string): UpstreamAuth | undefined =>
-    guardLoopback(what, checkUpstreamUrl(what, url, config.trust), config.auth, config.trust);
-  const marathonAuth = guarded('Marathon', config.marathonUrl);
-  const mesosAuth = guarded('the Mesos agent', config.mesosAgentUrl);
-  const marathon = createMarathonClient({ url: config.marathonUrl, ...(marathonAuth ? { auth: marathonAuth } : {}) });
-  const mesos = createMesosAgentClient({ url: config.mesosAgentUrl, ...(mesosAuth ? { auth: mesosAuth } : {}) });
-  let source: RoleSource;
-  if (config.roles.kind === 'policy') source = { kind: 'policy', policy: config.roles.policy };
-  else {
-    const secretsAuth = guarded('the Secrets API', config.roles.secretsUrl);
-    source = {
-      kind: 'secrets',
-      store: createDcosSecretsClient({ url: config.roles.secretsUrl, ...(secretsAuth ? { auth: secretsAuth } : {}) }),
-      audit: (record) => logger.info({ audit: record }, 'secret access decision'),
-    };
-  }
-  // This agent's id: asked once, again after a failure.
-  let agentId: Promise<string> | undefined;
-  const thisAgent = (): Promise<string> => {
-    agentId ??= mesos.getAgentId();
-    agentId.catch(() => (agentId = undefined));
-    return agentId;
-  };
-  const roles = createAppRoles({ marathon, source, agentId: thisAgent });
+  const { marathon, marathonAuth, mesos, source } = upstreams(config, logger);
+  const roles = createAppRoles({ marathon, source, agentId: onceAtATime(() => mesos.getAgentId()) });
   // Tasks lose the node's own role before the first of them can ask for theirs.
   const block = config.blockMetadata ? await installMetadataBlock(config.blockMetadata, hooks.nft ?? nftCommand()) : undefined;
   if (block)

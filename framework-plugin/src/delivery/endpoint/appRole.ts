@@ -72,6 +72,52 @@ interface MemoEntry {
   next?: MemoEntry;
 }
 
+/**
+ * One decision, from Marathon's record: the task runs, on this agent, under
+ * its app, launched by Marathon; then the app's role (policy, or the AWS
+ * config its label names, through the path rule).
+ * @throws AgentError `SIP_AGENT_UNKNOWN_CALLER` or `SIP_AGENT_NO_ROLE` with the reason.
+ */
+async function decideRole(init: AppRolesInit, marathonFramework: (fresh: boolean) => Promise<string>, caller: Caller): Promise<TaskRole> {
+  // Only Marathon's containers: another framework may name its executor after a Marathon task.
+  if (caller.frameworkId !== (await marathonFramework(false)) && caller.frameworkId !== (await marathonFramework(true))) {
+    throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} was not launched by Marathon (framework ${caller.frameworkId})`);
+  }
+  const raw = await init.marathon.getApp(caller.appId).catch((err: { code?: string }) => {
+    throw err.code === 'SIP_MARATHON_NOT_FOUND'
+      ? new AgentError('SIP_AGENT_UNKNOWN_CALLER', `app ${caller.appId} of task ${caller.taskId} does not exist`)
+      : err;
+  });
+  // Marathon's record, not the task id, says whose task it is and where it runs.
+  const task = ((raw.tasks ?? []) as Array<{ id: string; state: string; appId?: string; slaveId?: string }>).find((t) => t.id === caller.taskId);
+  if (task?.state !== 'TASK_RUNNING')
+    throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} is not running (${task?.state ?? 'unknown to Marathon'})`);
+  if (task.appId !== undefined && task.appId !== raw.id)
+    throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `Marathon reports task ${caller.taskId} under ${task.appId}, not ${String(raw.id)}`);
+  const here = await init.agentId();
+  if (task.slaveId !== here)
+    throw new AgentError(
+      'SIP_AGENT_UNKNOWN_CALLER',
+      `Marathon reports task ${caller.taskId} on agent ${task.slaveId ?? '(none)'}, not on this agent (${here})`,
+    );
+  const app = parseAppDefinition(definitionOf(raw));
+  if (init.source.kind === 'policy') {
+    const d = decideByPolicy(init.source.policy, app.id);
+    if (!d.allow) throw new AgentError('SIP_AGENT_NO_ROLE', d.reason);
+    return { app, role: Object.freeze({ roleArn: d.rule.roleArn, externalId: d.rule.externalId }) };
+  }
+  // The role binding the task never receives: the AWS config the app names by label, read by the agent alone.
+  let role: AssumeRoleConfig | undefined;
+  try {
+    role = await resolveRoleConfig(app, { taskId: caller.taskId }, { store: init.source.store, audit: init.source.audit });
+  } catch (err) {
+    if (err instanceof ResolveError && err.code !== 'SIP_SECRET_UNAVAILABLE') throw new AgentError('SIP_AGENT_NO_ROLE', err.message);
+    throw err;
+  }
+  if (role === undefined) throw new AgentError('SIP_AGENT_NO_ROLE', `app ${app.id} names no AWS config: label it ${AWS_CONFIG_LABEL}=<secret path>`);
+  return { app, role };
+}
+
 /** A directory of task → role decisions, reused briefly and dropped when tasks end. */
 export function createAppRoles(init: AppRolesInit): AppRoles {
   const now = init.now ?? Date.now;
@@ -90,45 +136,7 @@ export function createAppRoles(init: AppRolesInit): AppRoles {
     return framework.id;
   };
 
-  const decide = async (caller: Caller): Promise<TaskRole> => {
-    // Only Marathon's containers: another framework may name its executor after a Marathon task.
-    if (caller.frameworkId !== (await marathonFramework(false)) && caller.frameworkId !== (await marathonFramework(true))) {
-      throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} was not launched by Marathon (framework ${caller.frameworkId})`);
-    }
-    const raw = await init.marathon.getApp(caller.appId).catch((err: { code?: string }) => {
-      throw err.code === 'SIP_MARATHON_NOT_FOUND'
-        ? new AgentError('SIP_AGENT_UNKNOWN_CALLER', `app ${caller.appId} of task ${caller.taskId} does not exist`)
-        : err;
-    });
-    // Marathon's record, not the task id, says whose task it is and where it runs.
-    const task = ((raw.tasks ?? []) as Array<{ id: string; state: string; appId?: string; slaveId?: string }>).find((t) => t.id === caller.taskId);
-    if (task?.state !== 'TASK_RUNNING')
-      throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `task ${caller.taskId} is not running (${task?.state ?? 'unknown to Marathon'})`);
-    if (task.appId !== undefined && task.appId !== raw.id)
-      throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `Marathon reports task ${caller.taskId} under ${task.appId}, not ${String(raw.id)}`);
-    const here = await init.agentId();
-    if (task.slaveId !== here)
-      throw new AgentError(
-        'SIP_AGENT_UNKNOWN_CALLER',
-        `Marathon reports task ${caller.taskId} on agent ${task.slaveId ?? '(none)'}, not on this agent (${here})`,
-      );
-    const app = parseAppDefinition(definitionOf(raw));
-    if (init.source.kind === 'policy') {
-      const d = decideByPolicy(init.source.policy, app.id);
-      if (!d.allow) throw new AgentError('SIP_AGENT_NO_ROLE', d.reason);
-      return { app, role: Object.freeze({ roleArn: d.rule.roleArn, externalId: d.rule.externalId }) };
-    }
-    // The role binding the task never receives: the AWS config the app names by label, read by the agent alone.
-    let role: AssumeRoleConfig | undefined;
-    try {
-      role = await resolveRoleConfig(app, { taskId: caller.taskId }, { store: init.source.store, audit: init.source.audit });
-    } catch (err) {
-      if (err instanceof ResolveError && err.code !== 'SIP_SECRET_UNAVAILABLE') throw new AgentError('SIP_AGENT_NO_ROLE', err.message);
-      throw err;
-    }
-    if (role === undefined) throw new AgentError('SIP_AGENT_NO_ROLE', `app ${app.id} names no AWS config: label it ${AWS_CONFIG_LABEL}=<secret path>`);
-    return { app, role };
-  };
+  const decide = (caller: Caller): Promise<TaskRole> => decideRole(init, marathonFramework, caller);
 
   return {
     roleFor(caller) {

@@ -64,6 +64,66 @@ const MIN_REFRESH_MS = 100;
 /** The Docker containerizer names a task's container `mesos-<containerId>` (apache/mesos src/docker/docker.hpp, `DOCKER_NAME_PREFIX`). */
 const DOCKER_NAME = /^mesos-([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
 
+function unknown(why: string): never {
+  throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `the caller is not a running task: ${why}`);
+}
+
+/** The Mesos container of a place: its own, or the one a Docker container is named after. */
+async function mesosContainerOf(init: TaskLocatorInit, place: CgroupPlace): Promise<{ id: string; dockerTaskId?: string }> {
+  if (place.kind === 'container') return { id: place.containerId };
+  if (place.kind === 'none') return unknown(place.reason);
+  if (place.kind === 'nested') {
+    return unknown(
+      `it runs in nested container ${place.childId} of ${place.containerId}: a pod's task, which sip agent does not serve yet (use an app, or file mode)`,
+    );
+  }
+  if (!init.docker) return unknown(`it runs in Docker container ${place.dockerId.slice(0, 12)} and this agent was started without --docker-socket`);
+  const d = await init.docker.inspect(place.dockerId);
+  const m = d && DOCKER_NAME.exec(d.name);
+  if (!d || !m) return unknown(`Docker container ${place.dockerId.slice(0, 12)} is not one the Mesos agent launched (its name is not mesos-<containerId>)`);
+  return { id: m[1]!, ...(d.labels.MESOS_TASK_ID ? { dockerTaskId: d.labels.MESOS_TASK_ID } : {}) };
+}
+
+/**
+ * The task behind a connection (see {@link TaskLocator.locate}), given the
+ * agent's container list (`containerOf`).
+ */
+async function locateCaller(init: TaskLocatorInit, containerOf: (id: string) => Promise<MesosContainer | undefined>, socket: Socket): Promise<Caller> {
+  const ends = {
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+  };
+  const peer = await peerProcesses(ends, init.proc, init.owners ? await init.owners(socket) : undefined);
+  if (!peer || peer.pids.length === 0) return unknown('its socket has no process on this agent');
+  // Start times first: a pid that dies and is reused while we look is noticed at the end.
+  const started = await Promise.all(peer.pids.map((p) => startTimeOf(p, init.proc)));
+  // Every process holding the socket must be in the same container: a descriptor handed out cannot borrow a task's identity.
+  const places = await Promise.all(peer.pids.map((p) => placeOfPid(p, init.cgroupsRoot, init.proc, init.cgroupHierarchies)));
+  const resolved = await Promise.all(places.map((p) => mesosContainerOf(init, p)));
+  const containerIds = new Set(resolved.map((r) => r.id));
+  if (containerIds.size !== 1) return unknown('the socket is shared by processes of different containers');
+  const containerId = [...containerIds][0]!;
+  const dockerTaskId = resolved.find((r) => r.dockerTaskId)?.dockerTaskId;
+  const container = await containerOf(containerId);
+  if (!container)
+    return unknown(
+      `container ${containerId} is not one the Mesos agent lists: it does not run it, or the agent's principal may not view it (grant VIEW_CONTAINER: dcos:mesos:agent:container:app_id for the Marathon apps)`,
+    );
+  const taskId = container.executorId;
+  if (!taskId || !container.frameworkId) return unknown(`container ${containerId} is not an executor's`);
+  // Marathon labels a DOCKER task's container with its task (MESOS_TASK_ID): it must be the agent's executor.
+  if (dockerTaskId !== undefined && dockerTaskId !== taskId)
+    return unknown(`Docker container mesos-${containerId} is labelled task ${dockerTaskId}, the Mesos agent runs task ${taskId} in it`);
+  const parsed = parseTaskId(taskId);
+  if (!parsed) return unknown(`executor ${taskId} is not a Marathon task (a pod's default executor, or another framework's)`);
+  if (parsed.container) return unknown(`task ${taskId} is a pod's task (container ${parsed.container}), which sip agent does not serve yet`);
+  const again = await Promise.all(peer.pids.map((p) => startTimeOf(p, init.proc)));
+  if (again.some((t, i) => t === undefined || t !== started[i])) return unknown('its process ended while it was identified');
+  return { taskId, appId: parsed.appId, containerId, frameworkId: container.frameworkId, pid: peer.pids[0]!, uid: peer.uid };
+}
+
 /** A {@link TaskLocator} over `/proc`, cgroups and the Mesos agent operator API. */
 export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
   const now = init.now ?? Date.now;
@@ -105,61 +165,7 @@ export function createTaskLocator(init: TaskLocatorInit): TaskLocator {
   };
   const memo = new WeakMap<Socket, { until: number; answer: Promise<Caller> }>();
 
-  const unknown = (why: string): never => {
-    throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', `the caller is not a running task: ${why}`);
-  };
-
-  /** The Mesos container of a place: its own, or the one a Docker container is named after. */
-  const mesosContainerOf = async (place: CgroupPlace): Promise<{ id: string; dockerTaskId?: string }> => {
-    if (place.kind === 'container') return { id: place.containerId };
-    if (place.kind === 'none') return unknown(place.reason);
-    if (place.kind === 'nested') {
-      return unknown(
-        `it runs in nested container ${place.childId} of ${place.containerId}: a pod's task, which sip agent does not serve yet (use an app, or file mode)`,
-      );
-    }
-    if (!init.docker) return unknown(`it runs in Docker container ${place.dockerId.slice(0, 12)} and this agent was started without --docker-socket`);
-    const d = await init.docker.inspect(place.dockerId);
-    const m = d && DOCKER_NAME.exec(d.name);
-    if (!d || !m) return unknown(`Docker container ${place.dockerId.slice(0, 12)} is not one the Mesos agent launched (its name is not mesos-<containerId>)`);
-    return { id: m[1]!, ...(d.labels.MESOS_TASK_ID ? { dockerTaskId: d.labels.MESOS_TASK_ID } : {}) };
-  };
-
-  const locate = async (socket: Socket): Promise<Caller> => {
-    const ends = {
-      localAddress: socket.localAddress ?? '',
-      localPort: socket.localPort ?? 0,
-      remoteAddress: socket.remoteAddress ?? '',
-      remotePort: socket.remotePort ?? 0,
-    };
-    const peer = await peerProcesses(ends, init.proc, init.owners ? await init.owners(socket) : undefined);
-    if (!peer || peer.pids.length === 0) return unknown('its socket has no process on this agent');
-    // Start times first: a pid that dies and is reused while we look is noticed at the end.
-    const started = await Promise.all(peer.pids.map((p) => startTimeOf(p, init.proc)));
-    // Every process holding the socket must be in the same container: a descriptor handed out cannot borrow a task's identity.
-    const places = await Promise.all(peer.pids.map((p) => placeOfPid(p, init.cgroupsRoot, init.proc, init.cgroupHierarchies)));
-    const resolved = await Promise.all(places.map(mesosContainerOf));
-    const containerIds = new Set(resolved.map((r) => r.id));
-    if (containerIds.size !== 1) return unknown('the socket is shared by processes of different containers');
-    const containerId = [...containerIds][0]!;
-    const dockerTaskId = resolved.find((r) => r.dockerTaskId)?.dockerTaskId;
-    const container = await containerOf(containerId);
-    if (!container)
-      return unknown(
-        `container ${containerId} is not one the Mesos agent lists: it does not run it, or the agent's principal may not view it (grant VIEW_CONTAINER: dcos:mesos:agent:container:app_id for the Marathon apps)`,
-      );
-    const taskId = container.executorId;
-    if (!taskId || !container.frameworkId) return unknown(`container ${containerId} is not an executor's`);
-    // Marathon labels a DOCKER task's container with its task (MESOS_TASK_ID): it must be the agent's executor.
-    if (dockerTaskId !== undefined && dockerTaskId !== taskId)
-      return unknown(`Docker container mesos-${containerId} is labelled task ${dockerTaskId}, the Mesos agent runs task ${taskId} in it`);
-    const parsed = parseTaskId(taskId);
-    if (!parsed) return unknown(`executor ${taskId} is not a Marathon task (a pod's default executor, or another framework's)`);
-    if (parsed.container) return unknown(`task ${taskId} is a pod's task (container ${parsed.container}), which sip agent does not serve yet`);
-    const again = await Promise.all(peer.pids.map((p) => startTimeOf(p, init.proc)));
-    if (again.some((t, i) => t === undefined || t !== started[i])) return unknown('its process ended while it was identified');
-    return { taskId, appId: parsed.appId, containerId, frameworkId: container.frameworkId, pid: peer.pids[0]!, uid: peer.uid };
-  };
+  const locate = (socket: Socket): Promise<Caller> => locateCaller(init, containerOf, socket);
 
   return {
     async taskIds(again) {
