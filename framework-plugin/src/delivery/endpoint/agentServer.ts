@@ -61,17 +61,11 @@ export interface AgentHandler {
   readonly connectionRefused: (uid: number) => void;
 }
 
-/**
- * The ECS container-credentials protocol for Mesos tasks: `GET
- * /v1/credentials` answers `{AccessKeyId, SecretAccessKey, Token,
- * Expiration, RoleArn}` for the calling task's app role, which every AWS SDK's
- * default chain reads through `AWS_CONTAINER_CREDENTIALS_FULL_URI`. Who calls
- * is found from the connection (never from anything the caller says); the
- * token, when tokens are on, must also match. Denials answer 403, STS
- * trouble 503, both as JSON `{code, message}` with the reason.
- */
-export function createAgentHandler(deps: AgentDeps): AgentHandler {
-  const registry = deps.registry ?? new Registry();
+/** The agent's Prometheus metrics in `registry`: its own counters, and the cache's read when scraped. */
+function agentMetrics(
+  registry: Registry,
+  cache: Pick<AgentDeps['cache'], 'stats'>,
+): { issued: Counter<'cached'>; denied: Counter<'code'>; latency: Histogram; refusedConnections: Counter } {
   collectDefaultMetrics({ register: registry, prefix: 'sip_agent_' });
   const issued = new Counter({
     name: 'sip_agent_credentials_issued_total',
@@ -99,13 +93,23 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(deps.cache.stats()[stat]);
+        this.inc(cache.stats()[stat]);
       },
     });
   }
 
+  const refusedConnections = new Counter({
+    name: 'sip_agent_connections_refused_total',
+    help: 'Connections closed at once: the caller uid held its quota',
+    registers: [registry],
+  });
+  return { issued, denied, latency, refusedConnections };
+}
+
+/** Denials audited (and reported to `onDenied`): per code and app, ten a second whole, the rest counted. */
+function denialAudit(deps: Pick<AgentDeps, 'logger' | 'onDenied'>): { deny(d: Denial & { remote: string }): void } {
   // Under a flood, the audit and the events stay readable: per code and app, ten a second whole, the rest counted.
-  const denials = createDenialThrottle<Denial & { remote: string }>(
+  return createDenialThrottle<Denial & { remote: string }>(
     {
       report(d) {
         deps.logger.warn({ audit: { decision: 'deny', ...d } }, 'credentials denied');
@@ -121,66 +125,112 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
     },
     (d) => `${d.code}\n${d.appId ?? ''}`,
   );
-  const issuedCached = issued.labels({ cached: 'true' });
-  const issuedFresh = issued.labels({ cached: 'false' });
-  // Per task (and its decision), the STS request is built once; per credentials, the answer is serialised once.
-  const requests = new WeakMap<TaskRole, AssumeRequest>();
-  const requestFor = (t: TaskRole, taskId: string): AssumeRequest => {
-    let r = requests.get(t);
-    if (!r) {
-      r = {
-        roleArn: t.role.roleArn,
-        externalId: t.role.externalId,
-        sessionName: roleSessionName(t.app.id, taskId),
-        sourceIdentity: sessionAppId(t.app.id).slice(0, 64),
-        tags: { 'marathon-app': tagValue(t.app.id), 'mesos-task': tagValue(taskId) },
-        taskId,
-        ...(t.role.durationSeconds !== undefined ? { durationSeconds: t.role.durationSeconds } : {}),
-      };
-      requests.set(t, r);
-    }
-    return r;
+}
+
+// Per task (and its decision), the STS request is built once; per credentials, the answer is serialised once.
+const requests = new WeakMap<TaskRole, AssumeRequest>();
+/** The STS request for a task's decision, built once per decision. */
+function requestFor(t: TaskRole, taskId: string): AssumeRequest {
+  let r = requests.get(t);
+  if (!r) {
+    r = {
+      roleArn: t.role.roleArn,
+      externalId: t.role.externalId,
+      sessionName: roleSessionName(t.app.id, taskId),
+      sourceIdentity: sessionAppId(t.app.id).slice(0, 64),
+      tags: { 'marathon-app': tagValue(t.app.id), 'mesos-task': tagValue(taskId) },
+      taskId,
+      ...(t.role.durationSeconds !== undefined ? { durationSeconds: t.role.durationSeconds } : {}),
+    };
+    requests.set(t, r);
+  }
+  return r;
+}
+const bodies = new WeakMap<RoleCredentials, Buffer>();
+/** The ECS answer for a set of credentials, serialised once. */
+function bodyOf(c: RoleCredentials, role: string): Buffer {
+  let b = bodies.get(c);
+  if (!b) {
+    b = Buffer.from(
+      JSON.stringify({
+        AccessKeyId: c.accessKeyId,
+        SecretAccessKey: c.secretAccessKey,
+        Token: c.sessionToken,
+        Expiration: c.expiration.toISOString(),
+        RoleArn: role,
+      }),
+    );
+    bodies.set(c, b);
+  }
+  return b;
+}
+function sendBody(res: ServerResponse, status: number, body: Buffer): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
+  res.end(body);
+}
+function send(res: ServerResponse, status: number, body: unknown): void {
+  sendBody(res, status, Buffer.from(JSON.stringify(body)));
+}
+
+/** One audit line per credentials issued (not per cached answer): app, task, role, session, expiry; never a credential. */
+function auditIssue(logger: Logger, taskRole: TaskRole, taskId: string, request: AssumeRequest, credentials: RoleCredentials): void {
+  const audit = {
+    decision: 'issue',
+    appId: taskRole.app.id,
+    taskId,
+    roleArn: request.roleArn,
+    session: request.sessionName,
+    expires: credentials.expiration.toISOString(),
   };
-  const bodies = new WeakMap<RoleCredentials, Buffer>();
-  const bodyOf = (c: RoleCredentials, role: string): Buffer => {
-    let b = bodies.get(c);
-    if (!b) {
-      b = Buffer.from(
-        JSON.stringify({
-          AccessKeyId: c.accessKeyId,
-          SecretAccessKey: c.secretAccessKey,
-          Token: c.sessionToken,
-          Expiration: c.expiration.toISOString(),
-          RoleArn: role,
-        }),
-      );
-      bodies.set(c, b);
-    }
-    return b;
-  };
-  const sendBody = (res: ServerResponse, status: number, body: Buffer): void => {
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
-    res.end(body);
-  };
-  const send = (res: ServerResponse, status: number, body: unknown): void => sendBody(res, status, Buffer.from(JSON.stringify(body)));
-  const hostOf = new WeakMap<Socket, string>();
-  // The tokens of the tasks the Mesos agent runs, token → task id: built when the task list changes.
+  logger.info({ audit }, 'credentials issued');
+}
+
+/**
+ * The tokens of the tasks the Mesos agent runs, token → task id, rebuilt when
+ * the task list changes; a miss asks for the list again (at most one call per
+ * 100 ms), which also has a just-started task's token written.
+ */
+function tokenIndex(deps: Pick<AgentDeps, 'locator' | 'taskTokenKey'>): {
+  known(header: string): string | undefined;
+  taskOf(header: string | undefined): Promise<string | undefined>;
+} {
   let tokens = new Map<string, string>();
   let tokensOf: readonly string[] | undefined;
-  /** The task whose token a header is; on a miss the list is asked again (at most one call per 100 ms). */
-  const taskOfToken = async (header: string | undefined): Promise<string | undefined> => {
-    if (header !== undefined && header.length > 100) return undefined;
-    const hit = header === undefined ? undefined : tokens.get(header);
-    if (hit !== undefined) return hit;
-    // A task that just started may not have its token yet: asking for the list writes it (at most one call per 100 ms).
-    const ids = await deps.locator.taskIds(true);
-    if (header === undefined) return undefined;
-    if (ids !== tokensOf) {
-      tokens = new Map(ids.map((id) => [taskToken(deps.taskTokenKey!, id), id]));
-      tokensOf = ids;
-    }
-    return tokens.get(header);
+  return {
+    known: (header) => tokens.get(header),
+    async taskOf(header) {
+      if (header !== undefined && header.length > 100) return undefined;
+      const hit = header === undefined ? undefined : tokens.get(header);
+      if (hit !== undefined) return hit;
+      const ids = await deps.locator.taskIds(true);
+      if (header === undefined) return undefined;
+      if (ids !== tokensOf) {
+        tokens = new Map(ids.map((id) => [taskToken(deps.taskTokenKey!, id), id]));
+        tokensOf = ids;
+      }
+      return tokens.get(header);
+    },
   };
+}
+
+/**
+ * The ECS container-credentials protocol for Mesos tasks: `GET
+ * /v1/credentials` answers `{AccessKeyId, SecretAccessKey, Token,
+ * Expiration, RoleArn}` for the calling task's app role, which every AWS SDK's
+ * default chain reads through `AWS_CONTAINER_CREDENTIALS_FULL_URI`. Who calls
+ * is found from the connection (never from anything the caller says); the
+ * token, when tokens are on, must also match. Denials answer 403, STS
+ * trouble 503, both as JSON `{code, message}` with the reason.
+ */
+export function createAgentHandler(deps: AgentDeps): AgentHandler {
+  const registry = deps.registry ?? new Registry();
+  const { issued, denied, latency, refusedConnections } = agentMetrics(registry, deps.cache);
+
+  const denials = denialAudit(deps);
+  const issuedCached = issued.labels({ cached: 'true' });
+  const issuedFresh = issued.labels({ cached: 'false' });
+  const hostOf = new WeakMap<Socket, string>();
+  const tokens = tokenIndex(deps);
 
   const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
@@ -202,7 +252,7 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       // With tokens on, a request without a running task's token is refused before any /proc lookup:
       // a flood of anonymous or forged requests costs a map lookup each.
       const header = req.headers.authorization;
-      const tokenTask = deps.taskTokenKey ? (header !== undefined && tokens.get(header)) || (await taskOfToken(header)) : undefined;
+      const tokenTask = deps.taskTokenKey ? (header !== undefined && tokens.known(header)) || (await tokens.taskOf(header)) : undefined;
       if (deps.taskTokenKey && tokenTask === undefined) {
         throw new AgentError(
           'SIP_AGENT_TOKEN_INVALID',
@@ -224,20 +274,7 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       sendBody(res, 200, bodyOf(credentials, roleArn));
       (cached ? issuedCached : issuedFresh).inc();
       // The audit line: who got which role as which session; never a credential.
-      if (!cached)
-        deps.logger.info(
-          {
-            audit: {
-              decision: 'issue',
-              appId: taskRole.app.id,
-              taskId: caller.taskId,
-              roleArn,
-              session: request.sessionName,
-              expires: credentials.expiration.toISOString(),
-            },
-          },
-          'credentials issued',
-        );
+      if (!cached) auditIssue(deps.logger, taskRole, caller.taskId, request, credentials);
     } catch (err) {
       const { status, code, message } = publicError(err);
       const denial: Denial = {
@@ -254,11 +291,6 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
       latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
-  const refusedConnections = new Counter({
-    name: 'sip_agent_connections_refused_total',
-    help: 'Connections closed at once: the caller uid held its quota',
-    registers: [registry],
-  });
   return {
     registry,
     connectionRefused: () => refusedConnections.inc(),
