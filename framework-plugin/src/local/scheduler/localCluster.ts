@@ -1,4 +1,5 @@
 import type { LocalContainer } from '../mesos-api/server.js';
+import { createResourceLedger, type TaskCost } from './resourceLedger.js';
 import type { LocalMarathonConfig } from '../marathon-api/server.js';
 import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
 import { randomUUID } from 'node:crypto';
@@ -185,32 +186,13 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   const ports = createPortAllocator(portRange);
   const offered = init.resources ?? { cpus: Math.max(8, cpus().length * 4), mem: Math.floor(totalmem() / 1024 / 1024) };
   const maxTasks = init.maxTasks ?? 256;
-  // What live tasks hold, kept as totals (each task's cost as launched): a check is O(1), however many apps there are.
-  const used = { cpus: 0, mem: 0, ports: 0, tasks: 0 };
-  const costs = new Map<string, { cpus: number; mem: number; ports: number }>();
-  const hold = (taskId: string, app: ValidatedApp): void => {
-    const c = { cpus: app.cpus, mem: app.mem, ports: portCount(app) };
-    costs.set(taskId, c);
-    used.cpus += c.cpus;
-    used.mem += c.mem;
-    used.ports += c.ports;
-    used.tasks++;
-  };
-  const release = (taskId: string): void => {
-    const c = costs.get(taskId);
-    if (!c) return;
-    costs.delete(taskId);
-    used.cpus -= c.cpus;
-    used.mem -= c.mem;
-    used.ports -= c.ports;
-    used.tasks--;
-  };
+  // What live tasks hold (each task's cost as launched), against what the agent offers.
+  const ledger = createResourceLedger({ ...offered, ports: portRange.to - portRange.from + 1, tasks: maxTasks });
+  const costOf = (app: ValidatedApp): TaskCost => ({ cpus: app.cpus, mem: app.mem, ports: portCount(app) });
+  const hold = (taskId: string, app: ValidatedApp): void => ledger.hold(taskId, costOf(app));
+  const release = (taskId: string): void => ledger.release(taskId);
   /** Whether one more task of `app` fits what the agent has left (cpus, mem, ports, and a cap on tasks). */
-  const fits = (app: ValidatedApp): boolean =>
-    used.tasks < maxTasks &&
-    used.cpus + app.cpus <= offered.cpus + 1e-9 &&
-    used.mem + app.mem <= offered.mem &&
-    used.ports + portCount(app) <= portRange.to - portRange.from + 1;
+  const fits = (app: ValidatedApp): boolean => ledger.fits(costOf(app));
   const store = init.appStore ?? createFileAppStore(join(init.stateDir, 'marathon', 'apps.json'));
   const slaveId = `sip-local-agent-${randomUUID().slice(0, 8)}`;
   let timer: Timer | undefined;
