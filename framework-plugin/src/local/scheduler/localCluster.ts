@@ -1,4 +1,5 @@
 import type { LocalContainer } from '../mesos-api/server.js';
+import { createAppVersions, type AppVersions } from './appVersions.js';
 import { createResourceLedger, type TaskCost } from './resourceLedger.js';
 import type { LocalMarathonConfig } from '../marathon-api/server.js';
 import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
@@ -131,7 +132,7 @@ interface Entry {
   /** Last change of `instances` alone (`versionInfo.lastScalingAt`). */
   lastScalingAt: string;
   /** Every version, oldest first: what `/versions` lists and a rollback returns to. */
-  history: Array<{ version: string; app: ValidatedApp }>;
+  history: AppVersions<ValidatedApp>;
   /** The definition before the open deployment (undefined: the deployment created the app). */
   before?: { app: ValidatedApp; version: string } | undefined;
   /** Since when a launch has been wanted (queue). */
@@ -350,8 +351,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   };
   /** Records a version (bounded, as Marathon's `zk_max_versions`). */
   const remember = (e: Entry, version: string): void => {
-    e.history.push({ version, app: e.app });
-    if (e.history.length > MAX_VERSIONS) e.history.shift();
+    e.history.record(version, e.app);
   };
   /** The app with Marathon's ports: the default port definition, service ports for port 0. */
   const withPorts = (app: ValidatedApp, previous?: ValidatedApp): ValidatedApp => {
@@ -363,9 +363,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
   };
   /** A version stamp later than every earlier one of the app (two changes in one millisecond stay ordered). */
   const stamp = (e?: Entry): string => {
-    const t = now().toISOString();
-    const last = e ? latest(e) : '';
-    return t > last ? t : new Date(Date.parse(last) + 1).toISOString();
+    return e ? e.history.stampAfter(now(), latest(e)) : now().toISOString();
   };
 
   const entryOf = (id: string): Entry => {
@@ -381,7 +379,7 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       app,
       version,
       lastScalingAt: version,
-      history: [{ version, app }],
+      history: createAppVersions({ version, app }, MAX_VERSIONS),
       tasks: new Map(),
       failures: 0,
       nextLaunchAt: 0,
@@ -518,13 +516,13 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       });
     },
     versions(id) {
-      return [...entryOf(id).history.map((h) => h.version)].reverse();
+      return entryOf(id).history.list();
     },
     appAt(id, version) {
       const e = entries.get(id);
-      const h = e && !e.removed ? e.history.find((x) => x.version === version) : undefined;
-      if (!e || !h) return undefined;
-      return { ...view(e, false), ...h.app, version: h.version };
+      const at = e && !e.removed ? e.history.at(version) : undefined;
+      if (!e || !at) return undefined;
+      return { ...view(e, false), ...at, version };
     },
     queue() {
       const t = clock.now().getTime();
