@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readTcpTables, type TcpTable } from './tcpTables.js';
 import { isIPv4 } from 'node:net';
 
 const hexPort = (port: number): string => port.toString(16).padStart(4, '0').toUpperCase();
@@ -30,22 +30,13 @@ export function listenerOwners(tables: ReadonlyArray<{ text: string; v6: boolean
 }
 
 /** Reads in flight, by `/proc` path: checks that arrive meanwhile share one (each read walks the kernel's whole TCP hash, ≈10 ms). */
-const reading = new Map<string, Promise<Array<{ text: string; v6: boolean }>>>();
+const reading = new Map<string, Promise<TcpTable[]>>();
 
 /** {@link listenerOwners} on this host's `/proc`; concurrent checks share one read of the tables. */
 export async function listenerOwnersOf(host: string, port: number, proc = '/proc'): Promise<number[]> {
   let tables = reading.get(proc);
   if (!tables) {
-    tables = Promise.all([
-      readFile(`${proc}/net/tcp`, 'utf8').then(
-        (text) => ({ text, v6: false }),
-        () => ({ text: '', v6: false }),
-      ),
-      readFile(`${proc}/net/tcp6`, 'utf8').then(
-        (text) => ({ text, v6: true }),
-        () => ({ text: '', v6: true }),
-      ),
-    ]).finally(() => reading.delete(proc));
+    tables = readTcpTables(proc).finally(() => reading.delete(proc));
     reading.set(proc, tables);
   }
   return listenerOwners(await tables, host, port);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readTcpTables } from '../../net/tcpTables.js';
 import type { Socket } from 'node:net';
 import { indexSockets, socketIn } from './peerProcess.js';
 
@@ -24,16 +24,7 @@ export function createConnectionOwners(proc = '/proc'): (socket: Socket) => Prom
   const flush = async (): Promise<void> => {
     const now = batch;
     batch = [];
-    const tables = await Promise.all([
-      readFile(`${proc}/net/tcp`, 'utf8').then(
-        (text) => ({ text, v6: false }),
-        () => ({ text: '', v6: false }),
-      ),
-      readFile(`${proc}/net/tcp6`, 'utf8').then(
-        (text) => ({ text, v6: true }),
-        () => ({ text: '', v6: true }),
-      ),
-    ]);
+    const tables = await readTcpTables(proc);
     const index = indexSockets(tables);
     for (const { socket, done } of now) {
       const ends = {

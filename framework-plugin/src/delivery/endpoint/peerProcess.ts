@@ -1,4 +1,5 @@
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { readTcpTables } from '../../net/tcpTables.js';
 import { isIPv4 } from 'node:net';
 
 /** Both ends of an accepted TCP connection, as the server's socket sees them. */
@@ -89,17 +90,7 @@ export function socketIn(index: Map<string, { inode: string; uid: number }>, end
  * `found`: the socket already looked up (the connection quota did).
  */
 export async function peerProcesses(ends: ConnectionEnds, proc = '/proc', found?: { inode: string; uid: number }): Promise<PeerProcesses | undefined> {
-  const socket =
-    found ??
-    findSocket(
-      await Promise.all(
-        [
-          { file: `${proc}/net/tcp`, v6: false },
-          { file: `${proc}/net/tcp6`, v6: true },
-        ].map(async ({ file, v6 }) => ({ text: await readFile(file, 'utf8').catch(() => ''), v6 })),
-      ),
-      ends,
-    );
+  const socket = found ?? findSocket(await readTcpTables(proc), ends);
   if (!socket) return undefined;
   const target = `socket:[${socket.inode}]`;
   const pids: number[] = [];
