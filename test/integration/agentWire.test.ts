@@ -510,15 +510,17 @@ wire(
     const bad = during.filter((l) => !l.startsWith('200 '));
     assert.equal(bad, [], 'every answer to the victim was a 200');
     const times = during.map((l) => Number(l.split(' ')[1]) * 1000).sort((a, b) => a - b);
-    // On this 2-core machine the attacker's burst (1,100 connects in ~100 ms) shares the CPUs with the agent:
-    // the median stays where it is at rest (≈ 30-70 ms, a fresh connection each time); the worst of the burst
-    // measured 190-430 ms over runs, asserted below a second (the issue's 100 ms is not met; see the session note).
+    // On this 2-core machine the attacker's burst (1,100 connects and 400 requests in ~100 ms) shares the CPUs
+    // with the agent: the median stays where it is at rest (≈ 25-40 ms, a fresh connection each time, most of it
+    // one read of /proc/net/tcp); the one fetch caught in the burst measured 290-470 ms over runs (connected at
+    // once, then queued behind the burst in the agent's one event loop), asserted below a second (the issue's
+    // 100 ms is not met; see the session note).
     const p50 = times[Math.floor(times.length / 2)]!;
     const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!;
     const shown = `${times.map((t) => t.toFixed(0)).join(' ')} (slowest: ${during.sort((x, y) => Number(y.split(' ')[1]) - Number(x.split(' ')[1]))[0]})`;
     assert.ok(p50 < 100, `the victim's median stayed under 100 ms (${p50.toFixed(1)} ms): ${shown}`);
     assert.ok(p99 < 1000, `the victim's p99 stayed under a second (${p99.toFixed(1)} ms): ${shown}`);
-    process.stdout.write(`\n  victim during the flood: ${times.length} fetches, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms\n`);
+    process.stdout.write(`\n  victim during the flood: ${times.length} fetches, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms: ${shown}\n`);
     // The audit stays readable: the flood is counted, not written line by line.
     const log = readFileSync(join(state, 'cluster.log'), 'utf8');
     assert.match(log, /"suppressed":\d+/);
