@@ -1,5 +1,5 @@
 import type { LocalContainer } from '../mesos-api/server.js';
-import { createAppVersions, type AppVersions } from './appVersions.js';
+import { appView, latestVersion, MAX_VERSIONS, newAppEntry, queueItemOf, type AppEntry } from './appEntry.js';
 import { createResourceLedger, type TaskCost } from './resourceLedger.js';
 import type { LocalMarathonConfig } from '../marathon-api/server.js';
 import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
@@ -12,21 +12,20 @@ import { SipError } from '../../core/errors/SipError.js';
 import { createPortAllocator } from '../launcher/ports.js';
 import type { ValidatedApp } from '../../core/marathon/appDefinition.js';
 import type { SecretStore } from '../../core/secrets/SecretStore.js';
-import { createDeployment, planOf, type DeploymentAction } from './deployments.js';
+import { endDeployment, startDeployment, type DeploymentAction } from './deployments.js';
 import { createEventBus, type EventBus } from '../../core/marathon/events.js';
-import type { ApiRequest, AppView, Deployment, QueueItem, TaskFailure, TaskView } from '../../core/marathon/views.js';
+import type { ApiRequest, AppView, Deployment, QueueItem, TaskView } from '../../core/marathon/views.js';
 import { assignServicePorts, servicePortsOf } from '../../core/marathon/servicePorts.js';
-import { appIdentity, type TaskUser } from '../launcher/identity.js';
+import { appIdentity } from '../launcher/identity.js';
 import { killAllOf } from '../launcher/userProcesses.js';
 import type { Isolation } from '../launcher/isolation.js';
 import { createFileAppStore, type AppStore, type StoredApp } from './appStore.js';
 import { every, systemClock, type Clock, type Timer } from './clock.js';
 import { backoffDelayMs, reconcile, type Action } from './reconcile.js';
-import { runTask, type TaskRunner } from './taskRunner.js';
+import { runTask, type TaskEnd, type TaskRunner } from './taskRunner.js';
 import type { Cgroups } from '../launcher/cgroups.js';
 import type { DeliveryModes } from '../../delivery/deliveryMode.js';
 import { deliveryModes } from './deliveryModes.js';
-import { parentOf } from '../../core/marathon/groups.js';
 import { MarathonValidationError } from '../../core/marathon/validationError.js';
 
 /** User options of {@link createLocalCluster}. */
@@ -125,29 +124,6 @@ export interface LocalCluster {
   readonly agentId: string;
 }
 
-interface Entry {
-  app: ValidatedApp;
-  /** What tasks run: changed by everything but a scale (`versionInfo.lastConfigChangeAt`). */
-  version: string;
-  /** Last change of `instances` alone (`versionInfo.lastScalingAt`). */
-  lastScalingAt: string;
-  /** Every version, oldest first: what `/versions` lists and a rollback returns to. */
-  history: AppVersions<ValidatedApp>;
-  /** The definition before the open deployment (undefined: the deployment created the app). */
-  before?: { app: ValidatedApp; version: string } | undefined;
-  /** Since when a launch has been wanted (queue). */
-  waitingSince?: string;
-  tasks: Map<string, TaskRunner>;
-  failures: number;
-  nextLaunchAt: number;
-  blocked?: string;
-  removed: boolean;
-  deployment?: Deployment;
-  lastTaskFailure?: TaskFailure;
-  /** The app's own user and group: every task of the app runs as it. */
-  user: TaskUser;
-}
-
 /** JSON with object keys sorted at every level: two definitions that differ only in key order are the same. */
 const canonical = (v: unknown): string =>
   JSON.stringify(v, (_k, x: unknown) =>
@@ -158,15 +134,6 @@ const canonical = (v: unknown): string =>
 
 /** The framework id the local Marathon reports (`/v2/info`, `GET_CONTAINERS`). */
 export const FRAMEWORK_ID = 'sip-local-framework';
-/** Versions kept per app (Marathon's `zk_max_versions` default). */
-const MAX_VERSIONS = 50;
-
-/** The latest version of an app: its last change, scaling included. */
-const latest = (e: Entry): string => (e.lastScalingAt > e.version ? e.lastScalingAt : e.version);
-/** The `currentStep` object of deployment events. */
-const currentStepOf = (d: Deployment): { actions: Array<{ type: string; app: string }> } => ({
-  actions: d.currentActions.map((a) => ({ type: a.action, app: a.app })),
-});
 
 const taskIdFor = (appId: string): string => `${appId.slice(1).replace(/\//g, '_')}.instance-${randomUUID()}._app.1`;
 
@@ -177,131 +144,111 @@ const taskIdFor = (appId: string): string => `${appId.slice(1).replace(/\//g, '_
  * come back after a restart.
  */
 export function createLocalCluster(init: LocalClusterInit): LocalCluster {
-  const clock = init.clock ?? systemClock;
-  const now = (): Date => clock.now();
-  const events = init.events ?? createEventBus(now);
-  const entries = new Map<string, Entry>();
-  const portRange = init.portRange ?? { from: 31000, to: 32000 };
-  // Without a credential agent: file mode by default, and an endpoint-mode app is refused with the reason.
-  const delivery: DeliveryModes = init.delivery ?? deliveryModes({ defaultMode: 'file', metadataClosed: false, endpoint: { docker: false } });
-  const ports = createPortAllocator(portRange);
-  const offered = init.resources ?? { cpus: Math.max(8, cpus().length * 4), mem: Math.floor(totalmem() / 1024 / 1024) };
-  const maxTasks = init.maxTasks ?? 256;
-  // What live tasks hold (each task's cost as launched), against what the agent offers.
-  const ledger = createResourceLedger({ ...offered, ports: portRange.to - portRange.from + 1, tasks: maxTasks });
-  const costOf = (app: ValidatedApp): TaskCost => ({ cpus: app.cpus, mem: app.mem, ports: portCount(app) });
-  const hold = (taskId: string, app: ValidatedApp): void => ledger.hold(taskId, costOf(app));
-  const release = (taskId: string): void => ledger.release(taskId);
-  /** Whether one more task of `app` fits what the agent has left (cpus, mem, ports, and a cap on tasks). */
-  const fits = (app: ValidatedApp): boolean => ledger.fits(costOf(app));
-  const store = init.appStore ?? createFileAppStore(join(init.stateDir, 'marathon', 'apps.json'));
-  const slaveId = `sip-local-agent-${randomUUID().slice(0, 8)}`;
-  let timer: Timer | undefined;
-  let stopping = false;
-  const beforeKillHooks: Array<(task: TaskView) => Promise<void>> = [];
-  const beforeKill = async (task: TaskView): Promise<void> => {
-    await Promise.all(beforeKillHooks.map((h) => h(task)));
-  };
+  return new Scheduler(init);
+}
 
-  /**
-   * Saves the apps as they will be after a change, before the change is
-   * applied: a failed save changes nothing and launches nothing.
-   */
-  const saveWith = (change: { set: StoredApp } | { remove: string }): Promise<void> => {
-    const apps = [...entries.values()].filter((e) => !e.removed).map((e) => ({ app: e.app, version: e.version, uid: e.user.uid }));
-    const id = 'set' in change ? change.set.app.id : change.remove;
-    const kept = apps.filter((a) => a.app.id !== id);
-    return store.save('set' in change ? [...kept, change.set] : kept);
-  };
+/** The local cluster's scheduler: its apps (entries), the agent's resources, the change queue; one method per operation. */
+class Scheduler implements LocalCluster {
+  readonly events: EventBus;
+  readonly agentId = `sip-local-agent-${randomUUID().slice(0, 8)}`;
+  readonly frameworkId = FRAMEWORK_ID;
+  private readonly entries = new Map<string, AppEntry>();
+  private readonly clock: Clock;
+  private readonly portRange: { from: number; to: number };
+  private readonly ports: ReturnType<typeof createPortAllocator>;
+  private readonly offered: { cpus: number; mem: number };
+  private readonly ledger: ReturnType<typeof createResourceLedger>;
+  private readonly delivery: DeliveryModes;
+  private readonly store: AppStore;
+  private readonly docker: DockerEngine;
+  private readonly beforeKillHooks: Array<(task: TaskView) => Promise<void>> = [];
+  private timer: Timer | undefined;
+  private stopping = false;
   // Changes run one at a time: a check and the save it guards are never interleaved with another change.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => undefined);
+  private changes: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly init: LocalClusterInit) {
+    this.clock = init.clock ?? systemClock;
+    this.events = init.events ?? createEventBus(() => this.clock.now());
+    this.portRange = init.portRange ?? { from: 31000, to: 32000 };
+    // Without a credential agent: file mode by default, and an endpoint-mode app is refused with the reason.
+    this.delivery = init.delivery ?? deliveryModes({ defaultMode: 'file', metadataClosed: false, endpoint: { docker: false } });
+    this.ports = createPortAllocator(this.portRange);
+    this.offered = init.resources ?? { cpus: Math.max(8, cpus().length * 4), mem: Math.floor(totalmem() / 1024 / 1024) };
+    // What live tasks hold (each task's cost as launched), against what the agent offers.
+    this.ledger = createResourceLedger({ ...this.offered, ports: this.portRange.to - this.portRange.from + 1, tasks: init.maxTasks ?? 256 });
+    this.store = init.appStore ?? createFileAppStore(join(init.stateDir, 'marathon', 'apps.json'));
+    this.docker = init.docker ?? createDockerEngine();
+  }
+
+  private now = (): Date => this.clock.now();
+  private costOf = (app: ValidatedApp): TaskCost => ({ cpus: app.cpus, mem: app.mem, ports: portCount(app) });
+  /** Whether one more task of `app` fits what the agent has left (cpus, mem, ports, and a cap on tasks). */
+  private fits = (app: ValidatedApp): boolean => this.ledger.fits(this.costOf(app));
+  private live = (): AppEntry[] => [...this.entries.values()].filter((e) => !e.removed);
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.changes.then(fn, fn);
+    this.changes = run.catch(() => undefined);
     return run;
-  };
+  }
 
-  const docker = init.docker ?? createDockerEngine();
+  /** Saves the apps as they will be after a change, before the change is applied: a failed save changes nothing and launches nothing. */
+  private saveWith(change: { set: StoredApp } | { remove: string }): Promise<void> {
+    const id = 'set' in change ? change.set.app.id : change.remove;
+    const kept = this.live()
+      .map((e) => ({ app: e.app, version: e.version, uid: e.user.uid }))
+      .filter((a) => a.app.id !== id);
+    return this.store.save('set' in change ? [...kept, change.set] : kept);
+  }
 
-  /**
-   * Marathon's order for a change: `api_post_event` (when an API request made
-   * it), `group_change_success`, then `deployment_info`, before any task moves.
-   */
-  const startDeployment = (e: Entry, action: DeploymentAction, request: ApiRequest | undefined, before: Entry['before']): Deployment => {
-    if (request) events.publish('api_post_event', { clientIp: request.clientIp, uri: request.uri, appDefinition: view(e, false) });
-    events.publish('group_change_success', { groupId: parentOf(e.app.id), version: latest(e) });
-    if (e.deployment) {
-      const old = e.deployment;
-      events.publish('deployment_step_failure', { plan: planOf(old), currentStep: currentStepOf(old) });
-      events.publish('deployment_failed', { id: old.id, plan: planOf(old), reason: 'superseded by a newer deployment' });
-    }
-    // A rollback of this deployment returns to what was there just before it (nothing: it created the app).
-    e.before = before;
-    const d = createDeployment(e.app.id, action, latest(e));
-    e.deployment = d;
-    events.publish('deployment_info', { plan: planOf(d), currentStep: currentStepOf(d) });
-    return d;
-  };
-
-  const endDeployment = (e: Entry, ok: boolean, reason?: string): void => {
-    const d = e.deployment;
-    if (!d) return;
-    e.deployment = undefined;
-    e.before = undefined;
-    events.publish(ok ? 'deployment_step_success' : 'deployment_step_failure', { plan: planOf(d), currentStep: currentStepOf(d) });
-    events.publish(ok ? 'deployment_success' : 'deployment_failed', { id: d.id, plan: planOf(d), ...(reason ? { reason } : {}) });
-  };
-
-  const launch = (e: Entry): void => {
+  private launch(e: AppEntry): void {
+    const { init } = this;
     const task = runTask(e.app, e.version, taskIdFor(e.app.id), e.user, {
       isolation: init.isolation,
-      docker,
+      docker: this.docker,
       store: init.store,
-      events,
-      ports,
+      events: this.events,
+      ports: this.ports,
       logger: init.logger,
       agentEnv: init.agentEnv,
       sandboxRoot: join(init.stateDir, 'sandboxes'),
-      beforeKill,
+      beforeKill: async (t) => void (await Promise.all(this.beforeKillHooks.map((h) => h(t)))),
       host: '127.0.0.1',
-      slaveId,
-      clock,
+      slaveId: this.agentId,
+      clock: this.clock,
       ...(init.clusterLabel ? { clusterLabel: init.clusterLabel } : {}),
       ...(init.cgroups ? { cgroups: init.cgroups } : {}),
-      delivery,
+      delivery: this.delivery,
     });
     e.tasks.set(task.id, task);
-    hold(task.id, e.app);
-    void task.ended.then((end) => {
-      e.tasks.delete(task.id);
-      release(task.id);
-      // The app's last task is gone: nothing may keep running under its user (a task may have escaped its group).
-      if (init.isolation.enabled && e.tasks.size === 0) {
-        const stray = killAllOf(e.user.uid);
-        if (stray > 0) init.logger.warn({ appId: e.app.id, uid: e.user.uid, killed: stray }, "killed processes left running under the app's user");
-      }
-      if (end.failure) {
-        e.failures++;
-        e.nextLaunchAt = clock.now().getTime() + backoffDelayMs(e.app, e.failures);
-        e.lastTaskFailure = {
-          appId: e.app.id,
-          host: '127.0.0.1',
-          message: end.message,
-          state: end.status,
-          taskId: task.id,
-          timestamp: now().toISOString(),
-          version: task.version,
-        };
-      }
-      if (end.blocking && task.version === e.version) {
-        e.blocked = end.message;
-        endDeployment(e, false, end.message);
-      }
-    });
-  };
+    this.ledger.hold(task.id, this.costOf(e.app));
+    void task.ended.then((end) => this.taskEnded(e, task, end));
+  }
+
+  /** A task's end: its resources back, strays of the app's user killed, failures counted, a blocking refusal ends the deployment. */
+  private taskEnded(e: AppEntry, task: TaskRunner, end: TaskEnd): void {
+    e.tasks.delete(task.id);
+    this.ledger.release(task.id);
+    // The app's last task is gone: nothing may keep running under its user (a task may have escaped its group).
+    if (this.init.isolation.enabled && e.tasks.size === 0) {
+      const stray = killAllOf(e.user.uid);
+      if (stray > 0) this.init.logger.warn({ appId: e.app.id, uid: e.user.uid, killed: stray }, "killed processes left running under the app's user");
+    }
+    if (end.failure) {
+      e.failures++;
+      e.nextLaunchAt = this.clock.now().getTime() + backoffDelayMs(e.app, e.failures);
+      const failure = { appId: e.app.id, host: '127.0.0.1', message: end.message, state: end.status, taskId: task.id };
+      e.lastTaskFailure = { ...failure, timestamp: this.now().toISOString(), version: task.version };
+    }
+    if (end.blocking && task.version === e.version) {
+      e.blocked = end.message;
+      endDeployment(this.events, e, false, end.message);
+    }
+  }
 
   /** One reconcile step for one app: the pure decision, then its actions applied. */
-  const step = (e: Entry): void => {
+  private step = (e: AppEntry): void => {
     const observed = [...e.tasks.values()].map((t) => ({ id: t.id, version: t.version, status: t.status(), healthy: t.healthy(), stagedAt: t.stagedAt }));
     const state = {
       instances: e.app.instances,
@@ -310,320 +257,262 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
       blocked: e.blocked !== undefined,
       nextLaunchAt: e.nextLaunchAt,
       deploymentOpen: e.deployment !== undefined,
-      stopping,
-      fits: fits(e.app),
+      stopping: this.stopping,
+      fits: this.fits(e.app),
     };
-    for (const action of reconcile(state, observed, clock.now().getTime())) apply(e, action);
+    for (const action of reconcile(state, observed, this.clock.now().getTime())) this.apply(e, action);
   };
-  const apply = (e: Entry, action: Action): void => {
+
+  private apply(e: AppEntry, action: Action): void {
     switch (action.kind) {
       case 'launch':
-        return launch(e);
+        return this.launch(e);
       case 'kill':
         return e.tasks.get(action.taskId)?.kill(action.reason);
       case 'reset-failures':
         e.failures = 0;
         return;
       case 'deployment-succeeded':
-        return endDeployment(e, true);
+        return endDeployment(this.events, e, true);
       case 'forget':
-        entries.delete(e.app.id);
-        events.publish('app_terminated_event', { appId: e.app.id });
+        this.entries.delete(e.app.id);
+        this.events.publish('app_terminated_event', { appId: e.app.id });
         return;
     }
-  };
+  }
 
-  const view = (e: Entry, withTasks: boolean): AppView => {
-    const tasks = [...e.tasks.values()];
-    const running = tasks.filter((t) => t.status() === 'TASK_RUNNING');
-    return {
-      ...e.app,
-      version: latest(e),
-      versionInfo: { lastScalingAt: e.lastScalingAt, lastConfigChangeAt: e.version },
-      tasksStaged: tasks.filter((t) => t.status() === 'TASK_STAGING').length,
-      tasksRunning: running.length,
-      tasksHealthy: e.app.healthChecks.length ? running.filter((t) => t.healthy()).length : 0,
-      tasksUnhealthy: e.app.healthChecks.length ? running.filter((t) => t.view().healthCheckResults.some((h) => !h.alive)).length : 0,
-      deployments: e.deployment ? [{ id: e.deployment.id }] : [],
-      ...(e.lastTaskFailure ? { lastTaskFailure: e.lastTaskFailure } : {}),
-      ...(withTasks ? { tasks: tasks.map((t) => t.view()) } : {}),
-    };
-  };
-  /** Records a version (bounded, as Marathon's `zk_max_versions`). */
-  const remember = (e: Entry, version: string): void => {
-    e.history.record(version, e.app);
-  };
   /** The app with Marathon's ports: the default port definition, service ports for port 0. */
-  const withPorts = (app: ValidatedApp, previous?: ValidatedApp): ValidatedApp => {
-    const taken = new Set([...entries.values()].filter((o) => o.app.id !== app.id && !o.removed).flatMap((o) => servicePortsOf(o.app)));
+  private withPorts(app: ValidatedApp, previous?: ValidatedApp): ValidatedApp {
+    const taken = new Set(
+      this.live()
+        .filter((o) => o.app.id !== app.id)
+        .flatMap((o) => servicePortsOf(o.app)),
+    );
     const filled = assignServicePorts(app, taken, previous);
     if (filled.ok) return filled.app;
     if (filled.problem.kind === 'exhausted') throw new SipError('SIP_PORTS_EXHAUSTED', filled.problem.message, { expose: true });
     throw new MarathonValidationError(422, [{ path: filled.problem.path ?? '/portDefinitions', errors: [filled.problem.message] }]);
-  };
-  /** A version stamp later than every earlier one of the app (two changes in one millisecond stay ordered). */
-  const stamp = (e?: Entry): string => {
-    return e ? e.history.stampAfter(now(), latest(e)) : now().toISOString();
-  };
+  }
 
-  const entryOf = (id: string): Entry => {
-    const e = entries.get(id);
+  /** A version stamp later than every earlier one of the app (two changes in one millisecond stay ordered). */
+  private stamp(e?: AppEntry): string {
+    return e ? e.history.stampAfter(this.now(), latestVersion(e)) : this.now().toISOString();
+  }
+
+  private entryOf(id: string): AppEntry {
+    const e = this.entries.get(id);
     if (!e || e.removed) throw new SipError('SIP_APP_NOT_FOUND', `App '${id}' does not exist`, { expose: true });
     return e;
-  };
+  }
+
   /** A new entry with its own user: the persisted one when it is still free, else a fresh one no other app holds. */
-  const newEntry = (app: ValidatedApp, version: string, uid?: number): Entry => {
+  private newEntry(app: ValidatedApp, version: string, uid?: number): AppEntry {
     // Removed apps still draining keep their user: no new app may get it while their processes live.
-    const taken = new Set([...entries.values()].filter((e) => e.app.id !== app.id).map((e) => e.user.uid));
-    return {
-      app,
-      version,
-      lastScalingAt: version,
-      history: createAppVersions({ version, app }, MAX_VERSIONS),
-      tasks: new Map(),
-      failures: 0,
-      nextLaunchAt: 0,
-      removed: false,
-      user: appIdentity(app.id, taken, uid),
-    };
-  };
-  /**
-   * Gives an app a new definition: saved first, then a new version (a scale
-   * keeps the version its tasks run) and the deployment that rolls it out.
-   */
-  /** Refuses, before anything is saved, an endpoint-mode app that would receive an AWS config (422, as Marathon's validation). */
-  const admit = async (app: ValidatedApp): Promise<void> => {
-    const why = await delivery.modeOf(app).admission?.(app, init.store);
+    const taken = new Set([...this.entries.values()].filter((e) => e.app.id !== app.id).map((e) => e.user.uid));
+    return newAppEntry(app, version, appIdentity(app.id, taken, uid));
+  }
+
+  /** Refuses, before anything is saved, an app its delivery mode would not admit (an endpoint-mode app receiving an AWS config): 422. */
+  private async admit(app: ValidatedApp): Promise<void> {
+    const why = await this.delivery.modeOf(app).admission?.(app, this.init.store);
     if (why) throw new MarathonValidationError(422, [{ path: '/secrets', errors: [why] }]);
-  };
-  const replace = async (e: Entry, app: ValidatedApp, scaleOnly: boolean, request: ApiRequest | undefined, before: Entry['before']): Promise<Deployment> => {
-    const version = stamp(e);
-    await saveWith({ set: { app, version: scaleOnly ? e.version : version, uid: e.user.uid } });
+  }
+
+  /** Gives an app a new definition: saved first, then a new version (a scale keeps the version its tasks run) and the deployment that rolls it out. */
+  private async replace(e: AppEntry, app: ValidatedApp, scaleOnly: boolean, request: ApiRequest | undefined, before: AppEntry['before']): Promise<Deployment> {
+    const version = this.stamp(e);
+    await this.saveWith({ set: { app, version: scaleOnly ? e.version : version, uid: e.user.uid } });
     e.removed = false;
     e.app = app;
     if (scaleOnly) e.lastScalingAt = version;
     else e.version = e.lastScalingAt = version;
-    remember(e, version);
+    e.history.record(version, e.app);
     e.blocked = undefined;
     e.failures = 0;
     e.nextLaunchAt = 0;
-    const d = startDeployment(e, scaleOnly ? 'ScaleApplication' : 'RestartApplication', request, before);
-    step(e);
+    return this.deploy(e, scaleOnly ? 'ScaleApplication' : 'RestartApplication', request, before);
+  }
+
+  /** Opens a deployment and takes the first reconcile step at once. */
+  private deploy(e: AppEntry, action: DeploymentAction, request: ApiRequest | undefined, before: AppEntry['before']): Deployment {
+    const d = startDeployment(this.events, e, action, request, before);
+    this.step(e);
     return d;
-  };
+  }
+
   /** Adds an app: saved first; only a saved app gets tasks. */
-  const add = async (given: ValidatedApp, request?: ApiRequest): Promise<{ app: AppView; deployment: Deployment }> => {
-    const existing = entries.get(given.id);
+  private async add(given: ValidatedApp, request?: ApiRequest): Promise<{ app: AppView; deployment: Deployment }> {
+    const existing = this.entries.get(given.id);
     if (existing && !existing.removed) throw new SipError('SIP_APP_EXISTS', `An app with id [${given.id}] already exists.`, { expose: true });
     // Still stopping: its tasks (and its user) are alive; a new app of that id waits, as Marathon's lock makes it.
-    if (existing)
-      throw new SipError(
-        'SIP_APP_EXISTS',
-        `App '${given.id}' is being removed and its tasks are still stopping (deployment ${existing.deployment?.id ?? '-'}); add it again once it is gone.`,
-        { expose: true },
-      );
-    const clash = [...entries.values()].find((o) => !o.removed && (o.app.id.startsWith(`${given.id}/`) || given.id.startsWith(`${o.app.id}/`)));
-    if (clash)
-      throw new MarathonValidationError(422, [
-        { path: '/id', errors: [`${given.id} and the app ${clash.app.id} cannot both exist: an app id cannot also be a group of apps`] },
-      ]);
-    const app = withPorts(given);
-    const e = newEntry(app, stamp());
-    await saveWith({ set: { app, version: e.version, uid: e.user.uid } });
-    entries.set(app.id, e);
-    const deployment = startDeployment(e, 'StartApplication', request, undefined);
-    step(e);
-    return { app: view(e, false), deployment };
+    if (existing) {
+      const why = `App '${given.id}' is being removed and its tasks are still stopping (deployment ${existing.deployment?.id ?? '-'}); add it again once it is gone.`;
+      throw new SipError('SIP_APP_EXISTS', why, { expose: true });
+    }
+    const clash = this.live().find((o) => o.app.id.startsWith(`${given.id}/`) || given.id.startsWith(`${o.app.id}/`));
+    if (clash) {
+      const why = `${given.id} and the app ${clash.app.id} cannot both exist: an app id cannot also be a group of apps`;
+      throw new MarathonValidationError(422, [{ path: '/id', errors: [why] }]);
+    }
+    const app = this.withPorts(given);
+    const e = this.newEntry(app, this.stamp());
+    await this.saveWith({ set: { app, version: e.version, uid: e.user.uid } });
+    this.entries.set(app.id, e);
+    const deployment = this.deploy(e, 'StartApplication', request, undefined);
+    return { app: appView(e, false), deployment };
+  }
+
+  async start(): Promise<void> {
+    for (const s of await this.store.load()) this.entries.set(s.app.id, this.newEntry(s.app, s.version, s.uid));
+    this.timer = every(this.clock, this.init.tickMs ?? 200, () => this.entries.forEach(this.step));
+    this.entries.forEach(this.step);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.timer?.cancel();
+    const all = [...this.entries.values()].flatMap((e) => [...e.tasks.values()]);
+    all.forEach((t) => t.kill('cluster stopping'));
+    await Promise.all(all.map((t) => t.ended));
+  }
+
+  addApp = async (app: ValidatedApp, request?: ApiRequest): Promise<{ app: AppView; deployment: Deployment }> => {
+    await this.admit(app);
+    return this.serial(() => this.add(app, request));
   };
 
-  return {
-    events,
-    async start() {
-      for (const s of await store.load()) entries.set(s.app.id, newEntry(s.app, s.version, s.uid));
-      timer = every(clock, init.tickMs ?? 200, () => entries.forEach(step));
-      entries.forEach(step);
-    },
-    async stop() {
-      stopping = true;
-      timer?.cancel();
-      const all = [...entries.values()].flatMap((e) => [...e.tasks.values()]);
-      all.forEach((t) => t.kill('cluster stopping'));
-      await Promise.all(all.map((t) => t.ended));
-    },
-    async addApp(app, request) {
-      await admit(app);
-      return serial(() => add(app, request));
-    },
-    async putApp(given, request) {
-      await admit(given);
-      return serial(async () => {
-        const existing = entries.get(given.id);
-        if (!existing || existing.removed) return (await add(given, request)).deployment;
-        const app = withPorts(given, existing.app);
-        // Only `instances` changed: a scale, as in Marathon — running tasks stay.
-        const scaleOnly = canonical({ ...existing.app, instances: 0 }) === canonical({ ...app, instances: 0 });
-        return replace(existing, app, scaleOnly, request, { app: existing.app, version: existing.version });
-      });
-    },
-    removeApp(id, request) {
-      return serial(async () => {
-        const e = entryOf(id);
-        await saveWith({ remove: id });
+  putApp = async (given: ValidatedApp, request?: ApiRequest): Promise<Deployment> => {
+    await this.admit(given);
+    return this.serial(async () => {
+      const existing = this.entries.get(given.id);
+      if (!existing || existing.removed) return (await this.add(given, request)).deployment;
+      const app = this.withPorts(given, existing.app);
+      // Only `instances` changed: a scale, as in Marathon — running tasks stay.
+      const scaleOnly = canonical({ ...existing.app, instances: 0 }) === canonical({ ...app, instances: 0 });
+      return this.replace(existing, app, scaleOnly, request, { app: existing.app, version: existing.version });
+    });
+  };
+
+  removeApp = (id: string, request?: ApiRequest): Promise<Deployment> =>
+    this.serial(async () => {
+      const e = this.entryOf(id);
+      await this.saveWith({ remove: id });
+      e.removed = true;
+      return this.deploy(e, 'StopApplication', request, { app: e.app, version: e.version });
+    });
+
+  restartApp = (id: string, request?: ApiRequest): Promise<Deployment> =>
+    this.serial(async () => {
+      const e = this.entryOf(id);
+      const version = this.stamp(e);
+      await this.saveWith({ set: { app: e.app, version, uid: e.user.uid } });
+      const before = { app: e.app, version: e.version };
+      e.version = e.lastScalingAt = version;
+      e.history.record(version, e.app);
+      e.blocked = undefined;
+      return this.deploy(e, 'RestartApplication', request, before);
+    });
+
+  killTasks = (appId: string, taskIds: readonly string[], opts: { scale: boolean }): Promise<{ tasks: TaskView[] } | { deployment: Deployment }> =>
+    this.serial(async () => {
+      const e = this.entryOf(appId);
+      const tasks = taskIds.map((id) => e.tasks.get(id));
+      const missing = taskIds.find((_, i) => !tasks[i]);
+      if (missing !== undefined) throw new SipError('SIP_TASK_NOT_FOUND', `Task '${missing}' does not exist`, { expose: true });
+      const live = tasks.filter((t): t is TaskRunner => t !== undefined && (t.status() === 'TASK_STAGING' || t.status() === 'TASK_RUNNING'));
+      if (!opts.scale) {
+        const views = tasks.map((t) => t!.view());
+        live.forEach((t) => t.kill('killed by request'));
+        return { tasks: views };
+      }
+      // Scale down by the killed tasks: these tasks, not the youngest, go.
+      const app = { ...e.app, instances: Math.max(0, e.app.instances - live.length) } as ValidatedApp;
+      const version = this.stamp(e);
+      await this.saveWith({ set: { app, version: e.version, uid: e.user.uid } });
+      const before = { app: e.app, version: e.version };
+      e.app = app;
+      e.lastScalingAt = version;
+      e.history.record(version, e.app);
+      live.forEach((t) => t.kill('killed by request (scale)'));
+      return { deployment: this.deploy(e, 'ScaleApplication', undefined, before) };
+    });
+
+  cancelDeployment = (id: string, force: boolean): Promise<Deployment | undefined> =>
+    this.serial(async () => {
+      const e = [...this.entries.values()].find((x) => x.deployment?.id === id);
+      if (!e?.deployment) throw new SipError('SIP_DEPLOYMENT_NOT_FOUND', `DeploymentPlan ${id} does not exist`, { expose: true });
+      const before = e.before;
+      // Its service ports may have gone to another app meanwhile: a rollback that would share one is refused before anything changes.
+      const restored = before && !force ? this.withPorts(before.app, before.app) : undefined;
+      if (force) {
+        // Stopped where it is: no rollback, the app keeps its new definition.
+        endDeployment(this.events, e, false, 'canceled by request (force)');
+        return undefined;
+      }
+      endDeployment(this.events, e, false, 'rolled back by request');
+      if (!before) {
+        // The deployment created the app: rolling back removes it.
+        await this.saveWith({ remove: e.app.id });
         e.removed = true;
-        const d = startDeployment(e, 'StopApplication', request, { app: e.app, version: e.version });
-        step(e);
-        return d;
-      });
-    },
-    restartApp(id, request) {
-      return serial(async () => {
-        const e = entryOf(id);
-        const version = stamp(e);
-        await saveWith({ set: { app: e.app, version, uid: e.user.uid } });
-        const before = { app: e.app, version: e.version };
-        e.version = e.lastScalingAt = version;
-        remember(e, version);
-        e.blocked = undefined;
-        const d = startDeployment(e, 'RestartApplication', request, before);
-        step(e);
-        return d;
-      });
-    },
-    killTasks(appId, taskIds, opts) {
-      return serial(async () => {
-        const e = entryOf(appId);
-        const tasks = taskIds.map((id) => e.tasks.get(id));
-        const missing = taskIds.find((_, i) => !tasks[i]);
-        if (missing !== undefined) throw new SipError('SIP_TASK_NOT_FOUND', `Task '${missing}' does not exist`, { expose: true });
-        const live = tasks.filter((t): t is TaskRunner => t !== undefined && (t.status() === 'TASK_STAGING' || t.status() === 'TASK_RUNNING'));
-        if (!opts.scale) {
-          const views = tasks.map((t) => t!.view());
-          live.forEach((t) => t.kill('killed by request'));
-          return { tasks: views };
-        }
-        // Scale down by the killed tasks: these tasks, not the youngest, go.
-        const app = { ...e.app, instances: Math.max(0, e.app.instances - live.length) } as ValidatedApp;
-        const version = stamp(e);
-        await saveWith({ set: { app, version: e.version, uid: e.user.uid } });
-        const before = { app: e.app, version: e.version };
-        e.app = app;
-        e.lastScalingAt = version;
-        remember(e, version);
-        live.forEach((t) => t.kill('killed by request (scale)'));
-        const deployment = startDeployment(e, 'ScaleApplication', undefined, before);
-        step(e);
-        return { deployment };
-      });
-    },
-    versions(id) {
-      return entryOf(id).history.list();
-    },
-    appAt(id, version) {
-      const e = entries.get(id);
-      const at = e && !e.removed ? e.history.at(version) : undefined;
-      if (!e || !at) return undefined;
-      return { ...view(e, false), ...at, version };
-    },
-    queue() {
-      const t = clock.now().getTime();
-      return [...entries.values()]
-        .filter((e) => !e.removed)
-        .flatMap((e): QueueItem[] => {
-          const current = [...e.tasks.values()].filter(
-            (x) => x.version === e.version && (x.status() === 'TASK_STAGING' || x.status() === 'TASK_RUNNING'),
-          ).length;
-          const count = e.app.instances - current;
-          if (count <= 0) {
-            e.waitingSince = undefined;
-            return [];
-          }
-          e.waitingSince ??= now().toISOString();
-          const left = Math.max(0, Math.ceil((e.nextLaunchAt - t) / 1000));
-          const reason = e.blocked ?? (left > 0 ? 'backing off after failures' : fits(e.app) ? undefined : 'the agent has no room left (cpus, mem or ports)');
-          return [
-            {
-              app: view(e, false),
-              count,
-              role: '*',
-              delay: { timeLeftSeconds: left, overdue: left === 0 },
-              since: e.waitingSince,
-              processedOffersSummary: { processedOffersCount: 0, unusedOffersCount: 0 },
-              ...(reason ? { lastUnusedOfferReason: reason } : {}),
-            },
-          ];
-        });
-    },
-    cancelDeployment(id, force) {
-      return serial(async () => {
-        const e = [...entries.values()].find((x) => x.deployment?.id === id);
-        if (!e?.deployment) throw new SipError('SIP_DEPLOYMENT_NOT_FOUND', `DeploymentPlan ${id} does not exist`, { expose: true });
-        const before = e.before;
-        // Its service ports may have gone to another app meanwhile: a rollback that would share one is refused before anything changes.
-        const restored = before && !force ? withPorts(before.app, before.app) : undefined;
-        if (force) {
-          // Stopped where it is: no rollback, the app keeps its new definition.
-          endDeployment(e, false, 'canceled by request (force)');
-          return undefined;
-        }
-        endDeployment(e, false, 'rolled back by request');
-        if (!before) {
-          // The deployment created the app: rolling back removes it.
-          await saveWith({ remove: e.app.id });
-          e.removed = true;
-          const d = startDeployment(e, 'StopApplication', undefined, undefined);
-          step(e);
-          return d;
-        }
-        // A rollback can itself be rolled back: to the definition it replaced.
-        return replace(e, restored!, before.version === e.version, undefined, { app: e.app, version: e.version });
-      });
-    },
-    getApp(id, withTasks = true) {
-      const e = entries.get(id);
-      return e && !e.removed ? view(e, withTasks) : undefined;
-    },
-    listApps(withTasks = false) {
-      return [...entries.values()].filter((e) => !e.removed).map((e) => view(e, withTasks));
-    },
-    tasks(appId) {
-      return [...entries.values()].filter((e) => !appId || e.app.id === appId).flatMap((e) => [...e.tasks.values()].map((t) => t.view()));
-    },
-    deployments() {
-      return [...entries.values()].flatMap((e) => (e.deployment ? [e.deployment] : []));
-    },
-    processes() {
-      return [...entries.values()].flatMap((e) => [...e.tasks.values()].flatMap((t) => (t.pid() ? [{ taskId: t.id, pid: t.pid()! }] : [])));
-    },
-    containers() {
-      return [...entries.values()].flatMap((e) =>
-        [...e.tasks.values()]
-          .filter((t) => t.status() === 'TASK_RUNNING' || t.status() === 'TASK_KILLING')
-          .map((t) => ({
-            containerId: t.containerId,
-            taskId: t.id,
-            frameworkId: FRAMEWORK_ID,
-            directory: t.sandbox,
-            ...(e.app.cmd ? { command: e.app.cmd } : {}),
-            ...(t.pid() ? { pid: t.pid()! } : {}),
-          })),
-      );
-    },
-    agentId: slaveId,
+        return this.deploy(e, 'StopApplication', undefined, undefined);
+      }
+      // A rollback can itself be rolled back: to the definition it replaced.
+      return this.replace(e, restored!, before.version === e.version, undefined, { app: e.app, version: e.version });
+    });
+
+  versions = (id: string): string[] => this.entryOf(id).history.list();
+
+  appAt = (id: string, version: string): AppView | undefined => {
+    const e = this.entries.get(id);
+    const at = e && !e.removed ? e.history.at(version) : undefined;
+    return e && at ? { ...appView(e, false), ...at, version } : undefined;
+  };
+
+  queue = (): QueueItem[] => this.live().flatMap((e) => queueItemOf(e, this.now(), this.fits(e.app)) ?? []);
+
+  getApp = (id: string, withTasks = true): AppView | undefined => {
+    const e = this.entries.get(id);
+    return e && !e.removed ? appView(e, withTasks) : undefined;
+  };
+
+  listApps = (withTasks = false): AppView[] => this.live().map((e) => appView(e, withTasks));
+
+  tasks = (appId?: string): TaskView[] =>
+    [...this.entries.values()].filter((e) => !appId || e.app.id === appId).flatMap((e) => [...e.tasks.values()].map((t) => t.view()));
+
+  deployments = (): Deployment[] => [...this.entries.values()].flatMap((e) => (e.deployment ? [e.deployment] : []));
+
+  processes = (): Array<{ taskId: string; pid: number }> =>
+    [...this.entries.values()].flatMap((e) => [...e.tasks.values()].flatMap((t) => (t.pid() ? [{ taskId: t.id, pid: t.pid()! }] : [])));
+
+  containers = (): LocalContainer[] =>
+    [...this.entries.values()].flatMap((e) =>
+      [...e.tasks.values()]
+        .filter((t) => t.status() === 'TASK_RUNNING' || t.status() === 'TASK_KILLING')
+        .map((t) => ({
+          containerId: t.containerId,
+          taskId: t.id,
+          frameworkId: FRAMEWORK_ID,
+          directory: t.sandbox,
+          ...(e.app.cmd ? { command: e.app.cmd } : {}),
+          ...(t.pid() ? { pid: t.pid()! } : {}),
+        })),
+    );
+
+  configuration = (): LocalMarathonConfig => ({
     frameworkId: FRAMEWORK_ID,
-    configuration: () => ({
-      frameworkId: FRAMEWORK_ID,
-      agentId: slaveId,
-      stateDir: init.stateDir,
-      servicePorts: { ...SERVICE_PORT_RANGE },
-      hostPorts: { ...portRange },
-      tasksUser: init.isolation.enabled ? 'one user per app (uid 2000000 and up)' : (userInfo().username ?? String(process.getuid?.() ?? '')),
-      reconcileIntervalMs: init.tickMs ?? 200,
-      maxVersions: MAX_VERSIONS,
-      resources: { cpus: offered.cpus, mem: offered.mem },
-      credentialsMode: delivery.defaultMode,
-    }),
-    onBeforeKill(hook) {
-      beforeKillHooks.push(hook);
-    },
+    agentId: this.agentId,
+    stateDir: this.init.stateDir,
+    servicePorts: { ...SERVICE_PORT_RANGE },
+    hostPorts: { ...this.portRange },
+    tasksUser: this.init.isolation.enabled ? 'one user per app (uid 2000000 and up)' : (userInfo().username ?? String(process.getuid?.() ?? '')),
+    reconcileIntervalMs: this.init.tickMs ?? 200,
+    maxVersions: MAX_VERSIONS,
+    resources: { cpus: this.offered.cpus, mem: this.offered.mem },
+    credentialsMode: this.delivery.defaultMode,
+  });
+
+  onBeforeKill = (hook: (task: TaskView) => Promise<void>): void => {
+    this.beforeKillHooks.push(hook);
   };
 }
