@@ -246,7 +246,7 @@ wire.before(async () => {
   const victimApp = {
     id: '/tenant/victim',
     // As a client that reads its token at each fetch: it waits until sip agent has written it.
-    cmd: `until [ -s "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" ]; do sleep 0.05; done; while true; do curl -s -o /dev/null -w '%{http_code} %{time_total} connect=%{time_connect}\\n' --max-time 5 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; sleep 0.3; done`,
+    cmd: `until [ -s "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" ]; do sleep 0.05; done; while true; do curl -s -o /dev/null -w '%{http_code} %{time_total} connect=%{time_connect} sent=%{time_pretransfer} first-byte=%{time_starttransfer}\\n' --max-time 5 -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; sleep 0.3; done`,
     mem: 64,
     cpus: 0.1,
     labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': 'tenant/aws-config' },
