@@ -12,10 +12,13 @@ export interface TcpTable {
  * reads). A table that cannot be read is empty.
  */
 export function readTcpTables(proc = '/proc'): Promise<TcpTable[]> {
-  const one = (file: string, v6: boolean): Promise<TcpTable> =>
-    readFile(`${proc}/net/${file}`, 'utf8').then(
-      (text) => ({ text, v6 }),
-      () => ({ text: '', v6 }),
-    );
-  return Promise.all([one('tcp', false), one('tcp6', true)]);
+  return Promise.all([readTcpTable(false, proc), readTcpTable(true, proc)]);
+}
+
+/** One of the two tables (`tcp6` when `v6`): half the cost of both, where the other is not needed. */
+export function readTcpTable(v6: boolean, proc = '/proc'): Promise<TcpTable> {
+  return readFile(`${proc}/net/${v6 ? 'tcp6' : 'tcp'}`, 'utf8').then(
+    (text) => ({ text, v6 }),
+    () => ({ text: '', v6 }),
+  );
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { installMetadataBlock, type MetadataBlockSpec, type NftApply } from './metadataBlock.js';
 import { nftCommand } from './nftables.js';
 import { createTokenWriter } from './tokenWriter.js';
+import { startSockDiag } from './sockDiag.js';
 import { createDockerInspector } from '../../clients/docker/engineInspector.js';
 import { createMarathonClient, type MarathonClient } from '../../clients/marathon/client.js';
 import { createMesosAgentClient, type MesosAgentClient } from '../../clients/mesos/agentClient.js';
@@ -110,14 +111,20 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
     onFailure: (r, detail) => logger.warn({ roleArn: r.roleArn, session: r.sessionName, sts: detail }, 'AssumeRole failed'),
   });
   const cache = createCredentialCache({ assume, now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond });
-  const owners = createConnectionOwners();
+  // Who owns a connection: the kernel's exact lookup (python3 helper) where it can run, else /proc/net/tcp.
+  // Two lanes: the per-uid quota looks up every connection (a flood's thousand among them); a request's own
+  // lookup goes through a helper of its own, never queued behind the flood's.
+  const diag = startSockDiag();
+  const urgentDiag = diag ? startSockDiag() : undefined;
+  const owners = createConnectionOwners('/proc', diag?.lookup);
+  const requestOwners = urgentDiag ? createConnectionOwners('/proc', urgentDiag.lookup) : owners;
   const writer = config.taskTokenKey ? createTokenWriter({ key: config.taskTokenKey, sandboxes: () => mesos.getSandboxes(), logger }) : undefined;
   const locator = createTaskLocator({
     mesos,
     ...(writer ? { onContainers: (list) => void writer.sync(list) } : {}),
     cgroupsRoot: config.cgroupsRoot,
     ...(config.cgroupHierarchies ? { cgroupHierarchies: config.cgroupHierarchies } : {}),
-    owners,
+    owners: requestOwners,
     ...(config.dockerSocket ? { docker: createDockerInspector(config.dockerSocket) } : {}),
   });
   const handler = createAgentHandler({
@@ -165,6 +172,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
       await server.close();
       await metrics?.close();
       await block?.remove();
+      diag?.stop();
+      urgentDiag?.stop();
     },
   };
 }

@@ -1,6 +1,7 @@
-import { readTcpTables } from '../../net/tcpTables.js';
+import { readTcpTable } from '../../net/tcpTables.js';
+import type { SockDiag } from './sockDiag.js';
 import type { Socket } from 'node:net';
-import { indexSockets, socketIn } from './peerProcess.js';
+import { indexSockets, socketIn, type ConnectionEnds } from './peerProcess.js';
 
 /** The far end of a connection: its socket inode and owner uid (`/proc/net/tcp`). */
 export interface SocketOwner {
@@ -14,7 +15,7 @@ export interface SocketOwner {
  * connection that arrived meanwhile, so a flood of connections costs a few
  * table reads, not one per connection. Undefined when the socket is gone or not local.
  */
-export function createConnectionOwners(proc = '/proc'): (socket: Socket) => Promise<SocketOwner | undefined> {
+export function createConnectionOwners(proc = '/proc', diag?: SockDiag): (socket: Socket) => Promise<SocketOwner | undefined> {
   let batch: Array<{ socket: Socket; done: (owner: SocketOwner | undefined) => void }> = [];
   // Remembered per connection: the quota's lookup also serves the caller's identification.
   const known = new WeakMap<Socket, Promise<SocketOwner | undefined>>();
@@ -24,30 +25,45 @@ export function createConnectionOwners(proc = '/proc'): (socket: Socket) => Prom
   const flush = async (): Promise<void> => {
     const now = batch;
     batch = [];
-    const tables = await readTcpTables(proc);
-    const index = indexSockets(tables);
-    for (const { socket, done } of now) {
-      const ends = {
-        localAddress: socket.localAddress ?? '',
-        localPort: socket.localPort ?? 0,
-        remoteAddress: socket.remoteAddress ?? '',
-        remotePort: socket.remotePort ?? 0,
-      };
-      done(socketIn(index, ends));
+    const endsOf = (socket: Socket): ConnectionEnds => ({
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+    });
+    // IPv4 callers (every one of a 127.0.0.1 listener but IPv6 sockets connecting to a mapped address) are
+    // in /proc/net/tcp: each read walks the kernel's whole TCP hash, so tcp6 is read only when needed.
+    // A connection already closed (refused for its quota, or gone) is looked up no more.
+    const live = now.filter(({ socket, done }) => (socket.destroyed ? (done(undefined), false) : true));
+    if (live.length > 0) {
+      const v4 = await readTcpTable(false, proc);
+      let index = indexSockets([v4]);
+      if (live.some(({ socket }) => !socket.destroyed && !socketIn(index, endsOf(socket)))) index = indexSockets([v4, await readTcpTable(true, proc)]);
+      for (const { socket, done } of live) done(socketIn(index, endsOf(socket)));
     }
     if (batch.length > 0) setImmediate(() => void flush());
     else scheduled = false;
   };
+  const fromTables = (socket: Socket): Promise<SocketOwner | undefined> =>
+    new Promise((done) => {
+      batch.push({ socket, done });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(() => void flush());
+      }
+    });
   return (socket) => {
     let owner = known.get(socket);
+    if (!owner && diag) {
+      // The kernel's exact lookup; the tables when the helper cannot answer.
+      owner = diag(
+        { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+        { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+      ).catch(() => fromTables(socket));
+      known.set(socket, owner);
+    }
     if (!owner) {
-      owner = new Promise((done) => {
-        batch.push({ socket, done });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(() => void flush());
-        }
-      });
+      owner = fromTables(socket);
       known.set(socket, owner);
     }
     return owner;

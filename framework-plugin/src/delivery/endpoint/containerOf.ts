@@ -1,4 +1,17 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+
+/**
+ * A small `/proc` file, read synchronously (microseconds in the kernel; on the
+ * thread pool it would queue behind slow `/proc/net/tcp` reads), or undefined
+ * when the process is gone.
+ */
+function readSmall(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 /** A Mesos container id (UUID-like): what a cgroup path segment must look like to count. */
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -94,7 +107,7 @@ export function containerIdOf(cgroupText: string, root: string, required: readon
 
 /** {@link placeOf} for a live process. */
 export async function placeOfPid(pid: number, root: string, proc = '/proc', required: readonly string[] = DEFAULT_CGROUP_HIERARCHIES): Promise<CgroupPlace> {
-  const text = await readFile(`${proc}/${pid}/cgroup`, 'utf8').catch(() => undefined);
+  const text = readSmall(`${proc}/${pid}/cgroup`);
   return text === undefined ? { kind: 'none', reason: `process ${pid} is gone` } : placeOf(text, root, required);
 }
 
@@ -104,7 +117,7 @@ export async function placeOfPid(pid: number, root: string, proc = '/proc', requ
  * the agent looked is noticed. Undefined when the process is gone.
  */
 export async function startTimeOf(pid: number, proc = '/proc'): Promise<string | undefined> {
-  const stat = await readFile(`${proc}/${pid}/stat`, 'utf8').catch(() => undefined);
+  const stat = readSmall(`${proc}/${pid}/stat`);
   if (stat === undefined) return undefined;
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
 }

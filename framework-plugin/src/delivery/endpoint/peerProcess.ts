@@ -1,4 +1,4 @@
-import { readdir, readlink, stat } from 'node:fs/promises';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { readTcpTables } from '../../net/tcpTables.js';
 import { isIPv4 } from 'node:net';
 
@@ -92,27 +92,48 @@ export function socketIn(index: Map<string, { inode: string; uid: number }>, end
 export async function peerProcesses(ends: ConnectionEnds, proc = '/proc', found?: { inode: string; uid: number }): Promise<PeerProcesses | undefined> {
   const socket = found ?? findSocket(await readTcpTables(proc), ends);
   if (!socket) return undefined;
+  return { uid: socket.uid, inode: socket.inode, pids: holdersOf(socket, proc) };
+}
+
+/**
+ * The processes with a descriptor on the socket (`/proc/<pid>/fd/* →
+ * socket:[inode]`), read synchronously: each of these is an in-kernel lookup
+ * of microseconds, and on the thread pool they would queue behind the slow
+ * reads of `/proc/net/tcp` a connection burst brings (measured: 58 ms instead of 4).
+ */
+function holdersOf(socket: { inode: string; uid: number }, proc: string): number[] {
   const target = `socket:[${socket.inode}]`;
-  const pids: number[] = [];
-  const all = (await readdir(proc)).filter((d) => /^\d+$/.test(d));
+  const all = readdirSync(proc).filter((d) => /^\d+$/.test(d));
   // Only processes of the socket's owner can hold it (short of one handing it to another user, which the
   // container check refuses anyway): a caller's lookups cost in proportion to its own processes.
-  const candidates =
-    socket.uid === 0
-      ? all
-      : (await Promise.all(all.map(async (pid) => ((await stat(`${proc}/${pid}`).catch(() => undefined))?.uid === socket.uid ? pid : undefined)))).filter(
-          (p): p is string => p !== undefined,
-        );
-  await Promise.all(
-    candidates.map(async (pid) => {
-      const fds = await readdir(`${proc}/${pid}/fd`).catch(() => [] as string[]);
-      for (const fd of fds) {
-        if ((await readlink(`${proc}/${pid}/fd/${fd}`).catch(() => '')) === target) {
-          pids.push(Number(pid));
-          return;
-        }
+  const uidOf = (pid: string): number | undefined => {
+    try {
+      return statSync(`${proc}/${pid}`).uid;
+    } catch {
+      return undefined; // gone
+    }
+  };
+  const candidates = socket.uid === 0 ? all : all.filter((pid) => uidOf(pid) === socket.uid);
+  const pids: number[] = [];
+  for (const pid of candidates) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`${proc}/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link = '';
+      try {
+        link = readlinkSync(`${proc}/${pid}/fd/${fd}`);
+      } catch {
+        // closed meanwhile
       }
-    }),
-  );
-  return { uid: socket.uid, inode: socket.inode, pids: pids.sort((a, b) => a - b) };
+      if (link === target) {
+        pids.push(Number(pid));
+        break;
+      }
+    }
+  }
+  return pids.sort((a, b) => a - b);
 }
