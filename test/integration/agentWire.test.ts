@@ -497,8 +497,14 @@ wire(
         statuses.every((s) => s === 403 || s === 0),
         'never a credential',
       );
-      await waitFor(async () => last.closed >= 1100, { what: 'every idle connection closed', timeoutMs: 20_000, intervalMs: 250 }).catch((err: Error) => {
-        throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+      await waitFor(async () => last.closed >= 1100, { what: 'every idle connection closed', timeoutMs: 20_000, intervalMs: 250 }).catch(async (err: Error) => {
+        // The flood's own count can lag a close (seen: 1 of 1,100, twice in a dozen runs); what matters is that
+        // the agent holds none: a flood socket the agent closed is in CLOSE_WAIT, one it holds ESTABLISHED.
+        const held = (await runProcess('ss', ['-tneH', 'state', 'established', `( dport = :${u.port} )`])).out
+          .split('\n')
+          .filter((l) => l.includes('uid:65534'));
+        if (held.length > 0) throw new Error(`${err.message}: ${JSON.stringify(last)}; the agent still holds ${held.length}: ${held.slice(0, 3).join(' | ')}`);
+        process.stdout.write(`\n  the flood counted ${last.closed} closes of 1,100; the agent holds none of its connections (ss)\n`);
       });
       assert.ok(last.open >= 1000, `the flood did connect (${JSON.stringify(last)})`);
     } finally {
