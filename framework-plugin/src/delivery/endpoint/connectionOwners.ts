@@ -1,7 +1,7 @@
 import { readTcpTable } from '../../net/tcpTables.js';
 import type { SockDiag } from './sockDiag.js';
 import type { Socket } from 'node:net';
-import { indexSockets, socketIn, type ConnectionEnds } from './peerProcess.js';
+import { endsOf, indexSockets, socketIn } from './peerProcess.js';
 
 /** The far end of a connection: its socket inode and owner uid (`/proc/net/tcp`). */
 export interface SocketOwner {
@@ -25,12 +25,6 @@ export function createConnectionOwners(proc = '/proc', diag?: SockDiag): (socket
   const flush = async (): Promise<void> => {
     const now = batch;
     batch = [];
-    const endsOf = (socket: Socket): ConnectionEnds => ({
-      localAddress: socket.localAddress ?? '',
-      localPort: socket.localPort ?? 0,
-      remoteAddress: socket.remoteAddress ?? '',
-      remotePort: socket.remotePort ?? 0,
-    });
     // IPv4 callers (every one of a 127.0.0.1 listener but IPv6 sockets connecting to a mapped address) are
     // in /proc/net/tcp: each read walks the kernel's whole TCP hash, so tcp6 is read only when needed.
     // A connection already closed (refused for its quota, or gone) is looked up no more.
@@ -54,16 +48,12 @@ export function createConnectionOwners(proc = '/proc', diag?: SockDiag): (socket
     });
   return (socket) => {
     let owner = known.get(socket);
-    if (!owner && diag) {
-      // The kernel's exact lookup; the tables when the helper cannot answer.
-      owner = diag(
-        { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
-        { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
-      ).catch(() => fromTables(socket));
-      known.set(socket, owner);
-    }
     if (!owner) {
-      owner = fromTables(socket);
+      // The kernel's exact lookup where the helper runs; the tables otherwise, or when it cannot answer.
+      const e = endsOf(socket);
+      owner = diag
+        ? diag({ address: e.remoteAddress, port: e.remotePort }, { address: e.localAddress, port: e.localPort }).catch(() => fromTables(socket))
+        : fromTables(socket);
       known.set(socket, owner);
     }
     return owner;

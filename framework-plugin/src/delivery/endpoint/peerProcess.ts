@@ -1,6 +1,6 @@
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { readTcpTables } from '../../net/tcpTables.js';
-import { isIPv4 } from 'node:net';
+import { isIPv4, type Socket } from 'node:net';
 
 /** Both ends of an accepted TCP connection, as the server's socket sees them. */
 export interface ConnectionEnds {
@@ -17,6 +17,16 @@ export interface PeerProcesses {
   readonly uid: number;
   readonly inode: string;
   readonly pids: readonly number[];
+}
+
+/** Both ends of an accepted connection as its socket reports them. */
+export function endsOf(socket: Pick<Socket, 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort'>): ConnectionEnds {
+  return {
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+  };
 }
 
 /** `127.0.0.1:8080` as `/proc/net/tcp` writes it (`0100007F:1F90`); IPv4-mapped in `tcp6`. */

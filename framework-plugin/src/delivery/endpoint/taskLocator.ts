@@ -4,7 +4,7 @@ import type { MesosAgentClient, MesosContainer } from '../../clients/mesos/agent
 import { AgentError } from '../../core/agent/errors.js';
 import { parseTaskId } from '../../core/marathon/taskId.js';
 import { placeOfPid, startTimeOf, type CgroupPlace } from './containerOf.js';
-import { peerProcesses } from './peerProcess.js';
+import { endsOf, peerProcesses } from './peerProcess.js';
 
 /** The task a connection comes from, as this agent's kernel and Mesos agent say. */
 export interface Caller {
@@ -89,13 +89,7 @@ async function mesosContainerOf(init: TaskLocatorInit, place: CgroupPlace): Prom
  * agent's container list (`containerOf`).
  */
 async function locateCaller(init: TaskLocatorInit, containerOf: (id: string) => Promise<MesosContainer | undefined>, socket: Socket): Promise<Caller> {
-  const ends = {
-    localAddress: socket.localAddress ?? '',
-    localPort: socket.localPort ?? 0,
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
-  };
-  const peer = await peerProcesses(ends, init.proc, init.owners ? await init.owners(socket) : undefined);
+  const peer = await peerProcesses(endsOf(socket), init.proc, init.owners ? await init.owners(socket) : undefined);
   if (!peer || peer.pids.length === 0) return unknown('its socket has no process on this agent');
   // Start times first: a pid that dies and is reused while we look is noticed at the end.
   const started = await Promise.all(peer.pids.map((p) => startTimeOf(p, init.proc)));
