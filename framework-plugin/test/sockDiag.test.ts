@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { fstatSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { test } from 'uvu';
@@ -44,13 +45,54 @@ test('connection owners: through the helper and, with none (no python3), from /p
   try {
     const viaTables = await createConnectionOwners('/proc')(p.server);
     assert.equal(viaTables, { uid: process.getuid!(), inode: p.clientInode });
-    if (diag) assert.equal(await createConnectionOwners('/proc', diag.lookup)(p.server), viaTables);
+    if (diag) {
+      assert.equal(await createConnectionOwners('/proc', { exact: diag.lookup })(p.server), viaTables);
+      assert.equal(await createConnectionOwners('/proc', { clients: diag.clients })(p.server), viaTables);
+    }
     // A helper that cannot run: its lookups fail, and the tables answer instead.
-    assert.equal(await createConnectionOwners('/proc', broken?.lookup)(p.server), viaTables);
+    assert.equal(await createConnectionOwners('/proc', { exact: broken?.lookup, clients: broken?.clients })(p.server), viaTables);
   } finally {
     p.close();
     diag?.stop();
     broken?.stop();
+  }
+});
+
+test("the kernel's dump: every connection of a batch by its owner, another uid's too; the listener's owner", async () => {
+  const diag = startSockDiag();
+  if (!diag) return void process.stdout.write('\n  NOT CHECKED (no python3): sock_diag dumps\n');
+  const accepted: Socket[] = [];
+  const srv = createServer((s) => accepted.push(s));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  // Twenty connections from a process of uid 65534, three from this one.
+  const other = spawn(process.execPath, ['-e', `for(let i=0;i<20;i++)require('net').connect(${port},'127.0.0.1');setTimeout(()=>{},60000)`], {
+    uid: 65534,
+    gid: 65534,
+    stdio: 'ignore',
+  });
+  const mine = [0, 1, 2].map(() => connect(port, '127.0.0.1'));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setInterval(() => accepted.length >= 23 && (clearInterval(t), resolve()), 20);
+      setTimeout(() => (clearInterval(t), reject(new Error(`only ${accepted.length} connections`))), 5000);
+    });
+    const owners = createConnectionOwners('/proc', { clients: diag.clients });
+    const uids = await Promise.all(accepted.map(async (s) => (await owners(s))?.uid));
+    assert.is(uids.filter((u) => u === 65534).length, 20);
+    assert.is(uids.filter((u) => u === process.getuid!()).length, 3);
+    // The same as /proc/net/tcp says, connection by connection.
+    const tables = createConnectionOwners('/proc');
+    assert.equal(await Promise.all(accepted.map(async (s) => await owners(s))), await Promise.all(accepted.map(async (s) => await tables(s))));
+    // Who listens: this process (root here), on the address and not on another port.
+    assert.equal(await diag.listenerOwners('127.0.0.1', port), [process.getuid!()]);
+    assert.equal(await diag.listenerOwners('127.0.0.1', 1), []);
+    assert.equal(await diag.listenerOwners('127.0.0.2', port), [], 'a listener on 127.0.0.1 does not take 127.0.0.2');
+  } finally {
+    other.kill();
+    for (const s of [...mine, ...accepted]) s.destroy();
+    srv.close();
+    diag.stop();
   }
 });
 

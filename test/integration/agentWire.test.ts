@@ -459,7 +459,7 @@ wire('an upstream port a task squats is never sent the credential', async () => 
 });
 
 wire(
-  '1,100 idle connections and floods of anonymous and forged requests: the victim stays served (every fetch 200, median under 100 ms); idle sockets close',
+  '1,100 idle connections and floods of anonymous and forged requests: the victim stays served (every fetch 200, p99 under 100 ms); idle sockets close',
   async () => {
     const u = new URL(info.credentials.url);
     const before = (await taskLog(victim.id)).split('\n').filter(Boolean).length;
@@ -506,7 +506,10 @@ wire(
         if (held.length > 0) throw new Error(`${err.message}: ${JSON.stringify(last)}; the agent still holds ${held.length}: ${held.slice(0, 3).join(' | ')}`);
         process.stdout.write(`\n  the flood counted ${last.closed} closes of 1,100; the agent holds none of its connections (ss)\n`);
       });
-      assert.ok(last.open >= 1000, `the flood did connect (${JSON.stringify(last)})`);
+      // The kernel holds the line (the agent's nftables table, on in endpoint mode as root): 128 connections of the
+      // uid are let through, the other 972 are reset before the agent accepts them.
+      assert.is(last.open + last.errors, 1100, `every connect was answered (${JSON.stringify(last)})`);
+      assert.ok(last.open <= 128, `the tenant held no more than its quota of 128 (${JSON.stringify(last)})`);
     } finally {
       flood.kill();
     }
@@ -516,16 +519,14 @@ wire(
     const bad = during.filter((l) => !l.startsWith('200 '));
     assert.equal(bad, [], 'every answer to the victim was a 200');
     const times = during.map((l) => Number(l.split(' ')[1]) * 1000).sort((a, b) => a - b);
-    // On this 2-core machine the attacker's burst (1,100 connects and 400 requests in ~100 ms) shares the CPUs
-    // with the agent: the median stays where it is at rest (≈ 3 ms, a fresh connection each time, found by the
-    // kernel's exact socket lookup); the one fetch caught in the burst measured 70-580 ms over runs (connected
-    // and sent at once, answered after the agent's one event loop took the burst), asserted below a second (the
-    // issue's 100 ms is not met for that one; see the session note).
+    // The tenant's 972 connections beyond its quota are reset by the kernel (nftables `ct count`), never
+    // accepted: before that, accepting and closing them took the agent's one loop ~0.5-0.9 s of this 2-core
+    // machine, and the one fetch caught in the burst waited that long in the accept queue (see README).
     const p50 = times[Math.floor(times.length / 2)]!;
     const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!;
     const shown = `${times.map((t) => t.toFixed(0)).join(' ')} (slowest: ${during.sort((x, y) => Number(y.split(' ')[1]) - Number(x.split(' ')[1]))[0]})`;
     assert.ok(p50 < 100, `the victim's median stayed under 100 ms (${p50.toFixed(1)} ms): ${shown}`);
-    assert.ok(p99 < 1000, `the victim's p99 stayed under a second (${p99.toFixed(1)} ms): ${shown}`);
+    assert.ok(p99 < 100, `the victim's p99 stayed under 100 ms (${p99.toFixed(1)} ms): ${shown}`);
     process.stdout.write(`\n  victim during the flood: ${times.length} fetches, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms: ${shown}\n`);
     // The audit stays readable: the flood is counted, not written line by line.
     const log = readFileSync(join(state, 'cluster.log'), 'utf8');

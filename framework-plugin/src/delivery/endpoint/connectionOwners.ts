@@ -1,44 +1,78 @@
 import { readTcpTable } from '../../net/tcpTables.js';
-import type { SockDiag } from './sockDiag.js';
+import { clientKey, type ClientDump, type SockDiag } from './sockDiag.js';
 import type { Socket } from 'node:net';
 import { endsOf, indexSockets, socketIn } from './peerProcess.js';
 
-/** The far end of a connection: its socket inode and owner uid (`/proc/net/tcp`). */
+/** The far end of a connection: its socket inode and owner uid. */
 export interface SocketOwner {
   readonly inode: string;
   readonly uid: number;
 }
 
+/** How owners are found besides `/proc/net/tcp`: the kernel's exact lookup (one socket), or its dump (a batch). */
+export interface OwnerLookups {
+  /** One connection at a time, exactly (a request's own lookup). */
+  readonly exact?: SockDiag;
+  /** A batch of connections to one port in one dump (the per-uid quota's, a flood's thousand). */
+  readonly clients?: ClientDump;
+}
+
+type Found = (socket: Socket) => SocketOwner | undefined;
+
+/** A batch's owners from the kernel's dump of the client sockets to each port (IPv6 only when needed). */
+async function fromDump(clients: ClientDump, live: readonly Socket[]): Promise<Found> {
+  const byPort = new Map<number, Map<string, SocketOwner>>();
+  for (const port of new Set(live.map((s) => endsOf(s).localPort))) {
+    const mine = live.filter((s) => endsOf(s).localPort === port);
+    const clientPorts = mine.map((s) => endsOf(s).remotePort);
+    const found = await clients(port, false, clientPorts);
+    const key = (s: Socket): string => clientKey(endsOf(s).remoteAddress, endsOf(s).remotePort, endsOf(s).localAddress);
+    if (mine.some((s) => !s.destroyed && !found.has(key(s)))) for (const [k, v] of await clients(port, true, clientPorts)) found.set(k, v);
+    byPort.set(port, found);
+  }
+  return (s) => {
+    const e = endsOf(s);
+    return byPort.get(e.localPort)?.get(clientKey(e.remoteAddress, e.remotePort, e.localAddress));
+  };
+}
+
+/** A batch's owners from `/proc/net/tcp` (and `tcp6` only when needed: each read walks the kernel's whole TCP hash). */
+async function fromTables(proc: string, live: readonly Socket[]): Promise<Found> {
+  const v4 = await readTcpTable(false, proc);
+  let index = indexSockets([v4]);
+  if (live.some((s) => !s.destroyed && !socketIn(index, endsOf(s)))) index = indexSockets([v4, await readTcpTable(true, proc)]);
+  return (s) => socketIn(index, endsOf(s));
+}
+
 /**
- * Who owns the far end of accepted loopback connections, from
- * `/proc/net/tcp{,6}`: one read of the tables (at a time) serves every
- * connection that arrived meanwhile, so a flood of connections costs a few
- * table reads, not one per connection. Undefined when the socket is gone or not local.
+ * Who owns the far end of accepted loopback connections. With `exact`, each
+ * connection is asked of the kernel on its own (falling back as below).
+ * Otherwise in batches: one question at a time (the kernel's dump of the
+ * client sockets where `clients` is given, else `/proc/net/tcp{,6}`) serves
+ * every connection that arrived meanwhile, so a flood of connections costs
+ * a few questions, not one per connection. Undefined when the socket is gone or not local.
  */
-export function createConnectionOwners(proc = '/proc', diag?: SockDiag): (socket: Socket) => Promise<SocketOwner | undefined> {
+export function createConnectionOwners(proc = '/proc', lookups: OwnerLookups = {}): (socket: Socket) => Promise<SocketOwner | undefined> {
   let batch: Array<{ socket: Socket; done: (owner: SocketOwner | undefined) => void }> = [];
   // Remembered per connection: the quota's lookup also serves the caller's identification.
   const known = new WeakMap<Socket, Promise<SocketOwner | undefined>>();
   let scheduled = false;
-  // One read in flight at a time: connections that arrive meanwhile wait for the next one (a read per
-  // connection would queue hundreds of reads of a table that grows with the flood).
+  // One question in flight at a time: connections that arrive meanwhile wait for the next one (one per
+  // connection would queue hundreds of walks of a table that grows with the flood).
   const flush = async (): Promise<void> => {
     const now = batch;
     batch = [];
-    // IPv4 callers (every one of a 127.0.0.1 listener but IPv6 sockets connecting to a mapped address) are
-    // in /proc/net/tcp: each read walks the kernel's whole TCP hash, so tcp6 is read only when needed.
     // A connection already closed (refused for its quota, or gone) is looked up no more.
     const live = now.filter(({ socket, done }) => (socket.destroyed ? (done(undefined), false) : true));
     if (live.length > 0) {
-      const v4 = await readTcpTable(false, proc);
-      let index = indexSockets([v4]);
-      if (live.some(({ socket }) => !socket.destroyed && !socketIn(index, endsOf(socket)))) index = indexSockets([v4, await readTcpTable(true, proc)]);
-      for (const { socket, done } of live) done(socketIn(index, endsOf(socket)));
+      const sockets = live.map((l) => l.socket);
+      const found = await (lookups.clients ? fromDump(lookups.clients, sockets).catch(() => fromTables(proc, sockets)) : fromTables(proc, sockets));
+      for (const { socket, done } of live) done(found(socket));
     }
     if (batch.length > 0) setImmediate(() => void flush());
     else scheduled = false;
   };
-  const fromTables = (socket: Socket): Promise<SocketOwner | undefined> =>
+  const batched = (socket: Socket): Promise<SocketOwner | undefined> =>
     new Promise((done) => {
       batch.push({ socket, done });
       if (!scheduled) {
@@ -49,11 +83,10 @@ export function createConnectionOwners(proc = '/proc', diag?: SockDiag): (socket
   return (socket) => {
     let owner = known.get(socket);
     if (!owner) {
-      // The kernel's exact lookup where the helper runs; the tables otherwise, or when it cannot answer.
       const e = endsOf(socket);
-      owner = diag
-        ? diag({ address: e.remoteAddress, port: e.remotePort }, { address: e.localAddress, port: e.localPort }).catch(() => fromTables(socket))
-        : fromTables(socket);
+      owner = lookups.exact
+        ? lookups.exact({ address: e.remoteAddress, port: e.remotePort }, { address: e.localAddress, port: e.localPort }).catch(() => batched(socket))
+        : batched(socket);
       known.set(socket, owner);
     }
     return owner;

@@ -28,6 +28,13 @@ export interface MetadataBlockSpec {
   readonly table: string;
   readonly targets: readonly MetadataTarget[];
   readonly tasks: TaskMatch;
+  /**
+   * The agent's per-uid connection quota, enforced by the kernel too: a
+   * uid's new connection to the agent's address beyond `maxPerUid` open ones
+   * is reset before it is accepted (nftables `ct count`, conntrack), so a
+   * tenant's flood of connections costs the agent nothing.
+   */
+  readonly connectionQuota?: { readonly host: string; readonly port: number; readonly maxPerUid: number };
 }
 
 const TABLE = /^[a-z][a-z0-9_]{0,30}$/;
@@ -65,17 +72,31 @@ export function metadataRuleset(spec: MetadataBlockSpec): string {
     const verdict = t.port !== undefined ? 'reject with tcp reset' : 'reject with icmpx type admin-prohibited';
     for (const m of matches) rules.push(`    ${to} ${m} counter ${verdict}`);
   }
+  const quota = spec.connectionQuota ? quotaRule(spec.connectionQuota) : undefined;
   return [
     `table inet ${spec.table}`,
     `delete table inet ${spec.table}`,
     `table inet ${spec.table} {`,
+    ...(quota ? ['  set callers {', '    typeof meta skuid; flags dynamic; size 65536;', '  }'] : []),
     '  chain output {',
     '    type filter hook output priority filter; policy accept;',
     ...rules,
+    ...(quota ? [quota] : []),
     '  }',
     '}',
     '',
   ].join('\n');
+}
+
+/** The kernel's share of the per-uid connection quota: new connections to the agent beyond the quota are reset. */
+function quotaRule(q: NonNullable<MetadataBlockSpec['connectionQuota']>): string {
+  const family = isIP(q.host);
+  if (family === 0) throw invalid(`the agent's address ${JSON.stringify(q.host)} is not an IP address`);
+  if (!(Number.isInteger(q.port) && q.port > 0 && q.port < 65536)) throw invalid(`the agent's port ${q.port} is not a port`);
+  if (!(Number.isInteger(q.maxPerUid) && q.maxPerUid > 0)) throw invalid(`the connection quota ${q.maxPerUid} is not a positive integer`);
+  const any = q.host === '0.0.0.0' || q.host === '::';
+  const to = `${any ? '' : `${family === 4 ? 'ip' : 'ip6'} daddr ${q.host} `}tcp dport ${q.port}`;
+  return `    ${to} ct state new add @callers { meta skuid ct count over ${q.maxPerUid} } counter reject with tcp reset`;
 }
 
 /** The script that removes the table, whether or not it is there. Pure. */

@@ -10,6 +10,8 @@ export interface UpstreamTrust {
   allowedUids: readonly number[];
   /** Where `/proc` is (tests). */
   proc?: string;
+  /** Who listens where a connection to `host:port` would go, asked of the kernel; `/proc/net/tcp` otherwise or when it fails. */
+  listenerOwners?: (host: string, port: number) => Promise<number[]>;
 }
 
 const loopbackHost = (host: string): string | undefined => (host === 'localhost' ? '127.0.0.1' : /^127\.\d+\.\d+\.\d+$/.test(host) ? host : undefined);
@@ -43,7 +45,7 @@ export function checkUpstreamUrl(what: string, url: string, trust: UpstreamTrust
  * nothing listens (Mesos bound to the node's address, Marathon on the
  * masters) a task could bind the port, catch the credential and answer with
  * whatever maps its container to a victim. Checked before every request,
- * with `/proc/net/tcp`. Non-loopback upstreams are returned as they are.
+ * with the kernel's listening sockets. Non-loopback upstreams are returned as they are.
  */
 export function guardLoopback(what: string, url: URL, auth: UpstreamAuth | undefined, trust: UpstreamTrust): UpstreamAuth | undefined {
   const host = loopbackHost(url.hostname);
@@ -51,7 +53,8 @@ export function guardLoopback(what: string, url: URL, auth: UpstreamAuth | undef
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const allowed = new Set([0, ...trust.allowedUids]);
   const check = async (): Promise<void> => {
-    const owners = await listenerOwnersOf(host, port, trust.proc);
+    const fromTables = (): Promise<number[]> => listenerOwnersOf(host, port, trust.proc);
+    const owners = await (trust.listenerOwners ? trust.listenerOwners(host, port).catch(fromTables) : fromTables());
     if (owners.length === 0)
       throw new SipError('SIP_AGENT_UPSTREAM_FAILED', `${what} ${url.origin}: nothing listens there; the credential was not sent`, { expose: true });
     const stranger = owners.find((uid) => !allowed.has(uid));
