@@ -2,6 +2,7 @@ import { CREDENTIAL_MODES, CREDENTIALS_LABEL, isCredentialMode } from './credent
 import { z } from 'zod';
 import { resolveAppId } from './appId.js';
 import { DetailCollector, MarathonValidationError } from './validationError.js';
+import { readConstraints } from './constraints.js';
 
 const nonEmpty = z.string().min(1, { message: 'must not be empty' });
 const nonNegInt = z.number().int().min(0);
@@ -71,6 +72,8 @@ const appSchema = z.looseObject({
   backoffSeconds: nonNegInt.default(1),
   backoffFactor: z.number().min(1).default(1.15),
   maxLaunchDelaySeconds: nonNegInt.default(300),
+  /** Placement constraints, checked by {@link readConstraints} (Marathon's messages, by index). */
+  constraints: z.unknown().optional(),
 });
 
 /** A Marathon app definition read with Marathon's types and defaults; unknown fields are kept as given. */
@@ -235,6 +238,8 @@ export function validateAppDefinition(app: AppDefinition, options: ParseAppOptio
   // How the task gets AWS credentials (sip agent's endpoint, or its config file in the sandbox).
   const mode = app.labels[CREDENTIALS_LABEL];
   if (mode !== undefined && !isCredentialMode(mode)) problems.add(`/labels/${CREDENTIALS_LABEL}`, `must be one of ${CREDENTIAL_MODES.join(', ')}`);
+
+  for (const p of readConstraints(app.constraints).problems) problems.add(p.path, p.message);
 
   const ports = [...(app.portDefinitions ?? []).map((p, i) => [p.name, `/portDefinitions/${i}/name`] as const), ...(app.container?.portMappings ?? []).map((p, i) => [p.name, `/container/portMappings/${i}/name`] as const)];
   const portNames = new Set<string>();
