@@ -72,6 +72,8 @@ test("constraints are validated at app add in Marathon's words, by index; a vali
       assert.match(JSON.stringify((err as MarathonValidationError).body.details), '/constraints');
     }
   }
+  // As Marathon writes a value-less constraint in its answers: the same as none.
+  assert.equal(readConstraints([['hostname', 'UNIQUE', '']]), { constraints: [{ field: 'hostname', operator: 'UNIQUE' }], problems: [] });
   const good = [
     ['hostname', 'UNIQUE'],
     ['rack_id', 'GROUP_BY', '2'],

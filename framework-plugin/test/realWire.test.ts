@@ -125,6 +125,7 @@ test('the local Mesos agent answers only what agent.proto defines, with HTTP Bas
   const api = await startMesosAgentApi({
     source: {
       agentId: 'a1-S0',
+      hostname: '127.0.0.1',
       containers: () => [
         {
           containerId: 'c-1',

@@ -149,6 +149,7 @@ async function basicMesos(agentId: string, mayView?: (principal: string | undefi
     ...(mayView ? { mayView } : {}),
     source: {
       agentId,
+      hostname: '127.0.0.1',
       containers: () => [
         ...liveContainers.flatMap((c) =>
           c.executorId && c.frameworkId
@@ -363,6 +364,7 @@ wire("https upstreams with the cluster's CA (--ca-file), as DC/OS's /run/dcos/pk
   const app = createMesosAgentApi({
     source: {
       agentId: await createMesosAgentClient({ url: info.mesosAgentUrl, token }).getAgentId(),
+      hostname: '127.0.0.1',
       containers: () =>
         liveContainers.flatMap((c) =>
           c.executorId && c.frameworkId

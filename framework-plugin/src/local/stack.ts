@@ -278,7 +278,12 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       startMarathonServer({ cluster, token, issued, logger, ...(port ? { port } : {}) }),
     );
     cleanups.push(() => marathon.stop());
-    const mesosApi = await startMesosAgentApi({ source: cluster, authenticator: acsAuthenticator(token, issued), logger });
+    const first = cluster.agents()[0]!;
+    const mesosApi = await startMesosAgentApi({
+      source: { agentId: first.id, hostname: first.hostname, containers: () => cluster.containers(first.id) },
+      authenticator: acsAuthenticator(token, issued),
+      logger,
+    });
     cleanups.push(() => mesosApi.stop());
     const agent = await startCredentialAgent({
       stateDir,

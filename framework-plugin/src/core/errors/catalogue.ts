@@ -27,6 +27,7 @@ export const CATALOGUE = {
   SIP_APP_EXISTS: { status: 409, exit: 4, what: 'an app with this id exists' },
   SIP_APP_NOT_FOUND: { status: 404, exit: 5, what: 'no app with this id' },
   SIP_TASK_NOT_FOUND: { status: 404, exit: 5, what: 'no task with this id' },
+  SIP_AGENT_NOT_FOUND: { status: 404, exit: 5, what: 'no agent with this id or number' },
   SIP_DEPLOYMENT_NOT_FOUND: { status: 404, exit: 5, what: 'no running deployment with this id' },
   SIP_GROUP_NOT_FOUND: { status: 404, exit: 5, what: 'no group with this id' },
   SIP_URI_NOT_SUPPORTED: { status: 404, exit: 1, what: 'the local cluster does not serve this Marathon URI' },

@@ -42,7 +42,9 @@ export function readConstraints(raw: unknown): { constraints: Constraint[]; prob
     if (!Array.isArray(c) || c.length < 2 || c.length > 3 || !c.every((x) => typeof x === 'string')) {
       return void problems.push({ path, message: 'Each constraint must be an array of 2 or 3 strings: [field, operator, value?]' });
     }
-    const [field, operator, value] = c as string[];
+    // Marathon writes a constraint without a value with an empty third element (GET /v2/apps): the same as none.
+    const [field, operator, given] = c as string[];
+    const value = given === '' ? undefined : given;
     if (!field) return void problems.push({ path, message: 'Missing field and operator' });
     if (!(CONSTRAINT_OPERATORS as readonly string[]).includes(operator!)) {
       return void problems.push({ path, message: `Constraint operator must be one of ${CONSTRAINT_OPERATORS.join(', ')}` });

@@ -1,7 +1,7 @@
 import type { AppDefinition } from './appDefinition.js';
 
 /** Mesos task states the local cluster reports (terminal: KILLED, FAILED, FINISHED). */
-export type TaskStatus = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_KILLING' | 'TASK_KILLED' | 'TASK_FAILED' | 'TASK_FINISHED';
+export type TaskStatus = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_KILLING' | 'TASK_KILLED' | 'TASK_FAILED' | 'TASK_FINISHED' | 'TASK_LOST';
 
 /** One health check's state for one task, as Marathon shows it. */
 export interface HealthCheckResult {

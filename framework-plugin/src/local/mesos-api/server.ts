@@ -17,10 +17,11 @@ export interface LocalContainer {
   readonly directory: string;
 }
 
-/** What the operator API reads from the scheduler: live tasks' containers, the agent's id. */
+/** What one agent's operator API reads from the scheduler: its live tasks' containers, its id and address. */
 export interface ContainerSource {
   containers(): LocalContainer[];
   readonly agentId: string;
+  readonly hostname: string;
 }
 
 /** Dependencies of {@link createMesosAgentApi}. */
@@ -153,7 +154,7 @@ export function createMesosAgentApi(deps: MesosAgentApiDeps): Koa {
         return text(ctx, 400, `Failed to convert JSON into Call protobuf: Failed to find enum for '${String(call.type).slice(0, 64)}'`);
       ctx.type = 'application/json';
       if (call.type === 'GET_AGENT') {
-        ctx.body = { type: 'GET_AGENT', get_agent: { agent_info: { id: { value: deps.source.agentId }, hostname: '127.0.0.1', port: 5051 } } };
+        ctx.body = { type: 'GET_AGENT', get_agent: { agent_info: { id: { value: deps.source.agentId }, hostname: deps.source.hostname, port: 5051 } } };
         return;
       }
       if (call.type !== 'GET_CONTAINERS') return text(ctx, 501, `${call.type} is not served by the local agent (only GET_CONTAINERS and GET_AGENT)`);
@@ -184,7 +185,7 @@ function stateOf(source: ContainerSource, mayView: (c: LocalContainer) => boolea
   for (const c of source.containers().filter(mayView)) byFramework.set(c.frameworkId, [...(byFramework.get(c.frameworkId) ?? []), c]);
   return {
     id: source.agentId,
-    hostname: '127.0.0.1',
+    hostname: source.hostname,
     frameworks: [...byFramework].map(([id, list]) => ({
       id,
       name: 'marathon',

@@ -1,6 +1,7 @@
 import type { LocalContainer } from '../mesos-api/server.js';
 import { appView, latestVersion, MAX_VERSIONS, newAppEntry, queueItemOf, type AppEntry } from './appEntry.js';
-import { createResourceLedger, type TaskCost } from './resourceLedger.js';
+import type { TaskCost } from './resourceLedger.js';
+import { agentSlots, placeTask, type AgentSlot, type LocalAgentSpec } from './placement.js';
 import type { LocalMarathonConfig } from '../marathon-api/server.js';
 import { createDockerEngine, type DockerEngine } from '../launcher/dockerTask.js';
 import { randomUUID } from 'node:crypto';
@@ -68,6 +69,20 @@ export interface LocalClusterInit {
   cgroups?: Cgroups;
   /** How each app's tasks get their credentials; default: the file mode for every app. */
   delivery?: DeliveryModes;
+  /**
+   * The agents tasks are placed on (each offers `resources`), honouring the
+   * apps' constraints. Default: one agent on 127.0.0.1 with `cgroups`.
+   */
+  agents?: ReadonlyArray<Omit<LocalAgentSpec, 'id'> & { id?: string }>;
+}
+
+/** An agent of the local cluster as the operator sees it. */
+export interface LocalAgentView {
+  readonly id: string;
+  readonly hostname: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  /** Removed (`sip cluster agent kill`): its tasks were lost, nothing is placed on it. */
+  readonly gone: boolean;
 }
 
 /** Host ports a task of `app` takes. */
@@ -118,10 +133,16 @@ export interface LocalCluster {
   onBeforeKill(hook: (task: TaskView) => Promise<void>): void;
   /** The OS processes of live tasks (process-group leaders), for crash recovery. */
   processes(): Array<{ taskId: string; pid: number }>;
-  /** Live tasks' Mesos containers, as the agent operator API's `GET_CONTAINERS` lists them. */
-  containers(): LocalContainer[];
-  /** This agent's Mesos id, as tasks name it (`slaveId`). */
-  readonly agentId: string;
+  /** Live tasks' Mesos containers (on one agent, by its id), as the agent operator API's `GET_CONTAINERS` lists them. */
+  containers(agentId?: string): LocalContainer[];
+  /** The agents, in order (agent 1 first). */
+  agents(): LocalAgentView[];
+  /**
+   * An agent is gone: its tasks die at once and end `TASK_LOST`, nothing is
+   * placed on it again, and the apps' tasks are replaced on the others.
+   * @throws SipError `SIP_AGENT_NOT_FOUND`
+   */
+  removeAgent(agentId: string, reason: string): Promise<LocalAgentView>;
 }
 
 /** JSON with object keys sorted at every level: two definitions that differ only in key order are the same. */
@@ -150,14 +171,16 @@ export function createLocalCluster(init: LocalClusterInit): LocalCluster {
 /** The local cluster's scheduler: its apps (entries), the agent's resources, the change queue; one method per operation. */
 class Scheduler implements LocalCluster {
   readonly events: EventBus;
-  readonly agentId = `sip-local-agent-${randomUUID().slice(0, 8)}`;
   readonly frameworkId = FRAMEWORK_ID;
+  /** The agents, each with what its tasks hold. */
+  private readonly slots: AgentSlot[];
+  /** Where each live task is. */
+  private readonly placedOn = new Map<string, AgentSlot>();
   private readonly entries = new Map<string, AppEntry>();
   private readonly clock: Clock;
   private readonly portRange: { from: number; to: number };
   private readonly ports: ReturnType<typeof createPortAllocator>;
   private readonly offered: { cpus: number; mem: number };
-  private readonly ledger: ReturnType<typeof createResourceLedger>;
   private readonly delivery: DeliveryModes;
   private readonly store: AppStore;
   private readonly docker: DockerEngine;
@@ -175,16 +198,28 @@ class Scheduler implements LocalCluster {
     this.delivery = init.delivery ?? deliveryModes({ defaultMode: 'file', metadataClosed: false, endpoint: { docker: false } });
     this.ports = createPortAllocator(this.portRange);
     this.offered = init.resources ?? { cpus: Math.max(8, cpus().length * 4), mem: Math.floor(totalmem() / 1024 / 1024) };
-    // What live tasks hold (each task's cost as launched), against what the agent offers.
-    this.ledger = createResourceLedger({ ...this.offered, ports: this.portRange.to - this.portRange.from + 1, tasks: init.maxTasks ?? 256 });
+    // What live tasks hold (each task's cost as launched), against what each agent offers. Agent ids as Mesos
+    // gives them: the master's id, then `-S<n>`.
+    const master = randomUUID();
+    const specs = (init.agents ?? [{ hostname: '127.0.0.1', attributes: {}, ...(init.cgroups ? { cgroups: init.cgroups } : {}) }]).map((a, i) => ({
+      ...a,
+      id: a.id ?? `${master}-S${i}`,
+    }));
+    this.slots = agentSlots(specs, { ...this.offered, ports: this.portRange.to - this.portRange.from + 1, tasks: init.maxTasks ?? 256 });
     this.store = init.appStore ?? createFileAppStore(join(init.stateDir, 'marathon', 'apps.json'));
     this.docker = init.docker ?? createDockerEngine();
   }
 
   private now = (): Date => this.clock.now();
   private costOf = (app: ValidatedApp): TaskCost => ({ cpus: app.cpus, mem: app.mem, ports: portCount(app) });
-  /** Whether one more task of `app` fits what the agent has left (cpus, mem, ports, and a cap on tasks). */
-  private fits = (app: ValidatedApp): boolean => this.ledger.fits(this.costOf(app));
+  /** The agent the next task of an app goes to (room for it, its constraints met), or none: it waits. */
+  private placeFor = (e: AppEntry): AgentSlot | undefined =>
+    placeTask(
+      e.app,
+      this.costOf(e.app),
+      [...e.tasks.keys()].flatMap((id) => this.placedOn.get(id)?.spec ?? []),
+      this.slots,
+    );
   private live = (): AppEntry[] => [...this.entries.values()].filter((e) => !e.removed);
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -204,6 +239,9 @@ class Scheduler implements LocalCluster {
 
   private launch(e: AppEntry): void {
     const { init } = this;
+    const slot = this.placeFor(e);
+    if (!slot) return;
+    const agent = slot.spec;
     const task = runTask(e.app, e.version, taskIdFor(e.app.id), e.user, {
       isolation: init.isolation,
       docker: this.docker,
@@ -214,22 +252,25 @@ class Scheduler implements LocalCluster {
       agentEnv: init.agentEnv,
       sandboxRoot: join(init.stateDir, 'sandboxes'),
       beforeKill: async (t) => void (await Promise.all(this.beforeKillHooks.map((h) => h(t)))),
-      host: '127.0.0.1',
-      slaveId: this.agentId,
+      host: agent.hostname,
+      slaveId: agent.id,
       clock: this.clock,
       ...(init.clusterLabel ? { clusterLabel: init.clusterLabel } : {}),
-      ...(init.cgroups ? { cgroups: init.cgroups } : {}),
-      delivery: this.delivery,
+      ...(agent.cgroups ? { cgroups: agent.cgroups } : {}),
+      delivery: agent.delivery ?? this.delivery,
     });
     e.tasks.set(task.id, task);
-    this.ledger.hold(task.id, this.costOf(e.app));
+    this.placedOn.set(task.id, slot);
+    slot.ledger.hold(task.id, this.costOf(e.app));
     void task.ended.then((end) => this.taskEnded(e, task, end));
   }
 
   /** A task's end: its resources back, strays of the app's user killed, failures counted, a blocking refusal ends the deployment. */
   private taskEnded(e: AppEntry, task: TaskRunner, end: TaskEnd): void {
     e.tasks.delete(task.id);
-    this.ledger.release(task.id);
+    const slot = this.placedOn.get(task.id);
+    this.placedOn.delete(task.id);
+    slot?.ledger.release(task.id);
     // The app's last task is gone: nothing may keep running under its user (a task may have escaped its group).
     if (this.init.isolation.enabled && e.tasks.size === 0) {
       const stray = killAllOf(e.user.uid);
@@ -238,7 +279,7 @@ class Scheduler implements LocalCluster {
     if (end.failure) {
       e.failures++;
       e.nextLaunchAt = this.clock.now().getTime() + backoffDelayMs(e.app, e.failures);
-      const failure = { appId: e.app.id, host: '127.0.0.1', message: end.message, state: end.status, taskId: task.id };
+      const failure = { appId: e.app.id, host: slot?.spec.hostname ?? '', message: end.message, state: end.status, taskId: task.id };
       e.lastTaskFailure = { ...failure, timestamp: this.now().toISOString(), version: task.version };
     }
     if (end.blocking && task.version === e.version) {
@@ -258,7 +299,7 @@ class Scheduler implements LocalCluster {
       nextLaunchAt: e.nextLaunchAt,
       deploymentOpen: e.deployment !== undefined,
       stopping: this.stopping,
-      fits: this.fits(e.app),
+      fits: this.placeFor(e) !== undefined,
     };
     for (const action of reconcile(state, observed, this.clock.now().getTime())) this.apply(e, action);
   };
@@ -468,7 +509,7 @@ class Scheduler implements LocalCluster {
     return e && at ? { ...appView(e, false), ...at, version } : undefined;
   };
 
-  queue = (): QueueItem[] => this.live().flatMap((e) => queueItemOf(e, this.now(), this.fits(e.app)) ?? []);
+  queue = (): QueueItem[] => this.live().flatMap((e) => queueItemOf(e, this.now(), this.placeFor(e) !== undefined) ?? []);
 
   getApp = (id: string, withTasks = true): AppView | undefined => {
     const e = this.entries.get(id);
@@ -485,10 +526,11 @@ class Scheduler implements LocalCluster {
   processes = (): Array<{ taskId: string; pid: number }> =>
     [...this.entries.values()].flatMap((e) => [...e.tasks.values()].flatMap((t) => (t.pid() ? [{ taskId: t.id, pid: t.pid()! }] : [])));
 
-  containers = (): LocalContainer[] =>
+  containers = (agentId?: string): LocalContainer[] =>
     [...this.entries.values()].flatMap((e) =>
       [...e.tasks.values()]
         .filter((t) => t.status() === 'TASK_RUNNING' || t.status() === 'TASK_KILLING')
+        .filter((t) => agentId === undefined || this.placedOn.get(t.id)?.spec.id === agentId)
         .map((t) => ({
           containerId: t.containerId,
           taskId: t.id,
@@ -499,9 +541,24 @@ class Scheduler implements LocalCluster {
         })),
     );
 
+  agents = (): LocalAgentView[] => this.slots.map((s) => ({ id: s.spec.id, hostname: s.spec.hostname, attributes: { ...s.spec.attributes }, gone: s.gone }));
+
+  removeAgent = (agentId: string, reason: string): Promise<LocalAgentView> =>
+    this.serial(async () => {
+      const slot = this.slots.find((s) => s.spec.id === agentId);
+      if (!slot) throw new SipError('SIP_AGENT_NOT_FOUND', `No agent with id ${agentId}`, { expose: true });
+      slot.gone = true;
+      const lost = [...this.entries.values()].flatMap((e) => [...e.tasks.values()].filter((t) => this.placedOn.get(t.id) === slot));
+      lost.forEach((t) => t.lose(reason));
+      await Promise.all(lost.map((t) => t.ended));
+      // Replacements at once, on the agents left.
+      this.entries.forEach(this.step);
+      return this.agents().find((a) => a.id === agentId)!;
+    });
+
   configuration = (): LocalMarathonConfig => ({
     frameworkId: FRAMEWORK_ID,
-    agentId: this.agentId,
+    agentId: this.slots[0]!.spec.id,
     stateDir: this.init.stateDir,
     servicePorts: { ...SERVICE_PORT_RANGE },
     hostPorts: { ...this.portRange },

@@ -78,6 +78,8 @@ export interface TaskRunner {
   readonly sandbox: string;
   /** Kills the task (SIGTERM, SIGKILL after the grace period). */
   kill(reason: string): void;
+  /** Its agent is gone: the processes die at once (SIGKILL, no drain) and the task ends TASK_LOST, not a failure. */
+  lose(reason: string): void;
 }
 
 const iso = (d: Date): string => d.toISOString();
@@ -91,6 +93,8 @@ const CONDITION: Record<TaskStatus, string> = {
   TASK_KILLED: 'Killed',
   TASK_FAILED: 'Failed',
   TASK_FINISHED: 'Finished',
+  // Its agent is gone (removed by the operator): Marathon's Condition.Gone, replaced at once.
+  TASK_LOST: 'Gone',
 };
 
 /** What launching needs once admitted: the mode's task, and the image for a DOCKER app. */
@@ -121,6 +125,7 @@ export function runTask(app: ValidatedApp, version: string, taskId: string, user
     containerId: run.containerId,
     sandbox: run.sandbox,
     kill: (reason) => run.kill(reason),
+    lose: (reason) => run.lose(reason),
   };
 }
 
@@ -137,6 +142,7 @@ class TaskRun {
   private ports: number[] = [];
   private delivered: Delivered | undefined;
   private killRequested: string | undefined;
+  private lost: string | undefined;
   private env: Record<string, string> = {};
   private unhealthyKill = false;
   private cgroup: TaskCgroup | undefined;
@@ -251,6 +257,14 @@ class TaskRun {
     void drained.then(() => p.kill(grace));
   }
 
+  lose(reason: string): void {
+    if (this.lost) return;
+    this.lost = reason;
+    this.health?.stop();
+    // Staging: launch() ends it as soon as it notices; running: the whole group dies now, as with its agent.
+    void this.proc?.kill(0);
+  }
+
   /** For a DOCKER app: the image and its user, or why it cannot run here. */
   private async dockerReady(): Promise<{ image: string; user: string | undefined } | string> {
     const { app, deps } = this;
@@ -340,12 +354,14 @@ class TaskRun {
     this.publishStatus();
     const admitted = await this.admit();
     if (!('task' in admitted)) return this.finish(admitted);
+    if (this.lost) return this.finish({ status: 'TASK_LOST', message: this.lost, failure: false, blocking: false });
     if (this.killRequested) return this.finish({ status: 'TASK_KILLED', message: this.killRequested, failure: false, blocking: false });
     try {
       this.proc = await this.start(admitted);
     } catch (err) {
       return this.finish({ status: 'TASK_FAILED', message: `could not start: ${(err as Error).message}`, failure: true, blocking: false });
     }
+    if (this.lost) void this.proc.kill(0);
     this.status = 'TASK_RUNNING';
     this.startedAt = iso(this.deps.clock.now());
     this.publishStatus();
@@ -357,6 +373,7 @@ class TaskRun {
     }
     const exit: TaskExit = await this.proc.exited;
     const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    if (this.lost) return this.finish({ status: 'TASK_LOST', message: this.lost, failure: false, blocking: false });
     if (this.killRequested && !this.unhealthyKill) return this.finish({ status: 'TASK_KILLED', message: this.killRequested, failure: false, blocking: false });
     if (this.unhealthyKill) return this.finish({ status: 'TASK_KILLED', message: this.killRequested ?? 'unhealthy', failure: true, blocking: false });
     return this.finish({ status: exit.code === 0 ? 'TASK_FINISHED' : 'TASK_FAILED', message: `task ${how}`, failure: true, blocking: false });
