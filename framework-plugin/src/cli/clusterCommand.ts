@@ -13,13 +13,18 @@ import { readClusterInfo, stateDirOf, type ClusterInfo } from './clusterState.js
 import { ExitCode, UsageError, type CliIo } from './io.js';
 
 /** Usage of `sip cluster`. */
-export const CLUSTER_USAGE = `usage: sip cluster <up|down|status|env> [options]
+export const CLUSTER_USAGE = `usage: sip cluster <up|down|status|env|agent> [options]
 
   up       start the local cluster in the background (Marathon API, secrets API, AWS emulator + metadata endpoint)
   down     stop it (apps are kept and come back with the next 'up')
   status   show each part's health
   env      print shell exports pointing the AWS CLI, SDKs and Terraform at the cluster's emulator
            with its admin credentials: eval "$(sip cluster env)"; --unset prints the unsets
+  agent list
+           the agents: number, Mesos id, address, attributes
+  agent kill N
+           agent N dies: its sip agent and operator API stop, the master marks it gone
+           (MARK_AGENT_GONE), its tasks are lost and Marathon replaces them on the others
 
 options:
   --state-dir DIR        where apps, secrets, sandboxes and logs live (default: $SIP_STATE_DIR, else .state)
@@ -31,6 +36,10 @@ options:
                          run apps with secrets even where tasks cannot get their own users
                          (not root, or the checkout unreachable for others): any task could read
                          any other's secrets ($SIP_INSECURE_SHARED_IDENTITY=1 does the same)
+  --agents N             how many agents (1-9, agent N on 127.0.0.N, each with its own cgroup root,
+                         operator API and sip agent) ($SIP_AGENTS does the same; default 1)
+  --agent-attribute N:NAME=VALUE
+                         a Mesos attribute of agent N, for constraints (repeat it)
   --aws-credentials MODE how apps without the sip.aws.credentials label get AWS credentials:
                          file (their aws-config in the sandbox, the default) or endpoint (sip agent;
                          the external id never enters the task) ($SIP_AWS_CREDENTIALS does the same)
@@ -123,12 +132,17 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       'lb-port': { type: 'string' },
       'insecure-shared-identity': { type: 'boolean', default: false },
       'aws-credentials': { type: 'string' },
+      agents: { type: 'string' },
+      'agent-attribute': { type: 'string', multiple: true },
       unset: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
   const [verb, ...extra] = positionals;
-  if (extra.length) throw new UsageError(`unexpected argument: ${extra[0]}`);
+  if (extra.length && verb !== 'agent') throw new UsageError(`unexpected argument: ${extra[0]}`);
+  const agentCount = values.agents ?? io.env.SIP_AGENTS;
+  if (agentCount !== undefined && !/^[1-9]$/.test(agentCount)) throw new UsageError('--agents must be a number from 1 to 9');
+  const attributes = agentAttributes(values['agent-attribute'] ?? [], Number(agentCount ?? 1));
   const stateDir = stateDirOf(values['state-dir'], io.env);
   const port = (name: 'marathon-port' | 'secrets-port' | 'lb-port'): number | undefined => {
     const v = values[name] ?? (name === 'lb-port' ? io.env.SIP_LB_PORT || undefined : undefined);
@@ -164,6 +178,8 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
         insecureSharedIdentity: values['insecure-shared-identity'] === true || io.env.SIP_INSECURE_SHARED_IDENTITY === '1',
         ...(mode ? { awsCredentials: mode } : {}),
         ...(tokenLifetime ? { tokenLifetimeSeconds: tokenLifetime } : {}),
+        ...(agentCount ? { agents: Number(agentCount) } : {}),
+        ...(Object.keys(attributes).length ? { agentAttributes: attributes } : {}),
       });
       logger.info({ ...handle.info }, 'local cluster up');
       await new Promise<void>((resolve) => {
@@ -200,6 +216,8 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
         ...(lbPort ? ['--lb-port', String(lbPort)] : []),
         ...(values['insecure-shared-identity'] ? ['--insecure-shared-identity'] : []),
         ...(mode ? ['--aws-credentials', mode] : []),
+        ...(agentCount ? ['--agents', agentCount] : []),
+        ...(values['agent-attribute'] ?? []).flatMap((a) => ['--agent-attribute', a]),
       ];
       const child = spawn(process.execPath, args, {
         detached: true,
@@ -294,6 +312,8 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       }
       return ok ? ExitCode.ok : ExitCode.failed;
     }
+    case 'agent':
+      return agentVerb(extra, running, stateDir, values.json === true, io);
     default:
       throw new UsageError(verb ? `unknown command: cluster ${verb}` : 'missing command');
   }
@@ -317,4 +337,58 @@ function tail(file: string): string {
   } catch {
     return '(no log)';
   }
+}
+
+/** `--agent-attribute N:NAME=VALUE`, repeated, as attributes per agent number. */
+function agentAttributes(given: readonly string[], count: number): Record<number, Record<string, string>> {
+  const out: Record<number, Record<string, string>> = {};
+  for (const a of given) {
+    const m = /^([1-9]):([A-Za-z0-9_.-]{1,64})=([A-Za-z0-9_.:/-]{0,128})$/.exec(a);
+    if (!m) throw new UsageError(`--agent-attribute ${a}: expected N:NAME=VALUE (NAME letters, digits, _.-; VALUE also :/)`);
+    const n = Number(m[1]);
+    if (n > count) throw new UsageError(`--agent-attribute ${a}: there is no agent ${n} (--agents ${count})`);
+    (out[n] ??= {})[m[2]!] = m[3]!;
+  }
+  return out;
+}
+
+/** `sip cluster agent list|kill N`: the agents from cluster.json; a kill is the master's MARK_AGENT_GONE. */
+async function agentVerb(args: readonly string[], running: ClusterInfo | undefined, stateDir: string, json: boolean, io: CliIo): Promise<number> {
+  if (!running) throw new SipError('SIP_CLUSTER_START_FAILED', `no local cluster running (state ${stateDir}); start one with: sip cluster up`);
+  const [what, n, ...rest] = args;
+  if (rest.length) throw new UsageError(`unexpected argument: ${rest[0]}`);
+  const token = readFileSync(join(stateDir, 'acs-token'), 'utf8').trim();
+  const call = async (body: unknown): Promise<Response> =>
+    fetch(`${running.mesosMasterUrl}/api/v1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `token=${token}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+  if (what === 'list') {
+    const res = await call({ type: 'GET_AGENTS' });
+    const live = new Set(
+      ((await res.json()) as { get_agents: { agents: Array<{ agent_info: { id: { value: string } } }> } }).get_agents.agents.map((a) => a.agent_info.id.value),
+    );
+    const rows = running.agents.map((a) => ({ ...a, gone: !live.has(a.id) }));
+    if (json) io.stdout.write(`${JSON.stringify(rows)}\n`);
+    else {
+      io.stdout.write('N  ID                                        HOSTNAME     STATE   ATTRIBUTES\n');
+      for (const a of rows)
+        io.stdout.write(
+          `${String(a.n).padEnd(2)} ${a.id.padEnd(41)} ${a.hostname.padEnd(12)} ${(a.gone ? 'gone' : 'active').padEnd(7)} ${Object.entries(a.attributes)
+            .map(([k, v]) => `${k}:${v}`)
+            .join(',')}\n`,
+        );
+    }
+    return ExitCode.ok;
+  }
+  if (what !== 'kill' || n === undefined) throw new UsageError('usage: sip cluster agent list | sip cluster agent kill N');
+  const agent = running.agents.find((a) => String(a.n) === n);
+  if (!agent) throw new SipError('SIP_AGENT_NOT_FOUND', `no agent ${n} (agents: ${running.agents.map((a) => a.n).join(', ')})`, { expose: true });
+  const res = await call({ type: 'MARK_AGENT_GONE', mark_agent_gone: { agent_id: { value: agent.id } } });
+  if (res.status === 404) throw new SipError('SIP_AGENT_NOT_FOUND', `agent ${n} (${agent.id}) is already gone`, { expose: true });
+  if (!res.ok) throw new SipError('SIP_CLUSTER_START_FAILED', `the master refused: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+  io.stdout.write(`agent ${n} (${agent.id}, ${agent.hostname}) killed: its tasks are lost and replaced on the other agents\n`);
+  return ExitCode.ok;
 }

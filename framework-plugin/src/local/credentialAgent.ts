@@ -17,6 +17,10 @@ export interface CredentialAgentInit {
   logger: Logger;
   /** Where tasks will call (chosen before the scheduler starts, so tasks know it). */
   port: number;
+  /** The address it listens on: its agent's (default 127.0.0.1). */
+  host?: string;
+  /** Names its files in the state dir (`<stem>-token.key`, `<stem>-metrics.sock`): one per agent. Default `agent`. */
+  fileStem?: string;
   marathonUrl: string;
   mesosAgentUrl: string;
   secretsUrl: string;
@@ -77,10 +81,10 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     SIP,
     'agent',
     '--listen',
-    `127.0.0.1:${init.port}`,
+    `${init.host ?? '127.0.0.1'}:${init.port}`,
     // Metrics on a Unix socket only root reads: a host-network task cannot watch others fetch credentials.
     '--metrics-listen',
-    `unix:${join(init.stateDir, 'agent-metrics.sock')}`,
+    `unix:${join(init.stateDir, `${init.fileStem ?? 'agent'}-metrics.sock`)}`,
     '--marathon-url',
     init.marathonUrl,
     '--mesos-agent-url',
@@ -96,7 +100,7 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     // sip agent writes each task's token into its sandbox and requires it; the key outlives its restarts.
     '--require-task-token',
     '--task-token-key-file',
-    join(init.stateDir, 'agent-token.key'),
+    join(init.stateDir, `${init.fileStem ?? 'agent'}-token.key`),
     '--cgroups-root',
     init.cgroupsRoot,
     ...(init.dockerSocket ? ['--docker-socket', init.dockerSocket] : []),

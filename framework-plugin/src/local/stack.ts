@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { deliveryModes } from './scheduler/deliveryModes.js';
 import { APP_UIDS, FIRST_APP_UID } from './launcher/identity.js';
 import { constants, existsSync } from 'node:fs';
 import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,12 +18,12 @@ import { freePort } from '../net/freePort.js';
 import { startSecretsServer, type SecretsServer } from './secrets-api/server.js';
 import { createLocalStore } from '../stores/localStore.js';
 import { createLocalCluster, type LocalCluster } from './scheduler/localCluster.js';
-import { detectCgroups, removeCgroupRoot, sweepCgroups } from './launcher/cgroups.js';
-import { serviceAccountKey, startCredentialAgent } from './credentialAgent.js';
+import { serviceAccountKey } from './credentialAgent.js';
+import { MAX_LOCAL_AGENTS, planAgents, removeAgentCgroups, startAgentNodes } from './agentNodes.js';
+import { startMesosMasterApi } from './mesos-master-api/server.js';
 import { startIamApi } from './iam-api/server.js';
 import { createTokenIssuer } from './iam-api/tokenIssuer.js';
 import { acsAuthenticator } from '../net/httpAuthenticator.js';
-import { startMesosAgentApi } from './mesos-api/server.js';
 import type { CredentialMode } from '../core/marathon/credentialMode.js';
 
 /** User options of {@link runLocalCluster}. */
@@ -48,6 +47,22 @@ export interface RunLocalClusterInit {
   awsCredentials?: CredentialMode;
   /** Lifetime of the tokens service accounts log in for, seconds. Default five days (open DC/OS). */
   tokenLifetimeSeconds?: number;
+  /** How many agents (1 to 9, agent N on 127.0.0.N). Default 1. */
+  agents?: number;
+  /** Mesos attributes per agent number (1-based), for constraints. */
+  agentAttributes?: Readonly<Record<number, Readonly<Record<string, string>>>>;
+}
+
+/** One agent of a running local cluster. */
+export interface LocalAgentInfo {
+  /** 1-based: `sip cluster agent kill N`. */
+  n: number;
+  id: string;
+  hostname: string;
+  attributes: Record<string, string>;
+  mesosAgentUrl: string;
+  credentialsUrl: string;
+  cgroupsRoot: string;
 }
 
 /** What a running local cluster offers (also written to `<state>/cluster.json`). */
@@ -84,6 +99,10 @@ export interface LocalClusterInfo {
   credentials: { url: string; metricsUrl: string; defaultMode: CredentialMode };
   /** Per-task cgroups (`/<root>/<containerId>` under memory and pids), or why not. */
   cgroups: { available: true; root: string } | { available: false; reason: string };
+  /** The Mesos master operator API subset (`GET_AGENTS`, `GET_TASKS`, `MARK_AGENT_GONE`; ACS token). */
+  mesosMasterUrl: string;
+  /** Every agent (the fields above without a number are agent 1's). */
+  agents: LocalAgentInfo[];
 }
 
 /** A running local cluster. */
@@ -224,17 +243,24 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     cleanups.push(() => secrets.stop());
 
     const { isolation, agentEnv, dropped } = await isolateTasks({ stateDir, agentEnv: init.agentEnv, insecure: init.insecureSharedIdentity === true, logger });
-    // Tasks in cgroups named as Mesos names them, so sip agent finds callers as on a real agent.
-    const cgroupsRoot = `sip-${clusterLabel(stateDir)}/mesos`;
-    sweepCgroups(cgroupsRoot);
-    const cgroups = detectCgroups(cgroupsRoot);
-    if (cgroups.available) cleanups.push(async () => removeCgroupRoot(cgroupsRoot));
-    const agentPort = await freePort();
+    // Each agent's tasks in cgroups named as Mesos names them (its own root), so its sip agent finds callers as on a real agent.
     const defaultMode = init.awsCredentials ?? 'file';
     // Endpoint mode closes the metadata stand-in to tasks (their uids), as --block-metadata closes 169.254.169.254 on a node.
     const metadataClosed = defaultMode === 'endpoint' && isolation.enabled;
     // DOCKER tasks in endpoint mode: sip agent resolves their containers through the engine (read-only).
     const dockerSocket = existsSync(DOCKER_SOCKET) ? DOCKER_SOCKET : undefined;
+    const count = init.agents ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_LOCAL_AGENTS)
+      throw new SipError('SIP_USAGE', `--agents must be 1 to ${MAX_LOCAL_AGENTS} (agent N listens on 127.0.0.N)`, { expose: true });
+    const planned = await planAgents({
+      count,
+      ...(init.agentAttributes ? { attributes: init.agentAttributes } : {}),
+      label: clusterLabel(stateDir),
+      defaultMode,
+      metadataClosed,
+      docker: dockerSocket !== undefined,
+    });
+    cleanups.push(async () => removeAgentCgroups(planned));
     const awsEnv = awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint });
     const cluster = createLocalCluster({
       stateDir,
@@ -243,16 +269,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       isolation,
       clusterLabel: clusterLabel(stateDir),
       agentEnv: { ...agentEnv, ...awsEnv },
-      cgroups,
-      delivery: deliveryModes({
-        defaultMode,
-        metadataClosed,
-        endpoint: {
-          agentUrl: `http://127.0.0.1:${agentPort}`,
-          docker: dockerSocket !== undefined,
-          ...(cgroups.available ? {} : { noCgroups: cgroups.reason }),
-        },
-      }),
+      agents: planned.map((p) => p.spec),
+      delivery: planned[0]!.spec.delivery!,
     });
     await cluster.start();
     cleanups.push(() => cluster.stop());
@@ -278,36 +296,54 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       startMarathonServer({ cluster, token, issued, logger, ...(port ? { port } : {}) }),
     );
     cleanups.push(() => marathon.stop());
-    const first = cluster.agents()[0]!;
-    const mesosApi = await startMesosAgentApi({
-      source: { agentId: first.id, hostname: first.hostname, containers: () => cluster.containers(first.id) },
-      authenticator: acsAuthenticator(token, issued),
+    const authenticator = acsAuthenticator(token, issued);
+    const nodes = await startAgentNodes(planned, {
+      cluster,
+      authenticator,
       logger,
-    });
-    cleanups.push(() => mesosApi.stop());
-    const agent = await startCredentialAgent({
-      stateDir,
-      logger,
-      port: agentPort,
-      marathonUrl: marathon.url,
-      mesosAgentUrl: mesosApi.url,
-      secretsUrl: secrets.url,
-      serviceAccount: { uid: agentAccount.uid, keyFile: agentAccount.keyFile, clusterUrl: iam.url },
-      ...(dockerSocket ? { dockerSocket } : {}),
-      cgroupsRoot,
-      env: { ...(process.env as Record<string, string>), ...awsEnv, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       events: cluster.events,
-      ...(metadataClosed
-        ? {
-            blockMetadata: {
-              address: new URL(imds.endpoint).host,
-              uids: { min: FIRST_APP_UID, max: FIRST_APP_UID + APP_UIDS - 1 },
-              table: `sip_${clusterLabel(stateDir)}`,
-            },
-          }
-        : {}),
+      shared: {
+        stateDir,
+        logger,
+        marathonUrl: marathon.url,
+        secretsUrl: secrets.url,
+        serviceAccount: { uid: agentAccount.uid, keyFile: agentAccount.keyFile, clusterUrl: iam.url },
+        ...(dockerSocket ? { dockerSocket } : {}),
+        env: { ...(process.env as Record<string, string>), ...awsEnv, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        events: cluster.events,
+        ...(metadataClosed
+          ? {
+              blockMetadata: {
+                address: new URL(imds.endpoint).host,
+                uids: { min: FIRST_APP_UID, max: FIRST_APP_UID + APP_UIDS - 1 },
+                table: `sip_${clusterLabel(stateDir)}`,
+              },
+            }
+          : {}),
+      },
     });
-    cleanups.push(() => agent.stop());
+    cleanups.push(async () => void (await Promise.all(nodes.map((n) => n.stop()))));
+    // The masters' view: which agent runs which task; an agent marked gone dies with its tasks.
+    const master = await startMesosMasterApi({
+      source: {
+        frameworkId: cluster.frameworkId,
+        agents: () =>
+          cluster.agents().map((a) => ({
+            ...a,
+            port: nodes.find((x) => x.id === a.id)?.mesosAgentPort ?? 5051,
+            resources: { ...cluster.configuration().resources, ports: cluster.configuration().hostPorts },
+          })),
+        tasks: () => cluster.tasks().filter((t) => t.state === 'TASK_RUNNING' || t.state === 'TASK_STAGING' || t.state === 'TASK_KILLING'),
+        markGone: async (id) => {
+          await nodes.find((x) => x.id === id)?.stop();
+          await cluster.removeAgent(id, 'agent marked gone (MARK_AGENT_GONE)');
+        },
+      },
+      authenticator,
+      logger,
+    });
+    cleanups.push(() => master.stop());
+    const first = nodes[0]!;
 
     const info: LocalClusterInfo = {
       pid: process.pid,
@@ -326,11 +362,21 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       edgelbApiUrl: `${edgelbApi.url}${EDGELB_BASE_PATH}`,
       isolation,
       unreachableForTasks: dropped,
-      mesosAgentUrl: mesosApi.url,
+      mesosAgentUrl: first.mesosAgentUrl,
       iamUrl: iam.url,
       tokenLifetimeSeconds: init.tokenLifetimeSeconds ?? 432_000,
-      credentials: { url: agent.url, metricsUrl: agent.metricsUrl, defaultMode },
-      cgroups: cgroups.available ? { available: true, root: cgroups.root } : { available: false, reason: cgroups.reason },
+      credentials: { url: first.credentials.url, metricsUrl: first.credentials.metricsUrl, defaultMode },
+      cgroups: planned[0]!.cgroups.available ? { available: true, root: planned[0]!.cgroupsRoot } : { available: false, reason: planned[0]!.cgroups.reason },
+      mesosMasterUrl: master.url,
+      agents: nodes.map((n) => ({
+        n: n.n,
+        id: n.id,
+        hostname: n.hostname,
+        attributes: { ...planned[n.n - 1]!.spec.attributes },
+        mesosAgentUrl: n.mesosAgentUrl,
+        credentialsUrl: n.credentials.url,
+        cgroupsRoot: n.cgroupsRoot,
+      })),
     };
     // What runs now, kept current, so a kill -9 of this daemon leaves nothing the next start cannot find.
     let recording: Promise<void> = Promise.resolve();
@@ -340,7 +386,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
         ...cluster.processes().map((p) => ({ what: `task ${p.taskId}`, pid: p.pid, group: true })),
         ...(haproxyPid ? [{ what: 'haproxy', pid: haproxyPid, group: true }] : []),
         ...(emulator.pid ? [{ what: 'aws emulator', pid: emulator.pid, group: true }] : []),
-        { what: 'sip agent', pid: agent.pid, group: true },
+        ...nodes.map((n) => ({ what: `sip agent ${n.n}`, pid: n.pid, group: true })),
       ];
       recording = recording
         .then(() => recordProcesses(stateDir, processes))

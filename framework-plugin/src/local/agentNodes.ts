@@ -1,0 +1,138 @@
+import type { Logger } from 'pino';
+import type { CredentialMode } from '../core/marathon/credentialMode.js';
+import type { EventBus } from '../core/marathon/events.js';
+import type { HttpAuthenticator } from '../net/httpAuthenticator.js';
+import { freePort } from '../net/freePort.js';
+import { startCredentialAgent, type CredentialAgentInit } from './credentialAgent.js';
+import { detectCgroups, removeCgroupRoot, sweepCgroups, type Cgroups } from './launcher/cgroups.js';
+import { startMesosAgentApi } from './mesos-api/server.js';
+import type { LocalCluster } from './scheduler/localCluster.js';
+import { deliveryModes } from './scheduler/deliveryModes.js';
+import type { LocalAgentSpec } from './scheduler/placement.js';
+
+/** The most agents a local cluster runs (each a loopback address, 127.0.0.1 to 127.0.0.N). */
+export const MAX_LOCAL_AGENTS = 9;
+
+/** One agent planned before the scheduler starts: its address, cgroup root, sip agent's port and how its tasks get credentials. */
+export interface PlannedAgent {
+  /** 1-based, as `sip cluster agent kill N` names it. */
+  readonly n: number;
+  readonly spec: Omit<LocalAgentSpec, 'id'>;
+  readonly cgroupsRoot: string;
+  readonly cgroups: Cgroups;
+  readonly credentialsPort: number;
+}
+
+/** How the agents are planned: their number, attributes, and the cluster's credential mode. */
+export interface AgentPlanInit {
+  count: number;
+  /** Attributes per agent number (1-based). */
+  attributes?: Readonly<Record<number, Readonly<Record<string, string>>>>;
+  label: string;
+  defaultMode: CredentialMode;
+  metadataClosed: boolean;
+  docker: boolean;
+}
+
+/**
+ * Plans `count` agents: agent N on 127.0.0.N, its own cgroup root
+ * (`sip-<label>/mesos` for a single agent, `sip-<label>/agent<N>/mesos`
+ * otherwise), a free port for its sip agent, and delivery to it.
+ */
+export async function planAgents(init: AgentPlanInit): Promise<PlannedAgent[]> {
+  const planned: PlannedAgent[] = [];
+  for (let n = 1; n <= init.count; n++) {
+    const hostname = `127.0.0.${n}`;
+    const cgroupsRoot = init.count === 1 ? `sip-${init.label}/mesos` : `sip-${init.label}/agent${n}/mesos`;
+    sweepCgroups(cgroupsRoot);
+    const cgroups = detectCgroups(cgroupsRoot);
+    const credentialsPort = await freePort();
+    const delivery = deliveryModes({
+      defaultMode: init.defaultMode,
+      metadataClosed: init.metadataClosed,
+      endpoint: { agentUrl: `http://${hostname}:${credentialsPort}`, docker: init.docker, ...(cgroups.available ? {} : { noCgroups: cgroups.reason }) },
+    });
+    planned.push({ n, spec: { hostname, attributes: { ...(init.attributes?.[n] ?? {}) }, cgroups, delivery }, cgroupsRoot, cgroups, credentialsPort });
+  }
+  return planned;
+}
+
+/** A running agent's own parts: its Mesos agent operator API and its sip agent. */
+export interface AgentNode {
+  readonly n: number;
+  readonly id: string;
+  readonly hostname: string;
+  readonly mesosAgentUrl: string;
+  readonly mesosAgentPort: number;
+  readonly credentials: { url: string; metricsUrl: string };
+  readonly cgroupsRoot: string;
+  readonly pid: number;
+  /** Stops its sip agent and operator API (the agent "dies"), idempotent. */
+  stop(): Promise<void>;
+}
+
+/** What every agent's sip agent shares: the upstreams, its login, the environment. */
+export type SharedAgentInit = Omit<CredentialAgentInit, 'port' | 'host' | 'fileStem' | 'mesosAgentUrl' | 'cgroupsRoot' | 'blockMetadata'> & {
+  blockMetadata?: Omit<NonNullable<CredentialAgentInit['blockMetadata']>, 'table'> & { table: string };
+};
+
+/**
+ * Starts each planned agent's operator API (its own tasks' containers, its
+ * id and address) and its sip agent (its own cgroup root, port, files and
+ * nftables table).
+ */
+export async function startAgentNodes(
+  planned: readonly PlannedAgent[],
+  deps: { cluster: LocalCluster; authenticator: HttpAuthenticator; logger: Logger; events: EventBus; shared: SharedAgentInit },
+): Promise<AgentNode[]> {
+  const nodes: AgentNode[] = [];
+  const agents = deps.cluster.agents();
+  try {
+    for (const p of planned) {
+      const agent = agents[p.n - 1]!;
+      const api = await startMesosAgentApi({
+        source: { agentId: agent.id, hostname: agent.hostname, containers: () => deps.cluster.containers(agent.id) },
+        authenticator: deps.authenticator,
+        logger: deps.logger,
+      });
+      const stem = p.n === 1 ? 'agent' : `agent-${p.n}`;
+      const sip = await startCredentialAgent({
+        ...deps.shared,
+        port: p.credentialsPort,
+        host: p.spec.hostname,
+        fileStem: stem,
+        mesosAgentUrl: api.url,
+        cgroupsRoot: p.cgroupsRoot,
+        ...(deps.shared.blockMetadata
+          ? {
+              blockMetadata: { ...deps.shared.blockMetadata, table: p.n === 1 ? deps.shared.blockMetadata.table : `${deps.shared.blockMetadata.table}_${p.n}` },
+            }
+          : {}),
+      }).catch(async (err: unknown) => {
+        await api.stop();
+        throw err;
+      });
+      let stopped: Promise<void> | undefined;
+      nodes.push({
+        n: p.n,
+        id: agent.id,
+        hostname: agent.hostname,
+        mesosAgentUrl: api.url,
+        mesosAgentPort: Number(new URL(api.url).port),
+        credentials: { url: sip.url, metricsUrl: sip.metricsUrl },
+        cgroupsRoot: p.cgroupsRoot,
+        pid: sip.pid,
+        stop: () => (stopped ??= Promise.all([sip.stop(), api.stop()]).then(() => undefined)),
+      });
+    }
+    return nodes;
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw err;
+  }
+}
+
+/** Removes the planned agents' cgroup roots (after their tasks are gone). */
+export function removeAgentCgroups(planned: readonly PlannedAgent[]): void {
+  for (const p of planned) if (p.cgroups.available) removeCgroupRoot(p.cgroupsRoot);
+}
