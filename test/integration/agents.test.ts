@@ -1,0 +1,286 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
+import { runProcess, type Ran } from '../src/fixtures/process.js';
+
+// A local cluster of three agents, as `sip cluster up --agents 3` gives it:
+// the masters' view (GET_AGENTS, GET_TASKS) in Mesos's shapes, tasks placed by
+// Marathon's constraints and agent attributes, each task's address its
+// agent's, each agent's sip agent serving its own tasks only, and an agent
+// killed mid-traffic: its tasks replaced on the others while EdgeLB serves.
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SIP = join(ROOT, 'framework-plugin/bin/sip.mjs');
+const state = mkdtempSync(join(tmpdir(), 'sip-agents-'));
+const EXTERNAL_ID = `agents-${Date.now()}`;
+const HOST = 'web.agents.example.com';
+
+let info: Record<string, any> = {};
+let token = '';
+let lbPort = 0;
+
+const sip = async (args: string[], input?: string): Promise<Ran> =>
+  runProcess(process.execPath, [SIP, ...args], { env: { ...process.env, SIP_STATE_DIR: state }, ...(input === undefined ? {} : { input }) });
+const app = async (id: string): Promise<any> => JSON.parse((await sip(['marathon', 'app', 'show', id])).out);
+const running = async (id: string): Promise<any[]> => ((await app(id).catch(() => ({ tasks: [] }))).tasks ?? []).filter((t: any) => t.state === 'TASK_RUNNING');
+const taskLog = async (taskId: string): Promise<string> => (await sip(['marathon', 'task', 'log', taskId])).out;
+/** A call to the Mesos master stand-in's operator API, as a DC/OS operator (ACS token). */
+async function master(body: unknown): Promise<{ status: number; json: any; text: string }> {
+  const res = await fetch(`${info.mesosMasterUrl}/api/v1`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `token=${token}` },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // plain text, as Mesos answers errors
+  }
+  return { status: res.status, json, text };
+}
+/** GET through EdgeLB with the app's Host header: status, or 0 when the connection failed. */
+function viaLb(): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port: lbPort, path: '/', headers: { host: HOST }, agent: false, timeout: 3000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+const agents = suite('a local cluster of three agents');
+
+agents.before(async () => {
+  lbPort = await freePort();
+  const up = await sip([
+    'cluster',
+    'up',
+    '--agents',
+    '3',
+    '--agent-attribute',
+    '1:rack_id=rack-1',
+    '--agent-attribute',
+    '2:rack_id=rack-1',
+    '--agent-attribute',
+    '3:rack_id=rack-2',
+    '--lb-port',
+    String(lbPort),
+    '--aws-credentials',
+    'endpoint',
+  ]);
+  assert.is(up.code, 0, up.out + up.err);
+  info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
+  token = readFileSync(join(state, 'acs-token'), 'utf8').trim();
+  const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
+  const iam = new IAMClient({
+    endpoint: info.awsEndpoint,
+    region: info.region,
+    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+  });
+  const trust = {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: info.agentRoleArn }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': EXTERNAL_ID } } },
+      { Effect: 'Allow', Principal: { AWS: info.agentRoleArn }, Action: ['sts:TagSession', 'sts:SetSourceIdentity'] },
+    ],
+  };
+  const roleArn = (await iam.send(new CreateRoleCommand({ RoleName: 'fleet', Path: '/sip-apps/', AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!
+    .Arn!;
+  iam.destroy();
+  const conf = `[default]\nrole_arn = ${roleArn}\nexternal_id = ${EXTERNAL_ID}\ncredential_source = Ec2InstanceMetadata\n`;
+  assert.is((await sip(['security', 'secrets', 'create', 'fleet/aws-config'], conf)).code, 0);
+});
+
+agents.after(async () => {
+  await sip(['cluster', 'down']);
+  rmSync(state, { recursive: true, force: true });
+});
+
+agents('the masters see three agents with their attributes; constraints place tasks; a task runs at its agent’s address', async () => {
+  const listed = await master({ type: 'GET_AGENTS' });
+  assert.is(listed.status, 200, listed.text);
+  const got = listed.json.get_agents.agents.map((a: any) => ({
+    id: a.agent_info.id.value,
+    hostname: a.agent_info.hostname,
+    rack: a.agent_info.attributes.find((x: any) => x.name === 'rack_id')?.text.value,
+    cpus: a.agent_info.resources.find((r: any) => r.name === 'cpus')?.type,
+  }));
+  assert.equal(
+    got.map((a: any) => [a.hostname, a.rack, a.cpus]),
+    [
+      ['127.0.0.1', 'rack-1', 'SCALAR'],
+      ['127.0.0.2', 'rack-1', 'SCALAR'],
+      ['127.0.0.3', 'rack-2', 'SCALAR'],
+    ],
+  );
+  assert.ok(
+    got.every((a: any, i: number) => a.id.endsWith(`-S${i}`) && a.id.startsWith(got[0].id.slice(0, 36))),
+    'Mesos agent ids: one master id, -S0 to -S2',
+  );
+  assert.equal(
+    info.agents.map((a: any) => a.id),
+    got.map((a: any) => a.id),
+    'cluster.json names the same agents',
+  );
+  const unique = { id: '/fleet/spread', cmd: 'exec sleep 600', instances: 3, mem: 16, cpus: 0.05, constraints: [['hostname', 'UNIQUE']] };
+  const rack2 = { id: '/fleet/rack2', cmd: 'exec sleep 600', instances: 2, mem: 16, cpus: 0.05, constraints: [['rack_id', 'CLUSTER', 'rack-2']] };
+  for (const a of [unique, rack2]) assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(a))).code, 0);
+  await waitFor(async () => (await running(unique.id)).length === 3 && (await running(rack2.id)).length === 2, {
+    what: 'placed tasks',
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  });
+  const spread = await running(unique.id);
+  assert.equal(spread.map((t) => t.host).sort(), ['127.0.0.1', '127.0.0.2', '127.0.0.3'], 'UNIQUE hostname: one per agent');
+  assert.equal(
+    (await running(rack2.id)).map((t) => t.host),
+    ['127.0.0.3', '127.0.0.3'],
+    'CLUSTER rack_id:rack-2',
+  );
+  // A fourth UNIQUE instance waits in Marathon's queue.
+  assert.is((await sip(['marathon', 'app', 'update', unique.id, 'instances=4'])).code, 0);
+  await waitFor(async () => JSON.parse((await sip(['marathon', 'app', 'show', unique.id])).out).tasksStaged === 0, { what: 'settled', timeoutMs: 5000 });
+  assert.is((await running(unique.id)).length, 3, 'no agent left for a fourth');
+  // The masters' GET_TASKS: each task on the agent Marathon says it is on.
+  const tasks = (await master({ type: 'GET_TASKS' })).json.get_tasks.tasks;
+  const frameworkId = ((await (await fetch(`${info.marathonUrl}/v2/info`, { headers: { authorization: `token=${token}` } })).json()) as any).frameworkId;
+  for (const t of spread) {
+    const m = tasks.find((x: any) => x.task_id.value === t.id);
+    assert.ok(m, `the master lists ${t.id}`);
+    assert.is(m.agent_id.value, t.slaveId);
+    assert.is(m.state, 'TASK_RUNNING');
+    assert.is(m.framework_id.value, frameworkId, "Marathon's framework");
+    assert.is(m.statuses[0].container_status.network_infos[0].ip_addresses[0].ip_address, t.host);
+  }
+  // Errors as Mesos writes them.
+  const bad = await master({ type: 'NOT_A_CALL' });
+  assert.is(bad.status, 400);
+  assert.match(bad.text, "Failed to find enum for 'NOT_A_CALL'");
+  const anonymous = await fetch(`${info.mesosMasterUrl}/api/v1`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"type":"GET_TASKS"}',
+  });
+  assert.is(anonymous.status, 401, 'the masters answer DC/OS callers only');
+  for (const a of [unique, rack2]) await sip(['marathon', 'app', 'remove', a.id]);
+});
+
+agents("a task gets credentials from its own agent's sip agent; every other agent's refuses it", async () => {
+  const others = info.agents.map((a: any) => `${a.n}=${a.credentialsUrl}/v1/credentials`).join(' ');
+  const probe = {
+    id: '/fleet/probe',
+    // Once its token is written: its own agent (the SDK's variable), then every agent's endpoint, with its own token.
+    cmd:
+      'until [ -s "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" ]; do sleep 0.05; done; T=$(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); ' +
+      'echo "own $(curl -s -o /dev/null -w %{http_code} -H "Authorization: $T" "$AWS_CONTAINER_CREDENTIALS_FULL_URI")"; ' +
+      'for o in $OTHERS; do echo "agent${o%%=*} $HOST $(curl -s -H "Authorization: $T" "${o#*=}" | sed -n "s/.*\\"Code\\":\\"\\([A-Z_]*\\)\\".*/\\1/p;s/.*\\(AccessKeyId\\).*/\\1/p" | tr "\\n" " ")"; done; exec sleep 600',
+    instances: 3,
+    mem: 32,
+    cpus: 0.05,
+    env: { OTHERS: others },
+    constraints: [['hostname', 'UNIQUE']],
+    labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': 'fleet/aws-config' },
+  };
+  assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(probe))).code, 0);
+  await waitFor(async () => (await running(probe.id)).length === 3, { what: 'three probes', timeoutMs: 30_000, intervalMs: 250 });
+  for (const t of await running(probe.id)) {
+    let log = '';
+    await waitFor(async () => (log = await taskLog(t.id)).split('\n').filter(Boolean).length >= 4, { what: `${t.id}'s answers`, timeoutMs: 30_000 });
+    assert.match(log, 'own 200', `a task on ${t.host} gets its credentials: ${log}`);
+    const n = Number(t.host.split('.')[3]);
+    for (const line of log.split('\n').filter((l) => l.startsWith('agent'))) {
+      const [who] = line.split(' ');
+      if (who === `agent${n}`) assert.match(line, 'AccessKeyId', `its own agent answers: ${line}`);
+      else {
+        // Each agent signs its own tasks' tokens (its own key): another agent's token is no token there.
+        assert.match(line, /SIP_AGENT_TOKEN_INVALID/, `${who} refuses a task on ${t.host}: ${line}`);
+        assert.not.match(line, 'AccessKeyId');
+      }
+    }
+  }
+  assert.not.match(await taskLog((await running(probe.id))[0].id), EXTERNAL_ID);
+  await sip(['marathon', 'app', 'remove', probe.id]);
+});
+
+agents('an agent killed mid-traffic: its tasks are lost and replaced on the others, and EdgeLB keeps serving', async () => {
+  const web = {
+    id: '/fleet/web',
+    cmd: 'exec python3 -m http.server "$PORT0" --bind "$HOST"',
+    instances: 3,
+    mem: 32,
+    cpus: 0.05,
+    portDefinitions: [{ port: 0 }],
+    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 10, intervalSeconds: 1, maxConsecutiveFailures: 2 }],
+    labels: { 'edgelb.expose': 'true', 'edgelb.template': 'default', 'edgelb.web.frontend.rules': `hostEq:${HOST}` },
+  };
+  assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(web))).code, 0);
+  await waitFor(async () => (await app(web.id)).tasksHealthy === 3, { what: 'three healthy', timeoutMs: 60_000, intervalMs: 250 });
+  assert.equal((await running(web.id)).map((t) => t.host).sort(), ['127.0.0.1', '127.0.0.2', '127.0.0.3']);
+  await waitFor(async () => (await viaLb()) === 200, { what: 'EdgeLB routing', timeoutMs: 30_000, intervalMs: 200 });
+  // Traffic all along: one request every 50 ms.
+  const results: Array<{ at: number; status: number }> = [];
+  let traffic = true;
+  const load = (async () => {
+    while (traffic) {
+      results.push({ at: Date.now(), status: await viaLb() });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 1000));
+  const lost = (await running(web.id)).find((t) => t.host === '127.0.0.2')!;
+  const killedAt = Date.now();
+  const kill = await sip(['cluster', 'agent', 'kill', '2']);
+  assert.is(kill.code, 0, kill.out + kill.err);
+  assert.match(kill.out, 'agent 2');
+  // Replaced on the agents left, healthy again.
+  await waitFor(async () => (await app(web.id)).tasksHealthy === 3, { what: 'replaced', timeoutMs: 60_000, intervalMs: 250 });
+  const replacedAt = Date.now();
+  const now = await running(web.id);
+  assert.ok(
+    now.every((t) => t.host !== '127.0.0.2'),
+    `nothing on the dead agent: ${now.map((t) => t.host)}`,
+  );
+  assert.not.ok(
+    now.some((t) => t.id === lost.id),
+    'the lost task is gone',
+  );
+  await new Promise((r) => setTimeout(r, 3000));
+  traffic = false;
+  await load;
+  const failedDuring = results.filter((r) => r.at >= killedAt && r.at < replacedAt && r.status !== 200).length;
+  const after = results.filter((r) => r.at >= replacedAt);
+  const failedAfter = after.filter((r) => r.status !== 200).length;
+  process.stdout.write(
+    `\n  agent kill under traffic: ${results.length} requests, ${failedDuring} failed between the kill and the reschedule (${replacedAt - killedAt} ms), ${failedAfter} of ${after.length} after\n`,
+  );
+  assert.is(failedAfter, 0, 'EdgeLB serves every request once the tasks are replaced');
+  assert.ok(after.length >= 20, 'traffic went on after the reschedule');
+  // The master: agent 2 no longer listed; killing it again is an error that says so.
+  const listed = (await master({ type: 'GET_AGENTS' })).json.get_agents.agents.map((a: any) => a.agent_info.hostname);
+  assert.equal(listed, ['127.0.0.1', '127.0.0.3']);
+  const again = await sip(['cluster', 'agent', 'kill', '2']);
+  assert.is(again.code, 5);
+  assert.match(again.err, 'already gone');
+  const list = await sip(['cluster', 'agent', 'list', '--json']);
+  assert.equal(
+    JSON.parse(list.out).map((a: any) => [a.n, a.gone]),
+    [
+      [1, false],
+      [2, true],
+      [3, false],
+    ],
+  );
+});
+
+agents.run();
