@@ -6,13 +6,13 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMesosAgentClient, type MesosContainer } from '@secure-instance-profiles/framework-plugin/clients/mesos';
 import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
 import { createMesosAgentApi, startMesosAgentApi, MESOS_AGENT_REALM, type LocalContainer } from '@secure-instance-profiles/framework-plugin/local/mesos-api';
 import { basicAuthenticator, freePort, waitFor, type Served } from '@secure-instance-profiles/framework-plugin/net';
+import { createAppRole } from '../src/fixtures/appRole.js';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
 
 // sip agent against stand-ins that speak the real formats (issue #21), and
@@ -39,6 +39,7 @@ const BASIC = { principal: 'sip-agent', secret: `Basic-Secret-${Date.now()}` };
 let info: Record<string, any> = {};
 let token = '';
 let roleArn = '';
+let conf = '';
 let victim: { id: string; container: string; uid: number; gid: number } = { id: '', container: '', uid: 0, gid: 0 };
 let liveContainers: MesosContainer[] = [];
 const hostile: LocalContainer[] = [];
@@ -224,22 +225,7 @@ wire.before(async () => {
   assert.is(up.code, 0, up.out + up.err);
   info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
   token = readFileSync(join(state, 'acs-token'), 'utf8').trim();
-  const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
-  const iam = new IAMClient({
-    endpoint: info.awsEndpoint,
-    region: info.region,
-    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
-  });
-  const trust = {
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Principal: { AWS: info.agentRoleArn }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': EXTERNAL_ID } } },
-      { Effect: 'Allow', Principal: { AWS: info.agentRoleArn }, Action: ['sts:TagSession', 'sts:SetSourceIdentity'] },
-    ],
-  };
-  roleArn = (await iam.send(new CreateRoleCommand({ RoleName: 'tenant', Path: '/sip-apps/', AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
-  iam.destroy();
-  const conf = `[default]\nrole_arn = ${roleArn}\nexternal_id = ${EXTERNAL_ID}\ncredential_source = Ec2InstanceMetadata\n`;
+  ({ roleArn, awsConfig: conf } = await createAppRole(state, 'tenant', EXTERNAL_ID));
   assert.is((await sip(['security', 'secrets', 'create', 'tenant/aws-config'], conf)).code, 0);
   writeFileSync(join(work, 'policy.json'), JSON.stringify({ rules: [{ group: '/tenant', roleArn, externalId: EXTERNAL_ID }] }), { mode: 0o600 });
   writeFileSync(join(work, 'credentials.json'), JSON.stringify({ credentials: [BASIC] }), { mode: 0o600 });

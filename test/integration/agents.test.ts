@@ -3,10 +3,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
+import { createAppRole } from '../src/fixtures/appRole.js';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
 
 // A local cluster of three agents, as `sip cluster up --agents 3` gives it:
@@ -82,24 +82,8 @@ agents.before(async () => {
   assert.is(up.code, 0, up.out + up.err);
   info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
   token = readFileSync(join(state, 'acs-token'), 'utf8').trim();
-  const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
-  const iam = new IAMClient({
-    endpoint: info.awsEndpoint,
-    region: info.region,
-    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
-  });
-  const trust = {
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Principal: { AWS: info.agentRoleArn }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': EXTERNAL_ID } } },
-      { Effect: 'Allow', Principal: { AWS: info.agentRoleArn }, Action: ['sts:TagSession', 'sts:SetSourceIdentity'] },
-    ],
-  };
-  const roleArn = (await iam.send(new CreateRoleCommand({ RoleName: 'fleet', Path: '/sip-apps/', AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!
-    .Arn!;
-  iam.destroy();
-  const conf = `[default]\nrole_arn = ${roleArn}\nexternal_id = ${EXTERNAL_ID}\ncredential_source = Ec2InstanceMetadata\n`;
-  assert.is((await sip(['security', 'secrets', 'create', 'fleet/aws-config'], conf)).code, 0);
+  const { awsConfig } = await createAppRole(state, 'fleet', EXTERNAL_ID);
+  assert.is((await sip(['security', 'secrets', 'create', 'fleet/aws-config'], awsConfig)).code, 0);
 });
 
 agents.after(async () => {

@@ -3,3 +3,4 @@
  * @packageDocumentation
  */
 export { createMesosAgentClient, type MesosAgentClient, type MesosAgentClientInit, type MesosContainer } from './agentClient.js';
+export { parseMasterTasks } from './masterTasks.js';

@@ -65,6 +65,11 @@ export const CATALOGUE = {
   SIP_AGENT_FOREIGN_HOST: { status: 403, exit: 1, what: 'a request not addressed to the credential agent itself (a proxy, DNS rebinding)' },
   SIP_AGENT_METADATA_BLOCK_FAILED: { status: 500, exit: 1, what: 'nftables did not take the rules that close the metadata service to tasks' },
   SIP_AGENT_UPSTREAM_FAILED: { status: 503, exit: 1, what: 'the Mesos agent or Marathon cannot be asked who a caller is', retry: true },
+  SIP_SERVER_PROOF_INVALID: { status: 403, exit: 1, what: 'a node proof (a signed sts:GetCallerIdentity) that does not prove an agent' },
+  SIP_SERVER_UPSTREAM_FAILED: { status: 503, exit: 1, what: 'sip server cannot ask STS, the Mesos master or Marathon', retry: true },
+  SIP_SERVER_NOT_ON_NODE: { status: 403, exit: 1, what: 'the task an agent asked for runs on another node' },
+  SIP_SERVER_NOT_RUNNING: { status: 403, exit: 1, what: 'the masters list no running task by this id' },
+  SIP_SERVER_NOT_MARATHON: { status: 403, exit: 1, what: "the task is not one of Marathon's apps" },
   // Edge-LB
   SIP_EDGELB_POOL_INVALID: { status: 400, exit: 3, what: 'a pool document is not valid' },
   SIP_HAPROXY_CONFIG_INVALID: { status: 400, exit: 3, what: 'HAProxy refuses the configuration a change would give' },

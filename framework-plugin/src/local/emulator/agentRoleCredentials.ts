@@ -13,6 +13,8 @@ export interface AgentRoleCredentialsInit {
   roleArn: string;
   /** Identity that may assume the agent role (the harness's EC2 stand-in). */
   sourceCredentials: AwsCredentials;
+  /** The session name: as on EC2, the instance id (`i-…`) of the instance whose profile this is. */
+  sessionName?: string;
   /** Session length in seconds. Default 3600. */
   durationSeconds?: number;
   /** Refresh this long before expiry. Default 5 minutes (as EC2 does). */
@@ -46,7 +48,7 @@ export function agentRoleCredentials(init: AgentRoleCredentialsInit): Credential
     const out = await sts.send(
       new AssumeRoleCommand({
         RoleArn: init.roleArn,
-        RoleSessionName: `i-sip-agent-${now()}`,
+        RoleSessionName: init.sessionName ?? `i-sip-agent-${now()}`,
         DurationSeconds: init.durationSeconds ?? 3600,
       }),
     );

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log/logger.js';
 import { agentRoleCredentials } from './agentRoleCredentials.js';
 import { bootstrapIdentities } from './bootstrap.js';
@@ -20,6 +21,8 @@ export interface InstanceMetadataInit {
   agentRoleArn: string;
   /** Session length of the served credentials, seconds. Default 3600. */
   durationSeconds?: number;
+  /** The instance's id (`i-` and 17 hex digits): served as `instance-id` and the role session's name, as on EC2. Default: a new one. */
+  instanceId?: string;
 }
 
 /** A running AWS emulator with IAM enforcement on. */
@@ -93,13 +96,16 @@ export function assembleEmulator(parts: {
     ec2Service: parts.ec2Service,
     async startInstanceMetadata(opts) {
       const roleName = opts.agentRoleArn.split('/').pop() ?? '';
+      const instanceId = opts.instanceId ?? newInstanceId();
       const imds = await startImdsServer({
         roleName,
         logger: parts.logger,
+        instanceId,
         credentials: agentRoleCredentials({
           endpoint: parts.endpoint,
           region: parts.region,
           roleArn: opts.agentRoleArn,
+          sessionName: instanceId,
           sourceCredentials: parts.ec2Service.credentials,
           ...(opts.durationSeconds ? { durationSeconds: opts.durationSeconds } : {}),
         }),
@@ -111,3 +117,6 @@ export function assembleEmulator(parts: {
     [Symbol.asyncDispose]: stop,
   };
 }
+
+/** An EC2 instance id as EC2 gives them: `i-` and 17 hex digits. */
+export const newInstanceId = (): string => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;

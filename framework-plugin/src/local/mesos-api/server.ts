@@ -1,7 +1,7 @@
 import Koa from 'koa';
+import { plainText, readOperatorCall } from '../operatorCall.js';
 import type { Logger } from 'pino';
 import type { HttpAuthenticator } from '../../net/httpAuthenticator.js';
-import { readBody } from '../../net/readBody.js';
 import { serve, type Served } from '../../net/serve.js';
 
 /** A live executor container on the local agent, as the scheduler knows it. */
@@ -115,11 +115,7 @@ const KNOWN_CALLS = new Set([
 export function createMesosAgentApi(deps: MesosAgentApiDeps): Koa {
   const app = new Koa();
   app.silent = true;
-  const text = (ctx: Koa.Context, status: number, body: string): void => {
-    ctx.status = status;
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.body = body;
-  };
+  const text = plainText;
   app.use(async (ctx) => {
     try {
       const state = ctx.path === '/state' || ctx.path === '/slave(1)/state';
@@ -138,20 +134,8 @@ export function createMesosAgentApi(deps: MesosAgentApiDeps): Koa {
         ctx.body = stateOf(deps.source, (c) => deps.mayView?.(principal, c) ?? true);
         return;
       }
-      if (ctx.method !== 'POST') return text(ctx, 405, `Expecting one of { 'POST' }, but received '${ctx.method}'`);
-      const type = ctx.get('content-type').split(';')[0]!.trim();
-      if (type !== 'application/json' && type !== 'application/x-protobuf')
-        return text(ctx, 415, "Expecting 'Content-Type' of application/json or application/x-protobuf");
-      if (type === 'application/x-protobuf') return text(ctx, 415, "Expecting 'Content-Type' of application/json (the local agent reads JSON only)");
-      let call: Record<string, any>;
-      try {
-        call = JSON.parse(await readBody(ctx.req, 64 * 1024)) as Record<string, any>;
-        if (typeof call !== 'object' || call === null || typeof call.type !== 'string') throw new Error('Missing required fields: type');
-      } catch (err) {
-        return text(ctx, 400, `Failed to parse body into Call: ${(err as Error).message}`);
-      }
-      if (!KNOWN_CALLS.has(call.type))
-        return text(ctx, 400, `Failed to convert JSON into Call protobuf: Failed to find enum for '${String(call.type).slice(0, 64)}'`);
+      const call = await readOperatorCall(ctx, KNOWN_CALLS, 'agent');
+      if (!call) return;
       ctx.type = 'application/json';
       if (call.type === 'GET_AGENT') {
         ctx.body = { type: 'GET_AGENT', get_agent: { agent_info: { id: { value: deps.source.agentId }, hostname: deps.source.hostname, port: 5051 } } };

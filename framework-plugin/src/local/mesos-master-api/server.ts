@@ -2,7 +2,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { TaskView } from '../../core/marathon/views.js';
 import type { HttpAuthenticator } from '../../net/httpAuthenticator.js';
-import { readBody } from '../../net/readBody.js';
+import { plainText, readOperatorCall } from '../operatorCall.js';
 import { serve, type Served } from '../../net/serve.js';
 
 /** An agent as the master knows it. */
@@ -145,11 +145,7 @@ function taskJson(t: TaskView, frameworkId: string): Record<string, unknown> {
 export function createMesosMasterApi(deps: MesosMasterApiDeps): Koa {
   const app = new Koa();
   app.silent = true;
-  const text = (ctx: Koa.Context, status: number, body: string): void => {
-    ctx.status = status;
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.body = body;
-  };
+  const text = plainText;
   app.use(async (ctx) => {
     try {
       if (ctx.path !== '/api/v1') return text(ctx, 404, '');
@@ -157,17 +153,9 @@ export function createMesosMasterApi(deps: MesosMasterApiDeps): Koa {
         ctx.set('WWW-Authenticate', deps.authenticator.challenge);
         return text(ctx, 401, '');
       }
-      if (ctx.method !== 'POST') return text(ctx, 405, `Expecting one of { 'POST' }, but received '${ctx.method}'`);
-      if (ctx.get('content-type').split(';')[0]!.trim() !== 'application/json') return text(ctx, 415, "Expecting 'Content-Type' of application/json");
-      let call: { type?: unknown; mark_agent_gone?: { agent_id?: { value?: unknown } } };
-      try {
-        call = JSON.parse(await readBody(ctx.req, 64 * 1024)) as typeof call;
-        if (typeof call !== 'object' || call === null || typeof call.type !== 'string') throw new Error('Missing required fields: type');
-      } catch (err) {
-        return text(ctx, 400, `Failed to parse body into Call: ${(err as Error).message}`);
-      }
-      const type = call.type as string;
-      if (!KNOWN_CALLS.has(type)) return text(ctx, 400, `Failed to convert JSON into Call protobuf: Failed to find enum for '${type.slice(0, 64)}'`);
+      const call = (await readOperatorCall(ctx, KNOWN_CALLS, 'master')) as { type: string; mark_agent_gone?: { agent_id?: { value?: unknown } } } | undefined;
+      if (!call) return;
+      const type = call.type;
       const { source } = deps;
       switch (type) {
         case 'GET_AGENTS':

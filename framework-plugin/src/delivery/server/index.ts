@@ -1,0 +1,6 @@
+/**
+ * The split between `sip agent` on every node and `sip server`: how an agent
+ * proves which node it is (a signed `sts:GetCallerIdentity`).
+ * @packageDocumentation
+ */
+export { AUDIENCE_HEADER, createReplayGuard, signNodeProof, verifyNodeProof, type NodeProof, type ProofPolicy, type ProvenNode } from './nodeProof.js';
