@@ -59,6 +59,12 @@ function viaLb(): Promise<number> {
   });
 }
 
+/** An instance's id from its metadata endpoint (IMDSv2), as a process on the node (root here) reads it. */
+async function instanceIdAt(imds: string): Promise<string> {
+  const t = await (await fetch(`${imds}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' } })).text();
+  return (await fetch(`${imds}/latest/meta-data/instance-id`, { headers: { 'x-aws-ec2-metadata-token': t } })).text();
+}
+
 const agents = suite('a local cluster of three agents');
 
 agents.before(async () => {
@@ -116,6 +122,17 @@ agents('the masters see three agents with their attributes; constraints place ta
     info.agents.map((a: any) => a.id),
     got.map((a: any) => a.id),
     'cluster.json names the same agents',
+  );
+  // Each agent is its own EC2 instance: its own metadata endpoint and instance id.
+  const ids = await Promise.all(info.agents.map((a: any) => instanceIdAt(a.imdsEndpoint)));
+  assert.equal(
+    ids,
+    info.agents.map((a: any) => a.instanceId),
+  );
+  assert.is(new Set(ids).size, 3);
+  assert.ok(
+    ids.every((id: string) => /^i-[0-9a-f]{17}$/.test(id)),
+    `EC2's instance id form: ${ids}`,
   );
   const unique = { id: '/fleet/spread', cmd: 'exec sleep 600', instances: 3, mem: 16, cpus: 0.05, constraints: [['hostname', 'UNIQUE']] };
   const rack2 = { id: '/fleet/rack2', cmd: 'exec sleep 600', instances: 2, mem: 16, cpus: 0.05, constraints: [['rack_id', 'CLUSTER', 'rack-2']] };
@@ -253,6 +270,12 @@ agents('an agent killed mid-traffic: its tasks are lost and replaced on the othe
   // The master: agent 2 no longer listed; killing it again is an error that says so.
   const listed = (await master({ type: 'GET_AGENTS' })).json.get_agents.agents.map((a: any) => a.agent_info.hostname);
   assert.equal(listed, ['127.0.0.1', '127.0.0.3']);
+  // Its instance went with it.
+  const dead = await instanceIdAt(info.agents[1].imdsEndpoint).then(
+    () => 'answered',
+    () => 'gone',
+  );
+  assert.is(dead, 'gone', "the dead node's metadata endpoint is gone");
   const again = await sip(['cluster', 'agent', 'kill', '2']);
   assert.is(again.code, 5);
   assert.match(again.err, 'already gone');

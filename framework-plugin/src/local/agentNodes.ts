@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { ImdsServer } from './emulator/imdsServer.js';
+import { newInstanceId } from './emulator/startEmulator.js';
 import type { CredentialMode } from '../core/marathon/credentialMode.js';
 import type { EventBus } from '../core/marathon/events.js';
 import type { HttpAuthenticator } from '../net/httpAuthenticator.js';
@@ -21,6 +23,9 @@ export interface PlannedAgent {
   readonly cgroupsRoot: string;
   readonly cgroups: Cgroups;
   readonly credentialsPort: number;
+  /** Its EC2 instance: the id, and the metadata endpoint serving its instance profile (sessions named after the id). */
+  readonly instanceId: string;
+  readonly imds: ImdsServer;
 }
 
 /** How the agents are planned: their number, attributes, and the cluster's credential mode. */
@@ -32,6 +37,8 @@ export interface AgentPlanInit {
   defaultMode: CredentialMode;
   metadataClosed: boolean;
   docker: boolean;
+  /** Starts an instance's metadata endpoint (the emulator's, for the agents' role). */
+  startImds(instanceId: string): Promise<ImdsServer>;
 }
 
 /**
@@ -47,27 +54,40 @@ export async function planAgents(init: AgentPlanInit): Promise<PlannedAgent[]> {
     sweepCgroups(cgroupsRoot);
     const cgroups = detectCgroups(cgroupsRoot);
     const credentialsPort = await freePort();
+    const instanceId = newInstanceId();
+    const imds = await init.startImds(instanceId);
     const delivery = deliveryModes({
       defaultMode: init.defaultMode,
       metadataClosed: init.metadataClosed,
       endpoint: { agentUrl: `http://${hostname}:${credentialsPort}`, docker: init.docker, ...(cgroups.available ? {} : { noCgroups: cgroups.reason }) },
     });
-    planned.push({ n, spec: { hostname, attributes: { ...(init.attributes?.[n] ?? {}) }, cgroups, delivery }, cgroupsRoot, cgroups, credentialsPort });
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint };
+    planned.push({
+      n,
+      spec: { hostname, attributes: { ...(init.attributes?.[n] ?? {}) }, cgroups, delivery, env },
+      cgroupsRoot,
+      cgroups,
+      credentialsPort,
+      instanceId,
+      imds,
+    });
   }
   return planned;
 }
 
-/** A running agent's own parts: its Mesos agent operator API and its sip agent. */
+/** A running agent's own parts: its Mesos agent operator API, its sip agent and its instance's metadata endpoint. */
 export interface AgentNode {
   readonly n: number;
   readonly id: string;
   readonly hostname: string;
+  readonly instanceId: string;
+  readonly imdsEndpoint: string;
   readonly mesosAgentUrl: string;
   readonly mesosAgentPort: number;
   readonly credentials: { url: string; metricsUrl: string };
   readonly cgroupsRoot: string;
   readonly pid: number;
-  /** Stops its sip agent and operator API (the agent "dies"), idempotent. */
+  /** Stops its sip agent, operator API and metadata endpoint (the node "dies"), idempotent. */
   stop(): Promise<void>;
 }
 
@@ -103,9 +123,15 @@ export async function startAgentNodes(
         fileStem: stem,
         mesosAgentUrl: api.url,
         cgroupsRoot: p.cgroupsRoot,
+        // Its own instance profile, through its own metadata endpoint: the one its tasks may not reach.
+        env: { ...deps.shared.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: p.imds.endpoint },
         ...(deps.shared.blockMetadata
           ? {
-              blockMetadata: { ...deps.shared.blockMetadata, table: p.n === 1 ? deps.shared.blockMetadata.table : `${deps.shared.blockMetadata.table}_${p.n}` },
+              blockMetadata: {
+                ...deps.shared.blockMetadata,
+                address: new URL(p.imds.endpoint).host,
+                table: p.n === 1 ? deps.shared.blockMetadata.table : `${deps.shared.blockMetadata.table}_${p.n}`,
+              },
             }
           : {}),
       }).catch(async (err: unknown) => {
@@ -117,12 +143,14 @@ export async function startAgentNodes(
         n: p.n,
         id: agent.id,
         hostname: agent.hostname,
+        instanceId: p.instanceId,
+        imdsEndpoint: p.imds.endpoint,
         mesosAgentUrl: api.url,
         mesosAgentPort: Number(new URL(api.url).port),
         credentials: { url: sip.url, metricsUrl: sip.metricsUrl },
         cgroupsRoot: p.cgroupsRoot,
         pid: sip.pid,
-        stop: () => (stopped ??= Promise.all([sip.stop(), api.stop()]).then(() => undefined)),
+        stop: () => (stopped ??= Promise.all([sip.stop(), api.stop(), p.imds.stop()]).then(() => undefined)),
       });
     }
     return nodes;

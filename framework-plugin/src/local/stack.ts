@@ -59,6 +59,9 @@ export interface LocalAgentInfo {
   n: number;
   id: string;
   hostname: string;
+  /** Its EC2 instance id (its instance profile's session name) and metadata endpoint. */
+  instanceId: string;
+  imdsEndpoint: string;
   attributes: Record<string, string>;
   mesosAgentUrl: string;
   credentialsUrl: string;
@@ -216,7 +219,6 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     const emulator = await openEmulator({ logger, ...(init.python ? { python: init.python } : {}) });
     cleanups.push(() => emulator.stop());
     const agentRoleArn = await ensureAgentRole(emulator);
-    const imds = await emulator.startInstanceMetadata({ agentRoleArn });
     await writeFile(
       join(stateDir, 'aws-admin.json'),
       JSON.stringify({
@@ -259,7 +261,10 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       defaultMode,
       metadataClosed,
       docker: dockerSocket !== undefined,
+      // Each agent its own EC2 instance: its id, and its instance profile's sessions named after it.
+      startImds: (instanceId) => emulator.startInstanceMetadata({ agentRoleArn, instanceId }),
     });
+    const imds = planned[0]!.imds;
     cleanups.push(async () => removeAgentCgroups(planned));
     const awsEnv = awsAgentEnv({ awsEndpoint: emulator.endpoint, imdsEndpoint: imds.endpoint });
     const cluster = createLocalCluster({
@@ -372,6 +377,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
         n: n.n,
         id: n.id,
         hostname: n.hostname,
+        instanceId: n.instanceId,
+        imdsEndpoint: n.imdsEndpoint,
         attributes: { ...planned[n.n - 1]!.spec.attributes },
         mesosAgentUrl: n.mesosAgentUrl,
         credentialsUrl: n.credentials.url,

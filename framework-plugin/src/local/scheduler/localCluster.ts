@@ -249,7 +249,7 @@ class Scheduler implements LocalCluster {
       events: this.events,
       ports: this.ports,
       logger: init.logger,
-      agentEnv: init.agentEnv,
+      agentEnv: { ...init.agentEnv, ...agent.env },
       sandboxRoot: join(init.stateDir, 'sandboxes'),
       beforeKill: async (t) => void (await Promise.all(this.beforeKillHooks.map((h) => h(t)))),
       host: agent.hostname,

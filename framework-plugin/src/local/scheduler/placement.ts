@@ -16,6 +16,8 @@ export interface LocalAgentSpec {
   readonly cgroups?: Cgroups;
   /** How tasks on it get credentials (its own sip agent); absent: the cluster's. */
   readonly delivery?: DeliveryModes;
+  /** What this agent adds to its tasks' environment (its own metadata endpoint). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** An agent with what its tasks hold, and whether it is gone. */
