@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
+import { parseMasterAgents } from '@secure-instance-profiles/framework-plugin/clients/mesos';
+import { agentOfInstance, createReplayGuard, ec2PrivateIps, signNodeProof, verifyNodeProof } from '@secure-instance-profiles/framework-plugin/delivery/server';
+import { readInstanceProfileCredentials } from '../src/fixtures/imds.js';
+import type { AwsCredentials } from '@secure-instance-profiles/framework-plugin/local/emulator';
 import { createAppRole } from '../src/fixtures/appRole.js';
 import { runProcess, type Ran } from '../src/fixtures/process.js';
 
@@ -20,6 +25,7 @@ const SIP = join(ROOT, 'framework-plugin/bin/sip.mjs');
 const state = mkdtempSync(join(tmpdir(), 'sip-agents-'));
 const EXTERNAL_ID = `agents-${Date.now()}`;
 const HOST = 'web.agents.example.com';
+const AUDIENCE = 'sip-server.agents.test';
 
 let info: Record<string, any> = {};
 let token = '';
@@ -214,6 +220,34 @@ agents("a task gets credentials from its own agent's sip agent; every other agen
   await sip(['marathon', 'app', 'remove', probe.id]);
 });
 
+/** What sip server does with an agent's proof: STS says which instance signed it, EC2 its address, the master which agent is there. */
+async function proveNode(agent: any, held?: AwsCredentials): Promise<string> {
+  const replay = createReplayGuard(300_000);
+  // As the node's sip agent (root on the node) reads its instance profile; tasks cannot reach this endpoint.
+  const credentials = held ?? (await readInstanceProfileCredentials(agent.imdsEndpoint));
+  const proof = await signNodeProof(AUDIENCE, { endpoint: info.awsEndpoint, region: info.region, credentials });
+  const node = await verifyNodeProof(proof, { stsEndpoint: info.awsEndpoint, audience: AUDIENCE, agentRoles: ['sip-local-agent'] }, replay);
+  const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
+  const ec2 = new EC2Client({
+    endpoint: info.awsEndpoint,
+    region: info.region,
+    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+  });
+  try {
+    const found = await agentOfInstance(node.instanceId, {
+      privateIpOf: ec2PrivateIps(ec2),
+      agents: async () => parseMasterAgents((await master({ type: 'GET_AGENTS' })).json),
+    });
+    return `${node.instanceId} ${found.agentId}`;
+  } finally {
+    ec2.destroy();
+  }
+}
+
+agents('each agent proves which node it is with its instance profile: STS names the instance, EC2 its address, the master the agent', async () => {
+  for (const a of info.agents) assert.is(await proveNode(a), `${a.instanceId} ${a.id}`, `agent ${a.n}`);
+});
+
 agents('an agent killed mid-traffic: its tasks are lost and replaced on the others, and EdgeLB keeps serving', async () => {
   const web = {
     id: '/fleet/web',
@@ -240,6 +274,7 @@ agents('an agent killed mid-traffic: its tasks are lost and replaced on the othe
   })();
   await new Promise((r) => setTimeout(r, 1000));
   const lost = (await running(web.id)).find((t) => t.host === '127.0.0.2')!;
+  const heldByAgent2 = await readInstanceProfileCredentials(info.agents[1].imdsEndpoint);
   const killedAt = Date.now();
   const kill = await sip(['cluster', 'agent', 'kill', '2']);
   assert.is(kill.code, 0, kill.out + kill.err);
@@ -276,6 +311,9 @@ agents('an agent killed mid-traffic: its tasks are lost and replaced on the othe
     () => 'gone',
   );
   assert.is(dead, 'gone', "the dead node's metadata endpoint is gone");
+  // Its instance profile's credentials, taken before it died (root on it had them), prove an instance that is no agent now.
+  const killed = await proveNode(info.agents[1], heldByAgent2).catch((err: { code?: string; message: string }) => `${err.code}: ${err.message}`);
+  assert.match(killed, /^SIP_SERVER_UNKNOWN_NODE: instance i-[0-9a-f]+ \(127\.0\.0\.2\) is no agent the Mesos master knows/);
   const again = await sip(['cluster', 'agent', 'kill', '2']);
   assert.is(again.code, 5);
   assert.match(again.err, 'already gone');

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { ImdsServer } from './emulator/imdsServer.js';
-import { newInstanceId } from './emulator/startEmulator.js';
 import type { CredentialMode } from '../core/marathon/credentialMode.js';
 import type { EventBus } from '../core/marathon/events.js';
 import type { HttpAuthenticator } from '../net/httpAuthenticator.js';
@@ -37,8 +36,8 @@ export interface AgentPlanInit {
   defaultMode: CredentialMode;
   metadataClosed: boolean;
   docker: boolean;
-  /** Starts an instance's metadata endpoint (the emulator's, for the agents' role). */
-  startImds(instanceId: string): Promise<ImdsServer>;
+  /** Launches the agent's EC2 instance (private IP = its address) and starts its metadata endpoint. */
+  startInstance(privateIp: string): Promise<{ instanceId: string; imds: ImdsServer }>;
 }
 
 /**
@@ -54,8 +53,7 @@ export async function planAgents(init: AgentPlanInit): Promise<PlannedAgent[]> {
     sweepCgroups(cgroupsRoot);
     const cgroups = detectCgroups(cgroupsRoot);
     const credentialsPort = await freePort();
-    const instanceId = newInstanceId();
-    const imds = await init.startImds(instanceId);
+    const { instanceId, imds } = await init.startInstance(hostname);
     const delivery = deliveryModes({
       defaultMode: init.defaultMode,
       metadataClosed: init.metadataClosed,

@@ -21,6 +21,7 @@ import { createLocalCluster, type LocalCluster } from './scheduler/localCluster.
 import { serviceAccountKey } from './credentialAgent.js';
 import { MAX_LOCAL_AGENTS, planAgents, removeAgentCgroups, startAgentNodes } from './agentNodes.js';
 import { startMesosMasterApi } from './mesos-master-api/server.js';
+import { agentInstances, type AgentInstances } from './emulator/agentInstances.js';
 import { startIamApi } from './iam-api/server.js';
 import { createTokenIssuer } from './iam-api/tokenIssuer.js';
 import { acsAuthenticator } from '../net/httpAuthenticator.js';
@@ -254,6 +255,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     const count = init.agents ?? 1;
     if (!Number.isInteger(count) || count < 1 || count > MAX_LOCAL_AGENTS)
       throw new SipError('SIP_USAGE', `--agents must be 1 to ${MAX_LOCAL_AGENTS} (agent N listens on 127.0.0.N)`, { expose: true });
+    let instances: AgentInstances | undefined;
     const planned = await planAgents({
       count,
       ...(init.agentAttributes ? { attributes: init.agentAttributes } : {}),
@@ -261,8 +263,11 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       defaultMode,
       metadataClosed,
       docker: dockerSocket !== undefined,
-      // Each agent its own EC2 instance: its id, and its instance profile's sessions named after it.
-      startImds: (instanceId) => emulator.startInstanceMetadata({ agentRoleArn, instanceId }),
+      // Each agent its own EC2 instance (private IP its address): its id, and its instance profile's sessions named after it.
+      startInstance: async (privateIp) => {
+        const instanceId = await (instances ??= await agentInstances(emulator)).launch(privateIp);
+        return { instanceId, imds: await emulator.startInstanceMetadata({ agentRoleArn, instanceId }) };
+      },
     });
     const imds = planned[0]!.imds;
     cleanups.push(async () => removeAgentCgroups(planned));

@@ -3,4 +3,4 @@
  * @packageDocumentation
  */
 export { createMesosAgentClient, type MesosAgentClient, type MesosAgentClientInit, type MesosContainer } from './agentClient.js';
-export { parseMasterTasks } from './masterTasks.js';
+export { parseMasterAgents, parseMasterTasks, type MasterAgentInfo } from './masterTasks.js';

@@ -19,3 +19,24 @@ export function parseMasterTasks(answer: unknown): MasterTask[] {
     return taskId && agentId && frameworkId && typeof t.state === 'string' ? [{ taskId, agentId, frameworkId, state: t.state }] : [];
   });
 }
+
+/** An agent of a master's `GET_AGENTS` answer: its id and hostname (a DC/OS agent's is its private IP). */
+export interface MasterAgentInfo {
+  readonly agentId: string;
+  readonly hostname: string;
+}
+
+/**
+ * The agents of a Mesos master's `GET_AGENTS` answer (`master.proto`
+ * `Response.GetAgents`: `agents[].agent_info` with `id` and `hostname`).
+ * Entries missing either are left out. Pure.
+ */
+export function parseMasterAgents(answer: unknown): MasterAgentInfo[] {
+  const agents = (answer as { get_agents?: { agents?: unknown } } | undefined)?.get_agents?.agents;
+  if (!Array.isArray(agents)) return [];
+  return agents.flatMap((a: { agent_info?: { id?: Id; hostname?: unknown } }) => {
+    const agentId = idOf(a?.agent_info?.id);
+    const hostname = a?.agent_info?.hostname;
+    return agentId && typeof hostname === 'string' && hostname ? [{ agentId, hostname }] : [];
+  });
+}

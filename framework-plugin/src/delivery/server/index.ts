@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export { AUDIENCE_HEADER, createReplayGuard, signNodeProof, verifyNodeProof, type NodeProof, type ProofPolicy, type ProvenNode } from './nodeProof.js';
+export { agentOfInstance, ec2PrivateIps, type NodeLookup } from './nodeOfInstance.js';
