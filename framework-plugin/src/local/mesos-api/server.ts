@@ -1,5 +1,5 @@
 import Koa from 'koa';
-import { plainText, readOperatorCall } from '../operatorCall.js';
+import { plainText, readOperatorCall } from '../operator-api/operatorCall.js';
 import type { Logger } from 'pino';
 import type { HttpAuthenticator } from '../../net/httpAuthenticator.js';
 import { serve, type Served } from '../../net/serve.js';

@@ -2,7 +2,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { TaskView } from '../../core/marathon/views.js';
 import type { HttpAuthenticator } from '../../net/httpAuthenticator.js';
-import { plainText, readOperatorCall } from '../operatorCall.js';
+import { plainText, readOperatorCall } from '../operator-api/operatorCall.js';
 import { serve, type Served } from '../../net/serve.js';
 
 /** An agent as the master knows it. */

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { readBody } from '../net/readBody.js';
+import { readBody } from '../../net/readBody.js';
 
 /** A plain-text answer, as Mesos writes its errors. */
 export function plainText(ctx: Koa.Context, status: number, body: string): void {
