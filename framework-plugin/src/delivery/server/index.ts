@@ -5,3 +5,14 @@
  */
 export { AUDIENCE_HEADER, createReplayGuard, signNodeProof, verifyNodeProof, type NodeProof, type ProofPolicy, type ProvenNode } from './nodeProof.js';
 export { agentOfInstance, ec2PrivateIps, type NodeLookup } from './nodeOfInstance.js';
+export {
+  agentOfCertificate,
+  agentUri,
+  createServerCa,
+  issueAgentCertificate,
+  issueServerCertificate,
+  newKeyPair,
+  renewalDue,
+  type CertifiedAgent,
+  type ServerCa,
+} from './certificates.js';
