@@ -6,9 +6,28 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { request as httpsRequest } from 'node:https';
+import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
+import { createAppRoles, createStsAssumer } from '@secure-instance-profiles/framework-plugin/delivery/endpoint';
+import { createCredentialCache } from '@secure-instance-profiles/framework-plugin/core/agent';
+import { createDcosSecretsClient, createMarathonClient } from '@secure-instance-profiles/framework-plugin';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
-import { parseMasterAgents } from '@secure-instance-profiles/framework-plugin/clients/mesos';
-import { agentOfInstance, createReplayGuard, ec2PrivateIps, signNodeProof, verifyNodeProof } from '@secure-instance-profiles/framework-plugin/delivery/server';
+import { parseMasterAgents, parseMasterTasks } from '@secure-instance-profiles/framework-plugin/clients/mesos';
+import {
+  agentOfInstance,
+  createCredentialServer,
+  createReplayGuard,
+  createServerCa,
+  ec2PrivateIps,
+  issueServerCertificate,
+  KEY_HEADER,
+  keyDigest,
+  newKeyPair,
+  signNodeProof,
+  verifyNodeProof,
+} from '@secure-instance-profiles/framework-plugin/delivery/server';
 import { readInstanceProfileCredentials } from '../src/fixtures/imds.js';
 import type { AwsCredentials } from '@secure-instance-profiles/framework-plugin/local/emulator';
 import { createAppRole } from '../src/fixtures/appRole.js';
@@ -246,6 +265,178 @@ async function proveNode(agent: any, held?: AwsCredentials): Promise<string> {
 
 agents('each agent proves which node it is with its instance profile: STS names the instance, EC2 its address, the master the agent', async () => {
   for (const a of info.agents) assert.is(await proveNode(a), `${a.instanceId} ${a.id}`, `agent ${a.n}`);
+});
+
+/** A POST to sip server, with an agent's certificate (mutual TLS) or none. */
+function toServer(url: string, path: string, body: unknown, ca: string, client?: { cert: string; key: string }): Promise<{ status: number; body: any }> {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const req = httpsRequest(
+      { host: u.hostname, port: u.port, path, method: 'POST', ca, ...(client ?? {}), headers: { 'content-type': 'application/json' }, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || 'null') }));
+      },
+    );
+    req.on('error', (e: Error) => resolve({ status: 0, body: e.message }));
+    req.end(JSON.stringify(body));
+  });
+}
+
+agents('sip server: an agent logs in with its node proof and gets, over mutual TLS, credentials for its own tasks only', async () => {
+  const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
+  const adminCreds = { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey };
+  const aws = { endpoint: info.awsEndpoint, region: info.region };
+  // The server's own role (the only one app roles trust), and an app role trusting it alone.
+  const iam = new IAMClient({ ...aws, credentials: adminCreds });
+  const adminArn = (await new STSClient({ ...aws, credentials: adminCreds }).send(new GetCallerIdentityCommand({}))).Arn!;
+  const serverRole = (
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'sip-test-server',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { AWS: adminArn }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    )
+  ).Role!.Arn!;
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: 'sip-test-server',
+      PolicyName: 'assume-app-roles',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'], Resource: '*' }],
+      }),
+    }),
+  );
+  const appRole = (
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'served',
+        Path: '/sip-apps/',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { AWS: serverRole }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': EXTERNAL_ID } } },
+            { Effect: 'Allow', Principal: { AWS: serverRole }, Action: ['sts:TagSession', 'sts:SetSourceIdentity'] },
+          ],
+        }),
+      }),
+    )
+  ).Role!.Arn!;
+  iam.destroy();
+  const conf = `[default]\nrole_arn = ${appRole}\nexternal_id = ${EXTERNAL_ID}\ncredential_source = Ec2InstanceMetadata\n`;
+  assert.is((await sip(['security', 'secrets', 'create', 'served/aws-config'], conf)).code, 0);
+  const sc = (await new STSClient({ ...aws, credentials: adminCreds }).send(new AssumeRoleCommand({ RoleArn: serverRole, RoleSessionName: 'sip-server-1' })))
+    .Credentials!;
+  const serverCreds = { accessKeyId: sc.AccessKeyId!, secretAccessKey: sc.SecretAccessKey!, sessionToken: sc.SessionToken! };
+
+  // The server: its CA and serving certificate, the emulator's STS and EC2, the master, Marathon and the secrets API.
+  const ca = await createServerCa();
+  const serving = await newKeyPair();
+  const tls = {
+    cert: await issueServerCertificate(ca, { hosts: ['127.0.0.1'], publicKeyPem: serving.publicKeyPem, lifetimeSeconds: 3600 }),
+    key: serving.privateKeyPem,
+  };
+  const ec2 = new EC2Client({ ...aws, credentials: adminCreds });
+  const marathon = createMarathonClient({ url: info.marathonUrl, token });
+  const roles = new Map<string, ReturnType<typeof createAppRoles>>();
+  const server = createCredentialServer({
+    ca,
+    tls,
+    trustDomain: 'sip.test',
+    certLifetimeSeconds: 600,
+    proof: { stsEndpoint: info.awsEndpoint, audience: AUDIENCE, agentRoles: ['sip-local-agent'] },
+    nodes: { privateIpOf: ec2PrivateIps(ec2), agents: async () => parseMasterAgents((await master({ type: 'GET_AGENTS' })).json) },
+    masterTasks: async () => parseMasterTasks((await master({ type: 'GET_TASKS' })).json),
+    marathon,
+    rolesOf: (agentId) => {
+      let r = roles.get(agentId);
+      if (!r) {
+        r = createAppRoles({
+          marathon,
+          source: { kind: 'secrets', store: createDcosSecretsClient({ url: info.secretsUrl, token }), audit: () => undefined },
+          agentId: async () => agentId,
+        });
+        roles.set(agentId, r);
+      }
+      return r;
+    },
+    cache: createCredentialCache({ assume: createStsAssumer({ client: new STSClient({ ...aws, credentials: serverCreds }) }), now: Date.now }),
+    logger: createLogger({ name: 'sip-server-test', level: 'silent' }),
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    // A task of the app on agent 1 (pinned there), one on agent 3.
+    const app = {
+      id: '/served/app',
+      cmd: 'exec sleep 600',
+      instances: 2,
+      mem: 16,
+      cpus: 0.05,
+      constraints: [['hostname', 'LIKE', '127\\.0\\.0\\.[13]']],
+      labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': 'served/aws-config' },
+    };
+    assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(app))).code, 0);
+    await waitFor(async () => (await running(app.id)).length === 2, { what: 'two tasks', timeoutMs: 30_000, intervalMs: 250 });
+    const tasks = await running(app.id);
+    const onA = tasks.find((t) => t.host === '127.0.0.1')!;
+    const onC = tasks.find((t) => t.host === '127.0.0.3')!;
+    // Each agent logs in with its own instance profile's proof, binding its own new key.
+    const login = async (a: any): Promise<{ cert: string; key: string; status: number; body: any }> => {
+      const keys = await newKeyPair();
+      const credentials = await readInstanceProfileCredentials(a.imdsEndpoint);
+      const proof = await signNodeProof(AUDIENCE, { ...aws, credentials }, { [KEY_HEADER]: keyDigest(keys.publicKeyPem) });
+      const r = await toServer(url, '/v1/login', { proof, publicKey: keys.publicKeyPem }, ca.certPem);
+      return { cert: r.body?.certificate, key: keys.privateKeyPem, status: r.status, body: r.body };
+    };
+    const a = await login(info.agents[0]);
+    const c = await login(info.agents[2]);
+    assert.is(a.status, 200, JSON.stringify(a.body));
+    assert.match(a.cert, 'BEGIN CERTIFICATE');
+    const ownA = await toServer(url, '/v1/credentials', { taskId: onA.id }, ca.certPem, a);
+    assert.is(ownA.status, 200, JSON.stringify(ownA.body?.Code ?? ownA.body));
+    assert.match(ownA.body.RoleArn, appRole);
+    const ownC = await toServer(url, '/v1/credentials', { taskId: onC.id }, ca.certPem, c);
+    assert.is(ownC.status, 200, JSON.stringify(ownC.body?.Code ?? ownC.body));
+    // Agent A asking for the task on C: denied from the masters' view.
+    const cross = await toServer(url, '/v1/credentials', { taskId: onC.id }, ca.certPem, a);
+    assert.is(cross.status, 403);
+    assert.is(cross.body.Code, 'SIP_SERVER_NOT_ON_NODE');
+    // No certificate, or a login whose key the proof does not bind, or a replayed proof.
+    const anonymous = await toServer(url, '/v1/credentials', { taskId: onA.id }, ca.certPem);
+    assert.is(anonymous.body.Code, 'SIP_SERVER_CERT_INVALID');
+    const keys = await newKeyPair();
+    const proof = await signNodeProof(
+      AUDIENCE,
+      { ...aws, credentials: await readInstanceProfileCredentials(info.agents[0].imdsEndpoint) },
+      { [KEY_HEADER]: keyDigest(keys.publicKeyPem) },
+    );
+    const other = await newKeyPair();
+    const swapped = await toServer(url, '/v1/login', { proof, publicKey: other.publicKeyPem }, ca.certPem);
+    assert.is(swapped.body.Code, 'SIP_SERVER_PROOF_INVALID');
+    assert.match(swapped.body.Message, 'does not bind x-sip-public-key-sha256');
+    assert.is((await toServer(url, '/v1/login', { proof, publicKey: keys.publicKeyPem }, ca.certPem)).status, 200);
+    const replayed = await toServer(url, '/v1/login', { proof, publicKey: keys.publicKeyPem }, ca.certPem);
+    assert.match(replayed.body.Message, 'a replay');
+    // The agents' own instance profile cannot assume the app role: only the server's can.
+    const agentCreds = await readInstanceProfileCredentials(info.agents[0].imdsEndpoint);
+    const direct = await new STSClient({ ...aws, credentials: agentCreds })
+      .send(new AssumeRoleCommand({ RoleArn: appRole, RoleSessionName: 'direct', ExternalId: EXTERNAL_ID }))
+      .then(
+        () => 'assumed',
+        (e: Error) => e.name,
+      );
+    assert.is(direct, 'AccessDenied');
+    await sip(['marathon', 'app', 'remove', app.id]);
+  } finally {
+    server.close();
+    ec2.destroy();
+  }
 });
 
 agents('an agent killed mid-traffic: its tasks are lost and replaced on the others, and EdgeLB keeps serving', async () => {

@@ -130,7 +130,7 @@ function denialAudit(deps: Pick<AgentDeps, 'logger' | 'onDenied'>): { deny(d: De
 // Per task (and its decision), the STS request is built once; per credentials, the answer is serialised once.
 const requests = new WeakMap<TaskRole, AssumeRequest>();
 /** The STS request for a task's decision, built once per decision. */
-function requestFor(t: TaskRole, taskId: string): AssumeRequest {
+export function requestFor(t: TaskRole, taskId: string): AssumeRequest {
   let r = requests.get(t);
   if (!r) {
     r = {
@@ -148,7 +148,7 @@ function requestFor(t: TaskRole, taskId: string): AssumeRequest {
 }
 const bodies = new WeakMap<RoleCredentials, Buffer>();
 /** The ECS answer for a set of credentials, serialised once. */
-function bodyOf(c: RoleCredentials, role: string): Buffer {
+export function bodyOf(c: RoleCredentials, role: string): Buffer {
   let b = bodies.get(c);
   if (!b) {
     b = Buffer.from(

@@ -16,3 +16,4 @@ export {
   type CertifiedAgent,
   type ServerCa,
 } from './certificates.js';
+export { createCredentialServer, KEY_HEADER, keyDigest, type CredentialServerDeps } from './credentialServer.js';

@@ -35,9 +35,10 @@ class Captured extends Error {
 /**
  * A signed `GetCallerIdentity` for `audience`, by the AWS SDK's own signer
  * and default credential chain (the instance profile on a node), never sent.
- * `sts` is the STS client's configuration (region, endpoint, credentials).
+ * `sts` is the STS client's configuration (region, endpoint, credentials);
+ * `bound` are further headers the signature covers (the key a certificate is asked for).
  */
-export async function signNodeProof(audience: string, sts: STSClientConfig = {}): Promise<NodeProof> {
+export async function signNodeProof(audience: string, sts: STSClientConfig = {}, bound: Readonly<Record<string, string>> = {}): Promise<NodeProof> {
   const client = new STSClient({
     ...sts,
     maxAttempts: 1,
@@ -50,7 +51,7 @@ export async function signNodeProof(audience: string, sts: STSClientConfig = {})
   // Added before signing (the build step), so the signature covers it.
   client.middlewareStack.add(
     (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers[AUDIENCE_HEADER] = audience;
+      Object.assign((args.request as { headers: Record<string, string> }).headers, bound, { [AUDIENCE_HEADER]: audience });
       return next(args);
     },
     { step: 'build', name: 'sipNodeProofAudience' },
@@ -126,7 +127,12 @@ export function createReplayGuard(windowMs: number, max = 100_000): { firstUse(s
  * agent role's session, whose name is the instance id.
  * @throws SipError `SIP_SERVER_PROOF_INVALID` with the reason (never STS's text beyond its status).
  */
-export async function verifyNodeProof(proof: NodeProof, policy: ProofPolicy, replay: ReturnType<typeof createReplayGuard>): Promise<ProvenNode> {
+export async function verifyNodeProof(
+  proof: NodeProof,
+  policy: ProofPolicy,
+  replay: ReturnType<typeof createReplayGuard>,
+  bound: Readonly<Record<string, string>> = {},
+): Promise<ProvenNode> {
   const now = (policy.now ?? Date.now)();
   const skew = policy.maxSkewMs ?? 5 * 60_000;
   const sts = new URL(policy.stsEndpoint);
@@ -139,6 +145,10 @@ export async function verifyNodeProof(proof: NodeProof, policy: ProofPolicy, rep
   if (!auth.startsWith('AWS4-HMAC-SHA256 ') || !signature) throw refuse('the proof is not signed with AWS Signature Version 4');
   for (const h of ['host', 'x-amz-date', AUDIENCE_HEADER]) if (!signed.includes(h)) throw refuse(`the proof's signature does not cover ${h}`);
   if (header(proof.headers, AUDIENCE_HEADER) !== policy.audience) throw refuse(`the proof is meant for another server than ${policy.audience}`);
+  for (const [h, v] of Object.entries(bound)) {
+    if (!signed.includes(h.toLowerCase()) || header(proof.headers, h.toLowerCase()) !== v)
+      throw refuse(`the proof's signature does not bind ${h} to what is asked`);
+  }
   const at = amzDate(header(proof.headers, 'x-amz-date') ?? '');
   if (!(Math.abs(now - at) <= skew)) throw refuse(`the proof is dated outside ${skew / 1000} s of this server's clock`);
   if (!replay.firstUse(signature, now)) throw refuse('the proof was used before (a replay)');

@@ -1,0 +1,147 @@
+import { createHash, type X509Certificate } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { AgentError } from '../../core/agent/errors.js';
+import type { CredentialCache } from '../../core/agent/credentialCache.js';
+import { taskOnNode, type MasterTask } from '../../core/agent/taskOnNode.js';
+import { isSipError, SipError } from '../../core/errors/SipError.js';
+import { parseTaskId } from '../../core/marathon/taskId.js';
+import { readBody } from '../../net/readBody.js';
+import type { AppRoles, MarathonReader } from '../endpoint/appRole.js';
+import { bodyOf, requestFor } from '../endpoint/agentServer.js';
+import { agentOfCertificate, issueAgentCertificate, renewalDue, type ServerCa } from './certificates.js';
+import { agentOfInstance, type NodeLookup } from './nodeOfInstance.js';
+import { createReplayGuard, verifyNodeProof, type NodeProof, type ProofPolicy } from './nodeProof.js';
+
+/** The signed header binding a login's proof to the public key it asks a certificate for. */
+export const KEY_HEADER = 'x-sip-public-key-sha256';
+/** The key's digest as {@link KEY_HEADER} carries it. */
+export const keyDigest = (publicKeyPem: string): string => createHash('sha256').update(publicKeyPem.trim()).digest('hex');
+
+/** What `sip server` holds and asks. */
+export interface CredentialServerDeps {
+  readonly ca: ServerCa;
+  /** Its own serving certificate and key (from the CA). */
+  readonly tls: { cert: string; key: string };
+  readonly trustDomain: string;
+  /** Life of an agent's client certificate, seconds. */
+  readonly certLifetimeSeconds: number;
+  readonly proof: ProofPolicy;
+  readonly nodes: NodeLookup;
+  /** The Mesos master's tasks (`GET_TASKS`). */
+  masterTasks(): Promise<MasterTask[]>;
+  readonly marathon: MarathonReader;
+  /** The role decisions for tasks of one agent (its id from the agent's certificate). */
+  rolesOf(agentId: string): AppRoles;
+  /** Credentials assumed with the server's own identity, cached (per role, external id, session). */
+  readonly cache: CredentialCache;
+  readonly logger: Logger;
+}
+
+const send = (res: ServerResponse, status: number, body: unknown): void => {
+  const b = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': b.length, 'cache-control': 'no-store' });
+  res.end(b);
+};
+/** An error as the ECS protocol's `{Code, Message}` with the catalogue's status; a non-SipError is a 500 without its text. */
+const fail = (res: ServerResponse, err: unknown): void =>
+  isSipError(err)
+    ? send(res, err.status ?? 500, { Code: err.code, Message: err.message })
+    : send(res, 500, { Code: 'SIP_SERVER_FAILED', Message: 'sip server failed on this request; see its log' });
+
+async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  try {
+    const v = JSON.parse(await readBody(req, 64 * 1024)) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // below
+  }
+  throw new SipError('SIP_USAGE', 'the body must be a JSON object', { expose: true });
+}
+
+/**
+ * `sip server`'s API, over TLS with its CA's serving certificate:
+ * - `POST /v1/login` `{proof, publicKey}`: a node proof (a signed
+ *   `sts:GetCallerIdentity`, its signature binding the key's digest in
+ *   `x-sip-public-key-sha256`) → STS names the instance, EC2 its address,
+ *   the master the agent there → a client certificate for the key, naming
+ *   that agent, for `certLifetimeSeconds` (`{certificate, ca, renewAt}`).
+ * - `POST /v1/credentials` `{taskId}` over mutual TLS with that certificate:
+ *   granted only if the master lists the task running on the certificate's
+ *   agent under Marathon's framework and Marathon agrees (task → app), then
+ *   the app's role by the path rule or policy, assumed and cached by the
+ *   server; the answer is the ECS credentials document. The agent's word
+ *   on the task's app is never asked for.
+ * Errors are `{Code, Message}` with the catalogue's status.
+ */
+export function createCredentialServer(deps: CredentialServerDeps): Server {
+  const replay = createReplayGuard(deps.proof.maxSkewMs ?? 5 * 60_000);
+  let framework: Promise<string> | undefined;
+  const marathonFramework = (): Promise<string> => {
+    framework ??= deps.marathon.info().then((i) => String(i.frameworkId ?? ''));
+    framework.catch(() => (framework = undefined));
+    return framework;
+  };
+
+  const login = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await jsonBody(req);
+    const proof = body.proof as NodeProof | undefined;
+    const publicKey = typeof body.publicKey === 'string' ? body.publicKey : '';
+    if (!proof || typeof proof !== 'object' || typeof proof.body !== 'string' || !proof.headers || !publicKey) {
+      throw new SipError('SIP_SERVER_PROOF_INVALID', 'a login is {proof, publicKey}', { expose: true });
+    }
+    const node = await verifyNodeProof(proof, deps.proof, replay, { [KEY_HEADER]: keyDigest(publicKey) });
+    const agent = await agentOfInstance(node.instanceId, deps.nodes);
+    const certificate = await issueAgentCertificate(deps.ca, {
+      agentId: agent.agentId,
+      instanceId: node.instanceId,
+      publicKeyPem: publicKey,
+      trustDomain: deps.trustDomain,
+      lifetimeSeconds: deps.certLifetimeSeconds,
+    });
+    deps.logger.info({ audit: { decision: 'login', agentId: agent.agentId, instanceId: node.instanceId } }, 'agent certified');
+    send(res, 200, { certificate, ca: deps.ca.certPem, renewAt: renewalDue(certificate).toISOString() });
+  };
+
+  const credentials = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const socket = req.socket as TLSSocket;
+    const peer: X509Certificate | undefined = socket.authorized ? socket.getPeerX509Certificate() : undefined;
+    if (!peer)
+      throw new SipError('SIP_SERVER_CERT_INVALID', 'credentials are asked for with an agent certificate of this server (mutual TLS); log in first', {
+        expose: true,
+      });
+    const agent = agentOfCertificate(peer, deps.ca.certPem, deps.trustDomain);
+    const body = await jsonBody(req);
+    const taskId = typeof body.taskId === 'string' ? body.taskId : '';
+    const claimed = parseTaskId(taskId);
+    if (!claimed) throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', 'the request names no Marathon task id');
+    const [masterTasks, marathonFrameworkId, raw] = await Promise.all([
+      deps.masterTasks(),
+      marathonFramework(),
+      deps.marathon.getApp(claimed.appId).catch(() => undefined),
+    ]);
+    const t = ((raw?.tasks ?? []) as Array<{ id: string; state: string; slaveId?: string }>).find((x) => x.id === taskId);
+    const marathonTask = raw && t ? { taskId, appId: String(raw.id), agentId: t.slaveId ?? '', state: t.state } : undefined;
+    const verdict = taskOnNode(agent.agentId, taskId, { masterTasks, marathonFrameworkId, marathonTask });
+    if (!verdict.ok) {
+      deps.logger.warn({ audit: { decision: 'deny', agentId: agent.agentId, taskId, code: verdict.code, reason: verdict.reason } }, 'credentials denied');
+      throw new SipError(verdict.code, verdict.reason, { expose: true });
+    }
+    const role = await deps.rolesOf(agent.agentId).roleFor({ taskId, appId: verdict.appId, frameworkId: marathonFrameworkId, containerId: '', pid: 0, uid: 0 });
+    const request = requestFor(role, taskId);
+    const { credentials: c } = await deps.cache.get(request);
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(bodyOf(c, request.roleArn));
+  };
+
+  return createServer({ cert: deps.tls.cert, key: deps.tls.key, ca: deps.ca.certPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    const route = req.method === 'POST' && req.url === '/v1/login' ? login : req.method === 'POST' && req.url === '/v1/credentials' ? credentials : undefined;
+    if (!route) return send(res, 404, { Code: 'SIP_URI_NOT_SUPPORTED', Message: 'POST /v1/login or /v1/credentials' });
+    route(req, res).catch((err: unknown) => {
+      if (!isSipError(err)) deps.logger.error({ err: { message: (err as Error).message } }, 'sip server request failed');
+      fail(res, err);
+    });
+  });
+}
