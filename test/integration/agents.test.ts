@@ -19,6 +19,7 @@ import {
   agentOfInstance,
   createCredentialServer,
   createReplayGuard,
+  createServerClient,
   createServerCa,
   ec2PrivateIps,
   issueServerCertificate,
@@ -284,160 +285,199 @@ function toServer(url: string, path: string, body: unknown, ca: string, client?:
   });
 }
 
-agents('sip server: an agent logs in with its node proof and gets, over mutual TLS, credentials for its own tasks only', async () => {
-  const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
-  const adminCreds = { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey };
-  const aws = { endpoint: info.awsEndpoint, region: info.region };
-  // The server's own role (the only one app roles trust), and an app role trusting it alone.
-  const iam = new IAMClient({ ...aws, credentials: adminCreds });
-  const adminArn = (await new STSClient({ ...aws, credentials: adminCreds }).send(new GetCallerIdentityCommand({}))).Arn!;
-  const serverRole = (
+agents(
+  'sip server: an agent logs in with its node proof and gets, over mutual TLS, credentials for its own tasks only; a replica dies, the other answers',
+  async () => {
+    const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
+    const adminCreds = { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey };
+    const aws = { endpoint: info.awsEndpoint, region: info.region };
+    // The server's own role (the only one app roles trust), and an app role trusting it alone.
+    const iam = new IAMClient({ ...aws, credentials: adminCreds });
+    const adminArn = (await new STSClient({ ...aws, credentials: adminCreds }).send(new GetCallerIdentityCommand({}))).Arn!;
+    const serverRole = (
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: 'sip-test-server',
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { AWS: adminArn }, Action: 'sts:AssumeRole' }],
+          }),
+        }),
+      )
+    ).Role!.Arn!;
     await iam.send(
-      new CreateRoleCommand({
+      new PutRolePolicyCommand({
         RoleName: 'sip-test-server',
-        AssumeRolePolicyDocument: JSON.stringify({
+        PolicyName: 'assume-app-roles',
+        PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { AWS: adminArn }, Action: 'sts:AssumeRole' }],
+          Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'], Resource: '*' }],
         }),
       }),
-    )
-  ).Role!.Arn!;
-  await iam.send(
-    new PutRolePolicyCommand({
-      RoleName: 'sip-test-server',
-      PolicyName: 'assume-app-roles',
-      PolicyDocument: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'], Resource: '*' }],
-      }),
-    }),
-  );
-  const appRole = (
-    await iam.send(
-      new CreateRoleCommand({
-        RoleName: 'served',
-        Path: '/sip-apps/',
-        AssumeRolePolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Principal: { AWS: serverRole }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': EXTERNAL_ID } } },
-            { Effect: 'Allow', Principal: { AWS: serverRole }, Action: ['sts:TagSession', 'sts:SetSourceIdentity'] },
-          ],
-        }),
-      }),
-    )
-  ).Role!.Arn!;
-  iam.destroy();
-  const conf = `[default]\nrole_arn = ${appRole}\nexternal_id = ${EXTERNAL_ID}\ncredential_source = Ec2InstanceMetadata\n`;
-  assert.is((await sip(['security', 'secrets', 'create', 'served/aws-config'], conf)).code, 0);
-  const sc = (await new STSClient({ ...aws, credentials: adminCreds }).send(new AssumeRoleCommand({ RoleArn: serverRole, RoleSessionName: 'sip-server-1' })))
-    .Credentials!;
-  const serverCreds = { accessKeyId: sc.AccessKeyId!, secretAccessKey: sc.SecretAccessKey!, sessionToken: sc.SessionToken! };
-
-  // The server: its CA and serving certificate, the emulator's STS and EC2, the master, Marathon and the secrets API.
-  const ca = await createServerCa();
-  const serving = await newKeyPair();
-  const tls = {
-    cert: await issueServerCertificate(ca, { hosts: ['127.0.0.1'], publicKeyPem: serving.publicKeyPem, lifetimeSeconds: 3600 }),
-    key: serving.privateKeyPem,
-  };
-  const ec2 = new EC2Client({ ...aws, credentials: adminCreds });
-  const marathon = createMarathonClient({ url: info.marathonUrl, token });
-  const roles = new Map<string, ReturnType<typeof createAppRoles>>();
-  const server = createCredentialServer({
-    ca,
-    tls,
-    trustDomain: 'sip.test',
-    certLifetimeSeconds: 600,
-    proof: { stsEndpoint: info.awsEndpoint, audience: AUDIENCE, agentRoles: ['sip-local-agent'] },
-    nodes: { privateIpOf: ec2PrivateIps(ec2), agents: async () => parseMasterAgents((await master({ type: 'GET_AGENTS' })).json) },
-    masterTasks: async () => parseMasterTasks((await master({ type: 'GET_TASKS' })).json),
-    marathon,
-    rolesOf: (agentId) => {
-      let r = roles.get(agentId);
-      if (!r) {
-        r = createAppRoles({
-          marathon,
-          source: { kind: 'secrets', store: createDcosSecretsClient({ url: info.secretsUrl, token }), audit: () => undefined },
-          agentId: async () => agentId,
-        });
-        roles.set(agentId, r);
-      }
-      return r;
-    },
-    cache: createCredentialCache({ assume: createStsAssumer({ client: new STSClient({ ...aws, credentials: serverCreds }) }), now: Date.now }),
-    logger: createLogger({ name: 'sip-server-test', level: 'silent' }),
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
-  try {
-    // A task of the app on agent 1 (pinned there), one on agent 3.
-    const app = {
-      id: '/served/app',
-      cmd: 'exec sleep 600',
-      instances: 2,
-      mem: 16,
-      cpus: 0.05,
-      constraints: [['hostname', 'LIKE', '127\\.0\\.0\\.[13]']],
-      labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': 'served/aws-config' },
-    };
-    assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(app))).code, 0);
-    await waitFor(async () => (await running(app.id)).length === 2, { what: 'two tasks', timeoutMs: 30_000, intervalMs: 250 });
-    const tasks = await running(app.id);
-    const onA = tasks.find((t) => t.host === '127.0.0.1')!;
-    const onC = tasks.find((t) => t.host === '127.0.0.3')!;
-    // Each agent logs in with its own instance profile's proof, binding its own new key.
-    const login = async (a: any): Promise<{ cert: string; key: string; status: number; body: any }> => {
-      const keys = await newKeyPair();
-      const credentials = await readInstanceProfileCredentials(a.imdsEndpoint);
-      const proof = await signNodeProof(AUDIENCE, { ...aws, credentials }, { [KEY_HEADER]: keyDigest(keys.publicKeyPem) });
-      const r = await toServer(url, '/v1/login', { proof, publicKey: keys.publicKeyPem }, ca.certPem);
-      return { cert: r.body?.certificate, key: keys.privateKeyPem, status: r.status, body: r.body };
-    };
-    const a = await login(info.agents[0]);
-    const c = await login(info.agents[2]);
-    assert.is(a.status, 200, JSON.stringify(a.body));
-    assert.match(a.cert, 'BEGIN CERTIFICATE');
-    const ownA = await toServer(url, '/v1/credentials', { taskId: onA.id }, ca.certPem, a);
-    assert.is(ownA.status, 200, JSON.stringify(ownA.body?.Code ?? ownA.body));
-    assert.match(ownA.body.RoleArn, appRole);
-    const ownC = await toServer(url, '/v1/credentials', { taskId: onC.id }, ca.certPem, c);
-    assert.is(ownC.status, 200, JSON.stringify(ownC.body?.Code ?? ownC.body));
-    // Agent A asking for the task on C: denied from the masters' view.
-    const cross = await toServer(url, '/v1/credentials', { taskId: onC.id }, ca.certPem, a);
-    assert.is(cross.status, 403);
-    assert.is(cross.body.Code, 'SIP_SERVER_NOT_ON_NODE');
-    // No certificate, or a login whose key the proof does not bind, or a replayed proof.
-    const anonymous = await toServer(url, '/v1/credentials', { taskId: onA.id }, ca.certPem);
-    assert.is(anonymous.body.Code, 'SIP_SERVER_CERT_INVALID');
-    const keys = await newKeyPair();
-    const proof = await signNodeProof(
-      AUDIENCE,
-      { ...aws, credentials: await readInstanceProfileCredentials(info.agents[0].imdsEndpoint) },
-      { [KEY_HEADER]: keyDigest(keys.publicKeyPem) },
     );
-    const other = await newKeyPair();
-    const swapped = await toServer(url, '/v1/login', { proof, publicKey: other.publicKeyPem }, ca.certPem);
-    assert.is(swapped.body.Code, 'SIP_SERVER_PROOF_INVALID');
-    assert.match(swapped.body.Message, 'does not bind x-sip-public-key-sha256');
-    assert.is((await toServer(url, '/v1/login', { proof, publicKey: keys.publicKeyPem }, ca.certPem)).status, 200);
-    const replayed = await toServer(url, '/v1/login', { proof, publicKey: keys.publicKeyPem }, ca.certPem);
-    assert.match(replayed.body.Message, 'a replay');
-    // The agents' own instance profile cannot assume the app role: only the server's can.
-    const agentCreds = await readInstanceProfileCredentials(info.agents[0].imdsEndpoint);
-    const direct = await new STSClient({ ...aws, credentials: agentCreds })
-      .send(new AssumeRoleCommand({ RoleArn: appRole, RoleSessionName: 'direct', ExternalId: EXTERNAL_ID }))
-      .then(
-        () => 'assumed',
-        (e: Error) => e.name,
+    const appRole = (
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: 'served',
+          Path: '/sip-apps/',
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Principal: { AWS: serverRole }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': EXTERNAL_ID } } },
+              { Effect: 'Allow', Principal: { AWS: serverRole }, Action: ['sts:TagSession', 'sts:SetSourceIdentity'] },
+            ],
+          }),
+        }),
+      )
+    ).Role!.Arn!;
+    iam.destroy();
+    const conf = `[default]\nrole_arn = ${appRole}\nexternal_id = ${EXTERNAL_ID}\ncredential_source = Ec2InstanceMetadata\n`;
+    assert.is((await sip(['security', 'secrets', 'create', 'served/aws-config'], conf)).code, 0);
+    const sc = (await new STSClient({ ...aws, credentials: adminCreds }).send(new AssumeRoleCommand({ RoleArn: serverRole, RoleSessionName: 'sip-server-1' })))
+      .Credentials!;
+    const serverCreds = { accessKeyId: sc.AccessKeyId!, secretAccessKey: sc.SecretAccessKey!, sessionToken: sc.SessionToken! };
+
+    // The server: its CA and serving certificate, the emulator's STS and EC2, the master, Marathon and the secrets API.
+    const ca = await createServerCa();
+    const serving = await newKeyPair();
+    const tls = {
+      cert: await issueServerCertificate(ca, { hosts: ['127.0.0.1'], publicKeyPem: serving.publicKeyPem, lifetimeSeconds: 3600 }),
+      key: serving.privateKeyPem,
+    };
+    const ec2 = new EC2Client({ ...aws, credentials: adminCreds });
+    const marathon = createMarathonClient({ url: info.marathonUrl, token });
+    const roles = new Map<string, ReturnType<typeof createAppRoles>>();
+    const replica = async (): Promise<{ url: string; close(): void }> => {
+      const server = createCredentialServer({
+        ca,
+        tls,
+        trustDomain: 'sip.test',
+        certLifetimeSeconds: 600,
+        proof: { stsEndpoint: info.awsEndpoint, audience: AUDIENCE, agentRoles: ['sip-local-agent'] },
+        nodes: { privateIpOf: ec2PrivateIps(ec2), agents: async () => parseMasterAgents((await master({ type: 'GET_AGENTS' })).json) },
+        masterTasks: async () => parseMasterTasks((await master({ type: 'GET_TASKS' })).json),
+        marathon,
+        rolesOf: (agentId) => {
+          let r = roles.get(agentId);
+          if (!r) {
+            r = createAppRoles({
+              marathon,
+              source: { kind: 'secrets', store: createDcosSecretsClient({ url: info.secretsUrl, token }), audit: () => undefined },
+              agentId: async () => agentId,
+            });
+            roles.set(agentId, r);
+          }
+          return r;
+        },
+        cache: createCredentialCache({ assume: createStsAssumer({ client: new STSClient({ ...aws, credentials: serverCreds }) }), now: Date.now }),
+        logger: createLogger({ name: 'sip-server-test', level: 'silent' }),
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return {
+        url: `https://127.0.0.1:${(server.address() as { port: number }).port}`,
+        close: () => {
+          server.close();
+          server.closeAllConnections();
+        },
+      };
+    };
+    // Two replicas sharing the CA: an agent may use either.
+    const first = await replica();
+    const second = await replica();
+    const url = first.url;
+    try {
+      // A task of the app on agent 1 (pinned there), one on agent 3.
+      const app = {
+        id: '/served/app',
+        cmd: 'exec sleep 600',
+        instances: 2,
+        mem: 16,
+        cpus: 0.05,
+        constraints: [['hostname', 'LIKE', '127\\.0\\.0\\.[13]']],
+        labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': 'served/aws-config' },
+      };
+      assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(app))).code, 0);
+      await waitFor(async () => (await running(app.id)).length === 2, { what: 'two tasks', timeoutMs: 30_000, intervalMs: 250 });
+      const tasks = await running(app.id);
+      const onA = tasks.find((t) => t.host === '127.0.0.1')!;
+      const onC = tasks.find((t) => t.host === '127.0.0.3')!;
+      // Each agent logs in with its own instance profile's proof, binding its own new key.
+      const login = async (a: any): Promise<{ cert: string; key: string; status: number; body: any }> => {
+        const keys = await newKeyPair();
+        const credentials = await readInstanceProfileCredentials(a.imdsEndpoint);
+        const proof = await signNodeProof(AUDIENCE, { ...aws, credentials }, { [KEY_HEADER]: keyDigest(keys.publicKeyPem) });
+        const r = await toServer(url, '/v1/login', { proof, publicKey: keys.publicKeyPem }, ca.certPem);
+        return { cert: r.body?.certificate, key: keys.privateKeyPem, status: r.status, body: r.body };
+      };
+      const a = await login(info.agents[0]);
+      const c = await login(info.agents[2]);
+      assert.is(a.status, 200, JSON.stringify(a.body));
+      assert.match(a.cert, 'BEGIN CERTIFICATE');
+      const ownA = await toServer(url, '/v1/credentials', { taskId: onA.id }, ca.certPem, a);
+      assert.is(ownA.status, 200, JSON.stringify(ownA.body?.Code ?? ownA.body));
+      assert.match(ownA.body.RoleArn, appRole);
+      const ownC = await toServer(url, '/v1/credentials', { taskId: onC.id }, ca.certPem, c);
+      assert.is(ownC.status, 200, JSON.stringify(ownC.body?.Code ?? ownC.body));
+      // Agent A asking for the task on C: denied from the masters' view.
+      const cross = await toServer(url, '/v1/credentials', { taskId: onC.id }, ca.certPem, a);
+      assert.is(cross.status, 403);
+      assert.is(cross.body.Code, 'SIP_SERVER_NOT_ON_NODE');
+      // No certificate, or a login whose key the proof does not bind, or a replayed proof.
+      const anonymous = await toServer(url, '/v1/credentials', { taskId: onA.id }, ca.certPem);
+      assert.is(anonymous.body.Code, 'SIP_SERVER_CERT_INVALID');
+      const keys = await newKeyPair();
+      const proof = await signNodeProof(
+        AUDIENCE,
+        { ...aws, credentials: await readInstanceProfileCredentials(info.agents[0].imdsEndpoint) },
+        { [KEY_HEADER]: keyDigest(keys.publicKeyPem) },
       );
-    assert.is(direct, 'AccessDenied');
-    await sip(['marathon', 'app', 'remove', app.id]);
-  } finally {
-    server.close();
-    ec2.destroy();
-  }
-});
+      const other = await newKeyPair();
+      const swapped = await toServer(url, '/v1/login', { proof, publicKey: other.publicKeyPem }, ca.certPem);
+      assert.is(swapped.body.Code, 'SIP_SERVER_PROOF_INVALID');
+      assert.match(swapped.body.Message, 'does not bind x-sip-public-key-sha256');
+      assert.is((await toServer(url, '/v1/login', { proof, publicKey: keys.publicKeyPem }, ca.certPem)).status, 200);
+      const replayed = await toServer(url, '/v1/login', { proof, publicKey: keys.publicKeyPem }, ca.certPem);
+      assert.match(replayed.body.Message, 'a replay');
+      // The agents' own instance profile cannot assume the app role: only the server's can.
+      const agentCreds = await readInstanceProfileCredentials(info.agents[0].imdsEndpoint);
+      const direct = await new STSClient({ ...aws, credentials: agentCreds })
+        .send(new AssumeRoleCommand({ RoleArn: appRole, RoleSessionName: 'direct', ExternalId: EXTERNAL_ID }))
+        .then(
+          () => 'assumed',
+          (e: Error) => e.name,
+        );
+      assert.is(direct, 'AccessDenied');
+      // The agent's own client: logs in by itself (its instance profile through its metadata endpoint), caches, fails over.
+      const client = createServerClient({
+        urls: [first.url, second.url],
+        caPem: ca.certPem,
+        audience: AUDIENCE,
+        sts: { ...aws, credentials: () => readInstanceProfileCredentials(info.agents[0].imdsEndpoint) },
+      });
+      const got = await client.credentialsFor(onA.id);
+      assert.is(got.roleArn, appRole);
+      assert.is(client.current(), first.url);
+      assert.is((await client.credentialsFor(onA.id)).cached, true, 'served from the agent until near expiry');
+      const refusedCross = await client.credentialsFor(onC.id).catch((e: { code?: string }) => e.code);
+      assert.is(refusedCross, 'SIP_SERVER_NOT_ON_NODE');
+      // The replica in use dies: the next request goes to the other, within seconds, with a new login there.
+      first.close();
+      client.forgetTask(onA.id);
+      const t0 = Date.now();
+      const again = await client.credentialsFor(onA.id);
+      const failoverMs = Date.now() - t0;
+      assert.is(again.roleArn, appRole);
+      assert.is(client.current(), second.url);
+      assert.ok(failoverMs < 5000, `failed over in ${failoverMs} ms`);
+      process.stdout.write(`\n  sip server replica killed: the agent's next request answered by the other in ${failoverMs} ms\n`);
+      await sip(['marathon', 'app', 'remove', app.id]);
+    } finally {
+      first.close();
+      second.close();
+      ec2.destroy();
+    }
+  },
+);
 
 agents('an agent killed mid-traffic: its tasks are lost and replaced on the others, and EdgeLB keeps serving', async () => {
   const web = {

@@ -1,0 +1,171 @@
+import type { STSClientConfig } from '@aws-sdk/client-sts';
+import { request } from 'node:https';
+import { SipError } from '../../core/errors/SipError.js';
+import type { RoleCredentials } from '../../core/agent/credentialCache.js';
+import { newKeyPair } from './certificates.js';
+import { KEY_HEADER, keyDigest } from './credentialServer.js';
+import { signNodeProof } from './nodeProof.js';
+
+/** How an agent reaches its servers. */
+export interface ServerClientInit {
+  /** The replicas (`https://host:port`), tried in turn: the first that answers is used until it fails. */
+  readonly urls: readonly string[];
+  /** The servers' CA (PEM): their serving certificates and the agent's own are its. */
+  readonly caPem: string;
+  /** The servers' name in node proofs. */
+  readonly audience: string;
+  /** STS as the node's SDK reaches it (region, endpoint, credentials; default chain: the instance profile). */
+  readonly sts?: STSClientConfig;
+  /** Renew the certificate this long before the server's `renewAt` at the latest. */
+  readonly now?: () => number;
+  /** Cached credentials are used until this long before they expire. Default 5 minutes. */
+  readonly refreshBeforeMs?: number;
+  readonly timeoutMs?: number;
+}
+
+/** What the server handed for a task. */
+export interface ServedCredentials {
+  readonly credentials: RoleCredentials;
+  readonly roleArn: string;
+  /** From this agent's cache (no server call). */
+  readonly cached: boolean;
+}
+
+/** An agent's side of `sip server`. */
+export interface ServerClient {
+  /** Credentials for a task this agent located, from the cache or a server; the server decides. */
+  credentialsFor(taskId: string): Promise<ServedCredentials>;
+  /** Forgets a task's credentials (it ended). */
+  forgetTask(taskId: string): void;
+  /** Which replica answered last. */
+  current(): string;
+}
+
+type Answer = { status: number; body: any };
+
+/**
+ * The agent's client of `sip server`: logs in with a node proof binding a
+ * key made here (the private key never leaves the node), keeps the client
+ * certificate and logs in again when it is due or refused, asks for a task's
+ * credentials over mutual TLS, caches what it was handed until shortly
+ * before expiry (one call per task at a time), and fails over to the next
+ * replica when one cannot be reached.
+ * @throws SipError the server's refusal (its `Code` and `Message`), or
+ *   `SIP_SERVER_UPSTREAM_FAILED` when no replica answers.
+ */
+export function createServerClient(init: ServerClientInit): ServerClient {
+  const now = init.now ?? Date.now;
+  const margin = init.refreshBeforeMs ?? 5 * 60_000;
+  let at = 0;
+  let identity: Promise<{ cert: string; key: string; renewAt: number }> | undefined;
+  const cache = new Map<string, { until: number; served: Promise<ServedCredentials> }>();
+
+  const post = (url: string, path: string, body: unknown, client?: { cert: string; key: string }): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const req = request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path,
+          method: 'POST',
+          ca: init.caPem,
+          ...(client ?? {}),
+          headers: { 'content-type': 'application/json' },
+          agent: false,
+          timeout: init.timeoutMs ?? 5000,
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d));
+          res.on('end', () => {
+            try {
+              resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || 'null') });
+            } catch {
+              resolve({ status: res.statusCode ?? 0, body: null });
+            }
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+
+  /** A call to the replica in use, then the others: an unreachable replica is passed over. */
+  const call = async (path: string, body: () => Promise<unknown>, client?: { cert: string; key: string }): Promise<Answer> => {
+    let last: Error | undefined;
+    for (let i = 0; i < init.urls.length; i++) {
+      const n = (at + i) % init.urls.length;
+      try {
+        const answer = await post(init.urls[n]!, path, await body(), client);
+        at = n;
+        return answer;
+      } catch (err) {
+        last = err as Error;
+      }
+    }
+    throw new SipError('SIP_SERVER_UPSTREAM_FAILED', `no sip server answers (${init.urls.join(', ')}): ${last?.message ?? 'none configured'}`, {
+      expose: true,
+    });
+  };
+  const refused = (a: Answer): SipError =>
+    new SipError(
+      typeof a.body?.Code === 'string' && /^SIP_[A-Z_]+$/.test(a.body.Code) ? a.body.Code : 'SIP_SERVER_UPSTREAM_FAILED',
+      String(a.body?.Message ?? `HTTP ${a.status}`),
+      {
+        expose: true,
+      },
+    );
+
+  const login = async (): Promise<{ cert: string; key: string; renewAt: number }> => {
+    const keys = await newKeyPair();
+    // A fresh proof per attempt (each replica refuses a proof seen before).
+    const a = await call('/v1/login', async () => ({
+      proof: await signNodeProof(init.audience, init.sts ?? {}, { [KEY_HEADER]: keyDigest(keys.publicKeyPem) }),
+      publicKey: keys.publicKeyPem,
+    }));
+    if (a.status !== 200 || typeof a.body?.certificate !== 'string') throw refused(a);
+    return { cert: a.body.certificate, key: keys.privateKeyPem, renewAt: Date.parse(a.body.renewAt) };
+  };
+  const certificate = async (fresh = false): Promise<{ cert: string; key: string }> => {
+    const held = identity && (await identity.catch(() => undefined));
+    if (fresh || !held || held.renewAt <= now()) {
+      identity = login();
+      identity.catch(() => (identity = undefined));
+    }
+    return identity!;
+  };
+
+  const fetchFor = async (taskId: string): Promise<ServedCredentials> => {
+    let a = await call('/v1/credentials', async () => ({ taskId }), await certificate());
+    // A certificate the server no longer takes (expired, another CA after a rotation): log in again, once.
+    if (a.body?.Code === 'SIP_SERVER_CERT_INVALID') a = await call('/v1/credentials', async () => ({ taskId }), await certificate(true));
+    if (a.status !== 200) throw refused(a);
+    const b = a.body as { AccessKeyId: string; SecretAccessKey: string; Token: string; Expiration: string; RoleArn: string };
+    return {
+      credentials: { accessKeyId: b.AccessKeyId, secretAccessKey: b.SecretAccessKey, sessionToken: b.Token, expiration: new Date(b.Expiration) },
+      roleArn: b.RoleArn,
+      cached: false,
+    };
+  };
+
+  return {
+    async credentialsFor(taskId) {
+      const held = cache.get(taskId);
+      if (held && held.until > now()) return { ...(await held.served), cached: true };
+      const served = fetchFor(taskId);
+      cache.set(taskId, { until: Infinity, served });
+      try {
+        const s = await served;
+        cache.set(taskId, { until: s.credentials.expiration.getTime() - margin, served });
+        return s;
+      } catch (err) {
+        cache.delete(taskId);
+        throw err;
+      }
+    },
+    forgetTask: (taskId) => void cache.delete(taskId),
+    current: () => init.urls[at] ?? '',
+  };
+}
