@@ -26,7 +26,10 @@ const io = (out: { text: string }) => ({
 
 test('sip agent refuses a wrong command line before it starts anything', async () => {
   const cases: Array<[string[], RegExp]> = [
-    [['agent'], /exactly one of --secrets-url .* or --policy/],
+    [['agent'], /exactly one of --secrets-url .*, --policy FILE or --server URL/],
+    [['agent', '--server', 'https://s:1', '--policy', 'p.json'], /exactly one of/],
+    [['agent', '--server', 'https://s:1'], /--server goes with --server-ca FILE/],
+    [['agent', '--server', 'http://s:1', '--server-ca', 'ca.pem'], /--server http:\/\/s:1: expected https:\/\/host:port/],
     [['agent', '--secrets-url', 'http://x', '--policy', 'p.json'], /exactly one of/],
     [['agent', '--secrets-url', 'http://x'], /--marathon-url URL is required \(Marathon runs on the masters/],
     [['agent', '--marathon-url', 'http://m', '--secrets-url', 'http://x', '--listen', '0.0.0.0:51679'], /loopback only/],

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -470,6 +471,75 @@ agents(
       assert.is(client.current(), second.url);
       assert.ok(failoverMs < 5000, `failed over in ${failoverMs} ms`);
       process.stdout.write(`\n  sip server replica killed: the agent's next request answered by the other in ${failoverMs} ms\n`);
+      // A real `sip agent --server` on node 1, holding no secrets access and no role: a task there gets its credentials through it.
+      const caFile = join(state, 'sip-server-ca.pem');
+      writeFileSync(caFile, ca.certPem);
+      const port = await freePort();
+      const a1 = info.agents[0];
+      const agentProc = spawn(
+        process.execPath,
+        [
+          SIP,
+          'agent',
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--marathon-url',
+          info.marathonUrl,
+          '--mesos-agent-url',
+          a1.mesosAgentUrl,
+          '--cgroups-root',
+          a1.cgroupsRoot,
+          '--server',
+          first.url,
+          '--server',
+          second.url,
+          '--server-ca',
+          caFile,
+          '--server-audience',
+          AUDIENCE,
+          '--service-account',
+          'sip-agent',
+          '--service-account-key',
+          join(state, 'sip-agent.service-account.key'),
+          '--cluster-url',
+          info.iamUrl,
+        ],
+        {
+          env: { ...process.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: a1.imdsEndpoint, AWS_ENDPOINT_URL: info.awsEndpoint, AWS_REGION: info.region },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let agentLog = '';
+      agentProc.stdout!.on('data', (d: Buffer) => (agentLog += d));
+      agentProc.stderr!.on('data', (d: Buffer) => (agentLog += d));
+      try {
+        const via = {
+          id: '/served/via-agent',
+          cmd: `while true; do curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:${port}/v1/credentials; sleep 0.5; done`,
+          mem: 16,
+          cpus: 0.05,
+          constraints: [['hostname', 'CLUSTER', '127.0.0.1']],
+          labels: { 'sip.aws.credentials': 'endpoint', 'sip.aws.config-secret': 'served/aws-config' },
+        };
+        assert.is((await sip(['marathon', 'app', 'add'], JSON.stringify(via))).code, 0);
+        const [t] = await (async () => {
+          await waitFor(async () => (await running(via.id)).length === 1, { what: 'the task', timeoutMs: 30_000, intervalMs: 250 });
+          return running(via.id);
+        })();
+        let log = '';
+        await waitFor(async () => /^200$/m.test((log = await taskLog(t.id))), {
+          what: `a 200 through sip agent --server (agent log: ${agentLog.slice(-800)})`,
+          timeoutMs: 30_000,
+          intervalMs: 500,
+        }).catch((err: Error) => {
+          throw new Error(`${err.message}; task saw: ${log.split('\n').slice(-5).join(' ')}`);
+        });
+        assert.match(agentLog, '"via":"sip server"', 'issued through the server');
+        assert.not.match(agentLog, EXTERNAL_ID);
+        await sip(['marathon', 'app', 'remove', via.id]);
+      } finally {
+        agentProc.kill();
+      }
       await sip(['marathon', 'app', 'remove', app.id]);
     } finally {
       first.close();

@@ -32,6 +32,11 @@ upstreams:
   --secrets-url URL            DC/OS Secrets API: roles from the AWS config secret each app names
   --policy FILE                no secrets service: a JSON policy mapping Marathon groups to roles
                                {"rules":[{"group":"/team","roleArn":"arn:…","externalId":"…"}]}
+  --server URL                 or: sip server decides (repeat for each replica, https://host:port);
+                               this agent holds no secrets access and no role, and proves its node
+                               with its instance profile (a signed sts:GetCallerIdentity)
+  --server-ca FILE             the servers' CA (PEM), with --server
+  --server-audience NAME       the servers' name in node proofs, with --server (default sip-server)
   --ca-file FILE               trust this CA for https upstreams (DC/OS: /run/dcos/pki/CA/ca-bundle.crt)
   --insecure-http              allow plain HTTP to upstreams off this host (logged at start)
   --upstream-uid UID           besides root, a uid that may hold a loopback upstream's port (repeatable)
@@ -162,6 +167,16 @@ async function authOf(values: Record<string, string | boolean | string[] | undef
   return token ? tokenAuth(token) : undefined;
 }
 
+/** The servers' CA from `--server-ca`. @throws SipError `SIP_AGENT_CONFIG_INVALID` */
+async function serverCa(file: string, io: CliIo): Promise<string> {
+  const pem = await io.readFile(file).catch((err: NodeJS.ErrnoException) => {
+    throw new SipError('SIP_AGENT_CONFIG_INVALID', `--server-ca ${file} cannot be read (${err.code ?? 'error'})`, { expose: true });
+  });
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new SipError('SIP_AGENT_CONFIG_INVALID', `--server-ca ${file} holds no PEM certificate`, { expose: true });
+  return pem;
+}
+
 /** `sip agent`: the credential agent of one Mesos agent, until SIGTERM. */
 export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -175,6 +190,9 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
       'mesos-agent-url': { type: 'string' },
       'secrets-url': { type: 'string' },
       policy: { type: 'string' },
+      server: { type: 'string', multiple: true, default: [] },
+      'server-ca': { type: 'string' },
+      'server-audience': { type: 'string', default: 'sip-server' },
       'ca-file': { type: 'string' },
       'insecure-http': { type: 'boolean', default: false },
       'upstream-uid': { type: 'string', multiple: true, default: [] },
@@ -199,8 +217,10 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
-  if (Boolean(values['secrets-url']) === Boolean(values.policy))
-    throw new UsageError('give exactly one of --secrets-url (roles from AWS config secrets) or --policy FILE');
+  if ([Boolean(values['secrets-url']), Boolean(values.policy), values.server.length > 0].filter(Boolean).length !== 1)
+    throw new UsageError('give exactly one of --secrets-url (roles from AWS config secrets), --policy FILE or --server URL (sip server decides)');
+  if (values.server.length > 0 && !values['server-ca']) throw new UsageError("--server goes with --server-ca FILE (the servers' CA)");
+  for (const u of values.server) if (!/^https:\/\/[^/]+$/.test(u)) throw new UsageError(`--server ${u}: expected https://host:port`);
   const marathonUrl = values['marathon-url'] ?? io.env.SIP_MARATHON_URL;
   if (!marathonUrl)
     throw new UsageError('--marathon-url URL is required (Marathon runs on the masters, not on this agent): e.g. https://leader.mesos:8443 on DC/OS');
@@ -228,7 +248,11 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
     ...(values['metrics-listen'] ? { metrics: listenAt(values['metrics-listen'], '--metrics-listen') } : {}),
     marathonUrl,
     mesosAgentUrl: values['mesos-agent-url'] ?? `http://${agentIp}:5051`,
-    roles: values.policy ? { kind: 'policy', policy: await readPolicy(values.policy, io.readFile) } : { kind: 'secrets', secretsUrl: values['secrets-url']! },
+    roles: values.policy
+      ? { kind: 'policy', policy: await readPolicy(values.policy, io.readFile) }
+      : values.server.length > 0
+        ? { kind: 'server', urls: values.server, caPem: await serverCa(values['server-ca']!, io), audience: values['server-audience'] }
+        : { kind: 'secrets', secretsUrl: values['secrets-url']! },
     trust: { insecureHttp: values['insecure-http'], allowedUids },
     cgroupsRoot: values['cgroups-root'],
     ...(values['cgroup-hierarchies'] !== undefined ? { cgroupHierarchies: hierarchies(values['cgroup-hierarchies']) } : {}),

@@ -12,6 +12,7 @@ import type { UpstreamAuth } from '../../net/upstreamAuth.js';
 import { createDcosSecretsClient } from '../../stores/dcosSecretsClient.js';
 import { createAgentHandler, listenAgent, type AgentServer, type Denial, type ListenAt } from './agentServer.js';
 import { createAppRoles, type RoleSource } from './appRole.js';
+import { createServerClient } from '../server/serverClient.js';
 import { createConnectionOwners } from './connectionOwners.js';
 import { metricsHandler } from './metricsServer.js';
 import { createStsAssumer } from './stsAssumer.js';
@@ -29,8 +30,15 @@ export interface AgentConfig {
   marathonUrl: string;
   /** This node's Mesos agent. */
   mesosAgentUrl: string;
-  /** Roles from each app's AWS config secret (the DC/OS Secrets API) or from a policy file. */
-  roles: { kind: 'secrets'; secretsUrl: string } | { kind: 'policy'; policy: RolePolicy };
+  /**
+   * Roles from each app's AWS config secret (the DC/OS Secrets API), from a
+   * policy file, or decided by `sip server` (its replicas, their CA, their
+   * name in node proofs): then this agent holds no secrets access and no role.
+   */
+  roles:
+    | { kind: 'secrets'; secretsUrl: string }
+    | { kind: 'policy'; policy: RolePolicy }
+    | { kind: 'server'; urls: readonly string[]; caPem: string; audience: string };
   /** How the agent proves itself to Marathon, the Mesos agent and the Secrets API. */
   auth?: UpstreamAuth;
   /** Which upstreams may be sent the credential. */
@@ -62,7 +70,7 @@ export interface RunningAgent {
 function upstreams(
   config: AgentConfig,
   logger: Logger,
-): { marathon: MarathonClient; marathonAuth: UpstreamAuth | undefined; mesos: MesosAgentClient; source: RoleSource } {
+): { marathon: MarathonClient; marathonAuth: UpstreamAuth | undefined; mesos: MesosAgentClient; source: RoleSource | undefined } {
   const guarded = (what: string, url: string): UpstreamAuth | undefined =>
     guardLoopback(what, checkUpstreamUrl(what, url, config.trust), config.auth, config.trust);
   const marathonAuth = guarded('Marathon', config.marathonUrl);
@@ -70,6 +78,7 @@ function upstreams(
   const marathon = createMarathonClient({ url: config.marathonUrl, ...(marathonAuth ? { auth: marathonAuth } : {}) });
   const mesos = createMesosAgentClient({ url: config.mesosAgentUrl, ...(mesosAuth ? { auth: mesosAuth } : {}) });
   if (config.roles.kind === 'policy') return { marathon, marathonAuth, mesos, source: { kind: 'policy', policy: config.roles.policy } };
+  if (config.roles.kind === 'server') return { marathon, marathonAuth, mesos, source: undefined };
   const secretsAuth = guarded('the Secrets API', config.roles.secretsUrl);
   const source: RoleSource = {
     kind: 'secrets',
@@ -104,7 +113,9 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
   const bulk = diag ? startSockDiag() : undefined;
   const trust = diag ? { ...config.trust, listenerOwners: diag.listenerOwners } : config.trust;
   const { marathon, marathonAuth, mesos, source } = upstreams({ ...config, trust }, logger);
-  const roles = createAppRoles({ marathon, source, agentId: onceAtATime(() => mesos.getAgentId()) });
+  // Deciding here (a role source), or at sip server (which this agent proves its node to).
+  const roles = source ? createAppRoles({ marathon, source, agentId: onceAtATime(() => mesos.getAgentId()) }) : undefined;
+  const remote = config.roles.kind === 'server' ? createServerClient(config.roles) : undefined;
   // Tasks lose the node's own role before the first of them can ask for theirs.
   // With nftables in hand, the kernel enforces the per-uid connection quota too (a port chosen at listen, 0, it cannot).
   const maxPerUid = config.maxConnectionsPerUid ?? 128;
@@ -121,7 +132,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
     durationSeconds: config.durationSeconds,
     onFailure: (r, detail) => logger.warn({ roleArn: r.roleArn, session: r.sessionName, sts: detail }, 'AssumeRole failed'),
   });
-  const cache = createCredentialCache({ assume, now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond });
+  const cache = roles ? createCredentialCache({ assume, now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond }) : undefined;
   // Two lanes: the per-uid quota looks up every connection (a flood's thousand among them) in batches, one
   // kernel dump of the client sockets each (measured: a thousand exact lookups cost the loop 65 ms of pipe
   // writes; parsing /proc/net/tcp in the loop, 60 ms and a promise per 64 KiB); a request's own lookup
@@ -139,8 +150,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
   });
   const handler = createAgentHandler({
     locator,
-    roles,
-    cache,
+    ...(roles && cache ? { roles, cache } : {}),
+    ...(remote ? { remote } : {}),
     logger,
     ...(config.taskTokenKey ? { taskTokenKey: config.taskTokenKey } : {}),
     ...(hooks.onDenied ? { onDenied: hooks.onDenied } : {}),
@@ -165,11 +176,12 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
     marathonUrl: config.marathonUrl,
     ...(marathonAuth ? { auth: marathonAuth } : {}),
     forget(taskId, why) {
-      cache.forgetTask(taskId);
-      roles.forgetTask(taskId);
+      cache?.forgetTask(taskId);
+      roles?.forgetTask(taskId);
+      remote?.forgetTask(taskId);
       logger.info({ audit: { decision: 'forget', taskId, reason: why } }, 'task ended: its credentials are dropped');
     },
-    held: () => new Set([...cache.tasks(), ...roles.tasks()]),
+    held: () => new Set([...(cache?.tasks() ?? []), ...(roles?.tasks() ?? []), ...(remote?.tasks() ?? [])]),
     ...(writer ? { started: () => void locator.taskIds(true).catch(() => undefined) } : {}),
     running: () => locator.taskIds(true),
     logger,

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AssumeRequest, CacheStats, CredentialCache, RoleCredentials } from '../../core/agent/credentialCache.js';
 import { AgentError } from '../../core/agent/errors.js';
-import { roleSessionName, sessionAppId, tagValue } from '../../core/agent/sessionName.js';
+import { assumeRequestOf, ecsCredentialsBody } from '../../core/agent/ecsCredentials.js';
 import { publicError } from '../../core/errors/SipError.js';
 import type { AppRoles, TaskRole } from './appRole.js';
 import { createDenialThrottle } from './denialThrottle.js';
@@ -25,8 +25,11 @@ export interface Denial {
 /** Ports and options of {@link createAgentHandler}. */
 export interface AgentDeps {
   locator: TaskLocator;
-  roles: AppRoles;
-  cache: CredentialCache;
+  /** Deciding here: the role directory and the credential cache (absent when `remote` decides). */
+  roles?: AppRoles;
+  cache?: CredentialCache;
+  /** Deciding elsewhere (`sip server`): the task id goes there, credentials come back; the server decides. */
+  remote?: { credentialsFor(taskId: string): Promise<{ credentials: RoleCredentials; roleArn: string; cached: boolean }> };
   /** Audit lines (one per issue and per denial) go here. */
   logger: Logger;
   /**
@@ -64,7 +67,7 @@ export interface AgentHandler {
 /** The agent's Prometheus metrics in `registry`: its own counters, and the cache's read when scraped. */
 function agentMetrics(
   registry: Registry,
-  cache: Pick<AgentDeps['cache'], 'stats'>,
+  cache: Pick<CredentialCache, 'stats'> | undefined,
 ): { issued: Counter<'cached'>; denied: Counter<'code'>; latency: Histogram; refusedConnections: Counter } {
   collectDefaultMetrics({ register: registry, prefix: 'sip_agent_' });
   const issued = new Counter({
@@ -93,7 +96,7 @@ function agentMetrics(
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(cache.stats()[stat]);
+        this.inc(cache?.stats()[stat] ?? 0);
       },
     });
   }
@@ -130,36 +133,20 @@ function denialAudit(deps: Pick<AgentDeps, 'logger' | 'onDenied'>): { deny(d: De
 // Per task (and its decision), the STS request is built once; per credentials, the answer is serialised once.
 const requests = new WeakMap<TaskRole, AssumeRequest>();
 /** The STS request for a task's decision, built once per decision. */
-export function requestFor(t: TaskRole, taskId: string): AssumeRequest {
+function requestFor(t: TaskRole, taskId: string): AssumeRequest {
   let r = requests.get(t);
   if (!r) {
-    r = {
-      roleArn: t.role.roleArn,
-      externalId: t.role.externalId,
-      sessionName: roleSessionName(t.app.id, taskId),
-      sourceIdentity: sessionAppId(t.app.id).slice(0, 64),
-      tags: { 'marathon-app': tagValue(t.app.id), 'mesos-task': tagValue(taskId) },
-      taskId,
-      ...(t.role.durationSeconds !== undefined ? { durationSeconds: t.role.durationSeconds } : {}),
-    };
+    r = assumeRequestOf(t.app.id, t.role, taskId);
     requests.set(t, r);
   }
   return r;
 }
 const bodies = new WeakMap<RoleCredentials, Buffer>();
 /** The ECS answer for a set of credentials, serialised once. */
-export function bodyOf(c: RoleCredentials, role: string): Buffer {
+function bodyOf(c: RoleCredentials, role: string): Buffer {
   let b = bodies.get(c);
   if (!b) {
-    b = Buffer.from(
-      JSON.stringify({
-        AccessKeyId: c.accessKeyId,
-        SecretAccessKey: c.secretAccessKey,
-        Token: c.sessionToken,
-        Expiration: c.expiration.toISOString(),
-        RoleArn: role,
-      }),
-    );
+    b = ecsCredentialsBody(c, role);
     bodies.set(c, b);
   }
   return b;
@@ -223,6 +210,7 @@ function tokenIndex(deps: Pick<AgentDeps, 'locator' | 'taskTokenKey'>): {
  * trouble 503, both as JSON `{code, message}` with the reason.
  */
 export function createAgentHandler(deps: AgentDeps): AgentHandler {
+  if (!deps.remote && !(deps.roles && deps.cache)) throw new Error('createAgentHandler: give roles and cache, or remote');
   const registry = deps.registry ?? new Registry();
   const { issued, denied, latency, refusedConnections } = agentMetrics(registry, deps.cache);
 
@@ -267,10 +255,29 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
           `the request does not carry the token of task ${caller.taskId} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)`,
         );
       }
-      const taskRole = await deps.roles.roleFor(caller);
+      if (deps.remote) {
+        // sip server decides from the masters' view; this agent only says which task is calling.
+        const served = await deps.remote.credentialsFor(caller.taskId);
+        roleArn = served.roleArn;
+        sendBody(res, 200, bodyOf(served.credentials, roleArn));
+        (served.cached ? issuedCached : issuedFresh).inc();
+        if (!served.cached) {
+          const audit = {
+            decision: 'issue',
+            via: 'sip server',
+            appId: caller.appId,
+            taskId: caller.taskId,
+            roleArn,
+            expires: served.credentials.expiration.toISOString(),
+          };
+          deps.logger.info({ audit }, 'credentials issued');
+        }
+        return;
+      }
+      const taskRole = await deps.roles!.roleFor(caller);
       roleArn = taskRole.role.roleArn;
       const request = requestFor(taskRole, caller.taskId);
-      const { credentials, cached } = await deps.cache.get(request);
+      const { credentials, cached } = await deps.cache!.get(request);
       sendBody(res, 200, bodyOf(credentials, roleArn));
       (cached ? issuedCached : issuedFresh).inc();
       // The audit line: who got which role as which session; never a credential.

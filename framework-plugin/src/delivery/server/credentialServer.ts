@@ -9,8 +9,8 @@ import { taskOnNode, type MasterTask } from '../../core/agent/taskOnNode.js';
 import { isSipError, SipError } from '../../core/errors/SipError.js';
 import { parseTaskId } from '../../core/marathon/taskId.js';
 import { readBody } from '../../net/readBody.js';
-import type { AppRoles, MarathonReader } from '../endpoint/appRole.js';
-import { bodyOf, requestFor } from '../endpoint/agentServer.js';
+import type { AssumeRoleConfig } from '../../core/awsconfig/assumeRoleOf.js';
+import { assumeRequestOf, ecsCredentialsBody } from '../../core/agent/ecsCredentials.js';
 import { agentOfCertificate, issueAgentCertificate, renewalDue, type ServerCa } from './certificates.js';
 import { agentOfInstance, type NodeLookup } from './nodeOfInstance.js';
 import { createReplayGuard, verifyNodeProof, type NodeProof, type ProofPolicy } from './nodeProof.js';
@@ -19,6 +19,20 @@ import { createReplayGuard, verifyNodeProof, type NodeProof, type ProofPolicy } 
 export const KEY_HEADER = 'x-sip-public-key-sha256';
 /** The key's digest as {@link KEY_HEADER} carries it. */
 export const keyDigest = (publicKeyPem: string): string => createHash('sha256').update(publicKeyPem.trim()).digest('hex');
+
+/** The Marathon calls the server makes (the project's Marathon client fits). */
+export interface MarathonReader {
+  getApp(id: string): Promise<Record<string, any>>;
+  info(): Promise<Record<string, any>>;
+}
+
+/** A task's role decision (sip agent's `createAppRoles` fits: the path rule or the policy, from Marathon's record). */
+export interface TaskRoles {
+  roleFor(caller: { taskId: string; appId: string; frameworkId: string; containerId: string; pid: number; uid: number }): Promise<{
+    app: { id: string };
+    role: AssumeRoleConfig;
+  }>;
+}
 
 /** What `sip server` holds and asks. */
 export interface CredentialServerDeps {
@@ -34,7 +48,7 @@ export interface CredentialServerDeps {
   masterTasks(): Promise<MasterTask[]>;
   readonly marathon: MarathonReader;
   /** The role decisions for tasks of one agent (its id from the agent's certificate). */
-  rolesOf(agentId: string): AppRoles;
+  rolesOf(agentId: string): TaskRoles;
   /** Credentials assumed with the server's own identity, cached (per role, external id, session). */
   readonly cache: CredentialCache;
   readonly logger: Logger;
@@ -130,10 +144,10 @@ export function createCredentialServer(deps: CredentialServerDeps): Server {
       throw new SipError(verdict.code, verdict.reason, { expose: true });
     }
     const role = await deps.rolesOf(agent.agentId).roleFor({ taskId, appId: verdict.appId, frameworkId: marathonFrameworkId, containerId: '', pid: 0, uid: 0 });
-    const request = requestFor(role, taskId);
+    const request = assumeRequestOf(role.app.id, role.role, taskId);
     const { credentials: c } = await deps.cache.get(request);
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(bodyOf(c, request.roleArn));
+    res.end(ecsCredentialsBody(c, request.roleArn));
   };
 
   return createServer({ cert: deps.tls.cert, key: deps.tls.key, ca: deps.ca.certPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {

@@ -37,6 +37,8 @@ export interface ServerClient {
   credentialsFor(taskId: string): Promise<ServedCredentials>;
   /** Forgets a task's credentials (it ended). */
   forgetTask(taskId: string): void;
+  /** The tasks it holds credentials for. */
+  tasks(): Set<string>;
   /** Which replica answered last. */
   current(): string;
 }
@@ -166,6 +168,7 @@ export function createServerClient(init: ServerClientInit): ServerClient {
       }
     },
     forgetTask: (taskId) => void cache.delete(taskId),
+    tasks: () => new Set(cache.keys()),
     current: () => init.urls[at] ?? '',
   };
 }
