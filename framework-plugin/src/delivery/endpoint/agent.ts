@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { installMetadataBlock, type MetadataBlockSpec, type NftApply } from './metadataBlock.js';
+import { installMetadataBlock, type MetadataBlock, type MetadataBlockSpec, type NftApply } from './metadataBlock.js';
 import { nftCommand } from './nftables.js';
 import { createTokenWriter } from './tokenWriter.js';
 import { startSockDiag } from './sockDiag.js';
 import { createDockerInspector } from '../../clients/docker/engineInspector.js';
 import { createMarathonClient, type MarathonClient } from '../../clients/marathon/client.js';
 import { createMesosAgentClient, type MesosAgentClient } from '../../clients/mesos/agentClient.js';
-import { createCredentialCache } from '../../core/agent/credentialCache.js';
+import { createCredentialCache, type CredentialCache } from '../../core/agent/credentialCache.js';
 import type { RolePolicy } from '../../core/agent/policy.js';
 import type { UpstreamAuth } from '../../net/upstreamAuth.js';
 import { createDcosSecretsClient } from '../../stores/dcosSecretsClient.js';
@@ -99,6 +99,29 @@ function onceAtATime<T>(ask: () => Promise<T>): () => Promise<T> {
 }
 
 /**
+ * Installs `--block-metadata`'s table, where asked: the metadata service
+ * closed to tasks and, with nftables in hand, the per-uid connection quota
+ * enforced by the kernel too (not for a port chosen at listen, 0).
+ */
+async function closeMetadata(config: AgentConfig, maxPerUid: number, logger: Logger, nft: NftApply | undefined): Promise<MetadataBlock | undefined> {
+  if (!config.blockMetadata) return undefined;
+  const connectionQuota = config.listen.port > 0 ? { host: config.listen.host, port: config.listen.port, maxPerUid } : undefined;
+  const block = await installMetadataBlock({ ...config.blockMetadata, ...(connectionQuota ? { connectionQuota } : {}) }, nft ?? nftCommand());
+  const { targets, tasks } = config.blockMetadata;
+  logger.info({ table: `inet ${block.table}`, targets, tasks, connectionQuota }, 'metadata service closed to tasks');
+  return block;
+}
+
+/** The credential cache of an agent that decides itself: STS with the node's instance profile, capped. */
+function localCache(config: AgentConfig, logger: Logger): CredentialCache {
+  const assume = createStsAssumer({
+    durationSeconds: config.durationSeconds,
+    onFailure: (r, detail) => logger.warn({ roleArn: r.roleArn, session: r.sessionName, sts: detail }, 'AssumeRole failed'),
+  });
+  return createCredentialCache({ assume, now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond });
+}
+
+/**
  * Wires and starts the credential agent of one Mesos agent: the upstream
  * clients (each guarded, see {@link guardLoopback}), the task locator, the
  * role directory, the credential cache, the ECS endpoint, the metrics
@@ -106,9 +129,8 @@ function onceAtATime<T>(ask: () => Promise<T>): () => Promise<T> {
  * @throws SipError `SIP_AGENT_CONFIG_INVALID` for an upstream it may not trust.
  */
 export async function startAgent(config: AgentConfig, logger: Logger, hooks: { onDenied?: (d: Denial) => void; nft?: NftApply } = {}): Promise<RunningAgent> {
-  // The kernel's socket lookups (python3 helpers) where they can run, else /proc/net/tcp: who holds an
-  // upstream's port, and who owns a connection. Two helpers, each answering in turn: a request's questions
-  // never wait behind the quota's dumps during a flood.
+  // The kernel's socket lookups (python3 helpers; else /proc/net/tcp): who holds an upstream's port, who owns a
+  // connection. Two helpers, each answering in turn: a request's questions never wait behind the quota's dumps.
   const diag = startSockDiag();
   const bulk = diag ? startSockDiag() : undefined;
   const trust = diag ? { ...config.trust, listenerOwners: diag.listenerOwners } : config.trust;
@@ -116,23 +138,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
   // Deciding here (a role source), or at sip server (which this agent proves its node to).
   const roles = source ? createAppRoles({ marathon, source, agentId: onceAtATime(() => mesos.getAgentId()) }) : undefined;
   const remote = config.roles.kind === 'server' ? createServerClient(config.roles) : undefined;
-  // Tasks lose the node's own role before the first of them can ask for theirs.
-  // With nftables in hand, the kernel enforces the per-uid connection quota too (a port chosen at listen, 0, it cannot).
   const maxPerUid = config.maxConnectionsPerUid ?? 128;
-  const connectionQuota = config.listen.port > 0 ? { host: config.listen.host, port: config.listen.port, maxPerUid } : undefined;
-  const block = config.blockMetadata
-    ? await installMetadataBlock({ ...config.blockMetadata, ...(connectionQuota ? { connectionQuota } : {}) }, hooks.nft ?? nftCommand())
-    : undefined;
-  if (block)
-    logger.info(
-      { table: `inet ${block.table}`, targets: config.blockMetadata!.targets, tasks: config.blockMetadata!.tasks, connectionQuota },
-      'metadata service closed to tasks',
-    );
-  const assume = createStsAssumer({
-    durationSeconds: config.durationSeconds,
-    onFailure: (r, detail) => logger.warn({ roleArn: r.roleArn, session: r.sessionName, sts: detail }, 'AssumeRole failed'),
-  });
-  const cache = roles ? createCredentialCache({ assume, now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond }) : undefined;
+  // Tasks lose the node's own role before the first of them can ask for theirs.
+  const block = await closeMetadata(config, maxPerUid, logger, hooks.nft);
+  const cache = roles ? localCache(config, logger) : undefined;
   // Two lanes: the per-uid quota looks up every connection (a flood's thousand among them) in batches, one
   // kernel dump of the client sockets each (measured: a thousand exact lookups cost the loop 65 ms of pipe
   // writes; parsing /proc/net/tcp in the loop, 60 ms and a promise per 64 KiB); a request's own lookup

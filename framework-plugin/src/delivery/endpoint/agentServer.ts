@@ -159,6 +159,38 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   sendBody(res, status, Buffer.from(JSON.stringify(body)));
 }
 
+/**
+ * The calling task's credentials: from sip server (which decides from the
+ * masters' view; this agent only says which task calls), or decided here
+ * (role directory, credential cache). `onRole` learns the role as soon as
+ * it is known (for the denial record). Audits an issue, never a credential.
+ */
+async function grant(deps: AgentDeps, caller: Caller, onRole: (roleArn: string) => void): Promise<{ body: Buffer; cached: boolean }> {
+  if (deps.remote) {
+    const served = await deps.remote.credentialsFor(caller.taskId);
+    onRole(served.roleArn);
+    if (!served.cached) {
+      const audit = {
+        decision: 'issue',
+        via: 'sip server',
+        appId: caller.appId,
+        taskId: caller.taskId,
+        roleArn: served.roleArn,
+        expires: served.credentials.expiration.toISOString(),
+      };
+      deps.logger.info({ audit }, 'credentials issued');
+    }
+    return { body: bodyOf(served.credentials, served.roleArn), cached: served.cached };
+  }
+  const taskRole = await deps.roles!.roleFor(caller);
+  onRole(taskRole.role.roleArn);
+  const request = requestFor(taskRole, caller.taskId);
+  const { credentials, cached } = await deps.cache!.get(request);
+  // The audit line: who got which role as which session; never a credential.
+  if (!cached) auditIssue(deps.logger, taskRole, caller.taskId, request, credentials);
+  return { body: bodyOf(credentials, taskRole.role.roleArn), cached };
+}
+
 /** One audit line per credentials issued (not per cached answer): app, task, role, session, expiry; never a credential. */
 function auditIssue(logger: Logger, taskRole: TaskRole, taskId: string, request: AssumeRequest, credentials: RoleCredentials): void {
   const audit = {
@@ -255,33 +287,9 @@ export function createAgentHandler(deps: AgentDeps): AgentHandler {
           `the request does not carry the token of task ${caller.taskId} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)`,
         );
       }
-      if (deps.remote) {
-        // sip server decides from the masters' view; this agent only says which task is calling.
-        const served = await deps.remote.credentialsFor(caller.taskId);
-        roleArn = served.roleArn;
-        sendBody(res, 200, bodyOf(served.credentials, roleArn));
-        (served.cached ? issuedCached : issuedFresh).inc();
-        if (!served.cached) {
-          const audit = {
-            decision: 'issue',
-            via: 'sip server',
-            appId: caller.appId,
-            taskId: caller.taskId,
-            roleArn,
-            expires: served.credentials.expiration.toISOString(),
-          };
-          deps.logger.info({ audit }, 'credentials issued');
-        }
-        return;
-      }
-      const taskRole = await deps.roles!.roleFor(caller);
-      roleArn = taskRole.role.roleArn;
-      const request = requestFor(taskRole, caller.taskId);
-      const { credentials, cached } = await deps.cache!.get(request);
-      sendBody(res, 200, bodyOf(credentials, roleArn));
-      (cached ? issuedCached : issuedFresh).inc();
-      // The audit line: who got which role as which session; never a credential.
-      if (!cached) auditIssue(deps.logger, taskRole, caller.taskId, request, credentials);
+      const granted = await grant(deps, caller, (arn) => (roleArn = arn));
+      sendBody(res, 200, granted.body);
+      (granted.cached ? issuedCached : issuedFresh).inc();
     } catch (err) {
       const { status, code, message } = publicError(err);
       const denial: Denial = {

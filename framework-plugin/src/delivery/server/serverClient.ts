@@ -45,6 +45,50 @@ export interface ServerClient {
 
 type Answer = { status: number; body: any };
 
+/** A JSON POST over TLS to one replica (with the agent's certificate for mutual TLS, when given). */
+function postJson(url: string, path: string, body: unknown, ca: string, timeoutMs: number, client?: { cert: string; key: string }): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path,
+        method: 'POST',
+        ca,
+        ...(client ?? {}),
+        headers: { 'content-type': 'application/json' },
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || 'null') });
+          } catch {
+            resolve({ status: res.statusCode ?? 0, body: null });
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** A server's refusal as the error the agent answers with: its catalogue code and message. */
+const refused = (a: Answer): SipError =>
+  new SipError(
+    typeof a.body?.Code === 'string' && /^SIP_[A-Z_]+$/.test(a.body.Code) ? a.body.Code : 'SIP_SERVER_UPSTREAM_FAILED',
+    String(a.body?.Message ?? `HTTP ${a.status}`),
+    {
+      expose: true,
+    },
+  );
+
 /**
  * The agent's client of `sip server`: logs in with a node proof binding a
  * key made here (the private key never leaves the node), keeps the client
@@ -63,36 +107,7 @@ export function createServerClient(init: ServerClientInit): ServerClient {
   const cache = new Map<string, { until: number; served: Promise<ServedCredentials> }>();
 
   const post = (url: string, path: string, body: unknown, client?: { cert: string; key: string }): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const u = new URL(url);
-      const req = request(
-        {
-          host: u.hostname,
-          port: u.port,
-          path,
-          method: 'POST',
-          ca: init.caPem,
-          ...(client ?? {}),
-          headers: { 'content-type': 'application/json' },
-          agent: false,
-          timeout: init.timeoutMs ?? 5000,
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (d: string) => (text += d));
-          res.on('end', () => {
-            try {
-              resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || 'null') });
-            } catch {
-              resolve({ status: res.statusCode ?? 0, body: null });
-            }
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', reject);
-      req.end(JSON.stringify(body));
-    });
+    postJson(url, path, body, init.caPem, init.timeoutMs ?? 5000, client);
 
   /** A call to the replica in use, then the others: an unreachable replica is passed over. */
   const call = async (path: string, body: () => Promise<unknown>, client?: { cert: string; key: string }): Promise<Answer> => {
@@ -111,15 +126,6 @@ export function createServerClient(init: ServerClientInit): ServerClient {
       expose: true,
     });
   };
-  const refused = (a: Answer): SipError =>
-    new SipError(
-      typeof a.body?.Code === 'string' && /^SIP_[A-Z_]+$/.test(a.body.Code) ? a.body.Code : 'SIP_SERVER_UPSTREAM_FAILED',
-      String(a.body?.Message ?? `HTTP ${a.status}`),
-      {
-        expose: true,
-      },
-    );
-
   const login = async (): Promise<{ cert: string; key: string; renewAt: number }> => {
     const keys = await newKeyPair();
     // A fresh proof per attempt (each replica refuses a proof seen before).
