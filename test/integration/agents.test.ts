@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/cli
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { request as httpsRequest } from 'node:https';
 import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
-import { createAppRoles, createStsAssumer } from '@secure-instance-profiles/framework-plugin/delivery/endpoint';
+import { createAppRoles, createServerClient, createStsAssumer } from '@secure-instance-profiles/framework-plugin/delivery/endpoint';
 import { createCredentialCache } from '@secure-instance-profiles/framework-plugin/core/agent';
 import { createDcosSecretsClient, createMarathonClient } from '@secure-instance-profiles/framework-plugin';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
@@ -20,7 +20,6 @@ import {
   agentOfInstance,
   createCredentialServer,
   createReplayGuard,
-  createServerClient,
   createServerCa,
   ec2PrivateIps,
   issueServerCertificate,
@@ -312,7 +311,10 @@ agents(
         PolicyName: 'assume-app-roles',
         PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'], Resource: '*' }],
+          Statement: [
+            { Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'], Resource: '*' },
+            { Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' },
+          ],
         }),
       }),
     );
@@ -382,9 +384,42 @@ agents(
         },
       };
     };
-    // Two replicas sharing the CA: an agent may use either.
+    // A real `sip server` process, as an operator runs one: the CA's files, the server role's credentials, the ACS token.
+    const serverProcess = async (): Promise<{ url: string; close(): void }> => {
+      const dir = mkdtempSync(join(tmpdir(), 'sip-server-'));
+      writeFileSync(join(dir, 'ca.pem'), ca.certPem);
+      writeFileSync(join(dir, 'ca.key'), ca.keyPem, { mode: 0o600 });
+      writeFileSync(join(dir, 'token'), token, { mode: 0o600 });
+      const ready = join(dir, 'ready');
+      const args = ['server', '--listen', `127.0.0.1:${await freePort()}`, '--ca-cert', join(dir, 'ca.pem'), '--ca-key', join(dir, 'ca.key')];
+      args.push('--trust-domain', 'sip.test', '--audience', AUDIENCE, '--agent-role', 'sip-local-agent', '--mesos-master-url', info.mesosMasterUrl);
+      args.push('--marathon-url', info.marathonUrl, '--secrets-url', info.secretsUrl, '--token-file', join(dir, 'token'), '--ready-file', ready);
+      const env = {
+        PATH: process.env.PATH,
+        AWS_ACCESS_KEY_ID: serverCreds.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: serverCreds.secretAccessKey,
+        AWS_SESSION_TOKEN: serverCreds.sessionToken,
+        AWS_ENDPOINT_URL: info.awsEndpoint,
+        AWS_REGION: info.region,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      };
+      const proc = spawn(process.execPath, [SIP, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => (out += d));
+      proc.stderr!.on('data', (d: Buffer) => (out += d));
+      await waitFor(async () => existsSync(ready) || proc.exitCode !== null, { what: 'sip server ready', timeoutMs: 20_000, intervalMs: 100 });
+      assert.ok(existsSync(ready), `sip server did not start: ${out.slice(-500)}`);
+      return {
+        url: readFileSync(ready, 'utf8').trim(),
+        close: () => {
+          proc.kill();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    };
+    // Two replicas sharing the CA: one in this process, one a real `sip server`; an agent may use either.
     const first = await replica();
-    const second = await replica();
+    const second = await serverProcess();
     const url = first.url;
     try {
       // A task of the app on agent 1 (pinned there), one on agent 3.

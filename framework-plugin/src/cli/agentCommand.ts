@@ -145,7 +145,11 @@ const listenAt = (v: string, what: string): ListenAt => {
 };
 
 /** How the agent proves itself upstream, from the options (at most one way). */
-async function authOf(values: Record<string, string | boolean | string[] | undefined>, io: CliIo, marathonUrl: string): Promise<UpstreamAuth | undefined> {
+export async function authOf(
+  values: Record<string, string | boolean | string[] | undefined>,
+  io: CliIo,
+  marathonUrl: string,
+): Promise<UpstreamAuth | undefined> {
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const ways = [str('token-file') ?? io.env.SIP_ACS_TOKEN, str('service-account'), str('http-credentials')].filter(Boolean);
   if (ways.length > 1) throw new UsageError('give at most one of --token-file ($SIP_ACS_TOKEN), --service-account or --http-credentials');
@@ -168,7 +172,7 @@ async function authOf(values: Record<string, string | boolean | string[] | undef
 }
 
 /** The servers' CA from `--server-ca`. @throws SipError `SIP_AGENT_CONFIG_INVALID` */
-async function serverCa(file: string, io: CliIo): Promise<string> {
+export async function serverCa(file: string, io: CliIo): Promise<string> {
   const pem = await io.readFile(file).catch((err: NodeJS.ErrnoException) => {
     throw new SipError('SIP_AGENT_CONFIG_INVALID', `--server-ca ${file} cannot be read (${err.code ?? 'error'})`, { expose: true });
   });

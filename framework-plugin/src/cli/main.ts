@@ -11,6 +11,7 @@ export const USAGE = `usage: sip <command> …
   sip edgelb <create|update|delete|show|list|status|ping> …   load-balancer pools (like 'dcos edgelb')
   sip security secrets <create|get|list|update|delete> …   manage per-app secrets (like 'dcos security secrets')
   sip agent [options]                                        per-task AWS credentials on a Mesos agent (ECS credentials protocol)
+  sip server [options] | sip server ca create DIR            the holder of app roles agents ask (sip agent --server)
 
 Run a command with --help for its options.`;
 
@@ -69,6 +70,10 @@ async function loadCommand(group: string | undefined, sub: string | undefined): 
     case 'agent': {
       const m = await import('./agentCommand.js');
       return { usage: m.AGENT_USAGE, run: m.agentCommand };
+    }
+    case 'server': {
+      const m = await import('./serverCommand.js');
+      return { usage: m.SERVER_USAGE, run: m.serverCommand };
     }
     case 'edgelb': {
       const m = await import('./edgelbCommand.js');

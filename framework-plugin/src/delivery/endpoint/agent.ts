@@ -12,7 +12,7 @@ import type { UpstreamAuth } from '../../net/upstreamAuth.js';
 import { createDcosSecretsClient } from '../../stores/dcosSecretsClient.js';
 import { createAgentHandler, listenAgent, type AgentServer, type Denial, type ListenAt } from './agentServer.js';
 import { createAppRoles, type RoleSource } from './appRole.js';
-import { createServerClient } from '../server/serverClient.js';
+import { createServerClient } from './serverClient.js';
 import { createConnectionOwners } from './connectionOwners.js';
 import { metricsHandler } from './metricsServer.js';
 import { createStsAssumer } from './stsAssumer.js';

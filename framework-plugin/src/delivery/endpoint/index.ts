@@ -29,3 +29,4 @@ export { followTaskEnds, type TaskEndsInit } from './taskEnds.js';
 export { metricsHandler } from './metricsServer.js';
 export { createConnectionOwners, type SocketOwner } from './connectionOwners.js';
 export { createDenialThrottle, type DenialThrottleInit } from './denialThrottle.js';
+export { createServerClient, type ServedCredentials, type ServerClient, type ServerClientInit } from './serverClient.js';

@@ -17,4 +17,3 @@ export {
   type ServerCa,
 } from './certificates.js';
 export { createCredentialServer, KEY_HEADER, keyDigest, type CredentialServerDeps } from './credentialServer.js';
-export { createServerClient, type ServedCredentials, type ServerClient, type ServerClientInit } from './serverClient.js';

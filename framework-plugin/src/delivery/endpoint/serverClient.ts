@@ -2,9 +2,9 @@ import type { STSClientConfig } from '@aws-sdk/client-sts';
 import { request } from 'node:https';
 import { SipError } from '../../core/errors/SipError.js';
 import type { RoleCredentials } from '../../core/agent/credentialCache.js';
-import { newKeyPair } from './certificates.js';
-import { KEY_HEADER, keyDigest } from './credentialServer.js';
-import { signNodeProof } from './nodeProof.js';
+import { newKeyPair } from '../server/certificates.js';
+import { KEY_HEADER, keyDigest } from '../server/credentialServer.js';
+import { signNodeProof } from '../server/nodeProof.js';
 
 /** How an agent reaches its servers. */
 export interface ServerClientInit {
