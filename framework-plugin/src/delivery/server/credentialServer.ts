@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { AgentError } from '../../core/agent/errors.js';
 import type { CredentialCache } from '../../core/agent/credentialCache.js';
 import { taskOnNode, type MasterTask } from '../../core/agent/taskOnNode.js';
-import { isSipError, SipError } from '../../core/errors/SipError.js';
+import { isSipError, publicError, SipError } from '../../core/errors/SipError.js';
 import { parseTaskId } from '../../core/marathon/taskId.js';
 import { readBody } from '../../net/readBody.js';
 import type { AssumeRoleConfig } from '../../core/awsconfig/assumeRoleOf.js';
@@ -59,11 +59,11 @@ const send = (res: ServerResponse, status: number, body: unknown): void => {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': b.length, 'cache-control': 'no-store' });
   res.end(b);
 };
-/** An error as the ECS protocol's `{Code, Message}` with the catalogue's status; a non-SipError is a 500 without its text. */
-const fail = (res: ServerResponse, err: unknown): void =>
-  isSipError(err)
-    ? send(res, err.status ?? 500, { Code: err.code, Message: err.message })
-    : send(res, 500, { Code: 'SIP_SERVER_FAILED', Message: 'sip server failed on this request; see its log' });
+/** An error as the ECS protocol's `{Code, Message}` with the catalogue's status; what is not meant to be shown is not (see its log). */
+const fail = (res: ServerResponse, err: unknown): void => {
+  const { status, code, message } = publicError(err);
+  send(res, status, { Code: code ?? 'SIP_SERVER_FAILED', Message: code ? message : 'sip server failed on this request; see its log' });
+};
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   try {
