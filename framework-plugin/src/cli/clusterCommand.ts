@@ -40,6 +40,10 @@ options:
                          operator API and sip agent) ($SIP_AGENTS does the same; default 1)
   --agent-attribute N:NAME=VALUE
                          a Mesos attribute of agent N, for constraints (repeat it)
+  --servers N            sip server replicas (0-3, replica N on 127.0.0.20N as on a master): they
+                         alone read AWS configs and hold the role app roles trust (sip-local-server);
+                         every sip agent asks them ($SIP_SERVERS does the same; default 0: each
+                         sip agent decides)
   --aws-credentials MODE how apps without the sip.aws.credentials label get AWS credentials:
                          file (their aws-config in the sandbox, the default) or endpoint (sip agent;
                          the external id never enters the task) ($SIP_AWS_CREDENTIALS does the same)
@@ -111,6 +115,9 @@ function printInfo(info: ClusterInfo, io: CliIo): void {
       ...(info.credentials
         ? [
             `credential agent   ${info.credentials.url}/v1/credentials  (default mode ${info.credentials.defaultMode}; metrics ${info.credentials.metricsUrl.startsWith('unix:') ? `curl --unix-socket ${info.credentials.metricsUrl.slice(5)} http://localhost/metrics` : `${info.credentials.metricsUrl}/metrics`})`,
+            ...(info.servers?.length
+              ? [`sip server         ${info.servers.map((x) => x.url).join(' ')}  (server role ${info.serverRoleArn}; CA ${info.serverCaFile})`]
+              : []),
             `task cgroups       ${info.cgroups.available ? `/${info.cgroups.root}/<container>` : `OFF: ${info.cgroups.reason} (endpoint mode is refused)`}`,
           ]
         : []),
@@ -133,6 +140,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
       'insecure-shared-identity': { type: 'boolean', default: false },
       'aws-credentials': { type: 'string' },
       agents: { type: 'string' },
+      servers: { type: 'string' },
       'agent-attribute': { type: 'string', multiple: true },
       unset: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -142,6 +150,8 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
   if (extra.length && verb !== 'agent') throw new UsageError(`unexpected argument: ${extra[0]}`);
   const agentCount = values.agents ?? io.env.SIP_AGENTS;
   if (agentCount !== undefined && !/^[1-9]$/.test(agentCount)) throw new UsageError('--agents must be a number from 1 to 9');
+  const serverCount = values.servers ?? io.env.SIP_SERVERS;
+  if (serverCount !== undefined && !/^[0-3]$/.test(serverCount)) throw new UsageError('--servers must be a number from 0 to 3');
   const attributes = agentAttributes(values['agent-attribute'] ?? [], Number(agentCount ?? 1));
   const stateDir = stateDirOf(values['state-dir'], io.env);
   const port = (name: 'marathon-port' | 'secrets-port' | 'lb-port'): number | undefined => {
@@ -179,6 +189,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
         ...(mode ? { awsCredentials: mode } : {}),
         ...(tokenLifetime ? { tokenLifetimeSeconds: tokenLifetime } : {}),
         ...(agentCount ? { agents: Number(agentCount) } : {}),
+        ...(serverCount ? { servers: Number(serverCount) } : {}),
         ...(Object.keys(attributes).length ? { agentAttributes: attributes } : {}),
       });
       logger.info({ ...handle.info }, 'local cluster up');
@@ -217,6 +228,7 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
         ...(values['insecure-shared-identity'] ? ['--insecure-shared-identity'] : []),
         ...(mode ? ['--aws-credentials', mode] : []),
         ...(agentCount ? ['--agents', agentCount] : []),
+        ...(serverCount ? ['--servers', serverCount] : []),
         ...(values['agent-attribute'] ?? []).flatMap((a) => ['--agent-attribute', a]),
       ];
       const child = spawn(process.execPath, args, {

@@ -91,7 +91,8 @@ export interface AgentNode {
 
 /** What every agent's sip agent shares: the upstreams, its login, the environment. */
 export type SharedAgentInit = Omit<CredentialAgentInit, 'port' | 'host' | 'fileStem' | 'mesosAgentUrl' | 'cgroupsRoot' | 'blockMetadata'> & {
-  blockMetadata?: Omit<NonNullable<CredentialAgentInit['blockMetadata']>, 'table'> & { table: string };
+  /** The tasks' uids and the table name; each agent blocks its own metadata endpoint in a table of its own (`<table>_<n>`). */
+  blockMetadata?: Omit<NonNullable<CredentialAgentInit['blockMetadata']>, 'address'>;
 };
 
 /**
@@ -114,8 +115,9 @@ export async function startAgentNodes(
         logger: deps.logger,
       });
       const stem = p.n === 1 ? 'agent' : `agent-${p.n}`;
+      const { blockMetadata, ...shared } = deps.shared;
       const sip = await startCredentialAgent({
-        ...deps.shared,
+        ...shared,
         port: p.credentialsPort,
         host: p.spec.hostname,
         fileStem: stem,
@@ -123,12 +125,12 @@ export async function startAgentNodes(
         cgroupsRoot: p.cgroupsRoot,
         // Its own instance profile, through its own metadata endpoint: the one its tasks may not reach.
         env: { ...deps.shared.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: p.imds.endpoint },
-        ...(deps.shared.blockMetadata
+        ...(blockMetadata
           ? {
               blockMetadata: {
-                ...deps.shared.blockMetadata,
+                ...blockMetadata,
                 address: new URL(p.imds.endpoint).host,
-                table: p.n === 1 ? deps.shared.blockMetadata.table : `${deps.shared.blockMetadata.table}_${p.n}`,
+                table: p.n === 1 ? blockMetadata.table : `${blockMetadata.table}_${p.n}`,
               },
             }
           : {}),

@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { EventBus } from '../core/marathon/events.js';
 import { SipError } from '../core/errors/SipError.js';
 import { waitFor } from '../net/waitFor.js';
+import { superviseDaemon } from './daemonProcess.js';
 
 const SIP = fileURLToPath(new URL('../../bin/sip.mjs', import.meta.url));
 
@@ -23,7 +23,10 @@ export interface CredentialAgentInit {
   fileStem?: string;
   marathonUrl: string;
   mesosAgentUrl: string;
-  secretsUrl: string;
+  /** Where it reads apps' AWS configs itself; or `server`: sip server decides, and it reads no secret. */
+  secretsUrl?: string;
+  /** The sip server replicas it asks instead (their URLs, their CA's file, their audience). */
+  server?: { urls: readonly string[]; caFile: string; audience: string };
   /** The DC/OS service account it logs in as (its key file, the IAM's URL): tokens that expire and are renewed. */
   serviceAccount: { uid: string; keyFile: string; clusterUrl: string };
   cgroupsRoot: string;
@@ -89,8 +92,9 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     init.marathonUrl,
     '--mesos-agent-url',
     init.mesosAgentUrl,
-    '--secrets-url',
-    init.secretsUrl,
+    ...(init.server
+      ? [...init.server.urls.flatMap((u) => ['--server', u]), '--server-ca', init.server.caFile, '--server-audience', init.server.audience]
+      : ['--secrets-url', init.secretsUrl ?? '']),
     '--service-account',
     init.serviceAccount.uid,
     '--service-account-key',
@@ -129,9 +133,7 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     detached: true,
     serialization: 'json',
   });
-  let exited = false;
   let readyUrls: { url: string; metricsUrl: string } | undefined;
-  child.once('exit', () => (exited = true));
   child.on('message', (m: AgentMessage) => {
     if (m?.type === 'sip-agent.ready') readyUrls = { url: String(m.url), metricsUrl: String(m.metricsUrl ?? '') };
     else if (m?.type === 'sip-agent.denied' && m.denial?.appId) {
@@ -140,37 +142,11 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     }
   });
   child.channel?.unref();
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    let entry: { msg?: string } | undefined;
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      return void init.logger.info({ component: 'sip-agent', line: line.slice(0, 500) }, 'sip agent');
-    }
-    init.logger.info({ component: 'sip-agent', ...entry }, entry?.msg ?? 'sip agent');
-  });
-  createInterface({ input: child.stderr! }).on('line', (line) => init.logger.warn({ component: 'sip-agent', line: line.slice(0, 500) }, 'sip agent stderr'));
-  const stop = async (): Promise<void> => {
-    if (exited) return;
-    const gone = new Promise<void>((r) => child.once('exit', () => r()));
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, 5000);
-    await gone;
-    clearTimeout(timer);
-  };
+  const daemon = superviseDaemon(child, init.logger, 'sip-agent');
+  const stop = daemon.stop;
   try {
-    await waitFor(async () => exited || readyUrls !== undefined, { what: 'sip agent listening', timeoutMs: 20_000, intervalMs: 20 });
-    if (exited) throw new Error('it exited');
+    await waitFor(async () => daemon.exited() || readyUrls !== undefined, { what: 'sip agent listening', timeoutMs: 20_000, intervalMs: 20 });
+    if (daemon.exited()) throw new Error('it exited');
   } catch (err) {
     await stop();
     throw new SipError('SIP_CLUSTER_START_FAILED', `the credential agent (sip agent) did not start: ${(err as Error).message}; see the cluster log`, {

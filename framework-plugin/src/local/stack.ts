@@ -19,7 +19,8 @@ import { startSecretsServer, type SecretsServer } from './secrets-api/server.js'
 import { createLocalStore } from '../stores/localStore.js';
 import { createLocalCluster, type LocalCluster } from './scheduler/localCluster.js';
 import { serviceAccountKey } from './credentialAgent.js';
-import { MAX_LOCAL_AGENTS, planAgents, removeAgentCgroups, startAgentNodes } from './agentNodes.js';
+import { MAX_LOCAL_AGENTS, planAgents, removeAgentCgroups, startAgentNodes, type AgentNode } from './agentNodes.js';
+import { planServers, startCredentialServers } from './credentialServers.js';
 import { startMesosMasterApi } from './mesos-master-api/server.js';
 import { agentInstances, type AgentInstances } from './emulator/agentInstances.js';
 import { startIamApi } from './iam-api/server.js';
@@ -52,6 +53,13 @@ export interface RunLocalClusterInit {
   agents?: number;
   /** Mesos attributes per agent number (1-based), for constraints. */
   agentAttributes?: Readonly<Record<number, Readonly<Record<string, string>>>>;
+  /**
+   * sip server replicas (0 to 3, replica N on 127.0.0.20N as on a master).
+   * With any, they alone read AWS configs and hold the role app roles may
+   * trust (`sip-local-server`); every sip agent asks them and reads no
+   * secret. Default 0: each sip agent decides.
+   */
+  servers?: number;
 }
 
 /** One agent of a running local cluster. */
@@ -107,6 +115,10 @@ export interface LocalClusterInfo {
   mesosMasterUrl: string;
   /** Every agent (the fields above without a number are agent 1's). */
   agents: LocalAgentInfo[];
+  /** sip server replicas (none: each sip agent decides), their CA, and their role (what app roles trust with servers). */
+  servers: Array<{ n: number; url: string; imdsEndpoint: string }>;
+  serverCaFile?: string;
+  serverRoleArn?: string;
 }
 
 /** A running local cluster. */
@@ -117,6 +129,10 @@ export interface RunningLocalCluster {
 }
 
 const AGENT_ROLE = 'sip-local-agent';
+/** The masters' instance profile, for sip server: the role app roles trust when servers decide. */
+const SERVER_ROLE = 'sip-local-server';
+/** sip server reads an agent's private IP from EC2 (node proof → instance → address → agent). */
+const SERVER_DESCRIBES_INSTANCES = { Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' } as const;
 
 /**
  * What an agent adds to every task's environment so the AWS SDK's default
@@ -146,18 +162,22 @@ async function acsToken(stateDir: string): Promise<string> {
   return (await readFile(file, 'utf8')).trim();
 }
 
-/** The agents' instance profile role, as a real cluster's agents already have: may only assume app roles. */
-async function ensureAgentRole(em: Emulator): Promise<string> {
+/**
+ * An instance profile role (the agents', or with sip server the masters'),
+ * as a real cluster's nodes already have: may only assume app roles. Which
+ * of the two an app role trusts decides who may assume it.
+ */
+async function ensureInstanceRole(em: Emulator, name: string, extra: ReadonlyArray<Record<string, unknown>> = []): Promise<string> {
   const iam = new IAMClient({ endpoint: em.endpoint, region: em.region, credentials: em.admin.credentials });
   try {
     try {
-      return (await iam.send(new GetRoleCommand({ RoleName: AGENT_ROLE }))).Role?.Arn ?? '';
+      return (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.Arn ?? '';
     } catch {
       // not there yet
     }
     const role = await iam.send(
       new CreateRoleCommand({
-        RoleName: AGENT_ROLE,
+        RoleName: name,
         AssumeRolePolicyDocument: JSON.stringify({
           Version: '2012-10-17',
           Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com', AWS: em.ec2Service.arn }, Action: 'sts:AssumeRole' }],
@@ -166,7 +186,7 @@ async function ensureAgentRole(em: Emulator): Promise<string> {
     );
     await iam.send(
       new PutRolePolicyCommand({
-        RoleName: AGENT_ROLE,
+        RoleName: name,
         PolicyName: 'assume-app-roles-only',
         PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
@@ -177,6 +197,7 @@ async function ensureAgentRole(em: Emulator): Promise<string> {
               Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
               Resource: `arn:aws:iam::${em.accountId}:role/sip-apps/*`,
             },
+            ...extra,
           ],
         }),
       }),
@@ -219,7 +240,9 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
   try {
     const emulator = await openEmulator({ logger, ...(init.python ? { python: init.python } : {}) });
     cleanups.push(() => emulator.stop());
-    const agentRoleArn = await ensureAgentRole(emulator);
+    const agentRoleArn = await ensureInstanceRole(emulator, AGENT_ROLE);
+    const serverCount = init.servers ?? 0;
+    const serverRoleArn = serverCount > 0 ? await ensureInstanceRole(emulator, SERVER_ROLE, [SERVER_DESCRIBES_INSTANCES]) : undefined;
     await writeFile(
       join(stateDir, 'aws-admin.json'),
       JSON.stringify({
@@ -228,6 +251,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
         ...emulator.admin.credentials,
         ec2ServiceArn: emulator.ec2Service.arn,
         agentRoleArn,
+        ...(serverRoleArn ? { serverRoleArn } : {}),
       }),
       { mode: 0o600 },
     );
@@ -237,11 +261,21 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     // DC/OS IAM for service accounts: sip agent logs in as one, with tokens that expire (five days as on open DC/OS, unless told).
     const issuer = createTokenIssuer({ key: randomBytes(32), lifetimeSeconds: init.tokenLifetimeSeconds ?? 432_000 });
     const agentAccount = await serviceAccountKey(stateDir, 'sip-agent');
-    const iam = await startIamApi({ accounts: new Map([[agentAccount.uid, agentAccount.publicKey]]), issuer, token, logger });
+    // With sip server, its account is the only one that reads AWS configs (secret values); sip agent's may not.
+    const serverAccount = serverCount > 0 ? await serviceAccountKey(stateDir, 'sip-server') : undefined;
+    const accounts = new Map([[agentAccount.uid, agentAccount.publicKey], ...(serverAccount ? [[serverAccount.uid, serverAccount.publicKey] as const] : [])]);
+    const iam = await startIamApi({ accounts, issuer, token, logger });
     cleanups.push(() => iam.stop());
     const issued = issuer.verify;
     const secrets: SecretsServer = await listen('secrets API', init.secretsPort, (port) =>
-      startSecretsServer({ store, token, issued, logger, ...(port ? { port } : {}) }),
+      startSecretsServer({
+        store,
+        token,
+        issued,
+        logger,
+        ...(serverAccount ? { mayRead: (principal) => principal !== agentAccount.uid } : {}),
+        ...(port ? { port } : {}),
+      }),
     );
     cleanups.push(() => secrets.stop());
 
@@ -307,33 +341,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
     );
     cleanups.push(() => marathon.stop());
     const authenticator = acsAuthenticator(token, issued);
-    const nodes = await startAgentNodes(planned, {
-      cluster,
-      authenticator,
-      logger,
-      events: cluster.events,
-      shared: {
-        stateDir,
-        logger,
-        marathonUrl: marathon.url,
-        secretsUrl: secrets.url,
-        serviceAccount: { uid: agentAccount.uid, keyFile: agentAccount.keyFile, clusterUrl: iam.url },
-        ...(dockerSocket ? { dockerSocket } : {}),
-        env: { ...(process.env as Record<string, string>), ...awsEnv, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-        events: cluster.events,
-        ...(metadataClosed
-          ? {
-              blockMetadata: {
-                address: new URL(imds.endpoint).host,
-                uids: { min: FIRST_APP_UID, max: FIRST_APP_UID + APP_UIDS - 1 },
-                table: `sip_${clusterLabel(stateDir)}`,
-              },
-            }
-          : {}),
-      },
-    });
-    cleanups.push(async () => void (await Promise.all(nodes.map((n) => n.stop()))));
     // The masters' view: which agent runs which task; an agent marked gone dies with its tasks.
+    let nodes: AgentNode[] = [];
     const master = await startMesosMasterApi({
       source: {
         frameworkId: cluster.frameworkId,
@@ -353,6 +362,49 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       logger,
     });
     cleanups.push(() => master.stop());
+    // sip server replicas (on the masters' addresses): planned first, so every sip agent is told where they are.
+    const serverPlan = serverCount > 0 ? await planServers(stateDir, serverCount) : undefined;
+    const taskUids = { min: FIRST_APP_UID, max: FIRST_APP_UID + APP_UIDS - 1 };
+    nodes = await startAgentNodes(planned, {
+      cluster,
+      authenticator,
+      logger,
+      events: cluster.events,
+      shared: {
+        stateDir,
+        logger,
+        marathonUrl: marathon.url,
+        ...(serverPlan
+          ? { server: { urls: serverPlan.replicas.map((r) => r.url), caFile: serverPlan.caFile, audience: serverPlan.audience } }
+          : { secretsUrl: secrets.url }),
+        serviceAccount: { uid: agentAccount.uid, keyFile: agentAccount.keyFile, clusterUrl: iam.url },
+        ...(dockerSocket ? { dockerSocket } : {}),
+        env: { ...(process.env as Record<string, string>), ...awsEnv, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        events: cluster.events,
+        ...(metadataClosed ? { blockMetadata: { uids: taskUids, table: `sip_${clusterLabel(stateDir)}` } } : {}),
+      },
+    });
+    cleanups.push(async () => void (await Promise.all(nodes.map((n) => n.stop()))));
+    const servers =
+      serverPlan && serverAccount && serverRoleArn
+        ? await startCredentialServers(serverPlan, {
+            stateDir,
+            logger,
+            agentRole: AGENT_ROLE,
+            mesosMasterUrl: master.url,
+            marathonUrl: marathon.url,
+            secretsUrl: secrets.url,
+            serviceAccount: { uid: serverAccount.uid, keyFile: serverAccount.keyFile, clusterUrl: iam.url },
+            awsEnv: { AWS_ENDPOINT_URL: emulator.endpoint, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+            // Each replica's master its own EC2 instance and instance profile (the server role), which no task may reach.
+            masterMetadata: async (_n, host) => {
+              const instanceId = await (instances ??= await agentInstances(emulator)).launch(host, 'master');
+              return emulator.startInstanceMetadata({ agentRoleArn: serverRoleArn, instanceId });
+            },
+            closeMetadata: isolation.enabled ? { uids: taskUids, table: `sip_${clusterLabel(stateDir)}_m` } : undefined,
+          })
+        : undefined;
+    if (servers) cleanups.push(() => servers.stop());
     const first = nodes[0]!;
 
     const info: LocalClusterInfo = {
@@ -378,6 +430,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
       credentials: { url: first.credentials.url, metricsUrl: first.credentials.metricsUrl, defaultMode },
       cgroups: planned[0]!.cgroups.available ? { available: true, root: planned[0]!.cgroupsRoot } : { available: false, reason: planned[0]!.cgroups.reason },
       mesosMasterUrl: master.url,
+      servers: (servers?.replicas ?? []).map((x) => ({ n: x.n, url: x.url, imdsEndpoint: x.imdsEndpoint })),
+      ...(serverPlan ? { serverCaFile: serverPlan.caFile, serverRoleArn: serverRoleArn! } : {}),
       agents: nodes.map((n) => ({
         n: n.n,
         id: n.id,
@@ -399,6 +453,7 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
         ...(haproxyPid ? [{ what: 'haproxy', pid: haproxyPid, group: true }] : []),
         ...(emulator.pid ? [{ what: 'aws emulator', pid: emulator.pid, group: true }] : []),
         ...nodes.map((n) => ({ what: `sip agent ${n.n}`, pid: n.pid, group: true })),
+        ...(servers?.replicas ?? []).map((x) => ({ what: `sip server ${x.n}`, pid: x.pid, group: true })),
       ];
       recording = recording
         .then(() => recordProcesses(stateDir, processes))

@@ -15,6 +15,12 @@ export interface SecretsApiDeps {
   token: string;
   /** Tokens a login issued (service accounts), accepted beside `token` until they expire: their principal. */
   issued?: (token: string) => string | undefined;
+  /**
+   * Whether a principal may read secret values (DC/OS's
+   * `dcos:secrets:default:/…` read permission). Default: every
+   * authenticated one. With sip server, sip agent's account may not.
+   */
+  mayRead?: (principal: string) => boolean;
   logger: Logger;
 }
 
@@ -58,7 +64,8 @@ export function createSecretsApi(deps: SecretsApiDeps): Koa {
     const started = Date.now();
     try {
       const m = PREFIX.exec(ctx.path);
-      if (authenticator.check(ctx.get('authorization') || undefined) === undefined) {
+      const principal = authenticator.check(ctx.get('authorization') || undefined);
+      if (principal === undefined) {
         ctx.set('WWW-Authenticate', 'acsjwt');
         throw new SecretStoreError(SecretErrorCode.unauthorized, 'a valid "Authorization: token=<ACS token>" header is required');
       }
@@ -70,6 +77,11 @@ export function createSecretsApi(deps: SecretsApiDeps): Koa {
           if (ctx.query.list === 'true') {
             ctx.body = { array: await deps.store.list(path) };
           } else {
+            if (deps.mayRead && !deps.mayRead(principal))
+              throw new SipError(SecretErrorCode.unauthorized, `${principal} may not read secret values (dcos:secrets:default:/${path} read)`, {
+                status: 403,
+                expose: true,
+              });
             ctx.body = { value: await deps.store.get(path) };
           }
           break;
