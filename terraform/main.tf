@@ -51,24 +51,43 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "bin" {
   }
 }
 
+locals {
+  # sip server decides (an existing server role, or one created here): only its role may assume app roles.
+  with_server = var.server_role_arn != null || var.create_server_role
+}
+
 module "agent_profile" {
   source = "./modules/agent-profile"
   count  = var.agent_role_arn == null ? 1 : 0
 
   name                         = "${var.name_prefix}-agent"
+  may_assume_app_roles         = !local.with_server
+  extra_trusted_principal_arns = var.agent_trusted_principal_arns
+  tags                         = var.tags
+}
+
+module "server_profile" {
+  source = "./modules/agent-profile"
+  count  = var.server_role_arn == null && var.create_server_role ? 1 : 0
+
+  name                         = "${var.name_prefix}-server"
+  may_describe_instances       = true
   extra_trusted_principal_arns = var.agent_trusted_principal_arns
   tags                         = var.tags
 }
 
 locals {
-  agent_role_arn = var.agent_role_arn != null ? var.agent_role_arn : module.agent_profile[0].role_arn
+  agent_role_arn  = var.agent_role_arn != null ? var.agent_role_arn : module.agent_profile[0].role_arn
+  server_role_arn = var.server_role_arn != null ? var.server_role_arn : (var.create_server_role ? module.server_profile[0].role_arn : null)
+  # Who the app role trusts: sip server's role when servers decide, else the agents'.
+  trusted_role_arn = local.with_server ? local.server_role_arn : local.agent_role_arn
 }
 
 module "app_role" {
   source = "./modules/app-role"
 
   name             = "${var.name_prefix}-${replace(local.app_name, "/", "-")}"
-  trusted_role_arn = local.agent_role_arn
+  trusted_role_arn = local.trusted_role_arn
   external_id      = local.external_id
   bucket_arn       = aws_s3_bucket.bin.arn
   object_prefix    = "bin"

@@ -25,8 +25,18 @@ output "app_role_arn" {
 }
 
 output "agent_role_arn" {
-  description = "The agent (instance-profile) role the app role trusts."
+  description = "The agents' (instance-profile) role: the one the app role trusts unless sip server decides."
   value       = local.agent_role_arn
+}
+
+output "server_role_arn" {
+  description = "sip server's role, the only one the app role trusts when servers decide (null: the agents decide)."
+  value       = local.server_role_arn
+}
+
+output "server_instance_profile_name" {
+  description = "Instance profile to attach to the masters running sip server (null unless create_server_role created it)."
+  value       = length(module.server_profile) > 0 ? module.server_profile[0].instance_profile_name : null
 }
 
 output "agent_instance_profile_name" {

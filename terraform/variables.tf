@@ -60,6 +60,23 @@ variable "agent_role_arn" {
   default     = null
 }
 
+variable "server_role_arn" {
+  description = "sip server's role (the masters' instance profile). Set: the app role trusts only it, and a created agent role may not assume app roles (root on an agent gets no app role). Null = the agents decide (file mode, or sip agent without --server), unless create_server_role."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.server_role_arn == null || can(regex("^arn:aws[\\w-]*:iam::\\d{12}:role/", var.server_role_arn))
+    error_message = "server_role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
+  }
+}
+
+variable "create_server_role" {
+  description = "Create sip server's role and instance profile (<name_prefix>-server, for the masters) and let only it assume the app role. Ignored when server_role_arn is set."
+  type        = bool
+  default     = false
+}
+
 variable "agent_trusted_principal_arns" {
   description = "Extra principals allowed to assume a created agent role. Empty on AWS; the emulator's EC2 stand-in for local runs."
   type        = list(string)

@@ -15,21 +15,32 @@ import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
 // name only metrics the agent exports.
 
 const DIR = fileURLToPath(new URL('../../marathon/sip-agent/', import.meta.url));
+const MARATHON_DIR = fileURLToPath(new URL('../../marathon/', import.meta.url));
 const SIP = fileURLToPath(new URL('../../framework-plugin/bin/sip.mjs', import.meta.url));
-const UNITS = ['sip-agent-dcos.service', 'sip-agent-mesos.service'];
+/** Each unit, the sip command it runs. */
+const UNITS = [
+  { unit: 'sip-agent/sip-agent-dcos.service', command: 'agent' },
+  { unit: 'sip-agent/sip-agent-mesos.service', command: 'agent' },
+  { unit: 'sip-server/sip-server-dcos.service', command: 'server' },
+  { unit: 'sip-server/sip-server-mesos.service', command: 'server' },
+] as const;
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
-test('the systemd units pass systemd-analyze verify, keep their hardening and pass only options sip agent has', () => {
-  const usage = spawnSync(process.execPath, [SIP, 'agent', '--help'], { encoding: 'utf8' }).stdout;
-  const known = new Set([...usage.matchAll(/--[a-z][a-z-]+/g)].map((m) => m[0]));
-  assert.ok(known.has('--marathon-url') && known.has('--service-account'), 'the usage lists the options');
+test('the systemd units (sip agent, sip server) pass systemd-analyze verify, keep their hardening and pass only options the command has', () => {
+  const optionsOf = (command: string): Set<string> => {
+    const usage = spawnSync(process.execPath, [SIP, command, '--help'], { encoding: 'utf8' });
+    return new Set([...(usage.stdout + usage.stderr).matchAll(/--[a-z][a-z-]+/g)].map((m) => m[0]));
+  };
   const work = mkdtempSync(join(tmpdir(), 'sip-units-'));
   try {
-    for (const unit of UNITS) {
-      const text = readFileSync(join(DIR, unit), 'utf8');
+    for (const { unit: path, command } of UNITS) {
+      const known = optionsOf(command);
+      assert.ok(known.has('--marathon-url') && known.has('--service-account'), `sip ${command} --help lists the options`);
+      const unit = path.split('/')[1]!;
+      const text = readFileSync(join(MARATHON_DIR, path), 'utf8');
       const flags = [...(/ExecStart=[\s\S]*?'\n/.exec(text)?.[0] ?? '').matchAll(/ (--[a-z][a-z-]+)/g)].map((m) => m[1]!);
       assert.ok(flags.includes('--marathon-url'), `${unit} names Marathon`);
-      for (const f of flags) assert.ok(known.has(f), `${unit}: ${f} is an option of sip agent`);
+      for (const f of flags) assert.ok(known.has(f), `${unit}: ${f} is an option of sip ${command}`);
       for (const directive of [
         'NoNewPrivileges=yes',
         'ProtectSystem=strict',
@@ -44,7 +55,11 @@ test('the systemd units pass systemd-analyze verify, keep their hardening and pa
         assert.match(text, directive, `${unit} has ${directive}`);
       }
       assert.not.match(text, /127\.0\.0\.1:5051|127\.0\.0\.1:8080/, `${unit} assumes no loopback Mesos or Marathon`);
-      assert.match(text, /--metrics-listen unix:/, `${unit}: metrics only root can read`);
+      if (command === 'agent') assert.match(text, /--metrics-listen unix:/, `${unit}: metrics only root can read`);
+      else {
+        assert.match(text, /--ca-key "\$\$\{CREDENTIALS_DIRECTORY\}\/ca\.key"/, `${unit}: the CA's key handed over by systemd`);
+        assert.match(text, 'DynamicUser=yes', `${unit}: the server runs as no one in particular`);
+      }
       if (!has('systemd-analyze')) {
         process.stdout.write(`\n  NOT CHECKED (no systemd-analyze): systemd-analyze verify ${unit}\n`);
         continue;

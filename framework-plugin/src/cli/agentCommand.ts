@@ -144,6 +144,20 @@ const listenAt = (v: string, what: string): ListenAt => {
   return hostPort(v, what);
 };
 
+/**
+ * `--ca-file`: https upstreams (DC/OS's Admin Router, the masters) are
+ * trusted with this CA besides the system's roots.
+ * @throws SipError `SIP_AGENT_CONFIG_INVALID` when it cannot be read or holds no certificate.
+ */
+export async function trustCaFile(file: string, io: CliIo): Promise<void> {
+  const ca = await io.readFile(file).catch((err: NodeJS.ErrnoException) => {
+    throw new SipError('SIP_AGENT_CONFIG_INVALID', `--ca-file ${file} cannot be read (${err.code ?? 'error'})`, { expose: true });
+  });
+  if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+    throw new SipError('SIP_AGENT_CONFIG_INVALID', `--ca-file ${file} holds no PEM certificate`, { expose: true });
+  globalAgent.options.ca = [...rootCertificates, ca];
+}
+
 /** How the agent proves itself upstream, from the options (at most one way). */
 export async function authOf(
   values: Record<string, string | boolean | string[] | undefined>,
@@ -238,14 +252,7 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
   });
   if (values['task-token-key-file'] && !values['require-task-token']) throw new UsageError('--task-token-key-file goes with --require-task-token');
   const taskTokenKey = values['require-task-token'] ? await tokenKeyOf(values['task-token-key-file'], io) : undefined;
-  if (values['ca-file']) {
-    const ca = await io.readFile(values['ca-file']).catch((err: NodeJS.ErrnoException) => {
-      throw new SipError('SIP_AGENT_CONFIG_INVALID', `--ca-file ${values['ca-file']} cannot be read (${err.code ?? 'error'})`, { expose: true });
-    });
-    if (!ca.includes('-----BEGIN CERTIFICATE-----'))
-      throw new SipError('SIP_AGENT_CONFIG_INVALID', `--ca-file ${values['ca-file']} holds no PEM certificate`, { expose: true });
-    globalAgent.options.ca = [...rootCertificates, ca];
-  }
+  if (values['ca-file']) await trustCaFile(values['ca-file'], io);
   const agentIp = io.env.LIBPROCESS_IP && io.env.LIBPROCESS_IP !== '0.0.0.0' ? io.env.LIBPROCESS_IP : '127.0.0.1';
   const config: AgentConfig = {
     listen: hostPort(values.listen, '--listen'),

@@ -17,7 +17,7 @@ import { ec2PrivateIps } from '../delivery/server/nodeOfInstance.js';
 import { createLogger } from '../log/logger.js';
 import type { UpstreamAuth } from '../net/upstreamAuth.js';
 import { createDcosSecretsClient } from '../stores/dcosSecretsClient.js';
-import { authOf, serverCa } from './agentCommand.js';
+import { authOf, serverCa, trustCaFile } from './agentCommand.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
 
 /** Usage of `sip server`. */
@@ -46,7 +46,9 @@ options:
   --secrets-url URL | --policy FILE
                                roles from each app's AWS config secret, or a policy file
   --token-file FILE | --service-account UID --service-account-key FILE --cluster-url URL
-                               how it proves itself to the master, Marathon and the Secrets API
+  | --http-credentials FILE     how it proves itself to the master, Marathon and the Secrets API
+                               (DC/OS service account, or HTTP Basic for open-source Mesos and Marathon)
+  --ca-file FILE               trust this CA for https upstreams (DC/OS: /run/dcos/pki/CA/ca-bundle.crt)
   --duration SECONDS, --max-sts-calls N
                                session length (default 3600), STS calls per second (default 10)
   --ready-file FILE            write its URL here once serving
@@ -180,6 +182,7 @@ export async function serverCommand(argv: string[], io: CliIo): Promise<number> 
       'service-account-key': { type: 'string' },
       'cluster-url': { type: 'string' },
       'http-credentials': { type: 'string' },
+      'ca-file': { type: 'string' },
       duration: { type: 'string', default: '3600' },
       'max-sts-calls': { type: 'string', default: '10' },
       'ready-file': { type: 'string' },
@@ -197,6 +200,7 @@ export async function serverCommand(argv: string[], io: CliIo): Promise<number> 
   const duration = Number(values.duration);
   if (!Number.isInteger(duration) || duration < 900 || duration > 43200) throw new UsageError('--duration must be 900-43200 seconds');
   const listen = listenOf(values.listen);
+  if (values['ca-file']) await trustCaFile(values['ca-file'], io);
   const keyPem = await io.readFile(values['ca-key']).catch((err: NodeJS.ErrnoException) => {
     throw new SipError('SIP_AGENT_CONFIG_INVALID', `--ca-key ${values['ca-key']} cannot be read (${err.code ?? 'error'})`, { expose: true });
   });

@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name of the agent role and its instance profile."
+  description = "Name of the role and its instance profile (the agents', or with sip server the masters')."
   type        = string
 }
 
@@ -19,4 +19,16 @@ variable "tags" {
   description = "Tags for the role and instance profile."
   type        = map(string)
   default     = {}
+}
+
+variable "may_assume_app_roles" {
+  description = "Whether the role may assume the application roles. True for the agents without sip server (and always for sip server's role); false for the agents when sip server holds the app roles: root on an agent then gets no app role from the instance profile."
+  type        = bool
+  default     = true
+}
+
+variable "may_describe_instances" {
+  description = "Whether the role may call ec2:DescribeInstances (sip server maps a node proof's instance to its private IP, then to a Mesos agent)."
+  type        = bool
+  default     = false
 }

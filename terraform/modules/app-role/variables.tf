@@ -15,7 +15,7 @@ variable "path" {
 }
 
 variable "trusted_role_arn" {
-  description = "ARN of the agent (instance-profile) role allowed to assume this role, and only with the external id."
+  description = "ARN of the role allowed to assume this role, and only with the external id: the agents' instance-profile role, or sip server's role when servers decide (then only the servers can)."
   type        = string
 
   validation {

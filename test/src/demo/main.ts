@@ -30,7 +30,8 @@ const APP_ID = '/instance-profile-app';
 const SECRET = '/instance-profile-app/aws-config';
 const HOST = 'binapp.mesosphere.com';
 const down = process.argv.includes('--down');
-// --credentials endpoint: binapp from marathon/binapp-endpoint.json, credentials from sip agent (the external id never in the task).
+// --credentials endpoint: binapp from marathon/binapp-endpoint.json, credentials from sip agent (the external id never in the task),
+// on two agents, decided by two sip server replicas (the only holders of the app role's trust and of the AWS configs).
 const credArg = process.argv.indexOf('--credentials');
 const credentials = credArg >= 0 ? process.argv[credArg + 1] : 'file';
 if (credentials !== 'file' && credentials !== 'endpoint') {
@@ -75,6 +76,9 @@ interface ClusterInfo {
   region: string;
   emulator: string;
   enforcesIam: boolean;
+  /** With sip server: its role (the one the app role trusts) and replicas. */
+  serverRoleArn?: string;
+  servers?: Array<{ url: string }>;
 }
 const clusterInfo = async (): Promise<ClusterInfo | undefined> =>
   JSON.parse(await readFile(join(stateDir, 'cluster.json'), 'utf8').catch(() => 'null')) ?? undefined;
@@ -101,6 +105,8 @@ const tfVars = async (info: ClusterInfo): Promise<Record<string, unknown>> => {
     aws_endpoint: info.awsEndpoint,
     region: info.region,
     agent_role_arn: info.agentRoleArn,
+    // Endpoint mode on a cluster with sip server: the app role trusts the servers' role only.
+    ...(credentials === 'endpoint' && info.serverRoleArn ? { server_role_arn: info.serverRoleArn } : {}),
     public_agents_loadbalancer: new URL(info.edgelbUrl).host,
     ...(credentials === 'endpoint' ? { app_definition_file: join(TF_DIR, '..', 'marathon', 'binapp-endpoint.json') } : {}),
     aws_access_key: a.accessKeyId,
@@ -131,8 +137,14 @@ function viaLb(url: string, path: string): Promise<number> {
 }
 
 async function walkThrough(): Promise<void> {
-  await steps.run('npx sip cluster up', async () => must(await sip(['cluster', 'up', ...(lbPort ? ['--lb-port', lbPort] : [])]), 'sip cluster up'));
+  // Endpoint mode: two agents and two sip server replicas (SIP_AGENTS, SIP_SERVERS say otherwise).
+  const topology = credentials === 'endpoint' ? ['--agents', process.env.SIP_AGENTS ?? '2', '--servers', process.env.SIP_SERVERS ?? '2'] : [];
+  const up = ['cluster', 'up', ...topology, ...(lbPort ? ['--lb-port', lbPort] : [])];
+  await steps.run(`npx sip ${up.join(' ')}`, async () => must(await sip(up), 'sip cluster up'));
   const info = (await clusterInfo())!;
+  const viaServer = credentials === 'endpoint' && info.serverRoleArn !== undefined;
+  if (credentials === 'endpoint' && !viaServer)
+    steps.say('this cluster was started without sip server (npx sip cluster down, then again, to have it): each sip agent decides');
 
   const tf = terraform();
   const tfLine = (args: string[]): string => tf.commandLine(args);
@@ -140,7 +152,7 @@ async function walkThrough(): Promise<void> {
     await adoptOldState();
     await writeFile(tf.varsFile, `${JSON.stringify(await tfVars(info), null, 2)}\n`, { mode: 0o600 });
     steps.say(
-      `wrote ${show(tf.varsFile)} (auto-loaded by terraform; git-ignored, 0600): aws_endpoint = ${info.awsEndpoint}, agent_role_arn = ${info.agentRoleArn} (the cluster's agents), the emulator's admin keys`,
+      `wrote ${show(tf.varsFile)} (auto-loaded by terraform; git-ignored, 0600): aws_endpoint = ${info.awsEndpoint}, agent_role_arn = ${info.agentRoleArn} (the cluster's agents)${viaServer ? `, server_role_arn = ${info.serverRoleArn} (sip server's: the only role the app role trusts)` : ''}, the emulator's admin keys`,
     );
     await tf.init();
     await tf.apply();
@@ -166,7 +178,9 @@ async function walkThrough(): Promise<void> {
     } else must(added, 'sip marathon app add');
     if (credentials === 'endpoint')
       steps.say(
-        'endpoint mode (sip.aws.credentials=endpoint): the task got AWS_CONTAINER_CREDENTIALS_FULL_URI and a token, no aws-config; sip agent assumes the role for it',
+        viaServer
+          ? `endpoint mode (sip.aws.credentials=endpoint): the task got AWS_CONTAINER_CREDENTIALS_FULL_URI and a token, no aws-config; its agent's sip agent asks sip server (${info.servers!.map((x) => x.url).join(', ')}), which checks with the master and Marathon that the task runs there and assumes the role`
+          : 'endpoint mode (sip.aws.credentials=endpoint): the task got AWS_CONTAINER_CREDENTIALS_FULL_URI and a token, no aws-config; sip agent assumes the role for it',
       );
   });
 
@@ -217,39 +231,19 @@ async function walkThrough(): Promise<void> {
   await steps.run(`refusal 1: an app /other-app asking for ${SECRET} (npx sip marathon app add --wait)`, async () => {
     const other = JSON.parse(await tf.output('marathon_app_definition')) as Record<string, unknown>;
     other.id = '/other-app';
-    delete other.labels;
+    // Off EdgeLB; in endpoint mode it keeps the labels naming the secret (the file mode's app names it under "secrets").
+    const labels = Object.entries((other.labels ?? {}) as Record<string, string>).filter(([k]) => k.startsWith('sip.aws.'));
+    if (labels.length > 0) other.labels = Object.fromEntries(labels);
+    else delete other.labels;
+    await sip(['marathon', 'app', 'remove', '/other-app', '--wait'], { quiet: true }); // left by an interrupted run
     const r = await sip(['marathon', 'app', 'add', '--wait', '--timeout', '60'], { input: JSON.stringify(other) });
     await sip(['marathon', 'app', 'remove', '/other-app'], { quiet: true });
     if (r.code !== 6 || !/denied/.test(r.out + r.err)) throw new Error(`expected the deployment to fail with the secret denied, got exit ${r.code}`);
     steps.say('never started: the secret is only for apps under /instance-profile-app (exit 6)');
   });
 
-  await steps.run('refusal 2: the app’s AWS config with a wrong external id (a process on the agent, SDK default chain)', async () => {
-    if (!info.enforcesIam) {
-      steps.say(`NOT SHOWN: ${info.emulator}; STS there cannot refuse a wrong external id`);
-      return;
-    }
-    const conf = await tf.output('secret_aws_conf');
-    const wrong = conf.replace(/^(\s*external_id\s*=\s*).*$/m, '$1not-the-pre-shared-id');
-    if (wrong === conf) throw new Error('secret_aws_conf has no external_id line');
-    const file = join(stateDir, 'wrong-external-id.aws-config');
-    const env = { ...awsAgentEnv(info), AWS_REGION: info.region };
-    try {
-      await writeFile(file, wrong, { mode: 0o600 });
-      steps.say('with the real config:');
-      const right = join(stateDir, 'right-external-id.aws-config');
-      await writeFile(right, conf, { mode: 0o600 });
-      const ok = await run(process.execPath, ['--import', 'tsx', PROBE, 'whoami'], { env: { ...env, AWS_CONFIG_FILE: right } }).finally(() =>
-        rm(right, { force: true }),
-      );
-      if (ok.code !== 0) throw new Error('the real config should assume the app role');
-      steps.say('with external_id replaced:');
-      const bad = await run(process.execPath, ['--import', 'tsx', PROBE, 'whoami'], { env: { ...env, AWS_CONFIG_FILE: file } });
-      if (bad.code !== 3 || !/AccessDenied/.test(bad.out)) throw new Error(`expected AccessDenied from STS, got exit ${bad.code}`);
-    } finally {
-      await rm(file, { force: true });
-    }
-  });
+  if (viaServer) await refuseAgentProfile(tf, info);
+  else await refuseWrongExternalId(tf, info);
 
   const tfDir = show(TF_DIR);
   process.stdout.write(`
@@ -261,6 +255,56 @@ demo complete. Still running; every line below can be typed as is:
   npx sip marathon app list          npx sip edgelb status auto-default
   npm run demo -- --down             (terraform destroy, secrets, cluster, state)
 `);
+}
+
+/** `awsProbe whoami` on an agent: the SDK's default chain with this AWS config over the agent's instance profile. */
+const whoamiOnAgent = (info: ClusterInfo, configFile: string): Promise<Ran> =>
+  run(process.execPath, ['--import', 'tsx', PROBE, 'whoami'], { env: { ...awsAgentEnv(info), AWS_REGION: info.region, AWS_CONFIG_FILE: configFile } });
+
+/** Refusal 2 (the agents decide): the app's AWS config with a wrong external id, on an agent. */
+async function refuseWrongExternalId(tf: Terraform, info: ClusterInfo): Promise<void> {
+  await steps.run('refusal 2: the app’s AWS config with a wrong external id (a process on the agent, SDK default chain)', async () => {
+    if (!info.enforcesIam) {
+      steps.say(`NOT SHOWN: ${info.emulator}; STS there cannot refuse a wrong external id`);
+      return;
+    }
+    const conf = await tf.output('secret_aws_conf');
+    const wrong = conf.replace(/^(\s*external_id\s*=\s*).*$/m, '$1not-the-pre-shared-id');
+    if (wrong === conf) throw new Error('secret_aws_conf has no external_id line');
+    const file = join(stateDir, 'wrong-external-id.aws-config');
+    try {
+      await writeFile(file, wrong, { mode: 0o600 });
+      steps.say('with the real config:');
+      const right = join(stateDir, 'right-external-id.aws-config');
+      await writeFile(right, conf, { mode: 0o600 });
+      const ok = await whoamiOnAgent(info, right).finally(() => rm(right, { force: true }));
+      if (ok.code !== 0) throw new Error('the real config should assume the app role');
+      steps.say('with external_id replaced:');
+      const bad = await whoamiOnAgent(info, file);
+      if (bad.code !== 3 || !/AccessDenied/.test(bad.out)) throw new Error(`expected AccessDenied from STS, got exit ${bad.code}`);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+}
+
+/** Refusal 2 (sip server decides): the app's real AWS config, used with an agent's own instance profile, as root on the agent would. */
+async function refuseAgentProfile(tf: Terraform, info: ClusterInfo): Promise<void> {
+  await steps.run('refusal 2: the app’s real AWS config with an agent’s own instance profile, as root on the agent (SDK default chain)', async () => {
+    if (!info.enforcesIam) {
+      steps.say(`NOT SHOWN: ${info.emulator}; STS there cannot refuse a role's trust`);
+      return;
+    }
+    const right = join(stateDir, 'agent-profile.aws-config');
+    try {
+      await writeFile(right, await tf.output('secret_aws_conf'), { mode: 0o600 });
+      const ran = await whoamiOnAgent(info, right);
+      if (ran.code !== 3 || !/AccessDenied/.test(ran.out)) throw new Error(`expected AccessDenied from STS, got exit ${ran.code}`);
+      steps.say('denied: the app role trusts only sip server’s role; the external id alone does not open it');
+    } finally {
+      await rm(right, { force: true });
+    }
+  });
 }
 
 async function tearDown(): Promise<void> {
