@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readPolicy } from '../src/cli/agentCommand.js';
@@ -11,18 +9,13 @@ import { parseTaskId } from '../src/core/marathon/taskId.js';
 import { containerIdOf, placeOf } from '../src/delivery/endpoint/containerOf.js';
 import { findSocket, procNetAddress } from '../src/delivery/endpoint/peerProcess.js';
 import { listenerOwners } from '../src/net/listenerOwner.js';
+import { captureIo } from './cliIo.js';
 
 // sip agent's edges: its command line and policy file (validated before
 // anything starts, errors never quoting an external id), and the pure parts
 // of caller identification (/proc/net/tcp, /proc/<pid>/cgroup, task ids).
 
-const io = (out: { text: string }) => ({
-  stdin: Object.assign(Readable.from([]), { isTTY: true }),
-  stdout: { write: (s: string) => void (out.text += s) },
-  stderr: { write: (s: string) => void (out.text += s) },
-  env: {},
-  readFile: (p: string) => readFile(p, 'utf8'),
-});
+const io = captureIo;
 
 test('sip agent refuses a wrong command line before it starts anything', async () => {
   const cases: Array<[string[], RegExp]> = [

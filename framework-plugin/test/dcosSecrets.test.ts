@@ -136,3 +136,26 @@ test('secret values never reach the server log', async () => {
 });
 
 test.run();
+
+test('a principal that may not read secret values (sip agent beside sip server) gets 403 with no value; the others read on', async () => {
+  await server.stop();
+  const tokens = new Map([
+    ['agent-token', 'sip-agent'],
+    ['server-token', 'sip-server'],
+  ]);
+  server = await startSecretsServer({
+    store: createLocalStore({ dir: mkdtempSync(join(tmpdir(), 'sip-api-')) }),
+    token: TOKEN,
+    issued: (t) => tokens.get(t),
+    mayRead: (principal) => principal !== 'sip-agent',
+    logger: pino({ level: 'silent' }),
+  });
+  await createDcosSecretsClient({ url: server.url, token: TOKEN }).create('app/aws-config', VALUE);
+  const denied = await raw('GET', 'app/aws-config', undefined, 'agent-token');
+  assert.is(denied.status, 403);
+  const text = await denied.text();
+  assert.not.match(text, 'Never-Log-This-Value');
+  assert.match(text, 'sip-agent may not read secret values');
+  assert.is(await codeOf(createDcosSecretsClient({ url: server.url, token: 'agent-token' }).get('app/aws-config')), 'SIP_SECRET_UNAUTHORIZED');
+  assert.is(await createDcosSecretsClient({ url: server.url, token: 'server-token' }).get('app/aws-config'), VALUE);
+});

@@ -1,24 +1,17 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { X509Certificate } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli } from '../src/cli/main.js';
+import { captureIo } from './cliIo.js';
 
 // `sip server` at the edge: a wrong command line stops before anything
 // starts, with the fix; `sip server ca create DIR` makes the replicas' CA
 // (key 0600) and never overwrites one.
 
-const io = (out: { text: string }) => ({
-  stdin: Object.assign(Readable.from([]), { isTTY: true }),
-  stdout: { write: (s: string) => void (out.text += s) },
-  stderr: { write: (s: string) => void (out.text += s) },
-  env: {},
-  readFile: (p: string) => readFile(p, 'utf8'),
-});
+const io = captureIo;
 
 test('sip server refuses a wrong command line before it starts anything', async () => {
   const base = ['server', '--ca-cert', 'c', '--ca-key', 'k', '--agent-role', 'r', '--mesos-master-url', 'http://m', '--marathon-url', 'http://mt'];

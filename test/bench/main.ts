@@ -10,6 +10,7 @@ import { demoAuth, streamUpload } from '../src/fixtures/http.js';
 import { startStack } from '../src/fixtures/stack.js';
 import { reportFailure } from '../src/script/failure.js';
 import { benchAgent } from './agent.js';
+import { benchServer } from './server.js';
 import { measureLbOverhead } from './lbOverhead.js';
 import { compareWallTimes, stubMarathon, timeToReady } from './startup.js';
 
@@ -22,6 +23,8 @@ import { compareWallTimes, stubMarathon, timeToReady } from './startup.js';
 //    concurrency, median of several rounds, printed as a ratio.
 // 2. binapp's peak RSS while streaming a 1 GiB body, in a fresh process (target ≤ 128 MiB).
 // 3. sip agent: cached-credential req/s and p99 from a task, round trips per credential resolution, time to first credentials and STS calls per task, file vs endpoint mode.
+// 4. sip server vs direct sip agent on two agents: credential latency (first, cached) and a start-up burst of
+//    BENCH_BURST_TASKS (500) tasks: launch → first credentials p50/p99, STS calls per second against the cap.
 // All traffic stays on 127.0.0.1.
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -172,6 +175,8 @@ async function main(): Promise<void> {
 
   // 3. sip agent, from inside real tasks of a real local cluster (its own emulator).
   process.stdout.write(`${(await benchAgent()).join('\n')}\n`);
+  // 4. sip server against the agents deciding, two agents each.
+  process.stdout.write(`${(await benchServer()).join('\n')}\n`);
 }
 
 main().then(

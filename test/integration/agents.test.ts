@@ -11,7 +11,7 @@ import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/cli
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { request as httpsRequest } from 'node:https';
 import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
-import { createAppRoles, createServerClient, createStsAssumer } from '@secure-instance-profiles/framework-plugin/delivery/endpoint';
+import { createServerClient, createStsAssumer } from '@secure-instance-profiles/framework-plugin/delivery/endpoint';
 import { createCredentialCache } from '@secure-instance-profiles/framework-plugin/core/agent';
 import { createDcosSecretsClient, createMarathonClient } from '@secure-instance-profiles/framework-plugin';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
@@ -349,7 +349,6 @@ agents(
     };
     const ec2 = new EC2Client({ ...aws, credentials: adminCreds });
     const marathon = createMarathonClient({ url: info.marathonUrl, token });
-    const roles = new Map<string, ReturnType<typeof createAppRoles>>();
     const replica = async (): Promise<{ url: string; close(): void }> => {
       const server = createCredentialServer({
         ca,
@@ -360,18 +359,7 @@ agents(
         nodes: { privateIpOf: ec2PrivateIps(ec2), agents: async () => parseMasterAgents((await master({ type: 'GET_AGENTS' })).json) },
         masterTasks: async () => parseMasterTasks((await master({ type: 'GET_TASKS' })).json),
         marathon,
-        rolesOf: (agentId) => {
-          let r = roles.get(agentId);
-          if (!r) {
-            r = createAppRoles({
-              marathon,
-              source: { kind: 'secrets', store: createDcosSecretsClient({ url: info.secretsUrl, token }), audit: () => undefined },
-              agentId: async () => agentId,
-            });
-            roles.set(agentId, r);
-          }
-          return r;
-        },
+        roles: { kind: 'secrets', store: createDcosSecretsClient({ url: info.secretsUrl, token }), audit: () => undefined },
         cache: createCredentialCache({ assume: createStsAssumer({ client: new STSClient({ ...aws, credentials: serverCreds }) }), now: Date.now }),
         logger: createLogger({ name: 'sip-server-test', level: 'silent' }),
       });

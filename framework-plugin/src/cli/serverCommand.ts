@@ -8,7 +8,7 @@ import { createMesosMasterClient } from '../clients/mesos/masterClient.js';
 import { createCredentialCache } from '../core/agent/credentialCache.js';
 import type { RolePolicy } from '../core/agent/policy.js';
 import { SipError } from '../core/errors/SipError.js';
-import { createAppRoles, type AppRoles, type RoleSource } from '../delivery/endpoint/appRole.js';
+import type { RoleSource } from '../core/agent/roleOfApp.js';
 import { readPolicy } from '../delivery/endpoint/policyFile.js';
 import { createStsAssumer } from '../delivery/endpoint/stsAssumer.js';
 import { createServerCa, issueServerCertificate, newKeyPair, type ServerCa } from '../delivery/server/certificates.js';
@@ -95,17 +95,6 @@ async function startServer(config: ServerConfig, logger: Logger): Promise<{ url:
           store: createDcosSecretsClient({ url: config.roles.secretsUrl, ...auth }),
           audit: (record) => logger.info({ audit: record }, 'secret access decision'),
         };
-  // One role directory per agent (its id from its certificate), bounded.
-  const roles = new Map<string, AppRoles>();
-  const rolesOf = (agentId: string): AppRoles => {
-    let r = roles.get(agentId);
-    if (!r) {
-      if (roles.size >= 10_000) roles.delete(roles.keys().next().value!);
-      r = createAppRoles({ marathon, source, agentId: async () => agentId });
-      roles.set(agentId, r);
-    }
-    return r;
-  };
   const assume = createStsAssumer({
     durationSeconds: config.durationSeconds,
     onFailure: (r, detail) => logger.warn({ roleArn: r.roleArn, session: r.sessionName, sts: detail }, 'AssumeRole failed'),
@@ -119,7 +108,7 @@ async function startServer(config: ServerConfig, logger: Logger): Promise<{ url:
     nodes: { privateIpOf: ec2PrivateIps(ec2), agents: () => master.getAgents() },
     masterTasks: () => master.getTasks(),
     marathon,
-    rolesOf,
+    roles: source,
     cache: createCredentialCache({ assume, now: Date.now, maxCallsPerSecond: config.maxStsCallsPerSecond }),
     logger,
   });

@@ -72,6 +72,7 @@ export const CATALOGUE = {
   SIP_SERVER_NOT_MARATHON: { status: 403, exit: 1, what: "the task is not one of Marathon's apps" },
   SIP_SERVER_UNKNOWN_NODE: { status: 403, exit: 1, what: 'a proven instance that is no agent the Mesos master knows' },
   SIP_SERVER_CERT_INVALID: { status: 403, exit: 1, what: "a certificate that is not a current agent certificate of this server's CA" },
+  SIP_SERVER_LOGIN_THROTTLED: { status: 429, exit: 1, what: 'too many logins from one address: each may cost sip server a call to STS', retry: true },
   SIP_SERVER_FAILED: { status: 500, exit: 1, what: 'sip server failed on a request (the reason is in its log, not the answer)' },
   // Edge-LB
   SIP_EDGELB_POOL_INVALID: { status: 400, exit: 3, what: 'a pool document is not valid' },

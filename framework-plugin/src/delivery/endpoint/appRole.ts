@@ -1,29 +1,14 @@
 import { AgentError } from '../../core/agent/errors.js';
-import { decideByPolicy, type RolePolicy } from '../../core/agent/policy.js';
-import type { AssumeRoleConfig } from '../../core/awsconfig/assumeRoleOf.js';
-import { parseAppDefinition, type ValidatedApp } from '../../core/marathon/appDefinition.js';
-import { definitionOf } from '../../core/marathon/views.js';
-import type { AuditSink } from '../../core/resolver/audit.js';
-import { ResolveError } from '../../core/resolver/errors.js';
-import { resolveRoleConfig } from '../../core/resolver/roleConfig.js';
-import { AWS_CONFIG_LABEL } from '../../core/marathon/credentialMode.js';
-import type { SecretStore } from '../../core/secrets/SecretStore.js';
+import { roleOfApp, type RoleSource, type TaskRole } from '../../core/agent/roleOfApp.js';
 import type { Caller } from './taskLocator.js';
+
+export type { RoleSource, TaskRole };
 
 /** The Marathon calls {@link createAppRoles} makes (the project's Marathon client fits). */
 export interface MarathonReader {
   getApp(id: string): Promise<Record<string, any>>;
   /** `GET /v2/info`: Marathon's own facts, `frameworkId` among them. */
   info(): Promise<Record<string, any>>;
-}
-
-/** Where an app's role comes from: its `aws-config` secret through the resolver, or a policy file. */
-export type RoleSource = { kind: 'secrets'; store: SecretStore; audit: AuditSink } | { kind: 'policy'; policy: RolePolicy };
-
-/** The role one task may use. */
-export interface TaskRole {
-  readonly app: ValidatedApp;
-  readonly role: AssumeRoleConfig;
 }
 
 /** User options of {@link createAppRoles}. */
@@ -100,22 +85,7 @@ async function decideRole(init: AppRolesInit, marathonFramework: (fresh: boolean
       'SIP_AGENT_UNKNOWN_CALLER',
       `Marathon reports task ${caller.taskId} on agent ${task.slaveId ?? '(none)'}, not on this agent (${here})`,
     );
-  const app = parseAppDefinition(definitionOf(raw));
-  if (init.source.kind === 'policy') {
-    const d = decideByPolicy(init.source.policy, app.id);
-    if (!d.allow) throw new AgentError('SIP_AGENT_NO_ROLE', d.reason);
-    return { app, role: Object.freeze({ roleArn: d.rule.roleArn, externalId: d.rule.externalId }) };
-  }
-  // The role binding the task never receives: the AWS config the app names by label, read by the agent alone.
-  let role: AssumeRoleConfig | undefined;
-  try {
-    role = await resolveRoleConfig(app, { taskId: caller.taskId }, { store: init.source.store, audit: init.source.audit });
-  } catch (err) {
-    if (err instanceof ResolveError && err.code !== 'SIP_SECRET_UNAVAILABLE') throw new AgentError('SIP_AGENT_NO_ROLE', err.message);
-    throw err;
-  }
-  if (role === undefined) throw new AgentError('SIP_AGENT_NO_ROLE', `app ${app.id} names no AWS config: label it ${AWS_CONFIG_LABEL}=<secret path>`);
-  return { app, role };
+  return roleOfApp(raw, caller.taskId, init.source);
 }
 
 /** A directory of task → role decisions, reused briefly and dropped when tasks end. */

@@ -21,18 +21,20 @@ type Found = (socket: Socket) => SocketOwner | undefined;
 
 /** A batch's owners from the kernel's dump of the client sockets to each port (IPv6 only when needed). */
 async function fromDump(clients: ClientDump, live: readonly Socket[]): Promise<Found> {
+  // Each connection's ends read once, and its key in the kernel's dump made once.
+  const keyOf = (e: ReturnType<typeof endsOf>): string => clientKey(e.remoteAddress, e.remotePort, e.localAddress);
+  const ends = live.map((s) => ({ socket: s, e: endsOf(s) }));
   const byPort = new Map<number, Map<string, SocketOwner>>();
-  for (const port of new Set(live.map((s) => endsOf(s).localPort))) {
-    const mine = live.filter((s) => endsOf(s).localPort === port);
-    const clientPorts = mine.map((s) => endsOf(s).remotePort);
+  for (const port of new Set(ends.map(({ e }) => e.localPort))) {
+    const mine = ends.filter(({ e }) => e.localPort === port);
+    const clientPorts = mine.map(({ e }) => e.remotePort);
     const found = await clients(port, false, clientPorts);
-    const key = (s: Socket): string => clientKey(endsOf(s).remoteAddress, endsOf(s).remotePort, endsOf(s).localAddress);
-    if (mine.some((s) => !s.destroyed && !found.has(key(s)))) for (const [k, v] of await clients(port, true, clientPorts)) found.set(k, v);
+    if (mine.some(({ socket, e }) => !socket.destroyed && !found.has(keyOf(e)))) for (const [k, v] of await clients(port, true, clientPorts)) found.set(k, v);
     byPort.set(port, found);
   }
   return (s) => {
     const e = endsOf(s);
-    return byPort.get(e.localPort)?.get(clientKey(e.remoteAddress, e.remotePort, e.localAddress));
+    return byPort.get(e.localPort)?.get(keyOf(e));
   };
 }
 

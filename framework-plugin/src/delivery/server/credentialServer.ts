@@ -9,7 +9,8 @@ import { taskOnNode, type MasterTask } from '../../core/agent/taskOnNode.js';
 import { isSipError, publicError, SipError } from '../../core/errors/SipError.js';
 import { parseTaskId } from '../../core/marathon/taskId.js';
 import { readBody } from '../../net/readBody.js';
-import type { AssumeRoleConfig } from '../../core/awsconfig/assumeRoleOf.js';
+import { roleOfApp, type RoleSource } from '../../core/agent/roleOfApp.js';
+import { sharedRead } from './sharedRead.js';
 import { assumeRequestOf, ecsCredentialsBody } from '../../core/agent/ecsCredentials.js';
 import { agentOfCertificate, issueAgentCertificate, renewalDue, type ServerCa } from './certificates.js';
 import { agentOfInstance, type NodeLookup } from './nodeOfInstance.js';
@@ -26,14 +27,6 @@ export interface MarathonReader {
   info(): Promise<Record<string, any>>;
 }
 
-/** A task's role decision (sip agent's `createAppRoles` fits: the path rule or the policy, from Marathon's record). */
-export interface TaskRoles {
-  roleFor(caller: { taskId: string; appId: string; frameworkId: string; containerId: string; pid: number; uid: number }): Promise<{
-    app: { id: string };
-    role: AssumeRoleConfig;
-  }>;
-}
-
 /** What `sip server` holds and asks. */
 export interface CredentialServerDeps {
   readonly ca: ServerCa;
@@ -44,11 +37,15 @@ export interface CredentialServerDeps {
   readonly certLifetimeSeconds: number;
   readonly proof: ProofPolicy;
   readonly nodes: NodeLookup;
-  /** The Mesos master's tasks (`GET_TASKS`). */
+  /** The Mesos master's tasks (`GET_TASKS`): one read shared by the requests of a burst (see `masterFloorMs`). */
   masterTasks(): Promise<MasterTask[]>;
+  /** How long one `GET_TASKS` answer serves other requests, ms (default 500); a refusal is checked against a fresh one. */
+  readonly masterFloorMs?: number;
   readonly marathon: MarathonReader;
-  /** The role decisions for tasks of one agent (its id from the agent's certificate). */
-  rolesOf(agentId: string): TaskRoles;
+  /** Where apps' roles come from (their AWS config secrets or a policy): the path rule decides, as sip agent's. */
+  readonly roles: RoleSource;
+  /** Logins one address may attempt per minute (each well-formed proof costs a call to STS). Default 12. */
+  readonly loginsPerMinute?: number;
   /** Credentials assumed with the server's own identity, cached (per role, external id, session). */
   readonly cache: CredentialCache;
   readonly logger: Logger;
@@ -64,6 +61,20 @@ const fail = (res: ServerResponse, err: unknown): void => {
   const { status, code, message } = publicError(err);
   send(res, status, { Code: code ?? 'SIP_SERVER_FAILED', Message: code ? message : 'sip server failed on this request; see its log' });
 };
+
+/** Per address, at most `perMinute` logins in any minute (a sliding window; addresses forgotten when quiet, at most 10,000 kept). */
+function loginLimiter(perMinute: number): (address: string, now: number) => boolean {
+  const seen = new Map<string, number[]>();
+  return (address, now) => {
+    const recent = (seen.get(address) ?? []).filter((t) => t > now - 60_000);
+    if (recent.length >= perMinute) return false;
+    recent.push(now);
+    seen.delete(address);
+    seen.set(address, recent);
+    if (seen.size > 10_000) seen.delete(seen.keys().next().value!);
+    return true;
+  };
+}
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   try {
@@ -92,6 +103,7 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
  */
 export function createCredentialServer(deps: CredentialServerDeps): Server {
   const replay = createReplayGuard(deps.proof.maxSkewMs ?? 5 * 60_000);
+  const master = sharedRead(() => deps.masterTasks(), deps.masterFloorMs ?? 500);
   let framework: Promise<string> | undefined;
   const marathonFramework = (): Promise<string> => {
     framework ??= deps.marathon.info().then((i) => String(i.frameworkId ?? ''));
@@ -99,7 +111,11 @@ export function createCredentialServer(deps: CredentialServerDeps): Server {
     return framework;
   };
 
+  const logins = loginLimiter(deps.loginsPerMinute ?? 12);
   const login = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // An agent logs in once per certificate (renewed two thirds in); a stranger hammering STS through us is not an agent.
+    if (!logins(req.socket.remoteAddress ?? '', Date.now()))
+      throw new SipError('SIP_SERVER_LOGIN_THROTTLED', 'too many logins from this address; an agent logs in once per certificate', { expose: true });
     const body = await jsonBody(req);
     const proof = body.proof as NodeProof | undefined;
     const publicKey = typeof body.publicKey === 'string' ? body.publicKey : '';
@@ -131,19 +147,25 @@ export function createCredentialServer(deps: CredentialServerDeps): Server {
     const taskId = typeof body.taskId === 'string' ? body.taskId : '';
     const claimed = parseTaskId(taskId);
     if (!claimed) throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', 'the request names no Marathon task id');
-    const [masterTasks, marathonFrameworkId, raw] = await Promise.all([
-      deps.masterTasks(),
+    const asked = Date.now();
+    const [{ value: masterTasks }, marathonFrameworkId, raw] = await Promise.all([
+      master.get(),
       marathonFramework(),
       deps.marathon.getApp(claimed.appId).catch(() => undefined),
     ]);
     const t = ((raw?.tasks ?? []) as Array<{ id: string; state: string; slaveId?: string }>).find((x) => x.id === taskId);
     const marathonTask = raw && t ? { taskId, appId: String(raw.id), agentId: t.slaveId ?? '', state: t.state } : undefined;
-    const verdict = taskOnNode(agent.agentId, taskId, { masterTasks, marathonFrameworkId, marathonTask });
-    if (!verdict.ok) {
-      deps.logger.warn({ audit: { decision: 'deny', agentId: agent.agentId, taskId, code: verdict.code, reason: verdict.reason } }, 'credentials denied');
-      throw new SipError(verdict.code, verdict.reason, { expose: true });
+    let verdict = taskOnNode(agent.agentId, taskId, { masterTasks, marathonFrameworkId, marathonTask });
+    // A task launched a moment ago may be missing from a shared answer: a refusal stands only on a fresh one.
+    if (!verdict.ok) verdict = taskOnNode(agent.agentId, taskId, { masterTasks: (await master.get(asked)).value, marathonFrameworkId, marathonTask });
+    if (!verdict.ok || !raw) {
+      const code = verdict.ok ? 'SIP_SERVER_NOT_ON_NODE' : verdict.code;
+      const reason = verdict.ok ? `Marathon does not know task ${taskId}` : verdict.reason;
+      deps.logger.warn({ audit: { decision: 'deny', agentId: agent.agentId, taskId, code, reason } }, 'credentials denied');
+      throw new SipError(code, reason, { expose: true });
     }
-    const role = await deps.rolesOf(agent.agentId).roleFor({ taskId, appId: verdict.appId, frameworkId: marathonFrameworkId, containerId: '', pid: 0, uid: 0 });
+    // The app's role from the record just read (the path rule or the policy); never an app id from the agent.
+    const role = await roleOfApp(raw, taskId, deps.roles);
     const request = assumeRequestOf(role.app.id, role.role, taskId);
     const { credentials: c } = await deps.cache.get(request);
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
