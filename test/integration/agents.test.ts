@@ -348,7 +348,12 @@ agents(
       key: serving.privateKeyPem,
     };
     const ec2 = new EC2Client({ ...aws, credentials: adminCreds });
-    const marathon = createMarathonClient({ url: info.marathonUrl, token });
+    const marathonClient = createMarathonClient({ url: info.marathonUrl, token });
+    let appReads = 0; // the in-process replica's Marathon reads: each credential request the agent did not answer itself
+    const marathon = {
+      info: () => marathonClient.info(),
+      getApp: (id: string) => (appReads++, marathonClient.getApp(id)),
+    };
     const replica = async (): Promise<{ url: string; close(): void }> => {
       const server = createCredentialServer({
         ca,
@@ -484,6 +489,9 @@ agents(
       assert.is((await client.credentialsFor(onA.id)).cached, true, 'served from the agent until near expiry');
       const refusedCross = await client.credentialsFor(onC.id).catch((e: { code?: string }) => e.code);
       assert.is(refusedCross, 'SIP_SERVER_NOT_ON_NODE');
+      const readsBefore = appReads;
+      assert.is(await client.credentialsFor(onC.id).catch((e: { code?: string }) => e.code), 'SIP_SERVER_NOT_ON_NODE');
+      assert.is(appReads, readsBefore, 'a lasting refusal is remembered by the agent: the server is not asked again at once');
       // The replica in use dies: the next request goes to the other, within seconds, with a new login there.
       first.close();
       client.forgetTask(onA.id);

@@ -20,6 +20,13 @@ import { followTaskEnds } from './taskEnds.js';
 import { createTaskLocator } from './taskLocator.js';
 import { checkUpstreamUrl, guardLoopback, type UpstreamTrust } from './upstreamTrust.js';
 
+/** A stable number from the node's addresses (its Mesos agent's, its own listening one): which sip server replica it asks first. */
+function spreadIndex(...addresses: string[]): number {
+  let h = 0;
+  for (const c of addresses.join(' ')) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return h;
+}
+
 /** Everything `sip agent` runs with, validated at the edge (`cli/agentCommand.ts`). */
 export interface AgentConfig {
   /** Where tasks call (loopback). */
@@ -137,7 +144,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
   const { marathon, marathonAuth, mesos, source } = upstreams({ ...config, trust }, logger);
   // Deciding here (a role source), or at sip server (which this agent proves its node to).
   const roles = source ? createAppRoles({ marathon, source, agentId: onceAtATime(() => mesos.getAgentId()) }) : undefined;
-  const remote = config.roles.kind === 'server' ? createServerClient(config.roles) : undefined;
+  // Agents spread over the replicas (each has its own STS budget): the first one tried follows from the node's address.
+  const remote =
+    config.roles.kind === 'server'
+      ? createServerClient({ ...config.roles, start: spreadIndex(new URL(config.mesosAgentUrl).hostname, config.listen.host) })
+      : undefined;
   const maxPerUid = config.maxConnectionsPerUid ?? 128;
   // Tasks lose the node's own role before the first of them can ask for theirs.
   const block = await closeMetadata(config, maxPerUid, logger, hooks.nft);

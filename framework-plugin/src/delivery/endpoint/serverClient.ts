@@ -10,6 +10,12 @@ import { signNodeProof } from '../server/nodeProof.js';
 export interface ServerClientInit {
   /** The replicas (`https://host:port`), tried in turn: the first that answers is used until it fails. */
   readonly urls: readonly string[];
+  /**
+   * Which replica is tried first (an index, taken modulo their number).
+   * Default 0; `sip agent` derives it from its node's address, so the
+   * agents spread over the replicas (each replica's STS budget is its own).
+   */
+  readonly start?: number;
   /** The servers' CA (PEM): their serving certificates and the agent's own are its. */
   readonly caPem: string;
   /** The servers' name in node proofs. */
@@ -21,7 +27,12 @@ export interface ServerClientInit {
   /** Cached credentials are used until this long before they expire. Default 5 minutes. */
   readonly refreshBeforeMs?: number;
   readonly timeoutMs?: number;
+  /** A lasting refusal (another node's task, not Marathon's, no role) is remembered this long, ms: a task repeating it costs the servers nothing. Default 5 s. */
+  readonly deniedMs?: number;
 }
+
+/** Refusals that a retry within seconds would only repeat (a task not yet listed as running is asked again at once). */
+const LASTING = new Set(['SIP_SERVER_NOT_ON_NODE', 'SIP_SERVER_NOT_MARATHON', 'SIP_AGENT_NO_ROLE']);
 
 /** What the server handed for a task. */
 export interface ServedCredentials {
@@ -102,7 +113,7 @@ const refused = (a: Answer): SipError =>
 export function createServerClient(init: ServerClientInit): ServerClient {
   const now = init.now ?? Date.now;
   const margin = init.refreshBeforeMs ?? 5 * 60_000;
-  let at = 0;
+  let at = Math.abs(Math.trunc(init.start ?? 0)) % Math.max(init.urls.length, 1);
   let identity: Promise<{ cert: string; key: string; renewAt: number }> | undefined;
   const cache = new Map<string, { until: number; served: Promise<ServedCredentials> }>();
 
@@ -169,7 +180,11 @@ export function createServerClient(init: ServerClientInit): ServerClient {
         cache.set(taskId, { until: s.credentials.expiration.getTime() - margin, served });
         return s;
       } catch (err) {
-        cache.delete(taskId);
+        const code = (err as { code?: string }).code ?? '';
+        if (LASTING.has(code)) {
+          served.catch(() => undefined);
+          cache.set(taskId, { until: now() + (init.deniedMs ?? 5000), served });
+        } else cache.delete(taskId);
         throw err;
       }
     },
