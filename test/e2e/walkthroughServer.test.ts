@@ -66,7 +66,8 @@ e2e('npm run demo -- --credentials endpoint: two agents, two servers, the app ro
   assert.is((demo.out.match(/✓ done in/g) ?? []).length, 9);
   assert.match(demo.out, 'npx sip cluster up --agents 2 --servers 2');
   assert.match(demo.out, /server_role_arn = arn:aws:iam::\d+:role\/sip-local-server \(sip server's: the only role the app role trusts\)/);
-  assert.match(demo.out, "its agent's sip agent asks sip server (https://127.0.0.201:");
+  const step4 = demo.out.slice(demo.out.indexOf('\n[4]'), demo.out.indexOf('\n[5]'));
+  assert.match(step4, "its agent's sip agent asks sip server (https://127.0.0.201:", step4);
   assert.match(demo.out, 'never started: the secret is only for apps under /instance-profile-app (exit 6)');
   if (info().enforcesIam) assert.match(demo.out, /as root on the agent \(SDK default chain\)\n {4}\| denied: AccessDenied\n/);
   assert.ok(issuedViaServer() >= 1, "binapp's credentials were issued through sip server");
