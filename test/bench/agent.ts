@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
 import { getMetrics } from '../src/fixtures/http.js';
+import { createAppRole } from '../src/fixtures/appRole.js';
 import { runProcess } from '../src/fixtures/process.js';
 
 // sip agent, measured from inside real tasks of a real local cluster:
@@ -59,26 +59,8 @@ export async function benchAgent(seconds = Number(process.env.BENCH_AGENT_SECOND
     const up = await sip(['cluster', 'up', '--lb-port', String(await freePort())]);
     if (up.code !== 0) throw new Error(`sip cluster up: ${up.err}`);
     const info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
-    const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
-    const iam = new IAMClient({
-      endpoint: info.awsEndpoint,
-      region: info.region,
-      credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
-    });
-    const externalId = `bench-${Date.now()}`;
-    const trust = {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { AWS: info.agentRoleArn }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': externalId } } },
-        { Effect: 'Allow', Principal: { AWS: info.agentRoleArn }, Action: ['sts:TagSession', 'sts:SetSourceIdentity'] },
-      ],
-    };
-    const role = (await iam.send(new CreateRoleCommand({ RoleName: 'bench', Path: '/sip-apps/', AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
-    iam.destroy();
-    await sip(
-      ['security', 'secrets', 'create', 'bench/aws-config'],
-      `[default]\nrole_arn = ${role}\nexternal_id = ${externalId}\ncredential_source = Ec2InstanceMetadata\n`,
-    );
+    const { awsConfig } = await createAppRole(state, 'bench', `bench-${Date.now()}`);
+    await sip(['security', 'secrets', 'create', 'bench/aws-config'], awsConfig);
     const app = (mode: 'file' | 'endpoint') => ({
       id: `/bench/${mode}`,
       cmd: `${mode === 'file' ? 'export AWS_CONFIG_FILE="$MESOS_SANDBOX/aws-config"; ' : ''}exec node ${join(scripts, 'task.mjs')}`,

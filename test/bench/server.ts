@@ -2,8 +2,8 @@ import { chmodSync, closeSync, constants, copyFileSync, mkdtempSync, openSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { freePort, waitFor } from '@secure-instance-profiles/framework-plugin/net';
+import { createAppRole } from '../src/fixtures/appRole.js';
 import { runProcess } from '../src/fixtures/process.js';
 
 // sip server against today's direct sip agent, from inside real tasks of a
@@ -86,27 +86,9 @@ async function measure(servers: number, burst: number): Promise<Topology> {
       throw new Error(`sip cluster up: ${up.err.trim()} (its log kept: ${join(tmpdir(), 'sip-bench-server-cluster.log')})`);
     }
     const info = JSON.parse(readFileSync(join(state, 'cluster.json'), 'utf8'));
-    const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
-    const decider = servers > 0 ? info.serverRoleArn : info.agentRoleArn;
-    const iam = new IAMClient({
-      endpoint: info.awsEndpoint,
-      region: info.region,
-      credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
-    });
-    const externalId = `bench-${Date.now()}`;
-    const trust = {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { AWS: decider }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': externalId } } },
-        { Effect: 'Allow', Principal: { AWS: decider }, Action: ['sts:TagSession', 'sts:SetSourceIdentity'] },
-      ],
-    };
-    const role = (await iam.send(new CreateRoleCommand({ RoleName: 'bench', Path: '/sip-apps/', AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
-    iam.destroy();
-    await sip(
-      ['security', 'secrets', 'create', 'bench/aws-config'],
-      `[default]\nrole_arn = ${role}\nexternal_id = ${externalId}\ncredential_source = Ec2InstanceMetadata\n`,
-    );
+    // The role trusts whoever decides: the agents' instance profile, or sip server's role.
+    const { awsConfig } = await createAppRole(state, 'bench', `bench-${Date.now()}`, servers > 0 ? info.serverRoleArn : info.agentRoleArn);
+    await sip(['security', 'secrets', 'create', 'bench/aws-config'], awsConfig);
     const app = (id: string, instances: number, cached: number, constraints: string[][] = [], env: Record<string, string> = {}) => ({
       id,
       cmd: TASK,

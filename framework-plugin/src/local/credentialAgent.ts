@@ -71,6 +71,11 @@ export async function serviceAccountKey(stateDir: string, uid: string): Promise<
   return { uid, keyFile, publicKey: createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString() };
 }
 
+/** The options by which `sip agent` and `sip server` log in as a DC/OS service account. */
+export function serviceAccountArgs(account: { uid: string; keyFile: string; clusterUrl: string }): string[] {
+  return ['--service-account', account.uid, '--service-account-key', account.keyFile, '--cluster-url', account.clusterUrl];
+}
+
 /**
  * Starts `sip agent` for the local cluster as its own process, exactly as
  * on a Mesos agent: against the local Marathon, Mesos operator API and
@@ -95,12 +100,7 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
     ...(init.server
       ? [...init.server.urls.flatMap((u) => ['--server', u]), '--server-ca', init.server.caFile, '--server-audience', init.server.audience]
       : ['--secrets-url', init.secretsUrl ?? '']),
-    '--service-account',
-    init.serviceAccount.uid,
-    '--service-account-key',
-    init.serviceAccount.keyFile,
-    '--cluster-url',
-    init.serviceAccount.clusterUrl,
+    ...serviceAccountArgs(init.serviceAccount),
     // sip agent writes each task's token into its sandbox and requires it; the key outlives its restarts.
     '--require-task-token',
     '--task-token-key-file',

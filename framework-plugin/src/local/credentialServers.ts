@@ -9,6 +9,7 @@ import { createServerCa } from '../delivery/server/certificates.js';
 import { freePort } from '../net/freePort.js';
 import { waitFor } from '../net/waitFor.js';
 import { superviseDaemon } from './daemonProcess.js';
+import { serviceAccountArgs } from './credentialAgent.js';
 import type { ImdsServer } from './emulator/imdsServer.js';
 import { installMetadataBlock, type MetadataBlock } from '../delivery/endpoint/metadataBlock.js';
 import { nftCommand } from '../delivery/endpoint/nftables.js';
@@ -157,12 +158,7 @@ async function startReplica(plan: ServerPlan, r: ServerPlan['replicas'][number],
     init.marathonUrl,
     '--secrets-url',
     init.secretsUrl,
-    '--service-account',
-    init.serviceAccount.uid,
-    '--service-account-key',
-    init.serviceAccount.keyFile,
-    '--cluster-url',
-    init.serviceAccount.clusterUrl,
+    ...serviceAccountArgs(init.serviceAccount),
     '--max-sts-calls',
     String(init.maxStsCallsPerSecond ?? 10),
     '--ready-file',
