@@ -12,7 +12,7 @@ import { createCredentialServer } from '../src/delivery/server/credentialServer.
 // sip server's API with its upstreams faked (the real ones: test/integration/agents.test.ts):
 // a burst of credential requests shares one GET_TASKS; a refusal stands only on a
 // fresh view; a master that cannot be reached refuses the grant and assumes
-// nothing; a stranger's logins are throttled per address before any reaches STS.
+// nothing; a stranger's logins are throttled per address and key before any reaches STS.
 
 const FRAMEWORK = 'fw-0001';
 const A = 'a55441e4-5d1b-4209-b90c-e4cebada14d6-S0';
@@ -127,16 +127,27 @@ test('a master that cannot be reached: the grant is refused with the reason, not
   }
 });
 
-test('logins from one address beyond the limit are throttled (429) before the proof is even read', async () => {
+test("logins with one key from one address beyond the limit are throttled (429) before STS; another key from the same address (the node's agent beside a tenant) is not", async () => {
   const s = await setup(async () => []);
+  const proofOf = (key: string) => ({
+    method: 'POST',
+    body: 'Action=GetCallerIdentity&Version=2011-06-15',
+    headers: { authorization: `AWS4-HMAC-SHA256 Credential=${key}/20261203/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=${'a'.repeat(64)}` },
+  });
   try {
-    const answers = [];
-    for (let i = 0; i < 5; i++) answers.push(await s.post('/v1/login', { proof: { body: 'x', headers: {} }, publicKey: 'k' }, false));
-    assert.equal(
-      answers.map((a) => a.body.Code),
-      ['SIP_SERVER_PROOF_INVALID', 'SIP_SERVER_PROOF_INVALID', 'SIP_SERVER_PROOF_INVALID', 'SIP_SERVER_LOGIN_THROTTLED', 'SIP_SERVER_LOGIN_THROTTLED'],
-    );
-    assert.is(answers[4]!.status, 429);
+    const tenant = [];
+    for (let i = 0; i < 5; i++) tenant.push((await s.post('/v1/login', { proof: proofOf('ASIATENANTKEY0000001'), publicKey: 'k' }, false)).body.Code);
+    assert.equal(tenant, [
+      'SIP_SERVER_PROOF_INVALID',
+      'SIP_SERVER_PROOF_INVALID',
+      'SIP_SERVER_PROOF_INVALID',
+      'SIP_SERVER_LOGIN_THROTTLED',
+      'SIP_SERVER_LOGIN_THROTTLED',
+    ]);
+    const agent = await s.post('/v1/login', { proof: proofOf('ASIAAGENTKEY00000001'), publicKey: 'k' }, false);
+    assert.is(agent.body.Code, 'SIP_SERVER_PROOF_INVALID', 'the other key is heard (and refused on its merits here)');
+    const unsigned = await s.post('/v1/login', { proof: { body: 'x', headers: {} }, publicKey: 'k' }, false);
+    assert.is(unsigned.body.Code, 'SIP_SERVER_PROOF_INVALID', 'no signature: refused before any limit or STS');
   } finally {
     s.close();
   }

@@ -44,7 +44,7 @@ export interface CredentialServerDeps {
   readonly marathon: MarathonReader;
   /** Where apps' roles come from (their AWS config secrets or a policy): the path rule decides, as sip agent's. */
   readonly roles: RoleSource;
-  /** Logins one address may attempt per minute (each well-formed proof costs a call to STS). Default 12. */
+  /** Logins one address may attempt per minute with one access key (each well-formed proof costs a call to STS). Default 12. */
   readonly loginsPerMinute?: number;
   /** Credentials assumed with the server's own identity, cached (per role, external id, session). */
   readonly cache: CredentialCache;
@@ -62,17 +62,40 @@ const fail = (res: ServerResponse, err: unknown): void => {
   send(res, status, { Code: code ?? 'SIP_SERVER_FAILED', Message: code ? message : 'sip server failed on this request; see its log' });
 };
 
-/** Per address, at most `perMinute` logins in any minute (a sliding window; addresses forgotten when quiet, at most 10,000 kept). */
-function loginLimiter(perMinute: number): (address: string, now: number) => boolean {
+/**
+ * Login throttling. Each well-formed proof costs a call to STS, and a tenant
+ * on a node shares the node's address, so a limit per address alone would let
+ * it lock its own node's agent out of renewals. Instead, per address *and*
+ * the proof's access key (the agent's instance-profile key is not the
+ * tenant's): at most `perMinute` in any minute; and when more than
+ * `failuresPerMinute` proofs failed in the last minute (a flood of made-up
+ * keys), only keys that proved a node before are heard.
+ */
+function loginLimiter(perMinute: number, failuresPerMinute = 60) {
   const seen = new Map<string, number[]>();
-  return (address, now) => {
-    const recent = (seen.get(address) ?? []).filter((t) => t > now - 60_000);
-    if (recent.length >= perMinute) return false;
-    recent.push(now);
-    seen.delete(address);
-    seen.set(address, recent);
-    if (seen.size > 10_000) seen.delete(seen.keys().next().value!);
-    return true;
+  const proven = new Set<string>();
+  let failures: number[] = [];
+  const bounded = <T>(m: Map<string, T> | Set<string>): void => {
+    if (m.size > 10_000) m.delete(m.keys().next().value!);
+  };
+  return {
+    allow(address: string, accessKey: string, now: number): boolean {
+      failures = failures.filter((t) => t > now - 60_000);
+      if (failures.length >= failuresPerMinute && !proven.has(accessKey)) return false;
+      const key = `${address} ${accessKey}`;
+      const recent = (seen.get(key) ?? []).filter((t) => t > now - 60_000);
+      if (recent.length >= perMinute) return false;
+      recent.push(now);
+      seen.delete(key);
+      seen.set(key, recent);
+      bounded(seen);
+      return true;
+    },
+    failed: (now: number): void => void failures.push(now),
+    proved(accessKey: string): void {
+      proven.add(accessKey);
+      bounded(proven);
+    },
   };
 }
 
@@ -113,16 +136,26 @@ export function createCredentialServer(deps: CredentialServerDeps): Server {
 
   const logins = loginLimiter(deps.loginsPerMinute ?? 12);
   const login = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    // An agent logs in once per certificate (renewed two thirds in); a stranger hammering STS through us is not an agent.
-    if (!logins(req.socket.remoteAddress ?? '', Date.now()))
-      throw new SipError('SIP_SERVER_LOGIN_THROTTLED', 'too many logins from this address; an agent logs in once per certificate', { expose: true });
     const body = await jsonBody(req);
     const proof = body.proof as NodeProof | undefined;
     const publicKey = typeof body.publicKey === 'string' ? body.publicKey : '';
-    if (!proof || typeof proof !== 'object' || typeof proof.body !== 'string' || !proof.headers || !publicKey) {
+    if (!proof || typeof proof !== 'object' || typeof proof.body !== 'string' || !proof.headers || typeof proof.headers !== 'object' || !publicKey) {
       throw new SipError('SIP_SERVER_PROOF_INVALID', 'a login is {proof, publicKey}', { expose: true });
     }
-    const node = await verifyNodeProof(proof, deps.proof, replay, { [KEY_HEADER]: keyDigest(publicKey) });
+    const accessKey = /Credential=([A-Z0-9]{16,128})\//.exec(
+      String(Object.entries(proof.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? ''),
+    )?.[1];
+    if (!accessKey) throw new SipError('SIP_SERVER_PROOF_INVALID', 'the proof is not signed with AWS Signature Version 4', { expose: true });
+    // An agent logs in once per certificate (renewed two thirds in); a stranger hammering STS through us is not an agent.
+    if (!logins.allow(req.socket.remoteAddress ?? '', accessKey, Date.now()))
+      throw new SipError('SIP_SERVER_LOGIN_THROTTLED', 'too many logins with this key from this address; an agent logs in once per certificate', {
+        expose: true,
+      });
+    const node = await verifyNodeProof(proof, deps.proof, replay, { [KEY_HEADER]: keyDigest(publicKey) }).catch((err: unknown) => {
+      logins.failed(Date.now());
+      throw err;
+    });
+    logins.proved(accessKey);
     const agent = await agentOfInstance(node.instanceId, deps.nodes);
     const certificate = await issueAgentCertificate(deps.ca, {
       agentId: agent.agentId,
