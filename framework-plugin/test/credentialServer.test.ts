@@ -34,7 +34,7 @@ async function setup(master: () => Promise<MasterTask[]>) {
     },
     trustDomain: 'sip',
     certLifetimeSeconds: 600,
-    proof: { stsEndpoint: 'http://127.0.0.1:9', audience: 'sip-server', agentRoles: ['agent'] },
+    proof: { stsEndpoint: 'http://127.0.0.1:9', audience: 'sip-server', agentRoles: ['agent'], account: '123456789012' },
     nodes: { privateIpOf: async () => '127.0.0.1', agents: async () => [] },
     masterTasks: master,
     marathon: {
@@ -107,6 +107,10 @@ test("a burst shares one GET_TASKS; a task on another agent is refused on a fres
     assert.is(reads, 2, 'the refusal was checked against a fresh GET_TASKS');
     assert.not.match(cross.text, SECRET);
     assert.is(s.assumed.length, 8, 'nothing assumed for the refused task');
+    // Another framework's executor named after the Marathon task, on the same agent.
+    const borrowed = await s.post('/v1/credentials', { taskId: onA, frameworkId: 'another-framework' });
+    assert.is(borrowed.body.Code, 'SIP_SERVER_NOT_MARATHON');
+    assert.is((await s.post('/v1/credentials', { taskId: onA, frameworkId: FRAMEWORK })).status, 200);
   } finally {
     s.close();
   }

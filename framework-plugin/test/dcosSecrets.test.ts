@@ -137,7 +137,7 @@ test('secret values never reach the server log', async () => {
 
 test.run();
 
-test('a principal that may not read secret values (sip agent beside sip server) gets 403 with no value; the others read on', async () => {
+test('a principal that may not touch secret values (sip agent beside sip server) gets 403 with no value and changes nothing; the server reads on', async () => {
   await server.stop();
   const tokens = new Map([
     ['agent-token', 'sip-agent'],
@@ -147,7 +147,7 @@ test('a principal that may not read secret values (sip agent beside sip server) 
     store: createLocalStore({ dir: mkdtempSync(join(tmpdir(), 'sip-api-')) }),
     token: TOKEN,
     issued: (t) => tokens.get(t),
-    mayRead: (principal) => principal !== 'sip-agent',
+    mayAccess: (principal) => principal === 'sip-server' || principal === 'bootstrapuser',
     logger: pino({ level: 'silent' }),
   });
   await createDcosSecretsClient({ url: server.url, token: TOKEN }).create('app/aws-config', VALUE);
@@ -155,7 +155,10 @@ test('a principal that may not read secret values (sip agent beside sip server) 
   assert.is(denied.status, 403);
   const text = await denied.text();
   assert.not.match(text, 'Never-Log-This-Value');
-  assert.match(text, 'sip-agent may not read secret values');
+  assert.match(text, 'sip-agent may not read or change secrets');
+  const overwrite = await raw('PATCH', 'app/aws-config', { value: 'role_arn = arn:aws:iam::1:role/x' }, 'agent-token');
+  assert.is(overwrite.status, 403);
+  assert.is((await raw('DELETE', 'app/aws-config', undefined, 'agent-token')).status, 403);
   assert.is(await codeOf(createDcosSecretsClient({ url: server.url, token: 'agent-token' }).get('app/aws-config')), 'SIP_SECRET_UNAUTHORIZED');
   assert.is(await createDcosSecretsClient({ url: server.url, token: 'server-token' }).get('app/aws-config'), VALUE);
 });

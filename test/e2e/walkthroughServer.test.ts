@@ -64,7 +64,7 @@ e2e('npm run demo -- --credentials endpoint: two agents, two servers, the app ro
   const demo = await run('npm', ['run', 'demo', '--', '--credentials', 'endpoint']);
   assert.is(demo.code, 0, demo.out.slice(-3000));
   assert.is((demo.out.match(/✓ done in/g) ?? []).length, 9);
-  assert.match(demo.out, 'npx sip cluster up --agents 2 --servers 2');
+  assert.match(demo.out, 'npx sip cluster up --agents 2 --servers 2 --aws-credentials endpoint');
   assert.match(demo.out, /server_role_arn = arn:aws:iam::\d+:role\/sip-local-server \(sip server's: the only role the app role trusts\)/);
   const step4 = demo.out.slice(demo.out.indexOf('\n[4]'), demo.out.indexOf('\n[5]'));
   assert.match(step4, "its agent's sip agent asks sip server (https://127.0.0.201:", step4);

@@ -246,7 +246,11 @@ async function proveNode(agent: any, held?: AwsCredentials): Promise<string> {
   // As the node's sip agent (root on the node) reads its instance profile; tasks cannot reach this endpoint.
   const credentials = held ?? (await readInstanceProfileCredentials(agent.imdsEndpoint));
   const proof = await signNodeProof(AUDIENCE, { endpoint: info.awsEndpoint, region: info.region, credentials });
-  const node = await verifyNodeProof(proof, { stsEndpoint: info.awsEndpoint, audience: AUDIENCE, agentRoles: ['sip-local-agent'] }, replay);
+  const node = await verifyNodeProof(
+    proof,
+    { stsEndpoint: info.awsEndpoint, audience: AUDIENCE, agentRoles: ['sip-local-agent'], account: info.agentRoleArn.split(':')[4] },
+    replay,
+  );
   const admin = JSON.parse(readFileSync(join(state, 'aws-admin.json'), 'utf8'));
   const ec2 = new EC2Client({
     endpoint: info.awsEndpoint,
@@ -360,7 +364,7 @@ agents(
         tls,
         trustDomain: 'sip.test',
         certLifetimeSeconds: 600,
-        proof: { stsEndpoint: info.awsEndpoint, audience: AUDIENCE, agentRoles: ['sip-local-agent'] },
+        proof: { stsEndpoint: info.awsEndpoint, audience: AUDIENCE, agentRoles: ['sip-local-agent'], account: info.agentRoleArn.split(':')[4] },
         nodes: { privateIpOf: ec2PrivateIps(ec2), agents: async () => parseMasterAgents((await master({ type: 'GET_AGENTS' })).json) },
         masterTasks: async () => parseMasterTasks((await master({ type: 'GET_TASKS' })).json),
         marathon,
@@ -477,26 +481,27 @@ agents(
         );
       assert.is(direct, 'AccessDenied');
       // The agent's own client: logs in by itself (its instance profile through its metadata endpoint), caches, fails over.
+      const fw = String((await marathonClient.info()).frameworkId); // the framework the agent finds Marathon's tasks under
       const client = createServerClient({
         urls: [first.url, second.url],
         caPem: ca.certPem,
         audience: AUDIENCE,
         sts: { ...aws, credentials: () => readInstanceProfileCredentials(info.agents[0].imdsEndpoint) },
       });
-      const got = await client.credentialsFor(onA.id);
+      const got = await client.credentialsFor(onA.id, fw);
       assert.is(got.roleArn, appRole);
       assert.is(client.current(), first.url);
-      assert.is((await client.credentialsFor(onA.id)).cached, true, 'served from the agent until near expiry');
-      const refusedCross = await client.credentialsFor(onC.id).catch((e: { code?: string }) => e.code);
+      assert.is((await client.credentialsFor(onA.id, fw)).cached, true, 'served from the agent until near expiry');
+      const refusedCross = await client.credentialsFor(onC.id, fw).catch((e: { code?: string }) => e.code);
       assert.is(refusedCross, 'SIP_SERVER_NOT_ON_NODE');
       const readsBefore = appReads;
-      assert.is(await client.credentialsFor(onC.id).catch((e: { code?: string }) => e.code), 'SIP_SERVER_NOT_ON_NODE');
+      assert.is(await client.credentialsFor(onC.id, fw).catch((e: { code?: string }) => e.code), 'SIP_SERVER_NOT_ON_NODE');
       assert.is(appReads, readsBefore, 'a lasting refusal is remembered by the agent: the server is not asked again at once');
       // The replica in use dies: the next request goes to the other, within seconds, with a new login there.
       first.close();
       client.forgetTask(onA.id);
       const t0 = Date.now();
-      const again = await client.credentialsFor(onA.id);
+      const again = await client.credentialsFor(onA.id, fw);
       const failoverMs = Date.now() - t0;
       assert.is(again.roleArn, appRole);
       assert.is(client.current(), second.url);

@@ -16,7 +16,7 @@ import { readInstanceProfileCredentials } from '../src/fixtures/imds.js';
 const AUDIENCE = 'sip-server.test.example';
 const INSTANCE = 'i-0123456789abcdef0';
 const ctx = {} as { em: Emulator; imds: ImdsServer; agent: AwsCredentials; other: AwsCredentials };
-const policy = () => ({ stsEndpoint: ctx.em.endpoint, audience: AUDIENCE, agentRoles: ['sip-test-agent'] });
+const policy = () => ({ stsEndpoint: ctx.em.endpoint, audience: AUDIENCE, agentRoles: ['sip-test-agent'], account: ctx.em.accountId });
 const sign = (credentials: AwsCredentials, audience = AUDIENCE): Promise<NodeProof> =>
   signNodeProof(audience, { endpoint: ctx.em.endpoint, region: ctx.em.region, credentials });
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -86,6 +86,18 @@ proof('forged, misdirected, stale or foreign proofs are refused, each with its r
   // The administrator (an IAM user), and a session of a role that is not an agent's.
   assert.match(await refusal(verifyNodeProof(await sign(ctx.em.admin.credentials), policy(), replay)), "not an instance profile's session");
   assert.match(await refusal(verifyNodeProof(await sign(ctx.other), policy(), replay)), "role some-other-role, not an agent's instance profile");
+  // The agents' role name in another account, its session named after one of our instances: STS vouches for it there.
+  const foreign = {
+    ...policy(),
+    send: async () => ({
+      status: 200,
+      text: `<GetCallerIdentityResult><Arn>arn:aws:sts::999999999999:assumed-role/sip-test-agent/${INSTANCE}</Arn></GetCallerIdentityResult>`,
+    }),
+  };
+  assert.match(
+    await refusal(verifyNodeProof(await sign(ctx.agent), foreign, replay)),
+    `signed in account 999999999999, not this cluster's (${ctx.em.accountId})`,
+  );
   // Unsigned: no Authorization at all.
   const { authorization: _drop, ...unsigned } = good.headers;
   assert.match(await refusal(verifyNodeProof({ ...good, headers: unsigned }, policy(), replay)), 'not signed with AWS Signature Version 4');

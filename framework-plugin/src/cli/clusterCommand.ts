@@ -40,10 +40,10 @@ options:
                          operator API and sip agent) ($SIP_AGENTS does the same; default 1)
   --agent-attribute N:NAME=VALUE
                          a Mesos attribute of agent N, for constraints (repeat it)
-  --servers N            sip server replicas (0-3, replica N on 127.0.0.20N as on a master): they
-                         alone read AWS configs and hold the role app roles trust (sip-local-server);
-                         every sip agent asks them ($SIP_SERVERS does the same; default 0: each
-                         sip agent decides)
+  --servers N            sip server replicas (0-3, replica N on 127.0.0.20N as on a master), with
+                         --aws-credentials endpoint: they alone read AWS configs and hold the role app
+                         roles trust (sip-local-server); every sip agent asks them ($SIP_SERVERS does
+                         the same; default 0: each sip agent decides)
   --aws-credentials MODE how apps without the sip.aws.credentials label get AWS credentials:
                          file (their aws-config in the sandbox, the default) or endpoint (sip agent;
                          the external id never enters the task) ($SIP_AWS_CREDENTIALS does the same)

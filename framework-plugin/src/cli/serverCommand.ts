@@ -1,4 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -78,6 +79,20 @@ interface ServerConfig {
   maxStsCallsPerSecond: number;
 }
 
+/** This server's AWS account (STS `GetCallerIdentity` with its own identity): the agents' role must be in it. */
+async function ownAccount(): Promise<string> {
+  const sts = new STSClient({});
+  try {
+    const account = (await sts.send(new GetCallerIdentityCommand({}))).Account;
+    if (!account) throw new Error('STS named no account');
+    return account;
+  } catch (err) {
+    throw new SipError('SIP_SERVER_UPSTREAM_FAILED', `sip server cannot learn its own AWS account from STS: ${(err as Error).message}`, { expose: true });
+  } finally {
+    sts.destroy();
+  }
+}
+
 /** Starts the server: its serving certificate, EC2 and STS as itself, the master, Marathon, the role source, the cache. */
 async function startServer(config: ServerConfig, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
   const auth = config.auth ? { auth: config.auth } : {};
@@ -104,7 +119,7 @@ async function startServer(config: ServerConfig, logger: Logger): Promise<{ url:
     tls: { cert, key: serving.privateKeyPem },
     trustDomain: config.trustDomain,
     certLifetimeSeconds: config.certLifetimeSeconds,
-    proof: { stsEndpoint: config.stsEndpoint, audience: config.audience, agentRoles: config.agentRoles },
+    proof: { stsEndpoint: config.stsEndpoint, audience: config.audience, agentRoles: config.agentRoles, account: await ownAccount() },
     nodes: { privateIpOf: ec2PrivateIps(ec2), agents: () => master.getAgents() },
     masterTasks: () => master.getTasks(),
     marathon,

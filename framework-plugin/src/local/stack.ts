@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Isolation } from './launcher/isolation.js';
 import { clusterLabel, forgetProcesses, reapLeftovers, recordProcesses } from './crashRecovery.js';
 import { isolateTasks, lockStateDir } from './taskIsolation.js';
-import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, DeleteRolePolicyCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { Logger } from 'pino';
 import type { Emulator } from './emulator/startEmulator.js';
 import { openEmulator } from './emulator/openEmulator.js';
@@ -167,42 +167,44 @@ async function acsToken(stateDir: string): Promise<string> {
  * as a real cluster's nodes already have: may only assume app roles. Which
  * of the two an app role trusts decides who may assume it.
  */
-async function ensureInstanceRole(em: Emulator, name: string, extra: ReadonlyArray<Record<string, unknown>> = []): Promise<string> {
+async function ensureInstanceRole(em: Emulator, name: string, extra: ReadonlyArray<Record<string, unknown>> = [], assumesAppRoles = true): Promise<string> {
   const iam = new IAMClient({ endpoint: em.endpoint, region: em.region, credentials: em.admin.credentials });
   try {
-    try {
-      return (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.Arn ?? '';
-    } catch {
-      // not there yet
-    }
-    const role = await iam.send(
-      new CreateRoleCommand({
-        RoleName: name,
-        AssumeRolePolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com', AWS: em.ec2Service.arn }, Action: 'sts:AssumeRole' }],
+    const arn =
+      (await iam.send(new GetRoleCommand({ RoleName: name })).then(
+        (r) => r.Role?.Arn,
+        () => undefined,
+      )) ??
+      (
+        await iam.send(
+          new CreateRoleCommand({
+            RoleName: name,
+            AssumeRolePolicyDocument: JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com', AWS: em.ec2Service.arn }, Action: 'sts:AssumeRole' }],
+            }),
+          }),
+        )
+      ).Role?.Arn ??
+      '';
+    // AssumeRole, and for sip agent the session tags and source identity it sets (the app role's trust must allow them too).
+    const statements = [
+      ...(assumesAppRoles
+        ? [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'], Resource: `arn:aws:iam::${em.accountId}:role/sip-apps/*` }]
+        : []),
+      ...extra,
+    ];
+    // Set on every start: a cluster started again with or without servers changes what its roles may do.
+    if (statements.length > 0)
+      await iam.send(
+        new PutRolePolicyCommand({
+          RoleName: name,
+          PolicyName: 'assume-app-roles-only',
+          PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
         }),
-      }),
-    );
-    await iam.send(
-      new PutRolePolicyCommand({
-        RoleName: name,
-        PolicyName: 'assume-app-roles-only',
-        PolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          // AssumeRole, and for sip agent the session tags and source identity it sets (the app role's trust must allow them too).
-          Statement: [
-            {
-              Effect: 'Allow',
-              Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
-              Resource: `arn:aws:iam::${em.accountId}:role/sip-apps/*`,
-            },
-            ...extra,
-          ],
-        }),
-      }),
-    );
-    return role.Role?.Arn ?? '';
+      );
+    else await iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: 'assume-app-roles-only' })).catch(() => undefined);
+    return arn;
   } finally {
     iam.destroy();
   }
@@ -240,8 +242,18 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
   try {
     const emulator = await openEmulator({ logger, ...(init.python ? { python: init.python } : {}) });
     cleanups.push(() => emulator.stop());
-    const agentRoleArn = await ensureInstanceRole(emulator, AGENT_ROLE);
     const serverCount = init.servers ?? 0;
+    // With sip server, tasks get credentials only from the endpoint (file mode would need the agents' role to assume app roles).
+    if (serverCount > 0 && init.awsCredentials !== 'endpoint')
+      throw new SipError(
+        'SIP_USAGE',
+        '--servers goes with --aws-credentials endpoint: with sip server the agents may not assume app roles, so no task can use file mode',
+        {
+          expose: true,
+        },
+      );
+    // The agents' role may assume app roles only where they decide; with servers it holds no policy at all.
+    const agentRoleArn = await ensureInstanceRole(emulator, AGENT_ROLE, [], serverCount === 0);
     const serverRoleArn = serverCount > 0 ? await ensureInstanceRole(emulator, SERVER_ROLE, [SERVER_DESCRIBES_INSTANCES]) : undefined;
     await writeFile(
       join(stateDir, 'aws-admin.json'),
@@ -273,7 +285,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
         token,
         issued,
         logger,
-        ...(serverAccount ? { mayRead: (principal) => principal !== agentAccount.uid } : {}),
+        // Only the servers' account (and the cluster's own token) touches secret values: an allowlist.
+        ...(serverAccount ? { mayAccess: (principal) => principal === serverAccount.uid || principal === 'bootstrapuser' } : {}),
         ...(port ? { port } : {}),
       }),
     );

@@ -138,7 +138,8 @@ function viaLb(url: string, path: string): Promise<number> {
 
 async function walkThrough(): Promise<void> {
   // Endpoint mode: two agents and two sip server replicas (SIP_AGENTS, SIP_SERVERS say otherwise).
-  const topology = credentials === 'endpoint' ? ['--agents', process.env.SIP_AGENTS ?? '2', '--servers', process.env.SIP_SERVERS ?? '2'] : [];
+  const topology =
+    credentials === 'endpoint' ? ['--agents', process.env.SIP_AGENTS ?? '2', '--servers', process.env.SIP_SERVERS ?? '2', '--aws-credentials', 'endpoint'] : [];
   const up = ['cluster', 'up', ...topology, ...(lbPort ? ['--lb-port', lbPort] : [])];
   await steps.run(`npx sip ${up.join(' ')}`, async () => must(await sip(up), 'sip cluster up'));
   const info = (await clusterInfo())!;

@@ -45,15 +45,17 @@ const LIVE = new Set(['TASK_RUNNING', 'TASK_STARTING', 'TASK_KILLING']);
  * agent. Every other case is refused, naming what did not hold.
  */
 export function taskOnNode(nodeAgentId: string, taskId: string, view: MastersView): TaskOnNode {
-  const seen = view.masterTasks.filter((t) => t.taskId === taskId);
+  // Task ids are unique only within a framework: another framework's task of the same name is not this one.
+  const named = view.masterTasks.filter((t) => t.taskId === taskId);
+  const seen = named.filter((t) => t.frameworkId === view.marathonFrameworkId);
+  if (seen.length === 0 && named.length > 0) {
+    return { ok: false, code: 'SIP_SERVER_NOT_MARATHON', reason: `task ${taskId} belongs to framework ${named[0]!.frameworkId}, not Marathon's` };
+  }
   const here = seen.find((t) => t.agentId === nodeAgentId);
   if (!here) {
     return seen.length > 0
       ? { ok: false, code: 'SIP_SERVER_NOT_ON_NODE', reason: `task ${taskId} runs on another agent than ${nodeAgentId}, which asked for it` }
       : { ok: false, code: 'SIP_SERVER_NOT_RUNNING', reason: `the Mesos master lists no task ${taskId}` };
-  }
-  if (here.frameworkId !== view.marathonFrameworkId) {
-    return { ok: false, code: 'SIP_SERVER_NOT_MARATHON', reason: `task ${taskId} belongs to framework ${here.frameworkId}, not Marathon's` };
   }
   if (!LIVE.has(here.state)) return { ok: false, code: 'SIP_SERVER_NOT_RUNNING', reason: `task ${taskId} is ${here.state}, not running` };
   const m = view.marathonTask;

@@ -29,7 +29,7 @@ export interface AgentDeps {
   roles?: AppRoles;
   cache?: CredentialCache;
   /** Deciding elsewhere (`sip server`): the task id goes there, credentials come back; the server decides. */
-  remote?: { credentialsFor(taskId: string): Promise<{ credentials: RoleCredentials; roleArn: string; cached: boolean }> };
+  remote?: { credentialsFor(taskId: string, frameworkId: string): Promise<{ credentials: RoleCredentials; roleArn: string; cached: boolean }> };
   /** Audit lines (one per issue and per denial) go here. */
   logger: Logger;
   /**
@@ -167,7 +167,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
  */
 async function grant(deps: AgentDeps, caller: Caller, onRole: (roleArn: string) => void): Promise<{ body: Buffer; cached: boolean }> {
   if (deps.remote) {
-    const served = await deps.remote.credentialsFor(caller.taskId);
+    const served = await deps.remote.credentialsFor(caller.taskId, caller.frameworkId);
     onRole(served.roleArn);
     if (!served.cached) {
       const audit = {

@@ -1,4 +1,5 @@
 import type { STSClientConfig } from '@aws-sdk/client-sts';
+import { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import { SipError } from '../../core/errors/SipError.js';
 import type { RoleCredentials } from '../../core/agent/credentialCache.js';
@@ -44,8 +45,12 @@ export interface ServedCredentials {
 
 /** An agent's side of `sip server`. */
 export interface ServerClient {
-  /** Credentials for a task this agent located, from the cache or a server; the server decides. */
-  credentialsFor(taskId: string): Promise<ServedCredentials>;
+  /**
+   * Credentials for a task this agent located (its id and the framework of
+   * the container it was found in: task ids are unique only within a
+   * framework), from the cache or a server; the server decides.
+   */
+  credentialsFor(taskId: string, frameworkId: string): Promise<ServedCredentials>;
   /** Forgets a task's credentials (it ended). */
   forgetTask(taskId: string): void;
   /** The tasks it holds credentials for. */
@@ -55,6 +60,8 @@ export interface ServerClient {
 }
 
 type Answer = { status: number; body: any };
+/** The agent's certificate, its key, when to renew it and when it expires (epoch ms). */
+type Identity = { cert: string; key: string; renewAt: number; expiresAt: number };
 
 /** A JSON POST over TLS to one replica (with the agent's certificate for mutual TLS, when given). */
 function postJson(url: string, path: string, body: unknown, ca: string, timeoutMs: number, client?: { cert: string; key: string }): Promise<Answer> {
@@ -114,7 +121,7 @@ export function createServerClient(init: ServerClientInit): ServerClient {
   const now = init.now ?? Date.now;
   const margin = init.refreshBeforeMs ?? 5 * 60_000;
   let at = Math.abs(Math.trunc(init.start ?? 0)) % Math.max(init.urls.length, 1);
-  let identity: Promise<{ cert: string; key: string; renewAt: number }> | undefined;
+  let identity: Identity | undefined;
   const cache = new Map<string, { until: number; served: Promise<ServedCredentials> }>();
 
   const post = (url: string, path: string, body: unknown, client?: { cert: string; key: string }): Promise<Answer> =>
@@ -137,7 +144,7 @@ export function createServerClient(init: ServerClientInit): ServerClient {
       expose: true,
     });
   };
-  const login = async (): Promise<{ cert: string; key: string; renewAt: number }> => {
+  const login = async (): Promise<Identity> => {
     const keys = await newKeyPair();
     // A fresh proof per attempt (each replica refuses a proof seen before).
     const a = await call('/v1/login', async () => ({
@@ -145,21 +152,33 @@ export function createServerClient(init: ServerClientInit): ServerClient {
       publicKey: keys.publicKeyPem,
     }));
     if (a.status !== 200 || typeof a.body?.certificate !== 'string') throw refused(a);
-    return { cert: a.body.certificate, key: keys.privateKeyPem, renewAt: Date.parse(a.body.renewAt) };
+    const cert = a.body.certificate as string;
+    return { cert, key: keys.privateKeyPem, renewAt: Date.parse(a.body.renewAt), expiresAt: Date.parse(new X509Certificate(cert).validTo) };
   };
+  // One login at a time; a certificate due for renewal is still used while it is valid, renewed in the
+  // background at most every 30 s (a failed renewal, STS or the servers down a moment, costs nothing yet).
+  let renewing: Promise<Identity> | undefined;
+  let nextRenewal = 0;
+  const renew = (): Promise<Identity> =>
+    (renewing ??= login()
+      .then((id) => (identity = id))
+      .finally(() => (renewing = undefined)));
   const certificate = async (fresh = false): Promise<{ cert: string; key: string }> => {
-    const held = identity && (await identity.catch(() => undefined));
-    if (fresh || !held || held.renewAt <= now()) {
-      identity = login();
-      identity.catch(() => (identity = undefined));
+    const t = now();
+    if (!fresh && identity && identity.expiresAt > t + 60_000) {
+      if (identity.renewAt <= t && t >= nextRenewal) {
+        nextRenewal = t + 30_000;
+        renew().catch(() => undefined);
+      }
+      return identity;
     }
-    return identity!;
+    return renew();
   };
 
-  const fetchFor = async (taskId: string): Promise<ServedCredentials> => {
-    let a = await call('/v1/credentials', async () => ({ taskId }), await certificate());
+  const fetchFor = async (taskId: string, frameworkId: string): Promise<ServedCredentials> => {
+    let a = await call('/v1/credentials', async () => ({ taskId, frameworkId }), await certificate());
     // A certificate the server no longer takes (expired, another CA after a rotation): log in again, once.
-    if (a.body?.Code === 'SIP_SERVER_CERT_INVALID') a = await call('/v1/credentials', async () => ({ taskId }), await certificate(true));
+    if (a.body?.Code === 'SIP_SERVER_CERT_INVALID') a = await call('/v1/credentials', async () => ({ taskId, frameworkId }), await certificate(true));
     if (a.status !== 200) throw refused(a);
     const b = a.body as { AccessKeyId: string; SecretAccessKey: string; Token: string; Expiration: string; RoleArn: string };
     return {
@@ -170,26 +189,33 @@ export function createServerClient(init: ServerClientInit): ServerClient {
   };
 
   return {
-    async credentialsFor(taskId) {
-      const held = cache.get(taskId);
+    async credentialsFor(taskId, frameworkId) {
+      // Per task and framework: another framework's executor named after a Marathon task shares nothing with it.
+      const key = `${taskId}\n${frameworkId}`;
+      const held = cache.get(key);
       if (held && held.until > now()) return { ...(await held.served), cached: true };
-      const served = fetchFor(taskId);
-      cache.set(taskId, { until: Infinity, served });
+      const served = fetchFor(taskId, frameworkId);
+      cache.set(key, { until: Infinity, served });
       try {
         const s = await served;
-        cache.set(taskId, { until: s.credentials.expiration.getTime() - margin, served });
+        // A task that ended meanwhile (forgotten) is not brought back.
+        if (cache.get(key)?.served === served) cache.set(key, { until: s.credentials.expiration.getTime() - margin, served });
         return s;
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
-        if (LASTING.has(code)) {
+        if (cache.get(key)?.served !== served) {
+          // forgotten meanwhile
+        } else if (LASTING.has(code)) {
           served.catch(() => undefined);
-          cache.set(taskId, { until: now() + (init.deniedMs ?? 5000), served });
-        } else cache.delete(taskId);
+          cache.set(key, { until: now() + (init.deniedMs ?? 5000), served });
+        } else cache.delete(key);
         throw err;
       }
     },
-    forgetTask: (taskId) => void cache.delete(taskId),
-    tasks: () => new Set(cache.keys()),
+    forgetTask(taskId) {
+      for (const key of cache.keys()) if (key.startsWith(`${taskId}\n`)) cache.delete(key);
+    },
+    tasks: () => new Set([...cache.keys()].map((k) => k.split('\n')[0]!)),
     current: () => init.urls[at] ?? '',
   };
 }

@@ -127,12 +127,28 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 export function createCredentialServer(deps: CredentialServerDeps): Server {
   const replay = createReplayGuard(deps.proof.maxSkewMs ?? 5 * 60_000);
   const master = sharedRead(() => deps.masterTasks(), deps.masterFloorMs ?? 500);
-  let framework: Promise<string> | undefined;
-  const marathonFramework = (): Promise<string> => {
-    framework ??= deps.marathon.info().then((i) => String(i.frameworkId ?? ''));
-    framework.catch(() => (framework = undefined));
-    return framework;
+  // Marathon's framework id: read once, again when a task's framework differs (a new Marathon; at most once a
+  // minute); an empty one (Marathon not yet registered) is never kept.
+  let framework: { id: Promise<string>; at: number } | undefined;
+  const marathonFramework = (fresh = false): Promise<string> => {
+    if (!framework || (fresh && Date.now() - framework.at > 60_000)) {
+      const id = deps.marathon.info().then((i) => {
+        const v = typeof i.frameworkId === 'string' ? i.frameworkId : '';
+        if (!v) throw new SipError('SIP_SERVER_UPSTREAM_FAILED', 'Marathon has no framework id yet (not registered with the master)', { expose: true });
+        return v;
+      });
+      const entry = { id, at: Date.now() };
+      framework = entry;
+      id.catch(() => framework === entry && (framework = undefined));
+    }
+    return framework.id;
   };
+  // Marathon's record of the app; only "no such app" is an answer, any other failure an outage (retried, not a refusal).
+  const appOf = (appId: string): Promise<Record<string, any> | undefined> =>
+    deps.marathon.getApp(appId).catch((err: { code?: string; message?: string }) => {
+      if (err.code === 'SIP_MARATHON_NOT_FOUND') return undefined;
+      throw new SipError('SIP_SERVER_UPSTREAM_FAILED', `Marathon cannot be asked about app ${appId}: ${err.code ?? err.message ?? 'error'}`, { expose: true });
+    });
 
   const logins = loginLimiter(deps.loginsPerMinute ?? 12);
   const login = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -181,13 +197,23 @@ export function createCredentialServer(deps: CredentialServerDeps): Server {
     const claimed = parseTaskId(taskId);
     if (!claimed) throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', 'the request names no Marathon task id');
     const asked = Date.now();
-    const [{ value: masterTasks }, marathonFrameworkId, raw] = await Promise.all([
-      master.get(),
-      marathonFramework(),
-      deps.marathon.getApp(claimed.appId).catch(() => undefined),
-    ]);
+    const [{ value: masterTasks }, raw] = await Promise.all([master.get(), appOf(claimed.appId)]);
+    let marathonFrameworkId = await marathonFramework();
+    const claimedFramework = typeof body.frameworkId === 'string' ? body.frameworkId : undefined;
+    // A framework id other than the one held: perhaps a new Marathon (read again, at most once a minute).
+    if (
+      (claimedFramework !== undefined && claimedFramework !== marathonFrameworkId) ||
+      masterTasks.some((x) => x.taskId === taskId && x.frameworkId !== marathonFrameworkId)
+    )
+      marathonFrameworkId = await marathonFramework(true);
     const t = ((raw?.tasks ?? []) as Array<{ id: string; state: string; slaveId?: string }>).find((x) => x.id === taskId);
     const marathonTask = raw && t ? { taskId, appId: String(raw.id), agentId: t.slaveId ?? '', state: t.state } : undefined;
+    // The container the agent found the caller in belongs to another framework: not Marathon's task of that name.
+    if (claimedFramework !== undefined && claimedFramework !== marathonFrameworkId) {
+      const reason = `the caller's container belongs to framework ${claimedFramework.slice(0, 80)}, not Marathon's`;
+      deps.logger.warn({ audit: { decision: 'deny', agentId: agent.agentId, taskId, code: 'SIP_SERVER_NOT_MARATHON', reason } }, 'credentials denied');
+      throw new SipError('SIP_SERVER_NOT_MARATHON', reason, { expose: true });
+    }
     let verdict = taskOnNode(agent.agentId, taskId, { masterTasks, marathonFrameworkId, marathonTask });
     // A task launched a moment ago may be missing from a shared answer: a refusal stands only on a fresh one.
     if (!verdict.ok) verdict = taskOnNode(agent.agentId, taskId, { masterTasks: (await master.get(asked)).value, marathonFrameworkId, marathonTask });
@@ -201,6 +227,10 @@ export function createCredentialServer(deps: CredentialServerDeps): Server {
     const role = await roleOfApp(raw, taskId, deps.roles);
     const request = assumeRequestOf(role.app.id, role.role, taskId);
     const { credentials: c } = await deps.cache.get(request);
+    deps.logger.info(
+      { audit: { decision: 'issue', agentId: agent.agentId, taskId, appId: role.app.id, roleArn: request.roleArn, expires: c.expiration.toISOString() } },
+      'credentials issued',
+    );
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(ecsCredentialsBody(c, request.roleArn));
   };

@@ -84,6 +84,12 @@ export interface ProofPolicy {
   readonly audience: string;
   /** Instance-profile roles of agents (names); any other caller is refused. */
   readonly agentRoles: readonly string[];
+  /**
+   * The AWS account the agents' role lives in (this server's own, learnt
+   * from STS at start): a role of the same name in another account, assumed
+   * with a session named after one of our instances, proves nothing.
+   */
+  readonly account: string;
   /** How far a proof's `x-amz-date` may be from now. Default 5 minutes. */
   readonly maxSkewMs?: number;
   readonly now?: () => number;
@@ -169,6 +175,7 @@ export async function verifyNodeProof(
   const arn = /<Arn>([^<]+)<\/Arn>/.exec(answer.text)?.[1] ?? '';
   const m = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/(i-[0-9a-f]{8,17})$/.exec(arn);
   if (!m) throw refuse(`the proof was signed by ${arn || 'an unknown caller'}, not an instance profile's session`);
+  if (m[1] !== policy.account) throw refuse(`the proof was signed in account ${m[1]}, not this cluster's (${policy.account})`);
   if (!policy.agentRoles.includes(m[2]!)) throw refuse(`the proof was signed by role ${m[2]}, not an agent's instance profile`);
   return { account: m[1]!, roleName: m[2]!, instanceId: m[3]!, arn };
 }

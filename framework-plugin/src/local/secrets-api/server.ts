@@ -16,11 +16,12 @@ export interface SecretsApiDeps {
   /** Tokens a login issued (service accounts), accepted beside `token` until they expire: their principal. */
   issued?: (token: string) => string | undefined;
   /**
-   * Whether a principal may read secret values (DC/OS's
-   * `dcos:secrets:default:/…` read permission). Default: every
-   * authenticated one. With sip server, sip agent's account may not.
+   * Whether a principal may read or change secret values (DC/OS's
+   * `dcos:secrets:default:/…` permissions). Default: every authenticated
+   * one. With sip server, only the server's account and the cluster's
+   * token may; sip agent's may not.
    */
-  mayRead?: (principal: string) => boolean;
+  mayAccess?: (principal: string) => boolean;
   logger: Logger;
 }
 
@@ -70,6 +71,11 @@ export function createSecretsApi(deps: SecretsApiDeps): Koa {
         throw new SecretStoreError(SecretErrorCode.unauthorized, 'a valid "Authorization: token=<ACS token>" header is required');
       }
       if (!m) throw new SecretStoreError(SecretErrorCode.notFound, `no such endpoint: ${ctx.method} ${ctx.path}`);
+      if (deps.mayAccess && !deps.mayAccess(principal) && !(ctx.method === 'GET' && ctx.query.list === 'true'))
+        throw new SipError(SecretErrorCode.unauthorized, `${principal} may not read or change secrets (dcos:secrets:default:/${m[2] ?? ''})`, {
+          status: 403,
+          expose: true,
+        });
       if (m[1] !== 'default') throw new SecretStoreError(SecretErrorCode.notFound, `secret store "${m[1]}" does not exist; only "default" is supported`);
       const path = decodePath(m[2] ?? '');
       switch (ctx.method) {
@@ -77,11 +83,6 @@ export function createSecretsApi(deps: SecretsApiDeps): Koa {
           if (ctx.query.list === 'true') {
             ctx.body = { array: await deps.store.list(path) };
           } else {
-            if (deps.mayRead && !deps.mayRead(principal))
-              throw new SipError(SecretErrorCode.unauthorized, `${principal} may not read secret values (dcos:secrets:default:/${path} read)`, {
-                status: 403,
-                expose: true,
-              });
             ctx.body = { value: await deps.store.get(path) };
           }
           break;
