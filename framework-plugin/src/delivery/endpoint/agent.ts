@@ -20,6 +20,11 @@ import { followTaskEnds } from './taskEnds.js';
 import { createTaskLocator } from './taskLocator.js';
 import { checkUpstreamUrl, guardLoopback, type UpstreamTrust } from './upstreamTrust.js';
 
+/** The client of sip server's replicas; agents spread over them (each has its own STS budget): the first tried follows from the node's address. */
+function serverClientOf(config: AgentConfig, servers: Extract<AgentConfig['roles'], { kind: 'server' }>): ReturnType<typeof createServerClient> {
+  return createServerClient({ ...servers, start: spreadIndex(new URL(config.mesosAgentUrl).hostname, config.listen.host) });
+}
+
 /** A stable number from the node's addresses (its Mesos agent's, its own listening one): which sip server replica it asks first. */
 function spreadIndex(...addresses: string[]): number {
   let h = 0;
@@ -144,11 +149,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, hooks: { o
   const { marathon, marathonAuth, mesos, source } = upstreams({ ...config, trust }, logger);
   // Deciding here (a role source), or at sip server (which this agent proves its node to).
   const roles = source ? createAppRoles({ marathon, source, agentId: onceAtATime(() => mesos.getAgentId()) }) : undefined;
-  // Agents spread over the replicas (each has its own STS budget): the first one tried follows from the node's address.
-  const remote =
-    config.roles.kind === 'server'
-      ? createServerClient({ ...config.roles, start: spreadIndex(new URL(config.mesosAgentUrl).hostname, config.listen.host) })
-      : undefined;
+  const remote = config.roles.kind === 'server' ? serverClientOf(config, config.roles) : undefined;
   const maxPerUid = config.maxConnectionsPerUid ?? 128;
   // Tasks lose the node's own role before the first of them can ask for theirs.
   const block = await closeMetadata(config, maxPerUid, logger, hooks.nft);

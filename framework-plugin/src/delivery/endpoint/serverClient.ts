@@ -108,42 +108,17 @@ const refused = (a: Answer): SipError =>
   );
 
 /**
- * The agent's client of `sip server`: logs in with a node proof binding a
- * key made here (the private key never leaves the node), keeps the client
- * certificate and logs in again when it is due or refused, asks for a task's
- * credentials over mutual TLS, caches what it was handed until shortly
- * before expiry (one call per task at a time), and fails over to the next
- * replica when one cannot be reached.
- * @throws SipError the server's refusal (its `Code` and `Message`), or
- *   `SIP_SERVER_UPSTREAM_FAILED` when no replica answers.
+ * The agent's certificate from the servers: one login at a time; a
+ * certificate due for renewal is still used while it is valid, renewed in the
+ * background at most every 30 s (a failed renewal, STS or the servers down a
+ * moment, costs nothing yet); `fresh` logs in again at once (the server refused it).
  */
-export function createServerClient(init: ServerClientInit): ServerClient {
-  const now = init.now ?? Date.now;
-  const margin = init.refreshBeforeMs ?? 5 * 60_000;
-  let at = Math.abs(Math.trunc(init.start ?? 0)) % Math.max(init.urls.length, 1);
+function agentIdentity(
+  init: ServerClientInit,
+  call: (path: string, body: () => Promise<unknown>) => Promise<Answer>,
+  now: () => number,
+): (fresh?: boolean) => Promise<{ cert: string; key: string }> {
   let identity: Identity | undefined;
-  const cache = new Map<string, { until: number; served: Promise<ServedCredentials> }>();
-
-  const post = (url: string, path: string, body: unknown, client?: { cert: string; key: string }): Promise<Answer> =>
-    postJson(url, path, body, init.caPem, init.timeoutMs ?? 5000, client);
-
-  /** A call to the replica in use, then the others: an unreachable replica is passed over. */
-  const call = async (path: string, body: () => Promise<unknown>, client?: { cert: string; key: string }): Promise<Answer> => {
-    let last: Error | undefined;
-    for (let i = 0; i < init.urls.length; i++) {
-      const n = (at + i) % init.urls.length;
-      try {
-        const answer = await post(init.urls[n]!, path, await body(), client);
-        at = n;
-        return answer;
-      } catch (err) {
-        last = err as Error;
-      }
-    }
-    throw new SipError('SIP_SERVER_UPSTREAM_FAILED', `no sip server answers (${init.urls.join(', ')}): ${last?.message ?? 'none configured'}`, {
-      expose: true,
-    });
-  };
   const login = async (): Promise<Identity> => {
     const keys = await newKeyPair();
     // A fresh proof per attempt (each replica refuses a proof seen before).
@@ -174,6 +149,46 @@ export function createServerClient(init: ServerClientInit): ServerClient {
     }
     return renew();
   };
+  return certificate;
+}
+
+/**
+ * The agent's client of `sip server`: logs in with a node proof binding a
+ * key made here (the private key never leaves the node), keeps the client
+ * certificate and logs in again when it is due or refused, asks for a task's
+ * credentials over mutual TLS, caches what it was handed until shortly
+ * before expiry (one call per task at a time), and fails over to the next
+ * replica when one cannot be reached.
+ * @throws SipError the server's refusal (its `Code` and `Message`), or
+ *   `SIP_SERVER_UPSTREAM_FAILED` when no replica answers.
+ */
+export function createServerClient(init: ServerClientInit): ServerClient {
+  const now = init.now ?? Date.now;
+  const margin = init.refreshBeforeMs ?? 5 * 60_000;
+  let at = Math.abs(Math.trunc(init.start ?? 0)) % Math.max(init.urls.length, 1);
+  const cache = new Map<string, { until: number; served: Promise<ServedCredentials> }>();
+
+  const post = (url: string, path: string, body: unknown, client?: { cert: string; key: string }): Promise<Answer> =>
+    postJson(url, path, body, init.caPem, init.timeoutMs ?? 5000, client);
+
+  /** A call to the replica in use, then the others: an unreachable replica is passed over. */
+  const call = async (path: string, body: () => Promise<unknown>, client?: { cert: string; key: string }): Promise<Answer> => {
+    let last: Error | undefined;
+    for (let i = 0; i < init.urls.length; i++) {
+      const n = (at + i) % init.urls.length;
+      try {
+        const answer = await post(init.urls[n]!, path, await body(), client);
+        at = n;
+        return answer;
+      } catch (err) {
+        last = err as Error;
+      }
+    }
+    throw new SipError('SIP_SERVER_UPSTREAM_FAILED', `no sip server answers (${init.urls.join(', ')}): ${last?.message ?? 'none configured'}`, {
+      expose: true,
+    });
+  };
+  const certificate = agentIdentity(init, call, now);
 
   const fetchFor = async (taskId: string, frameworkId: string): Promise<ServedCredentials> => {
     let a = await call('/v1/credentials', async () => ({ taskId, frameworkId }), await certificate());

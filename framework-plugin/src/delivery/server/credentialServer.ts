@@ -10,7 +10,8 @@ import { isSipError, publicError, SipError } from '../../core/errors/SipError.js
 import { parseTaskId } from '../../core/marathon/taskId.js';
 import { readBody } from '../../net/readBody.js';
 import { roleOfApp, type RoleSource } from '../../core/agent/roleOfApp.js';
-import { sharedRead } from './sharedRead.js';
+import { sharedRead, type SharedRead } from './sharedRead.js';
+import { marathonView, type MarathonReader, type MarathonView } from './marathonView.js';
 import { assumeRequestOf, ecsCredentialsBody } from '../../core/agent/ecsCredentials.js';
 import { agentOfCertificate, issueAgentCertificate, renewalDue, type ServerCa } from './certificates.js';
 import { agentOfInstance, type NodeLookup } from './nodeOfInstance.js';
@@ -20,12 +21,6 @@ import { createReplayGuard, verifyNodeProof, type NodeProof, type ProofPolicy } 
 export const KEY_HEADER = 'x-sip-public-key-sha256';
 /** The key's digest as {@link KEY_HEADER} carries it. */
 export const keyDigest = (publicKeyPem: string): string => createHash('sha256').update(publicKeyPem.trim()).digest('hex');
-
-/** The Marathon calls the server makes (the project's Marathon client fits). */
-export interface MarathonReader {
-  getApp(id: string): Promise<Record<string, any>>;
-  info(): Promise<Record<string, any>>;
-}
 
 /** What `sip server` holds and asks. */
 export interface CredentialServerDeps {
@@ -109,49 +104,12 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   throw new SipError('SIP_USAGE', 'the body must be a JSON object', { expose: true });
 }
 
-/**
- * `sip server`'s API, over TLS with its CA's serving certificate:
- * - `POST /v1/login` `{proof, publicKey}`: a node proof (a signed
- *   `sts:GetCallerIdentity`, its signature binding the key's digest in
- *   `x-sip-public-key-sha256`) → STS names the instance, EC2 its address,
- *   the master the agent there → a client certificate for the key, naming
- *   that agent, for `certLifetimeSeconds` (`{certificate, ca, renewAt}`).
- * - `POST /v1/credentials` `{taskId}` over mutual TLS with that certificate:
- *   granted only if the master lists the task running on the certificate's
- *   agent under Marathon's framework and Marathon agrees (task → app), then
- *   the app's role by the path rule or policy, assumed and cached by the
- *   server; the answer is the ECS credentials document. The agent's word
- *   on the task's app is never asked for.
- * Errors are `{Code, Message}` with the catalogue's status.
- */
-export function createCredentialServer(deps: CredentialServerDeps): Server {
-  const replay = createReplayGuard(deps.proof.maxSkewMs ?? 5 * 60_000);
-  const master = sharedRead(() => deps.masterTasks(), deps.masterFloorMs ?? 500);
-  // Marathon's framework id: read once, again when a task's framework differs (a new Marathon; at most once a
-  // minute); an empty one (Marathon not yet registered) is never kept.
-  let framework: { id: Promise<string>; at: number } | undefined;
-  const marathonFramework = (fresh = false): Promise<string> => {
-    if (!framework || (fresh && Date.now() - framework.at > 60_000)) {
-      const id = deps.marathon.info().then((i) => {
-        const v = typeof i.frameworkId === 'string' ? i.frameworkId : '';
-        if (!v) throw new SipError('SIP_SERVER_UPSTREAM_FAILED', 'Marathon has no framework id yet (not registered with the master)', { expose: true });
-        return v;
-      });
-      const entry = { id, at: Date.now() };
-      framework = entry;
-      id.catch(() => framework === entry && (framework = undefined));
-    }
-    return framework.id;
-  };
-  // Marathon's record of the app; only "no such app" is an answer, any other failure an outage (retried, not a refusal).
-  const appOf = (appId: string): Promise<Record<string, any> | undefined> =>
-    deps.marathon.getApp(appId).catch((err: { code?: string; message?: string }) => {
-      if (err.code === 'SIP_MARATHON_NOT_FOUND') return undefined;
-      throw new SipError('SIP_SERVER_UPSTREAM_FAILED', `Marathon cannot be asked about app ${appId}: ${err.code ?? err.message ?? 'error'}`, { expose: true });
-    });
+/** A route's handler. */
+type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-  const logins = loginLimiter(deps.loginsPerMinute ?? 12);
-  const login = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+/** `POST /v1/login`: a node proof → a client certificate naming the node's agent (see {@link createCredentialServer}). */
+function loginHandler(deps: CredentialServerDeps, replay: ReturnType<typeof createReplayGuard>, logins: ReturnType<typeof loginLimiter>): Route {
+  return async (req, res) => {
     const body = await jsonBody(req);
     const proof = body.proof as NodeProof | undefined;
     const publicKey = typeof body.publicKey === 'string' ? body.publicKey : '';
@@ -183,8 +141,11 @@ export function createCredentialServer(deps: CredentialServerDeps): Server {
     deps.logger.info({ audit: { decision: 'login', agentId: agent.agentId, instanceId: node.instanceId } }, 'agent certified');
     send(res, 200, { certificate, ca: deps.ca.certPem, renewAt: renewalDue(certificate).toISOString() });
   };
+}
 
-  const credentials = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+/** `POST /v1/credentials` over mutual TLS: a task's credentials where the masters place it on the asking agent. */
+function credentialsHandler(deps: CredentialServerDeps, master: SharedRead<MasterTask[]>, marathon: MarathonView): Route {
+  return async (req, res) => {
     const socket = req.socket as TLSSocket;
     const peer: X509Certificate | undefined = socket.authorized ? socket.getPeerX509Certificate() : undefined;
     if (!peer)
@@ -197,15 +158,15 @@ export function createCredentialServer(deps: CredentialServerDeps): Server {
     const claimed = parseTaskId(taskId);
     if (!claimed) throw new AgentError('SIP_AGENT_UNKNOWN_CALLER', 'the request names no Marathon task id');
     const asked = Date.now();
-    const [{ value: masterTasks }, raw] = await Promise.all([master.get(), appOf(claimed.appId)]);
-    let marathonFrameworkId = await marathonFramework();
+    const [{ value: masterTasks }, raw] = await Promise.all([master.get(), marathon.appOf(claimed.appId)]);
+    let marathonFrameworkId = await marathon.framework();
     const claimedFramework = typeof body.frameworkId === 'string' ? body.frameworkId : undefined;
     // A framework id other than the one held: perhaps a new Marathon (read again, at most once a minute).
     if (
       (claimedFramework !== undefined && claimedFramework !== marathonFrameworkId) ||
       masterTasks.some((x) => x.taskId === taskId && x.frameworkId !== marathonFrameworkId)
     )
-      marathonFrameworkId = await marathonFramework(true);
+      marathonFrameworkId = await marathon.framework(true);
     const t = ((raw?.tasks ?? []) as Array<{ id: string; state: string; slaveId?: string }>).find((x) => x.id === taskId);
     const marathonTask = raw && t ? { taskId, appId: String(raw.id), agentId: t.slaveId ?? '', state: t.state } : undefined;
     // The container the agent found the caller in belongs to another framework: not Marathon's task of that name.
@@ -234,6 +195,31 @@ export function createCredentialServer(deps: CredentialServerDeps): Server {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(ecsCredentialsBody(c, request.roleArn));
   };
+}
+
+/**
+ * `sip server`'s API, over TLS with its CA's serving certificate:
+ * - `POST /v1/login` `{proof, publicKey}`: a node proof (a signed
+ *   `sts:GetCallerIdentity`, its signature binding the key's digest in
+ *   `x-sip-public-key-sha256`) → STS names the instance, EC2 its address,
+ *   the master the agent there → a client certificate for the key, naming
+ *   that agent, for `certLifetimeSeconds` (`{certificate, ca, renewAt}`).
+ * - `POST /v1/credentials` `{taskId}` over mutual TLS with that certificate:
+ *   granted only if the master lists the task running on the certificate's
+ *   agent under Marathon's framework and Marathon agrees (task → app), then
+ *   the app's role by the path rule or policy, assumed and cached by the
+ *   server; the answer is the ECS credentials document. The agent's word
+ *   on the task's app is never asked for.
+ * Errors are `{Code, Message}` with the catalogue's status.
+ */
+export function createCredentialServer(deps: CredentialServerDeps): Server {
+  const replay = createReplayGuard(deps.proof.maxSkewMs ?? 5 * 60_000);
+  const login = loginHandler(deps, replay, loginLimiter(deps.loginsPerMinute ?? 12));
+  const credentials = credentialsHandler(
+    deps,
+    sharedRead(() => deps.masterTasks(), deps.masterFloorMs ?? 500),
+    marathonView(deps.marathon),
+  );
 
   return createServer({ cert: deps.tls.cert, key: deps.tls.key, ca: deps.ca.certPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
     const route = req.method === 'POST' && req.url === '/v1/login' ? login : req.method === 'POST' && req.url === '/v1/credentials' ? credentials : undefined;
