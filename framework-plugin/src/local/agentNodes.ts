@@ -5,6 +5,7 @@ import type { EventBus } from '../core/marathon/events.js';
 import type { HttpAuthenticator } from '../net/httpAuthenticator.js';
 import { freePort } from '../net/freePort.js';
 import { startCredentialAgent, type CredentialAgentInit } from './credentialAgent.js';
+import { keepRunning } from './daemonProcess.js';
 import { detectCgroups, removeCgroupRoot, sweepCgroups, type Cgroups } from './launcher/cgroups.js';
 import { startMesosAgentApi } from './mesos-api/server.js';
 import type { LocalCluster } from './scheduler/localCluster.js';
@@ -84,6 +85,7 @@ export interface AgentNode {
   readonly mesosAgentPort: number;
   readonly credentials: { url: string; metricsUrl: string };
   readonly cgroupsRoot: string;
+  /** Its sip agent's pid now (a new one after it died and was restarted). */
   readonly pid: number;
   /** Stops its sip agent, operator API and metadata endpoint (the node "dies"), idempotent. */
   stop(): Promise<void>;
@@ -116,25 +118,30 @@ export async function startAgentNodes(
       });
       const stem = p.n === 1 ? 'agent' : `agent-${p.n}`;
       const { blockMetadata, ...shared } = deps.shared;
-      const sip = await startCredentialAgent({
-        ...shared,
-        port: p.credentialsPort,
-        host: p.spec.hostname,
-        fileStem: stem,
-        mesosAgentUrl: api.url,
-        cgroupsRoot: p.cgroupsRoot,
-        // Its own instance profile, through its own metadata endpoint: the one its tasks may not reach.
-        env: { ...deps.shared.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: p.imds.endpoint },
-        ...(blockMetadata
-          ? {
-              blockMetadata: {
-                ...blockMetadata,
-                address: new URL(p.imds.endpoint).host,
-                table: p.n === 1 ? blockMetadata.table : `${blockMetadata.table}_${p.n}`,
-              },
-            }
-          : {}),
-      }).catch(async (err: unknown) => {
+      // Kept running as its unit's Restart=always would: same port, same table, same token key.
+      const sip = await keepRunning(
+        () =>
+          startCredentialAgent({
+            ...shared,
+            port: p.credentialsPort,
+            host: p.spec.hostname,
+            fileStem: stem,
+            mesosAgentUrl: api.url,
+            cgroupsRoot: p.cgroupsRoot,
+            // Its own instance profile, through its own metadata endpoint: the one its tasks may not reach.
+            env: { ...deps.shared.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: p.imds.endpoint },
+            ...(blockMetadata
+              ? {
+                  blockMetadata: {
+                    ...blockMetadata,
+                    address: new URL(p.imds.endpoint).host,
+                    table: p.n === 1 ? blockMetadata.table : `${blockMetadata.table}_${p.n}`,
+                  },
+                }
+              : {}),
+          }),
+        { logger: deps.logger, component: `sip-agent-${p.n}` },
+      ).catch(async (err: unknown) => {
         await api.stop();
         throw err;
       });
@@ -147,9 +154,11 @@ export async function startAgentNodes(
         imdsEndpoint: p.imds.endpoint,
         mesosAgentUrl: api.url,
         mesosAgentPort: Number(new URL(api.url).port),
-        credentials: { url: sip.url, metricsUrl: sip.metricsUrl },
+        credentials: { url: sip.current().url, metricsUrl: sip.current().metricsUrl },
         cgroupsRoot: p.cgroupsRoot,
-        pid: sip.pid,
+        get pid() {
+          return sip.current().pid;
+        },
         stop: () => (stopped ??= Promise.all([sip.stop(), api.stop(), p.imds.stop()]).then(() => undefined)),
       });
     }

@@ -49,6 +49,8 @@ export interface CredentialAgent {
   readonly url: string;
   readonly metricsUrl: string;
   readonly pid: number;
+  /** Settles when the process has exited. */
+  readonly whenExited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -153,5 +155,5 @@ export async function startCredentialAgent(init: CredentialAgentInit): Promise<C
       expose: true,
     });
   }
-  return { url: readyUrls!.url, metricsUrl: readyUrls!.metricsUrl, pid: child.pid!, stop };
+  return { url: readyUrls!.url, metricsUrl: readyUrls!.metricsUrl, pid: child.pid!, whenExited: daemon.whenExited, stop };
 }

@@ -8,7 +8,7 @@ import { SipError } from '../core/errors/SipError.js';
 import { createServerCa } from '../delivery/server/certificates.js';
 import { freePort } from '../net/freePort.js';
 import { waitFor } from '../net/waitFor.js';
-import { superviseDaemon } from './daemonProcess.js';
+import { keepRunning, superviseDaemon } from './daemonProcess.js';
 import { serviceAccountArgs } from './credentialAgent.js';
 import type { ImdsServer } from './emulator/imdsServer.js';
 import { installMetadataBlock, type MetadataBlock } from '../delivery/endpoint/metadataBlock.js';
@@ -85,12 +85,14 @@ export interface RunningServer {
   readonly pid: number;
   /** Its master's metadata endpoint (the server role). */
   readonly imdsEndpoint: string;
-  /** Ends the process (SIGTERM, then SIGKILL), as a master's loss would. */
+  /** Settles when the process (the current one) has exited. */
+  readonly whenExited: Promise<void>;
+  /** Ends the process (SIGTERM, then SIGKILL) for good, as a master's loss would. */
   stop(): Promise<void>;
 }
 
-/** The daemon's own environment minus any AWS setting: a replica finds only its master's instance profile. */
-function withoutAws(env: NodeJS.ProcessEnv): Record<string, string> {
+/** The daemon's own environment minus any AWS setting (keys an operator gave the daemon included): a node's daemon finds only its own instance profile. */
+export function withoutAws(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => !e[0].startsWith('AWS_') && e[1] !== undefined));
 }
 
@@ -122,7 +124,23 @@ export async function startCredentialServers(plan: ServerPlan, init: ServersInit
         },
         nftCommand(),
       );
-    for (const r of plan.replicas) replicas.push(await startReplica(plan, r, metadata[r.n - 1]!, init));
+    for (const r of plan.replicas) {
+      // Kept running as its unit's Restart=always would (same address, CA and ready file).
+      const kept = await keepRunning(() => startReplica(plan, r, metadata[r.n - 1]!, init), { logger: init.logger, component: `sip-server-${r.n}` });
+      const first = kept.current();
+      replicas.push({
+        n: r.n,
+        url: first.url,
+        imdsEndpoint: first.imdsEndpoint,
+        get pid() {
+          return kept.current().pid;
+        },
+        get whenExited() {
+          return kept.current().whenExited;
+        },
+        stop: kept.stop,
+      });
+    }
   } catch (err) {
     await stop();
     throw err;
@@ -179,5 +197,5 @@ async function startReplica(plan: ServerPlan, r: ServerPlan['replicas'][number],
     throw new SipError('SIP_CLUSTER_START_FAILED', `sip server ${r.n} did not start: ${(err as Error).message}; see the cluster log`, { expose: true });
   }
   const url = (await readFile(ready, 'utf8')).trim();
-  return { n: r.n, url, pid: child.pid!, imdsEndpoint: imds.endpoint, stop };
+  return { n: r.n, url, pid: child.pid!, imdsEndpoint: imds.endpoint, whenExited: daemon.whenExited, stop };
 }

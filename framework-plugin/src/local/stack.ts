@@ -20,7 +20,7 @@ import { createLocalStore } from '../stores/localStore.js';
 import { createLocalCluster, type LocalCluster } from './scheduler/localCluster.js';
 import { serviceAccountKey } from './credentialAgent.js';
 import { MAX_LOCAL_AGENTS, planAgents, removeAgentCgroups, startAgentNodes, type AgentNode } from './agentNodes.js';
-import { planServers, startCredentialServers } from './credentialServers.js';
+import { planServers, startCredentialServers, withoutAws } from './credentialServers.js';
 import { startMesosMasterApi } from './mesos-master-api/server.js';
 import { agentInstances, type AgentInstances } from './emulator/agentInstances.js';
 import { startIamApi } from './iam-api/server.js';
@@ -392,7 +392,8 @@ export async function runLocalCluster(init: RunLocalClusterInit): Promise<Runnin
           : { secretsUrl: secrets.url }),
         serviceAccount: { uid: agentAccount.uid, keyFile: agentAccount.keyFile, clusterUrl: iam.url },
         ...(dockerSocket ? { dockerSocket } : {}),
-        env: { ...(process.env as Record<string, string>), ...awsEnv, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        // Never the daemon's own AWS keys (an external emulator's admin keys): sip agent's identity is its node's instance profile.
+        env: { ...withoutAws(process.env), ...awsEnv, AWS_REGION: emulator.region, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
         events: cluster.events,
         ...(metadataClosed ? { blockMetadata: { uids: taskUids, table: `sip_${clusterLabel(stateDir)}` } } : {}),
       },

@@ -4,6 +4,13 @@ import { join } from 'node:path';
 /** The cgroup v1 hierarchies a task gets a group in: memory enforces `mem`, pids lists every process, freezer and systemd (`name=systemd`) as Mesos's Linux launcher places every container. */
 export const TASK_HIERARCHIES = ['memory', 'pids', 'freezer', 'systemd'] as const;
 
+/**
+ * The most processes (threads count) one task may have (`pids.max`), as
+ * systemd's `TasksMax=` bounds a unit: a task that forks without end meets
+ * it and fails its own forks, the node and the other tasks keep theirs.
+ */
+export const TASK_PIDS_MAX = 512;
+
 /** One task's cgroups, named as Mesos's cgroups isolator names them: `/<root>/<containerId>`. */
 export interface TaskCgroup {
   readonly containerId: string;
@@ -45,6 +52,7 @@ export function detectCgroups(root: string, base = '/sys/fs/cgroup'): Cgroups {
       for (const d of dirs) mkdirSync(d, { recursive: true });
       // Mesos enforces mem as the limit; a floor keeps a tiny definition from killing the runtime itself.
       writeFileSync(join(dirs[0]!, 'memory.limit_in_bytes'), String(Math.max(16, Math.ceil(memMiB)) * 1024 * 1024));
+      writeFileSync(join(dirs[1]!, 'pids.max'), String(TASK_PIDS_MAX));
       const pids = (): number[] => readFileSync(join(dirs[1]!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
       return {
         containerId,
