@@ -72,7 +72,7 @@ function ensureDebianPackage(command, pkg) {
   }
   fail(`${command} is not installed`, `sudo apt-get install -y ${pkg}`);
 }
-if (purpose === 'demo') ensureDebianPackage('curl', 'curl');
+if (purpose === 'demo' || purpose === 'soak') ensureDebianPackage('curl', 'curl');
 ensureDebianPackage('haproxy', 'haproxy');
 // promtool: the suites check sip agent's Prometheus alert rules with it.
 if (purpose === 'test') ensureDebianPackage('promtool', 'prometheus');

@@ -1,0 +1,167 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEmulator, type Emulator } from '@secure-instance-profiles/framework-plugin/local/emulator';
+import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
+import { freePort } from '@secure-instance-profiles/framework-plugin/net';
+import { runProcess, type Ran } from '../src/fixtures/process.js';
+
+// The soak's cluster: the AWS emulator as AWS (outside the cluster, so a
+// kill -9 of the cluster's daemon loses no role, bucket or object, as on a
+// real cluster), a local cluster with two agents on fixed ports (a restarted
+// daemon answers where the old one did), its state dir on a small tmpfs of
+// its own (so it can be filled), and the harness acting as the daemon's
+// supervisor (systemd's Restart=always: `sip cluster up` again after it dies).
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SIP = join(ROOT, 'framework-plugin/bin/sip.mjs');
+
+/** What `cluster.json` says (the parts the soak uses). */
+export interface ClusterInfo {
+  pid: number;
+  marathonUrl: string;
+  secretsUrl: string;
+  edgelbUrl: string;
+  awsEndpoint: string;
+  agentRoleArn: string;
+  region: string;
+  agents: Array<{ n: number; credentialsUrl: string }>;
+}
+
+/** One process the daemon runs, from its `processes.json`. */
+export interface RecordedProcess {
+  what: string;
+  pid: number;
+}
+
+/** The soak's running cluster and the handles faults and checks use. */
+export interface SoakCluster {
+  readonly stateDir: string;
+  /** The tmpfs holding the state dir, or undefined (not root: no file-system fault). */
+  readonly tmpfs: string | undefined;
+  readonly emulator: Emulator;
+  readonly token: string;
+  info(): ClusterInfo;
+  /** The daemon's children now (sip agents, HAProxy, tasks), from its record. */
+  processes(): RecordedProcess[];
+  /** `sip …` with the cluster's environment. */
+  sip(args: string[], input?: string): Promise<Ran>;
+  /** Marathon's API with the cluster's token: status and parsed body (undefined when not JSON or unreachable). */
+  marathon(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** Starts the daemon again after it died (as its supervisor would); resolves once it serves. */
+  restartDaemon(): Promise<number>;
+  /** Whether the daemon runs. */
+  daemonAlive(): boolean;
+  stop(): Promise<void>;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+  } catch {
+    return false;
+  }
+};
+
+/** Starts the emulator, the state dir's tmpfs and the cluster. */
+export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number; log: (line: string) => void }): Promise<SoakCluster> {
+  const base = mkdtempSync(join(tmpdir(), 'sip-soak-'));
+  const stateDir = join(base, 'state');
+  mkdirSync(stateDir, { mode: 0o700 });
+  let tmpfs: string | undefined;
+  if (process.getuid?.() === 0) {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.tmpfsMiB}m,mode=0700`, 'sip-soak', stateDir]);
+    tmpfs = stateDir;
+  } else opts.log('not root: the state dir is not on a tmpfs of its own (no file-system-full fault)');
+  const emulator = await startEmulator({ logger: createLogger({ name: 'soak-emulator', level: 'warn', destination: process.stderr }) });
+  const ports = { marathon: await freePort(), secrets: await freePort(), lb: await freePort() };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SIP_STATE_DIR: stateDir,
+    // AWS is outside the cluster: the emulator the harness runs, with its admin keys for the daemon's own set-up.
+    SIP_EMULATOR: 'endpoint',
+    AWS_ENDPOINT_URL: emulator.endpoint,
+    AWS_ACCESS_KEY_ID: emulator.admin.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: emulator.admin.credentials.secretAccessKey,
+    SIP_EMULATOR_ENFORCES_IAM: '1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  const sip = (args: string[], input?: string): Promise<Ran> => runProcess(process.execPath, [SIP, ...args], { env, ...(input === undefined ? {} : { input }) });
+  const upArgs = [
+    'cluster',
+    'up',
+    '--agents',
+    String(opts.agents),
+    '--marathon-port',
+    String(ports.marathon),
+    '--secrets-port',
+    String(ports.secrets),
+    '--lb-port',
+    String(ports.lb),
+  ];
+  const up = async (): Promise<void> => {
+    const r = await sip(upArgs);
+    if (r.code !== 0) throw new Error(`sip cluster up exited ${r.code}: ${r.err.trim() || r.out.trim()}`);
+  };
+  await up();
+  const readInfo = (): ClusterInfo => JSON.parse(readFileSync(join(stateDir, 'cluster.json'), 'utf8')) as ClusterInfo;
+  let info = readInfo();
+  const token = readFileSync(join(stateDir, 'acs-token'), 'utf8').trim();
+  return {
+    stateDir,
+    tmpfs,
+    emulator,
+    token,
+    info: () => info,
+    processes: () => {
+      try {
+        return (JSON.parse(readFileSync(join(stateDir, 'processes.json'), 'utf8')) as { processes: RecordedProcess[] }).processes;
+      } catch {
+        return [];
+      }
+    },
+    sip,
+    async marathon(method, path, body) {
+      try {
+        const res = await fetch(`${info.marathonUrl}${path}`, {
+          method,
+          headers: { authorization: `token=${token}`, 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(15_000),
+        });
+        const text = await res.text();
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        return { status: res.status, body: parsed };
+      } catch {
+        return { status: 0, body: undefined };
+      }
+    },
+    async restartDaemon() {
+      const t0 = Date.now();
+      await up();
+      info = readInfo();
+      return Date.now() - t0;
+    },
+    daemonAlive: () => alive(info.pid),
+    async stop() {
+      await sip(['cluster', 'down']).catch(() => undefined);
+      await emulator.stop().catch(() => undefined);
+      if (tmpfs) {
+        try {
+          execFileSync('umount', ['-l', tmpfs]);
+        } catch {
+          // already gone
+        }
+      }
+      if (existsSync(base)) rmSync(base, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+// Resident memory of the long-running processes, sampled: per process kind
+// the longest-lived instance's series, its least-squares slope over the
+// run's second half, and whether that growth is bounded.
+
+/** RSS of a process (and, with `group`, every process of its group), MiB; undefined when gone. */
+export function rssMiB(pid: number, group = false): number | undefined {
+  const one = (p: number): number | undefined => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const own = one(pid);
+  if (!group || own === undefined) return own;
+  let sum = own;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pid) sum += one(Number(d)) ?? 0;
+    } catch {
+      // gone
+    }
+  }
+  return sum;
+}
+
+/** Least-squares slope of (t ms, y) in y per hour. */
+export function slopePerHour(points: ReadonlyArray<readonly [number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? 0 : (num / den) * 3_600_000;
+}
+
+/** Samples per process kind and pid. */
+export class MemorySampler {
+  private readonly series = new Map<string, Map<number, Array<[number, number]>>>();
+
+  sample(kind: string, pid: number, group = false): void {
+    const rss = rssMiB(pid, group);
+    if (rss === undefined) return;
+    const byPid = this.series.get(kind) ?? new Map<number, Array<[number, number]>>();
+    this.series.set(kind, byPid);
+    const s = byPid.get(pid) ?? [];
+    byPid.set(pid, s);
+    s.push([Date.now(), rss]);
+  }
+
+  /**
+   * Per kind: the longest-lived instance's first, last and highest RSS and
+   * its slope over the second half of its samples. Bounded: the slope would
+   * add less than `boundMiBPerHour` in an hour (a leak of a few KiB per
+   * request at the soak's rate crosses it).
+   */
+  report(boundMiBPerHour: number): Record<string, { samples: number; firstMiB: number; lastMiB: number; maxMiB: number; slopeMiBPerHour: number; bounded: boolean }> {
+    const out: ReturnType<MemorySampler['report']> = {};
+    for (const [kind, byPid] of this.series) {
+      const longest = [...byPid.values()].sort((a, b) => b.length - a.length)[0]!;
+      const half = longest.slice(Math.floor(longest.length / 2));
+      const slope = slopePerHour(half);
+      out[kind] = {
+        samples: longest.length,
+        firstMiB: round(longest[0]![1]),
+        lastMiB: round(longest.at(-1)![1]),
+        maxMiB: round(Math.max(...longest.map((p) => p[1]))),
+        slopeMiBPerHour: round(slope),
+        bounded: half.length < 6 || slope < boundMiBPerHour,
+      };
+    }
+    return out;
+  }
+}
+
+const round = (x: number): number => Math.round(x * 10) / 10;
