@@ -94,7 +94,17 @@ export async function deploySoakApps(c: SoakCluster): Promise<{ apps: SoakApp[];
   apps.push({ id: '/soak/endpoint/probe', mode: 'endpoint', secret: 'soak/endpoint/aws-config', instances: 2 });
   apps.push({ id: '/soak/tenant', mode: 'file', instances: 1 });
   for (const app of apps) {
-    const r = await c.marathon('POST', '/v2/apps', definition(app, bucket, c.stateDir, 0, info.agents.map((a) => a.credentialsUrl)));
+    const r = await c.marathon(
+      'POST',
+      '/v2/apps',
+      definition(
+        app,
+        bucket,
+        c.stateDir,
+        0,
+        info.agents.map((a) => a.credentialsUrl),
+      ),
+    );
     if (r.status !== 201) throw new Error(`app add ${app.id}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
   }
   return { apps, bucket, secrets };
@@ -110,7 +120,16 @@ export function definition(app: SoakApp, bucket: string, stateDir: string, versi
       ? { secrets: { awsConfig: { source: app.secret } }, container: { type: 'MESOS', volumes: [{ containerPath: 'aws-config', secret: 'awsConfig' }] } }
       : {};
   if (app.id === '/soak/endpoint/probe')
-    return { id: app.id, cmd: PROBE, cpus: 0.01, mem: 32, instances: app.instances, constraints: [['hostname', 'UNIQUE']], labels, env: { SOAK_VERSION: String(version) } };
+    return {
+      id: app.id,
+      cmd: PROBE,
+      cpus: 0.01,
+      mem: 32,
+      instances: app.instances,
+      constraints: [['hostname', 'UNIQUE']],
+      labels,
+      env: { SOAK_VERSION: String(version) },
+    };
   if (app.id === '/soak/tenant')
     return { id: app.id, cmd: ATTACKER(stateDir, credentialUrls), cpus: 0.01, mem: 32, instances: app.instances, env: { SOAK_VERSION: String(version) } };
   return {
@@ -130,7 +149,16 @@ export function definition(app: SoakApp, bucket: string, stateDir: string, versi
     },
     portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http' }],
     healthChecks: [
-      { protocol: 'MESOS_HTTP', path: '/ping', portIndex: 0, gracePeriodSeconds: 30, intervalSeconds: 3, timeoutSeconds: 3, maxConsecutiveFailures: 3, delaySeconds: 1 },
+      {
+        protocol: 'MESOS_HTTP',
+        path: '/ping',
+        portIndex: 0,
+        gracePeriodSeconds: 30,
+        intervalSeconds: 3,
+        timeoutSeconds: 3,
+        maxConsecutiveFailures: 3,
+        delaySeconds: 1,
+      },
     ],
     labels: { ...labels, 'edgelb.expose': 'true', 'edgelb.template': 'default', [`edgelb.${app.mode}.frontend.rules`]: `hostEq:${app.host}` },
     upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0.5 },

@@ -11,18 +11,26 @@ import { viaLb } from './uploads.js';
 // tasks (the longest gap); no secret where another app, a log, an event or
 // an answer shows it; nothing acknowledged lost from Marathon or the store.
 
-/** Whether every app runs its declared instances (healthy where it has checks) and EdgeLB answers 200 for each exposed one. */
-export async function recovered(c: SoakCluster, apps: readonly SoakApp[]): Promise<boolean> {
+/**
+ * What keeps the cluster from its declared state: an app short of its
+ * instances (or of healthy ones where it has checks), or EdgeLB not
+ * answering 200 for an exposed app; undefined when every app is back.
+ */
+export async function notRecovered(c: SoakCluster, apps: readonly SoakApp[]): Promise<string | undefined> {
   const r = await c.marathon('GET', '/v2/apps');
   const listed = (r.body as { apps?: Array<{ id: string; instances: number; tasksRunning: number; tasksHealthy: number }> } | undefined)?.apps;
-  if (!listed) return false;
+  if (!listed) return `Marathon answered ${r.status || 'nothing'}`;
   for (const app of apps) {
     const a = listed.find((x) => x.id === app.id);
-    if (!a || a.instances !== app.instances || a.tasksRunning < app.instances) return false;
-    if (app.host && a.tasksHealthy < app.instances) return false;
+    if (!a) return `${app.id} missing`;
+    if (a.instances !== app.instances || a.tasksRunning < app.instances || (app.host && a.tasksHealthy < app.instances))
+      return `${app.id}: ${a.tasksRunning} running, ${a.tasksHealthy} healthy of ${a.instances} (declared ${app.instances})`;
   }
-  for (const app of apps) if (app.host && (await viaLb(c.info().edgelbUrl, app.host, '/ping')) !== 200) return false;
-  return true;
+  for (const app of apps) {
+    const status = app.host ? await viaLb(c.info().edgelbUrl, app.host, '/ping') : 200;
+    if (status !== 200) return `EdgeLB answers ${status || 'nothing'} for ${app.host}`;
+  }
+  return undefined;
 }
 
 /**
@@ -127,7 +135,11 @@ export class LeakScanner {
 }
 
 /** Compares Marathon's apps and the store's secrets with what was acknowledged. */
-export async function lostSince(c: SoakCluster, apps: readonly SoakApp[], secrets: ReadonlyMap<string, string>): Promise<{ apps: string[]; secrets: string[] }> {
+export async function lostSince(
+  c: SoakCluster,
+  apps: readonly SoakApp[],
+  secrets: ReadonlyMap<string, string>,
+): Promise<{ apps: string[]; secrets: string[] }> {
   const lost = { apps: [] as string[], secrets: [] as string[] };
   const listed = (await c.marathon('GET', '/v2/apps')).body as { apps?: Array<{ id: string }> } | undefined;
   if (listed?.apps) for (const a of apps) if (!listed.apps.some((x) => x.id === a.id)) lost.apps.push(a.id);

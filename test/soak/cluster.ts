@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,11 +69,13 @@ const alive = (pid: number): boolean => {
 /** Starts the emulator, the state dir's tmpfs and the cluster. */
 export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number; log: (line: string) => void }): Promise<SoakCluster> {
   const base = mkdtempSync(join(tmpdir(), 'sip-soak-'));
+  // Tasks (their own uids) must reach their sandboxes under the state dir: the path is traversable, not listable.
+  chmodSync(base, 0o711);
   const stateDir = join(base, 'state');
-  mkdirSync(stateDir, { mode: 0o700 });
+  mkdirSync(stateDir, { mode: 0o711 });
   let tmpfs: string | undefined;
   if (process.getuid?.() === 0) {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.tmpfsMiB}m,mode=0700`, 'sip-soak', stateDir]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.tmpfsMiB}m,mode=0711`, 'sip-soak', stateDir]);
     tmpfs = stateDir;
   } else opts.log('not root: the state dir is not on a tmpfs of its own (no file-system-full fault)');
   const emulator = await startEmulator({ logger: createLogger({ name: 'soak-emulator', level: 'warn', destination: process.stderr }) });
@@ -89,7 +91,8 @@ export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number;
     SIP_EMULATOR_ENFORCES_IAM: '1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
-  const sip = (args: string[], input?: string): Promise<Ran> => runProcess(process.execPath, [SIP, ...args], { env, ...(input === undefined ? {} : { input }) });
+  const sip = (args: string[], input?: string): Promise<Ran> =>
+    runProcess(process.execPath, [SIP, ...args], { env, ...(input === undefined ? {} : { input }) });
   const upArgs = [
     'cluster',
     'up',

@@ -81,6 +81,36 @@ export const FAULTS: FaultKind[] = [
     },
   },
   {
+    kind: 'state dir full 10 s',
+    boundMs: 60_000,
+    async inject(c) {
+      if (!c.tmpfs) return 'skipped: no tmpfs of its own';
+      const filler = join(c.tmpfs, 'soak-filler');
+      const free = statfsSync(c.tmpfs).bavail * statfsSync(c.tmpfs).bsize;
+      try {
+        execFileSync('fallocate', ['-l', String(free), filler]);
+      } catch {
+        // ENOSPC on the last blocks: full, as wanted
+      }
+      const left = statfsSync(c.tmpfs).bavail * statfsSync(c.tmpfs).bsize;
+      await pause(10_000);
+      rmSync(filler, { force: true });
+      return `filled ${(free / 2 ** 20).toFixed(0)} MiB, ${left} B left`;
+    },
+  },
+  {
+    kind: 'kill -9 cluster daemon',
+    boundMs: 120_000,
+    async inject(c) {
+      const pid = c.info().pid;
+      kill(pid, 'SIGKILL');
+      // Its supervisor (systemd's Restart=always, RestartSec=1) starts it again.
+      await pause(1000);
+      const took = await c.restartDaemon();
+      return `daemon pid ${pid}; up again in ${took} ms`;
+    },
+  },
+  {
     kind: 'kill -9 HAProxy',
     boundMs: 30_000,
     async inject(c) {
@@ -118,7 +148,8 @@ export const FAULTS: FaultKind[] = [
     kind: 'fork bomb',
     boundMs: 30_000,
     async inject(c, round) {
-      return hostileTask(c, `/soak/hostile/forks-${round}`, 'while :; do sleep 600 & done', 64, 12, (cg) => {
+      // Each process forks two that do the same: exponential, it meets the limit within a second.
+      return hostileTask(c, `/soak/hostile/forks-${round}`, 'f() { f & f & wait; }; f', 64, 10, (cg) => {
         const events = readNum(join('/sys/fs/cgroup/pids', cg, 'pids.events'));
         return `pids.current ${readNum(join('/sys/fs/cgroup/pids', cg, 'pids.current'))} of ${readFileSync(join('/sys/fs/cgroup/pids', cg, 'pids.max'), 'utf8').trim()}, forks refused ${events}`;
       });
@@ -128,47 +159,11 @@ export const FAULTS: FaultKind[] = [
     kind: 'memory past its limit',
     boundMs: 30_000,
     async inject(c, round) {
-      let peak = 0;
+      const id = `/soak/hostile/memory-${round}`;
       const cmd = `python3 -c "a=[]\nwhile True: a.append(bytearray(8 << 20))"`;
-      return hostileTask(c, `/soak/hostile/memory-${round}`, cmd, 64, 12, (cg) => {
-        peak = Math.max(peak, readNum(join('/sys/fs/cgroup/memory', cg, 'memory.failcnt')));
-        return `memory limit ${readNum(join('/sys/fs/cgroup/memory', cg, 'memory.limit_in_bytes')) >> 20} MiB hit ${peak} times`;
-      });
-    },
-  },
-  {
-    kind: 'state dir full 10 s',
-    boundMs: 60_000,
-    async inject(c) {
-      if (!c.tmpfs) return 'skipped: no tmpfs of its own';
-      const filler = join(c.tmpfs, 'soak-filler');
-      const free = statfsSync(c.tmpfs).bavail * statfsSync(c.tmpfs).bsize;
-      try {
-        execFileSync('fallocate', ['-l', String(free), filler]);
-      } catch {
-        // fallocate may stop short; dd fills the rest
-      }
-      try {
-        execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M', 'oflag=append', 'conv=notrunc'], { stdio: 'ignore' });
-      } catch {
-        // ENOSPC: full, as wanted
-      }
-      const left = statfsSync(c.tmpfs).bavail * statfsSync(c.tmpfs).bsize;
-      await pause(10_000);
-      rmSync(filler, { force: true });
-      return `filled ${(free / 2 ** 20).toFixed(0)} MiB, ${left} B left`;
-    },
-  },
-  {
-    kind: 'kill -9 cluster daemon',
-    boundMs: 120_000,
-    async inject(c) {
-      const pid = c.info().pid;
-      kill(pid, 'SIGKILL');
-      // Its supervisor (systemd's Restart=always, RestartSec=1) starts it again.
-      await pause(1000);
-      const took = await c.restartDaemon();
-      return `daemon pid ${pid}; up again in ${took} ms`;
+      const note = await hostileTask(c, id, cmd, 64, 10, (cg) => `limit ${readNum(join('/sys/fs/cgroup/memory', cg, 'memory.limit_in_bytes')) >> 20} MiB`);
+      // Each launch killed at its limit (TASK_FAILED), launched again after its backoff.
+      return `${note}, ${sandboxesOf(c, `${id.slice(1).replaceAll('/', '_')}.`).length} launches`;
     },
   },
 ];

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deploySoakApps, type SoakApp } from './apps.js';
 import { startSoakCluster } from './cluster.js';
-import { credentialGap, LeakScanner, lostSince, recovered } from './checks.js';
+import { credentialGap, LeakScanner, lostSince, notRecovered } from './checks.js';
 import { FAULTS } from './faults.js';
 import { Ledger, pause } from './ledger.js';
 import { MemorySampler } from './memory.js';
@@ -36,7 +36,7 @@ const GAP_BOUND_MS = 20_000;
 const MEMORY_BOUND_MIB_PER_HOUR = 256;
 
 const ledger = new Ledger();
-const cluster = await startSoakCluster({ agents: 2, tmpfsMiB: 1536, log: say });
+const cluster = await startSoakCluster({ agents: 2, tmpfsMiB: 512, log: say });
 let stopping = false;
 process.once('SIGINT', () => (stopping = true));
 const tasks: Array<Promise<unknown>> = [];
@@ -49,8 +49,12 @@ try {
   leaks.add("the emulator admin's secret key", cluster.emulator.admin.credentials.secretAccessKey);
   const declared: SoakApp[] = apps;
   const readyBy = Date.now() + 180_000;
-  while (!(await recovered(cluster, declared))) {
-    if (Date.now() > readyBy) throw new Error('the soak apps did not become healthy behind EdgeLB within 180 s');
+  while ((await notRecovered(cluster, declared)) !== undefined) {
+    if (Date.now() > readyBy) {
+      const listed = (await cluster.marathon('GET', '/v2/apps')).body as { apps?: Array<Record<string, unknown>> } | undefined;
+      const state = (listed?.apps ?? []).map((a) => `${String(a.id)} ${String(a.tasksRunning)}/${String(a.instances)} healthy ${String(a.tasksHealthy)}`);
+      throw new Error(`the soak apps did not become healthy behind EdgeLB within 180 s: ${state.join(', ')}`);
+    }
     await pause(1000);
   }
   say('apps healthy behind EdgeLB: load and faults start');
@@ -62,7 +66,7 @@ try {
   const memory = new MemorySampler();
   const counted = new Map<string, number>();
   let gap = { longestMs: 0, at: null as number | null };
-  let faulting = false;
+  let checking = false;
 
   // Load: two upload streams, one per delivery mode.
   for (const app of apps.filter((a) => a.host))
@@ -71,12 +75,12 @@ try {
         while (!over()) await uploads.uploadOnce(cluster.info().edgelbUrl, app.host!, app.mode);
       })(),
     );
-  // Operations between faults (a fault's recovery is measured against a declared state that holds still).
+  // Operations all along, faults or not (as operators deploy on a bad day too); the declared state follows what was acknowledged.
   tasks.push(
     (async () => {
       for (let n = 0; !over(); n++) {
-        await pause(6000, over);
-        if (!faulting && !over()) await ops.run(n);
+        await pause(5000, over);
+        if (!over()) await ops.run(n);
       }
     })(),
   );
@@ -99,10 +103,12 @@ try {
         await uploads.verify();
         if (i % 6 === 5) {
           await uploads.sweep();
-          if (!faulting) {
+          if (!checking) {
+            checking = true;
             const lost = await lostSince(cluster, declared, secrets);
             for (const a of lost.apps) ledger.violate(`app ${a} acknowledged, now missing`);
             for (const s of lost.secrets) ledger.violate(`secret ${s} lost`);
+            checking = false;
           }
         }
       }
@@ -114,13 +120,13 @@ try {
   for (let round = 0; ; round++) {
     for (const f of FAULTS) {
       if (over() || endAt - Date.now() < 45_000) break;
-      faulting = true;
       ledger.fault(f.kind);
       const note = await f.inject(cluster, round);
       const ended = Date.now();
       let ms: number | null = null;
+      let why: string | undefined;
       while (Date.now() - ended < f.boundMs * 2 && !stopping) {
-        if (await recovered(cluster, declared)) {
+        if ((why = await notRecovered(cluster, declared)) === undefined) {
           ms = Date.now() - ended;
           break;
         }
@@ -128,9 +134,8 @@ try {
       }
       faults[f.kind]!.count++;
       faults[f.kind]!.recoveryMs.push(ms);
-      say(`${f.kind} (${note}): ${ms === null ? 'NOT recovered' : `recovered in ${ms} ms`}`);
-      if (ms === null || ms > f.boundMs) ledger.violate(`${f.kind}: recovery ${ms === null ? 'never came' : `took ${ms} ms`} (bound ${f.boundMs} ms)`);
-      faulting = false;
+      say(`${f.kind} (${note}): ${ms === null ? `NOT recovered (${why})` : `recovered in ${ms} ms`}`);
+      if (ms === null || ms > f.boundMs) ledger.violate(`${f.kind}: recovery ${ms === null ? `never came (${why})` : `took ${ms} ms`} (bound ${f.boundMs} ms)`);
       await pause(5000, over);
     }
     if (over() || endAt - Date.now() < 45_000) break;
@@ -152,7 +157,8 @@ try {
   if (g.longestMs > gap.longestMs) gap = g;
   if (gap.longestMs > GAP_BOUND_MS) ledger.violate(`a running task went ${gap.longestMs} ms without credentials (bound ${GAP_BOUND_MS} ms)`);
   const mem = memory.report(MEMORY_BOUND_MIB_PER_HOUR);
-  for (const [k, m] of Object.entries(mem)) if (!m.bounded) ledger.violate(`${k}: memory grows ${m.slopeMiBPerHour} MiB/h (bound ${MEMORY_BOUND_MIB_PER_HOUR})`);
+  for (const [k, m] of Object.entries(mem))
+    if (!m.bounded) ledger.violate(`${k}: memory grows ${m.slopeMiBPerHour} MiB/h (bound ${MEMORY_BOUND_MIB_PER_HOUR})`);
   for (const f of Object.values(faults)) {
     const done = f.recoveryMs.filter((x): x is number => x !== null).sort((a, b) => a - b);
     f.p50Ms = done[Math.floor(done.length / 2)] ?? null;

@@ -64,7 +64,9 @@ export class MemorySampler {
    * add less than `boundMiBPerHour` in an hour (a leak of a few KiB per
    * request at the soak's rate crosses it).
    */
-  report(boundMiBPerHour: number): Record<string, { samples: number; firstMiB: number; lastMiB: number; maxMiB: number; slopeMiBPerHour: number; bounded: boolean }> {
+  report(
+    boundMiBPerHour: number,
+  ): Record<string, { samples: number; firstMiB: number; lastMiB: number; maxMiB: number; slopeMiBPerHour: number; bounded: boolean }> {
     const out: ReturnType<MemorySampler['report']> = {};
     for (const [kind, byPid] of this.series) {
       const longest = [...byPid.values()].sort((a, b) => b.length - a.length)[0]!;

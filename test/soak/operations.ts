@@ -14,7 +14,9 @@ const POOL = {
   count: 1,
   haproxy: {
     frontends: [{ bindPort: 80, protocol: 'HTTP', linkBackend: { map: [{ hostEq: 'extra.soak.local', backend: 'bin' }] } }],
-    backends: [{ name: 'bin', protocol: 'HTTP', balance: 'leastconn', services: [{ marathon: { serviceID: '/soak/file/bin' }, endpoint: { portName: 'http' } }] }],
+    backends: [
+      { name: 'bin', protocol: 'HTTP', balance: 'leastconn', services: [{ marathon: { serviceID: '/soak/file/bin' }, endpoint: { portName: 'http' } }] },
+    ],
   },
 };
 
@@ -96,7 +98,8 @@ export class Operations {
           // The new pool routes within 10 s.
           const until = Date.now() + 10_000;
           let status = 0;
-          while (Date.now() < until && (status = await viaLb(this.c.info().edgelbUrl, 'extra.soak.local', '/ping')) !== 200) await new Promise((r) => setTimeout(r, 250));
+          while (Date.now() < until && (status = await viaLb(this.c.info().edgelbUrl, 'extra.soak.local', '/ping')) !== 200)
+            await new Promise((r) => setTimeout(r, 250));
           this.ledger.count('pool-route', String(status), status === 200);
         }
       }

@@ -39,7 +39,13 @@ export class Uploads {
     /** Words the answers are checked for (secrets): never in an HTTP answer. */
     private readonly scanAnswer: (where: string, text: string) => void,
   ) {
-    this.s3 = new S3Client({ endpoint: emulator.endpoint, region: emulator.region, credentials: emulator.admin.credentials, forcePathStyle: true, maxAttempts: 1 });
+    this.s3 = new S3Client({
+      endpoint: emulator.endpoint,
+      region: emulator.region,
+      credentials: emulator.admin.credentials,
+      forcePathStyle: true,
+      maxAttempts: 1,
+    });
   }
 
   /** One upload to `host` through EdgeLB at `lbUrl`. */
@@ -55,7 +61,8 @@ export class Uploads {
     const ok = res.status === 201;
     this.ledger.count('upload', res.status ? String(res.status) : `error:${res.error}`, ok);
     this.scanAnswer(`upload answer (${host})`, res.body);
-    if (!ok) return;
+    // A client backs off after a failure (as the AWS SDKs and curl --retry do), instead of spinning on a refused port.
+    if (!ok) return void (await new Promise((r) => setTimeout(r, 250 + Math.random() * 500)));
     const bin = /BinID (\S+)/.exec(res.body)?.[1];
     if (!bin) return void this.ledger.violate(`upload answered 201 without a bin id: ${res.body.slice(0, 100)}`);
     this.stats.acknowledged++;
