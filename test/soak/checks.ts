@@ -145,7 +145,7 @@ export async function lostSince(
   if (listed?.apps) for (const a of apps) if (!listed.apps.some((x) => x.id === a.id)) lost.apps.push(a.id);
   for (const [path, value] of secrets) {
     try {
-      const res = await fetch(`${c.info().secretsUrl}/secret/default/${path}`, {
+      const res = await fetch(`${c.info().secretsUrl}/secrets/v1/secret/default/${path}`, {
         headers: { authorization: `token=${c.token}` },
         signal: AbortSignal.timeout(10_000),
       });

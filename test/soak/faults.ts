@@ -87,10 +87,12 @@ export const FAULTS: FaultKind[] = [
       if (!c.tmpfs) return 'skipped: no tmpfs of its own';
       const filler = join(c.tmpfs, 'soak-filler');
       const free = statfsSync(c.tmpfs).bavail * statfsSync(c.tmpfs).bsize;
+      // All but the last MiB at once, the rest block by block until ENOSPC.
+      execFileSync('fallocate', ['-l', String(Math.max(0, free - 2 ** 20)), filler]);
       try {
-        execFileSync('fallocate', ['-l', String(free), filler]);
+        execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k', 'oflag=append', 'conv=notrunc'], { stdio: 'ignore' });
       } catch {
-        // ENOSPC on the last blocks: full, as wanted
+        // ENOSPC: full, as wanted
       }
       const left = statfsSync(c.tmpfs).bavail * statfsSync(c.tmpfs).bsize;
       await pause(10_000);

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import type { Isolation } from './launcher/isolation.js';
 import { clusterLabel, forgetProcesses, reapLeftovers, recordProcesses } from './crashRecovery.js';
 import { isolateTasks, lockStateDir } from './taskIsolation.js';
-import { CreateRoleCommand, DeleteRolePolicyCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  DeleteRolePolicyCommand,
+  GetRoleCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import type { Logger } from 'pino';
 import type { Emulator } from './emulator/startEmulator.js';
 import { openEmulator } from './emulator/openEmulator.js';
@@ -170,23 +177,18 @@ async function acsToken(stateDir: string): Promise<string> {
 async function ensureInstanceRole(em: Emulator, name: string, extra: ReadonlyArray<Record<string, unknown>> = [], assumesAppRoles = true): Promise<string> {
   const iam = new IAMClient({ endpoint: em.endpoint, region: em.region, credentials: em.admin.credentials });
   try {
-    const arn =
-      (await iam.send(new GetRoleCommand({ RoleName: name })).then(
-        (r) => r.Role?.Arn,
-        () => undefined,
-      )) ??
-      (
-        await iam.send(
-          new CreateRoleCommand({
-            RoleName: name,
-            AssumeRolePolicyDocument: JSON.stringify({
-              Version: '2012-10-17',
-              Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com', AWS: em.ec2Service.arn }, Action: 'sts:AssumeRole' }],
-            }),
-          }),
-        )
-      ).Role?.Arn ??
-      '';
+    // Trusted by this start's EC2 stand-in: with an emulator outside the cluster (AWS), each start has its own, and a
+    // role made by an earlier start (a daemon killed and started again) must trust the new one, as EC2 always is.
+    const trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com', AWS: em.ec2Service.arn }, Action: 'sts:AssumeRole' }],
+    });
+    const existing = await iam.send(new GetRoleCommand({ RoleName: name })).then(
+      (r) => r.Role?.Arn,
+      () => undefined,
+    );
+    if (existing) await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: trust }));
+    const arn = existing ?? (await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust }))).Role?.Arn ?? '';
     // AssumeRole, and for sip agent the session tags and source identity it sets (the app role's trust must allow them too).
     const statements = [
       ...(assumesAppRoles
