@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,11 @@ export interface SoakCluster {
   readonly stateDir: string;
   /** The tmpfs holding the state dir, or undefined (not root: no file-system fault). */
   readonly tmpfs: string | undefined;
+  /**
+   * The file holding the cluster's clock offset (libfaketime's `+0`, `+1h`), read by every process the
+   * daemon starts but the tasks (they get a clean environment) and AWS (the emulator runs outside); or undefined (no libfaketime).
+   */
+  readonly clockFile: string | undefined;
   readonly emulator: Emulator;
   readonly token: string;
   info(): ClusterInfo;
@@ -50,8 +55,10 @@ export interface SoakCluster {
   sip(args: string[], input?: string): Promise<Ran>;
   /** Marathon's API with the cluster's token: status and parsed body (undefined when not JSON or unreachable). */
   marathon(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
-  /** Starts the daemon again after it died (as its supervisor would); resolves once it serves. */
+  /** Starts the daemon again after it died, as its supervisor would (1 s later, systemd's RestartSec=1); resolves once it serves, with the ms from the call. */
   restartDaemon(): Promise<number>;
+  /** Whether a restart is under way (a dead daemon then is expected). */
+  restarting(): boolean;
   /** Whether the daemon runs. */
   daemonAlive(): boolean;
   stop(): Promise<void>;
@@ -78,6 +85,10 @@ export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number;
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.tmpfsMiB}m,mode=0711`, 'sip-soak', stateDir]);
     tmpfs = stateDir;
   } else opts.log('not root: the state dir is not on a tmpfs of its own (no file-system-full fault)');
+  const faketime = [`/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/faketime/libfaketime.so.1`].find((f) => existsSync(f));
+  const clockFile = faketime ? join(base, 'clock-offset') : undefined;
+  if (clockFile) writeFileSync(clockFile, '+0\n');
+  else opts.log('libfaketime not found (apt-get install faketime): no clock-step fault');
   const emulator = await startEmulator({ logger: createLogger({ name: 'soak-emulator', level: 'warn', destination: process.stderr }) });
   const ports = { marathon: await freePort(), secrets: await freePort(), lb: await freePort() };
   const env: NodeJS.ProcessEnv = {
@@ -90,6 +101,8 @@ export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number;
     AWS_SECRET_ACCESS_KEY: emulator.admin.credentials.secretAccessKey,
     SIP_EMULATOR_ENFORCES_IAM: '1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // The node's wall clock, steppable (timers keep the monotonic clock): read again each second.
+    ...(clockFile ? { LD_PRELOAD: faketime, FAKETIME_TIMESTAMP_FILE: clockFile, FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' } : {}),
   };
   const sip = (args: string[], input?: string): Promise<Ran> =>
     runProcess(process.execPath, [SIP, ...args], { env, ...(input === undefined ? {} : { input }) });
@@ -112,10 +125,12 @@ export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number;
   await up();
   const readInfo = (): ClusterInfo => JSON.parse(readFileSync(join(stateDir, 'cluster.json'), 'utf8')) as ClusterInfo;
   let info = readInfo();
+  let restarting = false;
   const token = readFileSync(join(stateDir, 'acs-token'), 'utf8').trim();
   return {
     stateDir,
     tmpfs,
+    clockFile,
     emulator,
     token,
     info: () => info,
@@ -149,10 +164,17 @@ export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number;
     },
     async restartDaemon() {
       const t0 = Date.now();
-      await up();
-      info = readInfo();
+      restarting = true;
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        await up();
+        info = readInfo();
+      } finally {
+        restarting = false;
+      }
       return Date.now() - t0;
     },
+    restarting: () => restarting,
     daemonAlive: () => alive(info.pid),
     async stop() {
       await sip(['cluster', 'down']).catch(() => undefined);

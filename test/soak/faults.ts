@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SoakCluster } from './cluster.js';
 import { pause } from './ledger.js';
@@ -107,7 +107,6 @@ export const FAULTS: FaultKind[] = [
       const pid = c.info().pid;
       kill(pid, 'SIGKILL');
       // Its supervisor (systemd's Restart=always, RestartSec=1) starts it again.
-      await pause(1000);
       const took = await c.restartDaemon();
       return `daemon pid ${pid}; up again in ${took} ms`;
     },
@@ -144,6 +143,18 @@ export const FAULTS: FaultKind[] = [
       await pause(20_000);
       kill(pid, 'SIGCONT');
       return `daemon pid ${pid} stopped 20 s`;
+    },
+  },
+  {
+    kind: 'clock +1 h for 30 s',
+    boundMs: 60_000,
+    async inject(c) {
+      if (!c.clockFile) return 'skipped: no libfaketime';
+      // The node's clock steps an hour ahead (credentials cached for an hour now look expired), then back (NTP's correction).
+      writeFileSync(c.clockFile, '+1h\n');
+      await pause(30_000);
+      writeFileSync(c.clockFile, '+0\n');
+      return 'cluster clock +1 h for 30 s (AWS and the tasks kept the true time)';
     },
   },
   {

@@ -66,7 +66,6 @@ try {
   const memory = new MemorySampler();
   const counted = new Map<string, number>();
   let gap = { longestMs: 0, at: null as number | null };
-  let checking = false;
 
   // Load: two upload streams, one per delivery mode.
   for (const app of apps.filter((a) => a.host))
@@ -84,32 +83,43 @@ try {
       }
     })(),
   );
-  // Checks and samples.
+  // Samples and the quick checks, every 5 s: the daemon's supervision, memory, leaks, the credential gap.
   tasks.push(
     (async () => {
-      for (let i = 0; !over(); i++) {
+      while (!over()) {
         await pause(5000, over);
+        // The harness is the daemon's supervisor: a daemon that died on its own is a failure, and is started again.
+        if (!cluster.daemonAlive() && !cluster.restarting()) {
+          await pause(2000);
+          if (!cluster.daemonAlive() && !cluster.restarting()) {
+            ledger.violate(`the cluster daemon (pid ${cluster.info().pid}) died on its own`);
+            await cluster.restartDaemon().catch((err: Error) => ledger.violate(`the cluster daemon did not start again: ${err.message}`));
+          }
+        }
         for (const p of cluster.processes()) {
           if (p.what.startsWith('sip agent')) memory.sample(p.what, p.pid);
           else if (p.what === 'haproxy') memory.sample('haproxy', p.pid, true);
           else if (/^task soak_(file|endpoint)_bin\./.test(p.what)) memory.sample(`binapp (${p.what.includes('file') ? 'file' : 'endpoint'})`, p.pid);
         }
         if (cluster.daemonAlive()) memory.sample('cluster daemon', cluster.info().pid);
-        if (cluster.emulator.pid) memory.sample('aws emulator', cluster.emulator.pid, true);
         leaks.learnIssued(cluster);
         leaks.scanFiles(cluster);
         const g = credentialGap(cluster, ledger, counted);
         if (g.longestMs > gap.longestMs) gap = g;
+      }
+    })(),
+  );
+  // The slow checks, in a loop of their own: uploads read back, the bucket swept, apps and secrets compared.
+  tasks.push(
+    (async () => {
+      for (let i = 0; !over(); i++) {
+        await pause(3000, over);
         await uploads.verify();
-        if (i % 6 === 5) {
+        if (i % 10 === 9) {
           await uploads.sweep();
-          if (!checking) {
-            checking = true;
-            const lost = await lostSince(cluster, declared, secrets);
-            for (const a of lost.apps) ledger.violate(`app ${a} acknowledged, now missing`);
-            for (const s of lost.secrets) ledger.violate(`secret ${s} lost`);
-            checking = false;
-          }
+          const lost = await lostSince(cluster, declared, secrets);
+          for (const a of lost.apps) ledger.violate(`app ${a} acknowledged, now missing`);
+          for (const s of lost.secrets) ledger.violate(`secret ${s} lost`);
         }
       }
     })(),
@@ -179,6 +189,12 @@ try {
     lost,
     memory: mem,
     timeline: ledger.timeline(),
+    notInjected: {
+      ...(cluster.tmpfs ? {} : { 'state dir full': 'not root: the state dir is not on a file system of its own' }),
+      ...(cluster.clockFile ? {} : { 'clock step': 'libfaketime is not installed (apt-get install faketime)' }),
+      'kill -9 of the emulator':
+        'the emulator is AWS here, and moto keeps all of AWS (roles, buckets, the objects uploads stored) in memory only: a kill -9 would lose them, which tests moto, not this project; an AWS that answers nothing is the 30 s freeze',
+    },
     violations: ledger.violations,
   };
   writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);

@@ -23,6 +23,7 @@ const POOL = {
 /** The operations and what they acknowledged. */
 export class Operations {
   private version = 0;
+  private readonly told = new Set<string>();
   private secretRevision = 0;
   private poolPresent = false;
 
@@ -42,6 +43,13 @@ export class Operations {
     this.ledger.count(kind, r.status ? String(r.status) : 'error:unreachable', ok);
     this.scanAnswer(`Marathon answer (${kind})`, JSON.stringify(r.body ?? ''));
     return r;
+  }
+
+  /** The first failure of each kind, said once (the CLI's own message). */
+  private tell(kind: string, r: { code: number | null; err: string }): void {
+    if (r.code === 0 || this.told.has(kind)) return;
+    this.told.add(kind);
+    process.stdout.write(`[soak] first ${kind} failure: ${r.err.trim().split('\n')[0]}\n`);
   }
 
   private binapps(): SoakApp[] {
@@ -86,6 +94,7 @@ export class Operations {
         const next = `${value.replace(/\n# revision \d+\n$/, '\n')}# revision ${++this.secretRevision}\n`;
         const r = await this.c.sip(['security', 'secrets', 'update', secret], next);
         this.ledger.count('secret-update', r.code === 0 ? 'ok' : `exit ${r.code}`, r.code === 0);
+        this.tell('secret-update', r);
         if (r.code === 0) this.secrets.set(secret, next);
         return;
       }
@@ -93,6 +102,7 @@ export class Operations {
         const r = this.poolPresent ? await this.c.sip(['edgelb', 'delete', POOL.name]) : await this.c.sip(['edgelb', 'create', '-'], JSON.stringify(POOL));
         const ok = r.code === 0;
         this.ledger.count('pool-change', ok ? 'ok' : `exit ${r.code}`, ok);
+        this.tell('pool-change', r);
         if (ok) this.poolPresent = !this.poolPresent;
         if (ok && this.poolPresent) {
           // The new pool routes within 10 s.

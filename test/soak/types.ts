@@ -23,6 +23,8 @@ export interface SoakReport {
   memory: Record<string, { samples: number; firstMiB: number; lastMiB: number; maxMiB: number; slopeMiBPerHour: number; bounded: boolean }>;
   /** The timeline for the plot: per 10 s bucket, requests, errors, and faults started then. */
   timeline: Array<{ second: number; requests: number; errors: number; faults: string[] }>;
+  /** Fault kinds this run could not inject, and why. */
+  notInjected?: Record<string, string>;
   /** Every invariant broken (empty: the run passed). */
   violations: string[];
 }

@@ -8,6 +8,7 @@ import { isSipErrorCode } from '../core/errors/catalogue.js';
 import { SipError } from '../core/errors/SipError.js';
 import { processAlive } from '../local/crashRecovery.js';
 import { createLogger } from '../log/logger.js';
+import { fdDestination } from '../log/fdDestination.js';
 import { waitFor } from '../net/waitFor.js';
 import { readClusterInfo, stateDirOf, type ClusterInfo } from './clusterState.js';
 import { ExitCode, UsageError, type CliIo } from './io.js';
@@ -171,7 +172,10 @@ export async function clusterCommand(argv: string[], io: CliIo): Promise<number>
 
   switch (verb) {
     case 'run': {
-      const logger = createLogger({ name: 'sip-cluster', destination: process.stdout });
+      // The log is a file on the state disk: a full disk drops lines (counted), never the daemon (Node's own
+      // streams raise a failed write as an uncaught error: anything else written there, a warning, is dropped too).
+      for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+      const logger = createLogger({ name: 'sip-cluster', destination: fdDestination(1) as unknown as NodeJS.WritableStream });
       const marathonPort = port('marathon-port');
       const secretsPort = port('secrets-port');
       const lbPort = port('lb-port');

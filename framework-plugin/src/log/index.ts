@@ -3,3 +3,4 @@
  * @packageDocumentation
  */
 export { createLogger, type Logger } from './logger.js';
+export { fdDestination, type FdDestination } from './fdDestination.js';
