@@ -78,6 +78,8 @@ ensureDebianPackage('haproxy', 'haproxy');
 if (purpose === 'test') ensureDebianPackage('promtool', 'prometheus');
 // nftables: sip agent closes the metadata service to tasks (endpoint mode) with it; only root can.
 if (process.getuid?.() === 0) ensureDebianPackage('nft', 'nftables');
+// faketime: the soak (run by npm test too) steps the cluster's clock with libfaketime.
+if (purpose === 'soak' || purpose === 'test') ensureDebianPackage('faketime', 'faketime');
 
 // A Docker engine for the Docker suites (binapp's image, DOCKER apps): started
 // here when root, loopback only (no bridge, no iptables); else the command.

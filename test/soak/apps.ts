@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { SoakCluster } from './cluster.js';
@@ -23,12 +24,18 @@ export interface SoakApp {
 export const BIN_AUTH = `Basic ${Buffer.from('soak:soak-pass').toString('base64')}`;
 export const PREFIX = 'soak';
 
-/** The credential probe: each second one fresh request; OK/FAIL lines with a timestamp; the answer kept in its sandbox (root reads it). */
+/**
+ * The credential probe: each second one fresh request; OK/FAIL lines with a timestamp. Its evidence is kept
+ * off the state disk (which a fault fills) in `$PROBE_DIR`, a directory others may enter but not list, in
+ * files only its own uid reads (root does): the last answer (`<task>.json`) and the log (`<task>.log`).
+ */
 const PROBE = [
+  'umask 077',
+  'log="$PROBE_DIR/$MESOS_TASK_ID.log"; out="$PROBE_DIR/$MESOS_TASK_ID.json"',
   'while :; do',
   '  t=$(date +%s%3N)',
-  '  c=$(curl -s --max-time 5 -o "$MESOS_SANDBOX/creds.json" -w "%{http_code}" -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" 2>/dev/null)" "$AWS_CONTAINER_CREDENTIALS_FULL_URI")',
-  '  if [ "$c" = 200 ]; then echo "OK $t"; else echo "FAIL $t $c"; fi',
+  '  c=$(curl -s --max-time 5 -o "$out" -w "%{http_code}" -H "Authorization: $(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" 2>/dev/null)" "$AWS_CONTAINER_CREDENTIALS_FULL_URI")',
+  '  if [ "$c" = 200 ]; then echo "OK $t" >> "$log"; else echo "FAIL $t $c" >> "$log"; fi',
   '  sleep 1',
   'done',
 ].join('\n');
@@ -109,6 +116,9 @@ export async function deploySoakApps(c: SoakCluster): Promise<{ apps: SoakApp[];
   }
   return { apps, bucket, secrets };
 }
+
+/** Where probes keep their evidence: beside the state dir, not on it. */
+export const probeDir = (stateDir: string): string => join(dirname(stateDir), 'probe');
 
 /** The Marathon definition of a soak app at deployment `version` (an env value, so each deploy is a new version). */
 export function definition(app: SoakApp, bucket: string, stateDir: string, version: number, credentialUrls: readonly string[] = []): Record<string, unknown> {

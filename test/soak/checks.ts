@@ -1,8 +1,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SoakApp } from './apps.js';
+import { probeDir, type SoakApp } from './apps.js';
 import type { SoakCluster } from './cluster.js';
-import { sandboxesOf } from './faults.js';
 import type { Ledger } from './ledger.js';
 import { viaLb } from './uploads.js';
 
@@ -40,10 +39,10 @@ export async function notRecovered(c: SoakCluster, apps: readonly SoakApp[]): Pr
  */
 export function credentialGap(c: SoakCluster, ledger: Ledger, counted: Map<string, number>): { longestMs: number; at: number | null } {
   let longest = { longestMs: 0, at: null as number | null };
-  for (const dir of sandboxesOf(c, 'soak_endpoint_probe.')) {
+  for (const dir of probeLogs(c, '.log')) {
     let text: string;
     try {
-      text = readFileSync(join(dir, 'stdout'), 'utf8');
+      text = readFileSync(dir, 'utf8');
     } catch {
       continue;
     }
@@ -66,6 +65,18 @@ export function credentialGap(c: SoakCluster, ledger: Ledger, counted: Map<strin
   return longest;
 }
 
+/** The probes' files ending in `ext` (their logs, their last answers). */
+function probeLogs(c: SoakCluster, ext: string): string[] {
+  try {
+    const dir = probeDir(c.stateDir);
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(ext))
+      .map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
 /** Secret words (external ids, keys issued to tasks, the admin's key) and where they must never appear. */
 export class LeakScanner {
   private readonly words = new Map<string, string>();
@@ -81,9 +92,9 @@ export class LeakScanner {
 
   /** Keys issued to probe tasks (each sandbox's last answer, read as root): secrets of /soak/endpoint. */
   learnIssued(c: SoakCluster): void {
-    for (const dir of sandboxesOf(c, 'soak_endpoint_probe.')) {
+    for (const file of probeLogs(c, '.json')) {
       try {
-        const creds = JSON.parse(readFileSync(join(dir, 'creds.json'), 'utf8')) as { SecretAccessKey?: string; Token?: string };
+        const creds = JSON.parse(readFileSync(file, 'utf8')) as { SecretAccessKey?: string; Token?: string };
         if (creds.SecretAccessKey) this.add('a secret access key issued to /soak/endpoint/probe', creds.SecretAccessKey);
         if (creds.Token) this.add('a session token issued to /soak/endpoint/probe', creds.Token.slice(0, 64));
       } catch {

@@ -80,6 +80,9 @@ export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number;
   chmodSync(base, 0o711);
   const stateDir = join(base, 'state');
   mkdirSync(stateDir, { mode: 0o711 });
+  // The probes' evidence (see apps.ts): enterable and writable by tasks, not listable, each file its writer's.
+  mkdirSync(join(base, 'probe'));
+  chmodSync(join(base, 'probe'), 0o1733);
   let tmpfs: string | undefined;
   if (process.getuid?.() === 0) {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.tmpfsMiB}m,mode=0711`, 'sip-soak', stateDir]);

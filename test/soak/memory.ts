@@ -60,9 +60,12 @@ export class MemorySampler {
 
   /**
    * Per kind: the longest-lived instance's first, last and highest RSS and
-   * its slope over the second half of its samples. Bounded: the slope would
-   * add less than `boundMiBPerHour` in an hour (a leak of a few KiB per
-   * request at the soak's rate crosses it).
+   * its slope over the second half of its samples. Unbounded: it still grows
+   * at the end of the run, both ways of seeing it agreeing: the slope would
+   * add more than `boundMiBPerHour` in an hour, and the last third's peak is
+   * above the middle third's by more than 10 % + 8 MiB (a process warming up
+   * levels off; a leak keeps climbing). A series shorter than two minutes
+   * (a process restarted late) is too short to judge.
    */
   report(
     boundMiBPerHour: number,
@@ -72,13 +75,17 @@ export class MemorySampler {
       const longest = [...byPid.values()].sort((a, b) => b.length - a.length)[0]!;
       const half = longest.slice(Math.floor(longest.length / 2));
       const slope = slopePerHour(half);
+      const third = Math.floor(longest.length / 3);
+      const peak = (xs: Array<[number, number]>): number => Math.max(...xs.map((p) => p[1]));
+      const spanMs = longest.at(-1)![0] - longest[0]![0];
+      const climbing = third > 0 && peak(longest.slice(2 * third)) > peak(longest.slice(third, 2 * third)) * 1.1 + 8;
       out[kind] = {
         samples: longest.length,
         firstMiB: round(longest[0]![1]),
         lastMiB: round(longest.at(-1)![1]),
-        maxMiB: round(Math.max(...longest.map((p) => p[1]))),
+        maxMiB: round(peak(longest)),
         slopeMiBPerHour: round(slope),
-        bounded: half.length < 6 || slope < boundMiBPerHour,
+        bounded: spanMs < 120_000 || !(slope > boundMiBPerHour && climbing),
       };
     }
     return out;
