@@ -91,7 +91,8 @@ export async function keepRunning<T extends Restartable>(
   let current = await start();
   let upSince = Date.now();
   let restarts = 0;
-  let delay = RESTART_DELAY_MS;
+  // Halved here so that the first death (young or not) waits RESTART_DELAY_MS; each further young one doubles it.
+  let delay = RESTART_DELAY_MS / 2;
   let stopping = false;
   let wake: (() => void) | undefined;
   const restart = async (): Promise<void> => {
