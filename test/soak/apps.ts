@@ -138,7 +138,7 @@ export function definition(app: SoakApp, bucket: string, stateDir: string, versi
       instances: app.instances,
       constraints: [['hostname', 'UNIQUE']],
       labels,
-      env: { SOAK_VERSION: String(version) },
+      env: { SOAK_VERSION: String(version), PROBE_DIR: probeDir(stateDir) },
     };
   if (app.id === '/soak/tenant')
     return { id: app.id, cmd: ATTACKER(stateDir, credentialUrls), cpus: 0.01, mem: 32, instances: app.instances, env: { SOAK_VERSION: String(version) } };

@@ -64,12 +64,13 @@ export class MemorySampler {
    * at the end of the run, both ways of seeing it agreeing: the slope would
    * add more than `boundMiBPerHour` in an hour, and the last third's peak is
    * above the middle third's by more than 10 % + 8 MiB (a process warming up
-   * levels off; a leak keeps climbing). A series shorter than two minutes
-   * (a process restarted late) is too short to judge.
+   * levels off; a leak keeps climbing). A series shorter than `minSpanMs`
+   * (a process replaced by a deployment or a fault) is not judged.
    */
   report(
     boundMiBPerHour: number,
-  ): Record<string, { samples: number; firstMiB: number; lastMiB: number; maxMiB: number; slopeMiBPerHour: number; bounded: boolean }> {
+    minSpanMs: number,
+  ): Record<string, { samples: number; firstMiB: number; lastMiB: number; maxMiB: number; slopeMiBPerHour: number; bounded: boolean; judged: boolean }> {
     const out: ReturnType<MemorySampler['report']> = {};
     for (const [kind, byPid] of this.series) {
       const longest = [...byPid.values()].sort((a, b) => b.length - a.length)[0]!;
@@ -85,7 +86,8 @@ export class MemorySampler {
         lastMiB: round(longest.at(-1)![1]),
         maxMiB: round(peak(longest)),
         slopeMiBPerHour: round(slope),
-        bounded: spanMs < 120_000 || !(slope > boundMiBPerHour && climbing),
+        bounded: spanMs < minSpanMs || !(slope > boundMiBPerHour && climbing),
+        judged: spanMs >= minSpanMs,
       };
     }
     return out;

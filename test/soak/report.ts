@@ -168,7 +168,15 @@ function memory(r: SoakReport): string {
   const rows = kinds.map((kind) => {
     const m = r.memory[kind]!;
     const slope = `${m.slopeMiBPerHour >= 0 ? '+' : ''}${m.slopeMiBPerHour.toFixed(2)}`;
-    return [md(kind), int(m.samples), m.firstMiB.toFixed(1), m.lastMiB.toFixed(1), m.maxMiB.toFixed(1), slope, ok(m.bounded)];
+    return [
+      md(kind),
+      int(m.samples),
+      m.firstMiB.toFixed(1),
+      m.lastMiB.toFixed(1),
+      m.maxMiB.toFixed(1),
+      slope,
+      m.judged === false ? 'not judged (short-lived)' : ok(m.bounded),
+    ];
   });
   return table(['Process', 'Samples', 'First MiB', 'Last MiB', 'Max MiB', 'Slope MiB/h', 'Bounded'], rows, '_rrrrrr');
 }

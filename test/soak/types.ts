@@ -20,7 +20,7 @@ export interface SoakReport {
   /** Apps and secrets acknowledged and later missing or different. */
   lost: { apps: string[]; secrets: string[] };
   /** Resident memory per long-running process kind: samples' first/last/max MiB and the slope (MiB per hour, least squares over the run's second half). */
-  memory: Record<string, { samples: number; firstMiB: number; lastMiB: number; maxMiB: number; slopeMiBPerHour: number; bounded: boolean }>;
+  memory: Record<string, { samples: number; firstMiB: number; lastMiB: number; maxMiB: number; slopeMiBPerHour: number; bounded: boolean; judged?: boolean }>;
   /** The timeline for the plot: per 10 s bucket, requests, errors, and faults started then. */
   timeline: Array<{ second: number; requests: number; errors: number; faults: string[] }>;
   /** Fault kinds this run could not inject, and why. */
