@@ -162,7 +162,7 @@ export const FAULTS: FaultKind[] = [
     boundMs: 30_000,
     async inject(c, round) {
       // Each process forks two that do the same: exponential, it meets the limit within a second.
-      return hostileTask(c, `/soak/hostile/forks-${round}`, 'f() { f & f & f & f & wait; }; f', 64, 12, (cg) => {
+      return hostileTask(c, `/soak/hostile/forks-${round}`, 'f() { f & f & f & f & wait; }; f', 64, 8, (cg) => {
         const events = readNum(join('/sys/fs/cgroup/pids', cg, 'pids.events'));
         return `pids.current ${readNum(join('/sys/fs/cgroup/pids', cg, 'pids.current'))} of ${readFileSync(join('/sys/fs/cgroup/pids', cg, 'pids.max'), 'utf8').trim()}, forks refused ${events}`;
       });
@@ -174,7 +174,7 @@ export const FAULTS: FaultKind[] = [
     async inject(c, round) {
       const id = `/soak/hostile/memory-${round}`;
       const cmd = `python3 -c "a=[]\nwhile True: a.append(bytearray(8 << 20))"`;
-      await hostileTask(c, id, cmd, 64, 12, () => 'running');
+      await hostileTask(c, id, cmd, 64, 8, () => 'running');
       // Each launch killed at its limit of 64 MiB (TASK_FAILED), launched again after its backoff.
       return `${sandboxesOf(c, `${id.slice(1).replaceAll('/', '_')}.`).length} launches, each killed at its 64 MiB`;
     },
