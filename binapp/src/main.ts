@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
+import { stdoutDestination } from './log/stdoutDestination.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config/config.js';
 import { BinappConfigError } from './errors.js';
@@ -20,7 +21,8 @@ try {
   throw err;
 }
 
-const logger = pino({ name: 'binapp', level: config.logLevel });
+// Its stdout is a file on the node's disk: a full disk drops log lines, never binapp.
+const logger = pino({ name: 'binapp', level: config.logLevel }, stdoutDestination());
 // Credentials: the AWS SDK default chain only (AWS_CONFIG_FILE with role_arn,
 // external_id, credential_source). Region and endpoint come from the same chain.
 // The AWS SDK is loaded right after the server listens (not before): /healthz

@@ -135,13 +135,17 @@ try {
       const ended = Date.now();
       let ms: number | null = null;
       let why: string | undefined;
+      let lastWhy: string | undefined;
       while (Date.now() - ended < f.boundMs * 2 && !stopping) {
         if ((why = await notRecovered(cluster, declared)) === undefined) {
           ms = Date.now() - ended;
           break;
         }
+        lastWhy = why;
         await pause(500);
       }
+      // A slow recovery says what it waited for last.
+      if (ms !== null && ms > 10_000) say(`${f.kind}: waited ${ms} ms, last for: ${lastWhy}`);
       faults[f.kind]!.count++;
       faults[f.kind]!.recoveryMs.push(ms);
       say(`${f.kind} (${note}): ${ms === null ? `NOT recovered (${why})` : `recovered in ${ms} ms`}`);
