@@ -105,14 +105,16 @@ export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number;
     SIP_EMULATOR_ENFORCES_IAM: '1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // The node's wall clock, steppable (timers keep the monotonic clock): read again each second.
-    ...(clockFile ? {
+    ...(clockFile
+      ? {
           LD_PRELOAD: faketime,
           FAKETIME_TIMESTAMP_FILE: clockFile,
           FAKETIME_CACHE_DURATION: '1',
           FAKETIME_DONT_FAKE_MONOTONIC: '1',
           // No shared-memory semaphore between processes: with one, a child (haproxy -c) that finds its parent's gone fails at start.
           FAKETIME_DISABLE_SHM: '1',
-        } : {}),
+        }
+      : {}),
   };
   const sip = (args: string[], input?: string): Promise<Ran> =>
     runProcess(process.execPath, [SIP, ...args], { env, ...(input === undefined ? {} : { input }) });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SoakCluster } from './cluster.js';
 import { pause } from './ledger.js';
@@ -162,10 +162,15 @@ export const FAULTS: FaultKind[] = [
     boundMs: 30_000,
     async inject(c, round) {
       // Each process forks two that do the same: exponential, it meets the limit within a second.
-      return hostileTask(c, `/soak/hostile/forks-${round}`, 'f() { f & f & f & f & wait; }; f', 64, 8, (cg) => {
-        const events = readNum(join('/sys/fs/cgroup/pids', cg, 'pids.events'));
-        return `pids.current ${readNum(join('/sys/fs/cgroup/pids', cg, 'pids.current'))} of ${readFileSync(join('/sys/fs/cgroup/pids', cg, 'pids.max'), 'utf8').trim()}, forks refused ${events}`;
+      let note = 'never seen in its cgroup';
+      await hostileTask(c, `/soak/hostile/forks-${round}`, 'f() { f & f & f & f & wait; }; f', 64, 8, (cg) => {
+        const dir = join('/sys/fs/cgroup/pids', cg);
+        // A process caught between exec and its cgroup (or gone) reads as the root: not the task's.
+        if (cg !== '/' && existsSync(join(dir, 'pids.max')))
+          note = `pids.current ${readNum(join(dir, 'pids.current'))} of ${readNum(join(dir, 'pids.max'))}, forks refused ${readNum(join(dir, 'pids.events'))}`;
+        return note;
       });
+      return note;
     },
   },
   {
