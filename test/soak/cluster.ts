@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '@secure-instance-profiles/framework-plugin/local';
 import { startEmulator, type Emulator } from '@secure-instance-profiles/framework-plugin/local/emulator';
 import { createLogger } from '@secure-instance-profiles/framework-plugin/log';
 import { freePort } from '@secure-instance-profiles/framework-plugin/net';
@@ -63,15 +64,6 @@ export interface SoakCluster {
   daemonAlive(): boolean;
   stop(): Promise<void>;
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
-  } catch {
-    return false;
-  }
-};
 
 /** Starts the emulator, the state dir's tmpfs and the cluster. */
 export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number; log: (line: string) => void }): Promise<SoakCluster> {
@@ -187,7 +179,7 @@ export async function startSoakCluster(opts: { agents: number; tmpfsMiB: number;
       return Date.now() - t0;
     },
     restarting: () => restarting,
-    daemonAlive: () => alive(info.pid),
+    daemonAlive: () => processAlive(info.pid),
     async stop() {
       await sip(['cluster', 'down']).catch(() => undefined);
       await emulator.stop().catch(() => undefined);
